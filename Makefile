@@ -1,0 +1,47 @@
+# minigrad: every set-up step lives here, so a fresh clone needs only Python 3 and make.
+#   make test        create .venv, install minigrad with its test extras, run every test
+#   make notebooks   execute every chapter notebook (full mode), write executed copies + figures
+#   make bench       kernel, overhead and training-step benchmarks (GPU columns where a GPU exists)
+#   make lab         open the notebooks in JupyterLab
+#   make lint        ruff
+# EXTRAS picks the optional dependency groups; add "torch" for the PyTorch comparison tests
+# (pinned torch==2.13.0, CPU build): make test EXTRAS=dev,torch
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+comma  := ,
+EXTRAS ?= dev
+STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
+PYTEST_ARGS ?=
+
+.PHONY: test notebooks bench lab lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[$(EXTRAS)]'
+	touch $@
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	$(BIN)/python notebooks/run_all.py --mode full --out notebooks/executed
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/kernels.py
+	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/train_step.py
+
+lab: | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
+	$(BIN)/jupyter lab notebooks/
+
+lint: $(STAMP)
+	$(BIN)/ruff check minigrad kernels tests benchmarks
+
+clean:
+	rm -rf $(VENV) notebooks/executed notebooks/figures .pytest_cache .hypothesis

@@ -1,0 +1,56 @@
+"""minigrad: a from-scratch deep-learning framework for teaching.
+
+    import minigrad as mg
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x ** 2).sum()
+    y.backward()
+    x.grad            # tensor([2., 4., 6.])
+
+Layers, bottom to top (imports only point down): kernels -> backend -> tensor + autograd ->
+ops -> nn -> optim / data / viz / serialization.
+"""
+
+from __future__ import annotations
+
+import numpy as _np
+
+from . import autograd, backend, cuda, ops  # noqa: F401  (ops attaches the Tensor methods)
+from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: F401
+from .autograd.grad_mode import is_grad_enabled  # noqa: F401
+from .backend import Device as device  # noqa: F401
+from .ops.compare import (  # noqa: F401
+    allclose, argsort, ceil, eq, equal, floor, ge, gt, isclose, isfinite, isinf, isnan, le,
+    logical_and, logical_not, logical_or, lt, ne, nonzero, round, sort, topk,
+)
+from .ops.elementwise import (  # noqa: F401
+    abs, add, clamp, cos, div, erf, exp, lerp, log, log1p, maximum, minimum, mul, neg, pow,
+    reciprocal, relu, rsqrt, sigmoid, sign, sin, sqrt, square, sub, tanh, where,
+)
+from .ops.matmul import bmm, dot, matmul, mm, outer  # noqa: F401
+from .ops.movement import (  # noqa: F401
+    broadcast_to, cat, chunk, clone, concat, expand, flatten, flip, gather, masked_fill,
+    permute, reshape, scatter_add, split, squeeze, stack, t, transpose, unbind, unflatten,
+    unsqueeze,
+)
+from .ops.reduce import (  # noqa: F401
+    all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, norm, prod, std, sum, var,
+)
+from .tensor import (  # noqa: F401
+    Size, Tensor, arange, default_generator, empty, eye, from_numpy, full, full_like,
+    is_tensor, linspace, manual_seed, normal, ones, ones_like, rand, rand_like, randint, randn,
+    randn_like, randperm, tensor, zeros, zeros_like,
+)
+
+clip = clamp
+
+# dtypes, under PyTorch's names
+float32 = float = _np.dtype(_np.float32)
+float64 = double = _np.dtype(_np.float64)
+float16 = half = _np.dtype(_np.float16)
+int64 = long = _np.dtype(_np.int64)
+int32 = int = _np.dtype(_np.int32)
+int8 = _np.dtype(_np.int8)
+uint8 = _np.dtype(_np.uint8)
+bool = _np.dtype(_np.bool_)
+
+__version__ = "0.1.0"

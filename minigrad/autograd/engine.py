@@ -1,0 +1,266 @@
+"""The backward pass: walk the graph from the outputs to the leaves, applying the chain rule.
+
+The graph is made of ``Context`` nodes. Node ``n`` has ``next_edges``: for each input of its
+op, either ``(node, output_index)`` (the input was made by another op) or ``(leaf, -1)``
+(a tensor the user created with ``requires_grad=True``), or ``None`` (no gradient needed).
+
+The pass is Kahn's topological sort, done with a loop and a dict, never with recursion, so a
+chain of 10,000 ops is no problem:
+
+1. Count, for every node, how many edges point into it (its *dependencies*).
+2. Start from the output nodes. A node is *ready* when every node that feeds it a gradient has
+   run; its gradient buffer then holds the full sum  dL/d(output) = sum over uses.
+3. Run its ``backward``, add each returned gradient into the buffer of the input's node (or
+   into ``leaf.grad``), and decrease that node's count. Repeat until nothing is ready.
+
+Without ``retain_graph`` each node is released after it runs, freeing what it saved.
+"""
+
+from __future__ import annotations
+
+from .grad_mode import STATE, set_grad_enabled
+
+
+def _owned(xp_array):
+    """A writable array of our own (gradients are often broadcast views of something else)."""
+    base = getattr(xp_array, "base", None)
+    flags = getattr(xp_array, "flags", None)
+    writeable = getattr(flags, "writeable", True)
+    if base is not None or not writeable:
+        return xp_array.copy()
+    return xp_array
+
+
+def _accumulate(buffer, index, grad, create_graph):
+    old = buffer[index]
+    if old is None:
+        buffer[index] = grad
+    elif create_graph:
+        buffer[index] = old + grad
+    else:
+        from ..tensor import Tensor
+        buffer[index] = Tensor._make(old.data + grad.data)
+
+
+def _apply_hooks(hooks, grad):
+    for hook in list(hooks.values()):
+        new = hook(grad)
+        if new is not None:
+            grad = new
+    return grad
+
+
+def _accumulate_leaf(leaf, grad, create_graph):
+    """``leaf.grad += grad`` — gradients of leaves add up across backward calls."""
+    from ..tensor import Tensor
+
+    if leaf._hooks:
+        grad = _apply_hooks(leaf._hooks, grad)
+    if leaf.grad is None:
+        leaf.grad = grad if create_graph else Tensor._make(_owned(grad.data))
+    elif create_graph:
+        leaf.grad = leaf.grad + grad
+    else:
+        leaf.grad.data += grad.data
+
+
+def _count_dependencies(root_nodes):
+    deps = {}
+    seen = set(root_nodes)
+    stack = list(root_nodes)
+    while stack:
+        node = stack.pop()
+        for edge in node.next_edges:
+            if edge is None or edge[1] < 0:
+                continue
+            target = edge[0]
+            deps[target] = deps.get(target, 0) + 1
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return deps, seen
+
+
+def _nodes_leading_to(targets_leaf, targets_pair, nodes):
+    """Nodes whose backward must run for autograd.grad: those with a path to a wanted input."""
+    needed = {}
+    for start in nodes:
+        if start in needed:
+            continue
+        stack = [(start, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in needed:
+                continue
+            children = [e for e in node.next_edges if e is not None]
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((e[0], False) for e in children if e[1] >= 0 and e[0] not in needed)
+                continue
+            needed[node] = any(
+                (id(e[0]) in targets_leaf) if e[1] < 0
+                else ((id(e[0]), e[1]) in targets_pair or needed.get(e[0], False))
+                for e in children
+            )
+    return needed
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
+                 inputs=None, allow_unused=False):
+    """Backpropagate ``root_grads`` from ``roots``.
+
+    With ``inputs=None`` (``tensor.backward()``) gradients accumulate into the ``.grad`` of
+    every leaf. With ``inputs`` (``autograd.grad``) nothing is written to ``.grad``: the
+    gradients of exactly those tensors are returned.
+    """
+    from ..tensor import Tensor
+
+    capture = inputs is not None
+    if capture:
+        targets_leaf = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
+        targets_pair = {(id(t.grad_fn), t._output_nr): i for i, t in enumerate(inputs)
+                        if t.grad_fn is not None}
+        results = [None] * len(inputs)
+
+    buffers = {}
+    root_nodes = []
+    with set_grad_enabled(create_graph):
+        for root, grad in zip(roots, root_grads):
+            if root.grad_fn is None:  # backward() called on a leaf itself
+                if capture:
+                    i = targets_leaf.get(id(root))
+                    if i is not None:
+                        results[i] = grad if results[i] is None else results[i] + grad
+                else:
+                    _accumulate_leaf(root, grad, create_graph)
+                continue
+            node = root.grad_fn
+            if node not in buffers:
+                buffers[node] = [None] * node.n_outputs
+                root_nodes.append(node)
+            _accumulate(buffers[node], root._output_nr, grad, create_graph)
+
+        deps, nodes = _count_dependencies(root_nodes)
+        needed = _nodes_leading_to(targets_leaf, targets_pair, nodes) if capture else None
+        ready = [n for n in root_nodes if deps.get(n, 0) == 0]
+
+        while ready:
+            node = ready.pop()
+            grads = buffers.pop(node, None) or [None] * node.n_outputs
+            if node._hooks:
+                for nr, hooks in node._hooks.items():
+                    if grads[nr] is not None and hooks:
+                        grads[nr] = _apply_hooks(hooks, grads[nr])
+            if capture:
+                for nr, g in enumerate(grads):
+                    i = targets_pair.get((id(node), nr))
+                    if i is not None and g is not None:
+                        results[i] = g
+            if capture and not needed.get(node, False):
+                _release_edges(node, deps, ready)
+                continue
+            input_grads = _call_backward(node, grads)
+            for edge, g in zip(node.next_edges, input_grads):
+                if edge is None or g is None:
+                    continue
+                target, nr = edge
+                if nr < 0:
+                    if capture:
+                        i = targets_leaf.get(id(target))
+                        if i is not None:
+                            if target._hooks:
+                                g = _apply_hooks(target._hooks, g)
+                            results[i] = g if results[i] is None else results[i] + g
+                    else:
+                        _accumulate_leaf(target, g, create_graph)
+                else:
+                    buf = buffers.get(target)
+                    if buf is None:
+                        buf = buffers[target] = [None] * target.n_outputs
+                    _accumulate(buf, nr, g, create_graph)
+            if not retain_graph:
+                node.release()
+            _release_edges(node, deps, ready)
+
+    if not capture:
+        return None
+    for i, r in enumerate(results):
+        if r is None and not allow_unused:
+            raise RuntimeError(
+                f"autograd.grad: input {i} (shape {tuple(inputs[i].shape)}) was not used to "
+                "compute the outputs, so it has no gradient. Pass allow_unused=True to get None "
+                "for it instead."
+            )
+    return tuple(results)
+
+
+def _release_edges(node, deps, ready):
+    for edge in node.next_edges:
+        if edge is None or edge[1] < 0:
+            continue
+        target = edge[0]
+        deps[target] -= 1
+        if deps[target] == 0:
+            ready.append(target)
+
+
+def _call_backward(node, grads):
+    """Run one node's backward and check what it returned (shapes, dtypes, count)."""
+    from ..tensor import Tensor
+    from .function import _FREED_MESSAGE, _check_finite
+
+    if node._freed:
+        raise RuntimeError(_FREED_MESSAGE.format(op=node.name))
+    filled = []
+    for g, (shape, dtype) in zip(grads, node.output_meta):
+        if g is None:  # an output that was not used: its gradient is zero
+            from ..backend import array_module
+            xp = array_module(*[x.data for x in grads if x is not None])
+            g = Tensor._make(xp.zeros(shape, dtype=dtype))
+        filled.append(g)
+    if STATE.anomaly:
+        STATE.backward_node = node
+        try:
+            result = node.fn.backward(node, *filled)
+        finally:
+            STATE.backward_node = None
+    else:
+        result = node.fn.backward(node, *filled)
+    if not isinstance(result, tuple):
+        result = (result,)
+    n_in = len(node.next_edges)
+    if len(result) != n_in:
+        raise RuntimeError(
+            f"{node.name}.backward returned {len(result)} gradient(s), but forward took "
+            f"{n_in} argument(s): return one gradient (or None) per forward argument."
+        )
+    checked = []
+    for i, (g, edge) in enumerate(zip(result, node.next_edges)):
+        if edge is None or g is None:
+            checked.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            raise TypeError(f"{node.name}.backward must return Tensors or None, got "
+                            f"{type(g).__name__} for input {i}")
+        want_shape, want_dtype = _input_meta(edge)
+        if g.shape != want_shape:
+            raise RuntimeError(
+                f"{node.name}.backward returned a gradient of shape {tuple(g.shape)} for input "
+                f"{i}, which has shape {tuple(want_shape)}: a gradient must have the shape of "
+                "its input (did you forget to sum over broadcast dimensions?)"
+            )
+        if g.dtype != want_dtype:
+            g = g.to(want_dtype)
+        if STATE.anomaly:
+            _check_finite(node.name, "backward gradient for input", [None] * i + [g.data],
+                          trace=node._trace)
+        checked.append(g)
+    return checked
+
+
+def _input_meta(edge):
+    target, nr = edge
+    if nr < 0:
+        return target.shape, target.dtype
+    shape, dtype = target.output_meta[nr]
+    return shape, dtype

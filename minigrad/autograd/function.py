@@ -1,0 +1,282 @@
+"""``Function``: one differentiable operation, and ``Context``: its node in the graph.
+
+Every op in minigrad is a subclass of ``Function`` with two static methods side by side::
+
+    class Exp(Function):
+        '''y = exp(x).   dy/dx = exp(x) = y.'''
+
+        @staticmethod
+        def forward(ctx, x):            # raw arrays in, raw arrays out
+            y = np.exp(x)
+            ctx.save_for_backward(y)    # backward needs y, not x
+            return y
+
+        @staticmethod
+        def backward(ctx, grad_y):      # Tensors in, Tensors out
+            (y,) = ctx.saved_tensors
+            return grad_y * y
+
+``forward`` works on NumPy/CuPy arrays: fast, and nothing is recorded. ``backward`` receives
+and returns *Tensors* and is written with minigrad ops. When the engine runs it with graph
+recording on (``create_graph=True``) the gradient is itself a graph, so it can be
+differentiated again: second derivatives come for free (Chainer's ``FunctionNode`` idea).
+
+``Function.apply(*args)`` runs forward and, if any input requires grad, records a
+``Context`` node: which inputs it came from (``next_edges``), what backward needs
+(``save_for_backward``) and anything else stored on ``ctx`` (shapes, axes, ...).
+"""
+
+from __future__ import annotations
+
+import traceback
+
+import numpy as np
+
+from .grad_mode import STATE
+
+_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or to use saved values after they "
+    "have been freed). The first backward freed what {op}'s backward needed, to save memory. "
+    "Pass retain_graph=True to the first .backward() or autograd.grad() if you need to "
+    "backward through the same graph twice."
+)
+
+
+class _Saved:
+    """One value saved for backward, with the version it had when saved.
+
+    kind 'input': a Tensor passed to forward (keeps its graph, so backward is differentiable);
+    kind 'output': an output array, turned back into a Tensor whose grad_fn is this node;
+    kind 'const': any other array (a mask, an intermediate): a Tensor that needs no grad.
+    """
+
+    __slots__ = ("kind", "value", "index", "version_box", "version")
+
+    def __init__(self, kind, value, index=-1, version_box=None):
+        self.kind, self.value, self.index = kind, value, index
+        self.version_box = version_box
+        self.version = version_box[0] if version_box is not None else 0
+
+
+class Context:
+    """A node of the graph: one call of a ``Function``, remembered for backward.
+
+    Forward may store anything on it (``ctx.axis = 1``); ``save_for_backward`` is for arrays
+    that backward needs as Tensors. After a backward pass without ``retain_graph`` the node is
+    released: everything saved on it is dropped, so intermediate buffers are freed.
+    """
+
+    def __init__(self, fn, needs_input_grad):
+        d = self.__dict__
+        d["fn"] = fn
+        d["needs_input_grad"] = needs_input_grad
+        d["next_edges"] = ()
+        d["n_outputs"] = 1
+        d["output_meta"] = ()
+        d["_to_save"] = ()
+        d["_saved"] = ()
+        d["_non_diff"] = ()
+        d["_hooks"] = None
+        d["_freed"] = False
+        d["_trace"] = None
+
+    # -- what forward calls ------------------------------------------------------------------
+    def save_for_backward(self, *arrays):
+        """Keep these arrays (inputs, outputs or intermediates) for backward as Tensors."""
+        self.__dict__["_to_save"] = arrays
+
+    def mark_non_differentiable(self, *arrays):
+        """These outputs get no gradient (indices from argmax, masks, ...)."""
+        self.__dict__["_non_diff"] = arrays
+
+    # -- what backward calls -----------------------------------------------------------------
+    @property
+    def saved_tensors(self):
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
+        from ..tensor import Tensor
+
+        out = []
+        for s in self._saved:
+            if s.version_box is not None and s.version_box[0] != s.version:
+                raise RuntimeError(
+                    f"{self.name}: a tensor it saved for backward (shape "
+                    f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.data))}) was "
+                    f"modified in place after it was saved (version {s.version} -> "
+                    f"{s.version_box[0]}), so its gradient would be wrong. Use an out-of-place "
+                    "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
+                )
+            if s.kind == "input":
+                out.append(s.value)
+            elif s.kind == "output":
+                t = Tensor._make(s.value, requires_grad=True, grad_fn=self, output_nr=s.index)
+                t._version = s.version_box
+                out.append(t)
+            elif hasattr(s.value, "shape"):
+                out.append(Tensor._make(s.value))
+            else:  # a Python number passed to forward: handed back as it was
+                out.append(s.value)
+        return tuple(out)
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    # -- engine bookkeeping -------------------------------------------------------------------
+    def release(self):
+        """Drop everything forward stored: the graph above this node is no longer usable."""
+        keep = {k: self.__dict__[k] for k in
+                ("fn", "needs_input_grad", "next_edges", "n_outputs", "output_meta", "_hooks")}
+        self.__dict__.clear()
+        self.__dict__.update(keep)
+        self.__dict__.update(_to_save=(), _saved=(), _non_diff=(), _freed=True, _trace=None)
+
+    def __getattr__(self, item):
+        # only called when an attribute is missing: after release() that is the usual cause
+        if self.__dict__.get("_freed"):
+            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
+        raise AttributeError(f"{self.name} context has no attribute {item!r}")
+
+    def __setattr__(self, key, value):
+        self.__dict__[key] = value
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and write ``forward``/``backward``.
+
+    ``MyOp.apply(*args, **kwargs)`` is how an op is called: Tensor arguments reach
+    ``forward`` as raw arrays, anything else (ints, tuples, None) as it is. ``backward``
+    returns one gradient (a Tensor or None) per positional argument of ``forward``.
+    """
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from ..tensor import Tensor
+
+        arrays = []
+        needs = []
+        any_needs = False
+        array_type = None
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                r = a.requires_grad
+                needs.append(r)
+                any_needs = any_needs or r
+                t = type(a.data)
+                if t is not np.ndarray and isinstance(a.data, np.generic):
+                    t = np.ndarray  # a NumPy scalar is a CPU value too
+                if array_type is None:
+                    array_type = t
+                elif t is not array_type:
+                    _raise_device_mismatch(cls, args)
+            else:
+                arrays.append(a)
+                needs.append(False)
+
+        record = any_needs and STATE.enabled
+        ctx = Context(cls, tuple(needs))
+        raw = cls.forward(ctx, *arrays, **kwargs)
+        single = not isinstance(raw, tuple)
+        outs = (raw,) if single else raw
+        if any(isinstance(o, np.generic) for o in outs):
+            outs = _scalars_to_arrays(ctx, outs)
+
+        if STATE.anomaly:
+            _check_finite(cls.__name__, "forward output", outs, backward_of=STATE.backward_node)
+
+        if not record:
+            result = tuple(Tensor._make(o) for o in outs)
+            return result[0] if single else result
+
+        non_diff = ctx._non_diff
+        d = ctx.__dict__
+        d["n_outputs"] = len(outs)
+        d["output_meta"] = tuple((o.shape, o.dtype) for o in outs)
+        d["next_edges"] = tuple(_edge(a) if n else None for a, n in zip(args, needs))
+        if STATE.anomaly:
+            d["_trace"] = "".join(traceback.format_stack()[:-2])
+
+        result = []
+        version_boxes = []
+        for i, o in enumerate(outs):
+            diff = not any(o is nd for nd in non_diff)
+            t = Tensor._make(o, requires_grad=diff, grad_fn=ctx if diff else None, output_nr=i)
+            result.append(t)
+            version_boxes.append(t._version)
+
+        if ctx._to_save:
+            d["_saved"] = tuple(_resolve_saved(x, arrays, args, outs, version_boxes)
+                                for x in ctx._to_save)
+            d["_to_save"] = ()
+        return result[0] if single else tuple(result)
+
+
+def _scalars_to_arrays(ctx, outs):
+    """NumPy returns scalars from 0-d ops; a Tensor needs an array. Saved outputs follow."""
+    converted = []
+    for o in outs:
+        if isinstance(o, np.generic):
+            a = np.asarray(o)
+            ctx.__dict__["_to_save"] = tuple(a if x is o else x for x in ctx._to_save)
+            o = a
+        converted.append(o)
+    return tuple(converted)
+
+
+def _edge(tensor):
+    """Where the gradient of an input goes: (node, output index), or (leaf tensor, -1)."""
+    if tensor.grad_fn is not None:
+        return (tensor.grad_fn, tensor._output_nr)
+    return (tensor, -1)
+
+
+def _resolve_saved(x, arrays, args, outs, version_boxes):
+    for i, a in enumerate(arrays):
+        if x is a and hasattr(args[i], "grad_fn"):
+            return _Saved("input", args[i]._alias(), version_box=args[i]._version)
+    for j, o in enumerate(outs):
+        if x is o:
+            return _Saved("output", o, index=j, version_box=version_boxes[j])
+    return _Saved("const", x)
+
+
+def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
+    from ..backend import array_module
+
+    if backward_of is not None:
+        where = f"{where} (while computing the backward of '{backward_of.name}')"
+        trace = backward_of._trace
+
+    for i, a in enumerate(arrays):
+        if a is None or not hasattr(a, "dtype") or a.dtype.kind not in "fc":
+            continue
+        xp = array_module(a)
+        if not bool(xp.isfinite(a).all()):
+            kind = "nan" if bool(xp.isnan(a).any()) else "inf"
+            msg = f"detect_anomaly: Function '{op_name}' returned {kind} values in its {where} {i}"
+            if trace:
+                msg += "\n\nThe op was created in forward here:\n" + trace
+            raise RuntimeError(msg)
+
+
+def _raise_device_mismatch(cls, args):
+    from ..tensor import Tensor
+
+    devices = [f"arg {i}: {a.device} {tuple(a.shape)}" for i, a in enumerate(args)
+               if isinstance(a, Tensor)]
+    raise RuntimeError(
+        f"{cls.__name__}: expected all tensors on the same device, but found "
+        + ", ".join(devices) + ". Move them with .to(device) first."
+    )

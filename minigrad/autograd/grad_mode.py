@@ -1,0 +1,105 @@
+"""Switching graph recording on and off: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
+
+Recording the graph costs memory (every op keeps what its backward needs). Evaluation loops and
+optimizer updates don't need it, so they run under ``with mg.no_grad():``. The engine itself
+runs a backward pass under ``set_grad_enabled(create_graph)``: that one switch is what makes
+gradients differentiable (``create_graph=True``) or cheap (the default).
+"""
+
+from __future__ import annotations
+
+import functools
+
+
+class _State:
+    enabled = True
+    anomaly = False
+    backward_node = None  # the node whose backward is running (named in anomaly errors)
+
+
+STATE = _State()
+
+
+def is_grad_enabled() -> bool:
+    return STATE.enabled
+
+
+class set_grad_enabled:
+    """Context manager (and decorator) that sets graph recording to ``mode``."""
+
+    def __init__(self, mode: bool):
+        self.prev = STATE.enabled
+        self.mode = bool(mode)
+        STATE.enabled = self.mode  # like PyTorch, it also works as a plain function call
+
+    def __enter__(self):
+        STATE.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        STATE.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+        STATE.enabled = self.prev
+        return wrapper
+
+
+class _GradModeContext:
+    mode = True
+
+    def __enter__(self):
+        self.prev = STATE.enabled
+        STATE.enabled = self.mode
+        return self
+
+    def __exit__(self, *exc):
+        STATE.enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Don't record operations: ``with mg.no_grad(): ...`` or ``@mg.no_grad()``."""
+
+    mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Record operations again inside a ``no_grad`` block."""
+
+    mode = True
+
+
+class detect_anomaly:
+    """Raise as soon as an op produces NaN or Inf, forward or backward, naming that op.
+
+    Slow (every op's output is checked), so only for debugging. In backward the error also shows
+    where the op was created in forward, which is usually where the bug is.
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self.prev = STATE.anomaly
+        STATE.anomaly = self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        STATE.anomaly = self.prev
+        return False
+
+
+def is_anomaly_enabled() -> bool:
+    return STATE.anomaly

@@ -1,0 +1,580 @@
+"""Elementwise ops: arithmetic with broadcasting, and the usual functions of one variable.
+
+Broadcasting in forward means *summing* in backward: if ``b`` of shape (3,) was added to every
+row of ``a`` of shape (2, 3), each element of ``b`` influenced two outputs, so its gradient is
+the sum of those two gradients. ``sum_to(grad, shape)`` does that reduction.
+
+Every backward here is written with minigrad ops, so it can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .movement import sum_to
+
+# ---------------------------------------------------------------------------------------------
+# Preparing operands: Python scalars, dtype promotion, broadcast checks
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_operands(op: str, a, b):
+    """Make (a, b) ready for a binary op: PyTorch dtype promotion, clear shape errors."""
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_t and b_t:
+        if a.dtype != b.dtype:
+            dt = backend.promote_types(a.dtype, b.dtype)
+            a, b = a.to(dt), b.to(dt)
+        if a.data.shape != b.data.shape:
+            try:
+                np.broadcast_shapes(a.data.shape, b.data.shape)
+            except ValueError:
+                raise RuntimeError(
+                    f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be broadcast "
+                    "together: aligned from the right, each pair of sizes must be equal or 1."
+                ) from None
+        return a, b
+    if a_t:
+        return _with_scalar(op, a, b), _scalar(b)
+    if b_t:
+        return _scalar(a), _with_scalar(op, b, a)
+    raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
+                    f"{type(b).__name__}")
+
+
+def _with_scalar(op, t: Tensor, scalar):
+    if isinstance(scalar, np.ndarray) and scalar.ndim > 0:
+        raise TypeError(f"{op}: mixing a Tensor with a NumPy array of shape {scalar.shape}; "
+                        "wrap it with mg.tensor(...) first")
+    if not isinstance(scalar, (int, float, bool, np.number, np.bool_, np.ndarray)):
+        raise TypeError(f"{op}: unsupported operand of type {type(scalar).__name__}")
+    dt = backend.scalar_dtype(t.dtype, scalar.item() if isinstance(scalar, np.generic) else
+                              scalar)
+    return t if dt == t.dtype else t.to(dt)
+
+
+def _scalar(x):
+    """Python scalars keep their weak type in NumPy (float32 array * 0.5 stays float32)."""
+    return x.item() if isinstance(x, (np.generic, np.ndarray)) else x
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic
+# ---------------------------------------------------------------------------------------------
+
+class Add(Function):
+    """z = a + b.   dz/da = 1, dz/db = 1 (then summed over broadcast dimensions)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return a + b
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (sum_to(g, ctx.a_shape) if na else None,
+                sum_to(g, ctx.b_shape) if nb else None)
+
+
+class Sub(Function):
+    """z = a - b.   dz/da = 1, dz/db = -1."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return a - b
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (sum_to(g, ctx.a_shape) if na else None,
+                sum_to(-g, ctx.b_shape) if nb else None)
+
+
+class Mul(Function):
+    """z = a * b.   dz/da = b, dz/db = a."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (sum_to(g * _scalar_or(b), ctx.a_shape) if na else None,
+                sum_to(g * _scalar_or(a), ctx.b_shape) if nb else None)
+
+
+class Div(Function):
+    """z = a / b.   dz/da = 1/b, dz/db = -a/b^2."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        a, b = _scalar_or(a), _scalar_or(b)
+        na, nb = ctx.needs_input_grad
+        return (sum_to(g / b, ctx.a_shape) if na else None,
+                sum_to(-g * a / (b * b), ctx.b_shape) if nb else None)
+
+
+def _scalar_or(t):
+    """A saved Python scalar comes back as it was saved: a plain number (weakly typed)."""
+    return t
+
+
+class Neg(Function):
+    """y = -x.   dy/dx = -1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Pow(Function):
+    """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        z = a ** b
+        ctx.save_for_backward(a, b, z)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return z
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, z = ctx.saved_tensors
+        a, b = _scalar_or(a), _scalar_or(b)
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            if isinstance(b, Tensor):
+                ga = g * b * a ** (b - 1)
+            else:
+                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+            ga = sum_to(ga, ctx.a_shape)
+        if nb:
+            # log(a) for a <= 0 is undefined; PyTorch returns 0 there when a == 0
+            log_a = where(a > 0, log(where(a > 0, a, 1.0)), 0.0) if isinstance(a, Tensor) \
+                else float(np.log(a))
+            gb = sum_to(g * z * log_a, ctx.b_shape)
+        return ga, gb
+
+
+# ---------------------------------------------------------------------------------------------
+# Functions of one variable
+# ---------------------------------------------------------------------------------------------
+
+class Exp(Function):
+    """y = exp(x).   dy/dx = exp(x) = y."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = backend.array_module(x).exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+
+class Log(Function):
+    """y = log(x).   dy/dx = 1/x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g / x
+
+
+class Sqrt(Function):
+    """y = sqrt(x).   dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = backend.array_module(x).sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g / (2 * y)
+
+
+class Abs(Function):
+    """y = |x|.   dy/dx = sign(x)  (0 at x = 0, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * sign(x)
+
+
+class Sin(Function):
+    """y = sin(x).   dy/dx = cos(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * cos(x)
+
+
+class Cos(Function):
+    """y = cos(x).   dy/dx = -sin(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.array_module(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return -g * sin(x)
+
+
+class Tanh(Function):
+    """y = tanh(x).   dy/dx = 1 - y^2."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = backend.array_module(x).tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (1 - y * y)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
+
+    Computed as exp(-logaddexp(0, -x)) so that neither large positive nor large negative x
+    overflows.
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = backend.array_module(x)
+        y = xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y * (1 - y)
+
+
+class Relu(Function):
+    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0."""
+
+    @staticmethod
+    def forward(ctx, x):
+        y = backend.array_module(x).maximum(x, 0)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (y > 0).to(g.dtype)
+
+
+class Erf(Function):
+    """y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt.   dy/dx = 2/sqrt(pi) exp(-x^2)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        from .special import erf_array
+        ctx.save_for_backward(x)
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2.0 / np.sqrt(np.pi)) * exp(-x * x)
+
+
+class Clamp(Function):
+    """y = min(max(x, lo), hi).   dy/dx = 1 where lo <= x <= hi, else 0."""
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = backend.array_module(x)
+        y = x
+        if lo is not None:
+            y = xp.maximum(y, lo)
+        if hi is not None:
+            y = xp.minimum(y, hi)
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        ctx.save_for_backward(inside)
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return g * inside.to(g.dtype), None, None
+
+
+class Where(Function):
+    """z = cond ? a : b.   dz/da = cond, dz/db = not cond (cond gets no gradient)."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        xp = backend.array_module(cond, a, b)
+        ctx.save_for_backward(cond)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        zero = g * 0
+        return (None,
+                sum_to(where(cond, g, zero), ctx.a_shape) if na else None,
+                sum_to(where(cond, zero, g), ctx.b_shape) if nb else None)
+
+
+def _winner_weight(a, b, a_wins, dtype):
+    """1 where a won, 0 where b won, 1/2 at ties: PyTorch splits the gradient of a tie evenly."""
+    return (a_wins).to(dtype) + 0.5 * (a == b).to(dtype)
+
+
+class Maximum(Function):
+    """z = max(a, b).   dz/da = 1 where a > b, 0 where a < b, 1/2 at ties; dz/db likewise."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return backend.array_module(a, b).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = _winner_weight(a, b, a > b, g.dtype)
+        return _split(ctx, g, w)
+
+
+class Minimum(Function):
+    """z = min(a, b).   dz/da = 1 where a < b, 0 where a > b, 1/2 at ties; dz/db likewise."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        return backend.array_module(a, b).minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        w = _winner_weight(a, b, a < b, g.dtype)
+        return _split(ctx, g, w)
+
+
+def _split(ctx, g, w):
+    na, nb = ctx.needs_input_grad
+    return (sum_to(g * w, ctx.a_shape) if na else None,
+            sum_to(g * (1 - w), ctx.b_shape) if nb else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# Public functions (``mg.exp(x)``; the same as ``x.exp()``)
+# ---------------------------------------------------------------------------------------------
+
+def add(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = _as_operands("add", a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b, alpha=1):
+    if alpha != 1:
+        b = mul(b, alpha)
+    a, b = _as_operands("sub", a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    a, b = _as_operands("mul", a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b, rounding_mode=None):
+    if rounding_mode is not None:
+        from .compare import floor_divide
+        if rounding_mode != "floor":
+            raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
+        return floor_divide(a, b)
+    # true division: integers divide into the default float dtype, as in PyTorch
+    a, b = _as_operands("div", a, b)
+    t = a if isinstance(a, Tensor) else b
+    if t.dtype.kind in "biu":
+        a = a.to(backend.DEFAULT_FLOAT) if isinstance(a, Tensor) else float(a)
+        b = b.to(backend.DEFAULT_FLOAT) if isinstance(b, Tensor) else float(b)
+    return Div.apply(a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(a, b):  # noqa: A001 - PyTorch's name
+    a, b = _as_operands("pow", a, b)
+    return Pow.apply(a, b)
+
+
+def _float_input(fn_name, x: Tensor) -> Tensor:
+    if x.dtype.kind in "biu":
+        return x.to(backend.DEFAULT_FLOAT)
+    return x
+
+
+def exp(x):
+    return Exp.apply(_float_input("exp", x))
+
+
+def log(x):
+    return Log.apply(_float_input("log", x))
+
+
+def sqrt(x):
+    return Sqrt.apply(_float_input("sqrt", x))
+
+
+def rsqrt(x):
+    return 1.0 / sqrt(x)
+
+
+def abs(x):  # noqa: A001
+    return Abs.apply(x)
+
+
+def sin(x):
+    return Sin.apply(_float_input("sin", x))
+
+
+def cos(x):
+    return Cos.apply(_float_input("cos", x))
+
+
+def tanh(x):
+    return Tanh.apply(_float_input("tanh", x))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(_float_input("sigmoid", x))
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def erf(x):
+    return Erf.apply(_float_input("erf", x))
+
+
+def square(x):
+    return mul(x, x)
+
+
+def reciprocal(x):
+    return div(1.0, x)
+
+
+def log1p(x):
+    return log(add(x, 1.0))
+
+
+def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given")
+    lo = _scalar(min.item() if isinstance(min, Tensor) else min)
+    hi = _scalar(max.item() if isinstance(max, Tensor) else max)
+    return Clamp.apply(x, lo, hi)
+
+
+def where(condition, input, other):  # noqa: A002
+    """Elements of ``input`` where ``condition`` is True, else of ``other``."""
+    cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition))
+    if cond.dtype != np.bool_:
+        cond = cond.to(np.bool_)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("where: input or other must be a Tensor")
+    if not isinstance(input, Tensor):
+        input = Tensor._make(backend.array_module(other.data).asarray(
+            input, dtype=backend.scalar_dtype(other.dtype, input)))
+    if not isinstance(other, Tensor):
+        other = Tensor._make(backend.array_module(input.data).asarray(
+            other, dtype=backend.scalar_dtype(input.dtype, other)))
+    input, other = _as_operands("where", input, other)
+    try:
+        np.broadcast_shapes(cond.data.shape, input.data.shape, other.data.shape)
+    except ValueError:
+        raise RuntimeError(f"where: condition {tuple(cond.shape)}, input {tuple(input.shape)} "
+                           f"and other {tuple(other.shape)} can't be broadcast together") from None
+    return Where.apply(cond, input, other)
+
+
+def maximum(a, b):
+    a, b = _as_operands("maximum", a, b)
+    return Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    a, b = _as_operands("minimum", a, b)
+    return Minimum.apply(a, b)
+
+
+
+
+def sign(x):
+    """-1, 0 or 1 (no gradient: the derivative of sign is 0 almost everywhere)."""
+    return Tensor._make(backend.array_module(x.data).sign(x.data))
+
+
+def lerp(start, end, weight):
+    return start + weight * (end - start)

@@ -1,0 +1,58 @@
+"""Where the framework's hot paths meet ``minigrad.kernels``.
+
+``minigrad.kernels`` is pure array code (NumPy reference, Numba CPU, Numba CUDA) with a
+dispatcher that picks an implementation by device, or the one a user forces with
+``mg.kernels.use("numba")`` / ``MINIGRAD_KERNELS``. The ops call it through these few
+functions, so the framework has exactly one place that knows about kernels.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+
+
+def _kernels():
+    from .. import kernels
+    return kernels
+
+
+def matmul_2d(a, b):
+    """a @ b for two 2-D arrays of the same float dtype, through the kernel dispatcher."""
+    return backend.array_module(a, b).matmul(a, b)
+
+
+# 2-D convolution, (N, C, H, W) layout, no groups and no bias (the ops add those).
+# stride, padding and dilation are pairs of ints.
+
+def conv2d(x, w, stride, padding, dilation):
+    return _kernels().conv2d(x, w, stride=stride, padding=padding, dilation=dilation)
+
+
+def conv2d_backward_input(gy, w, x_shape, stride, padding, dilation):
+    return _kernels().conv2d_backward_input(gy, w, tuple(x_shape), stride=stride,
+                                            padding=padding, dilation=dilation)
+
+
+def conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation):
+    return _kernels().conv2d_backward_weight(x, gy, tuple(w_shape), stride=stride,
+                                             padding=padding, dilation=dilation)
+
+
+# softmax over one axis, and the fused backward passes
+
+def softmax(x, axis):
+    return _kernels().softmax(x, axis=axis)
+
+
+def log_softmax(x, axis):
+    return _kernels().log_softmax(x, axis=axis)
+
+
+def softmax_backward(y, gy, axis):
+    return _kernels().softmax_backward(y, gy, axis=axis)
+
+
+def log_softmax_backward(y, gy, axis):
+    return _kernels().log_softmax_backward(y, gy, axis=axis)

@@ -1,0 +1,113 @@
+"""Tensor methods and operators, each one line pointing at the op that implements it.
+
+``x.exp()`` is ``ops.exp(x)``, ``a + b`` is ``ops.add(a, b)``. Keeping the list here (instead
+of in tensor.py) keeps the layering honest: ``tensor.py`` knows nothing about ops, and this
+module, one layer up, attaches them.
+"""
+
+from __future__ import annotations
+
+from ..tensor import Tensor
+from . import compare as C
+from . import elementwise as E
+from . import matmul as M
+from . import movement as V
+from . import reduce as R
+
+
+def _swap(fn):
+    return lambda self, other: fn(other, self)
+
+
+def _inplace_op(name, fn):
+    def method(self, other):
+        return self._inplace(name, lambda: fn(self, other))
+    method.__name__ = name
+    return method
+
+
+def _method_dims(fn):
+    """Methods like x.permute(0, 2, 1) take dims as varargs or as one tuple."""
+    return lambda self, *dims: fn(self, *dims)
+
+
+def attach():
+    T = Tensor
+    # arithmetic operators (scalars on either side)
+    T.__add__, T.__radd__ = E.add, _swap(E.add)
+    T.__sub__, T.__rsub__ = E.sub, _swap(E.sub)
+    T.__mul__, T.__rmul__ = E.mul, _swap(E.mul)
+    T.__truediv__, T.__rtruediv__ = E.div, _swap(E.div)
+    T.__pow__, T.__rpow__ = E.pow, _swap(E.pow)
+    T.__matmul__, T.__rmatmul__ = M.matmul, _swap(M.matmul)
+    T.__neg__ = E.neg
+    T.__pos__ = lambda self: self
+    T.__abs__ = E.abs
+    T.__floordiv__, T.__mod__ = C.floor_divide, C.remainder
+    # in place: p -= lr * p.grad changes p itself
+    T.__iadd__ = _inplace_op("__iadd__", E.add)
+    T.__isub__ = _inplace_op("__isub__", E.sub)
+    T.__imul__ = _inplace_op("__imul__", E.mul)
+    T.__itruediv__ = _inplace_op("__itruediv__", E.div)
+    T.add_ = lambda self, other, alpha=1: self._inplace("add_()", lambda: E.add(self, other,
+                                                                               alpha=alpha))
+    T.sub_ = lambda self, other, alpha=1: self._inplace("sub_()", lambda: E.sub(self, other,
+                                                                               alpha=alpha))
+    T.mul_ = _inplace_op("mul_()", E.mul)
+    T.div_ = _inplace_op("div_()", E.div)
+    T.clamp_ = lambda self, min=None, max=None: self._inplace(
+        "clamp_()", lambda: E.clamp(self, min, max))
+    T.__setitem__ = V.setitem
+    # comparisons (boolean results, no gradient)
+    T.__eq__, T.__ne__ = C.eq, C.ne
+    T.__lt__, T.__le__, T.__gt__, T.__ge__ = C.lt, C.le, C.gt, C.ge
+    T.__and__, T.__or__, T.__xor__, T.__invert__ = (C.logical_and, C.logical_or,
+                                                    C.logical_xor, C.logical_not)
+    T.eq, T.ne, T.lt, T.le, T.gt, T.ge = C.eq, C.ne, C.lt, C.le, C.gt, C.ge
+    T.isnan, T.isinf, T.isfinite = C.isnan, C.isinf, C.isfinite
+    T.floor, T.ceil, T.round, T.trunc = C.floor, C.ceil, C.round, C.trunc
+    T.logical_not, T.logical_and, T.logical_or = C.logical_not, C.logical_and, C.logical_or
+    T.nonzero, T.sort, T.argsort, T.topk = C.nonzero, C.sort, C.argsort, C.topk
+    T.allclose, T.equal = C.allclose, C.equal
+    # elementwise functions
+    for name in ("add", "sub", "mul", "div", "pow", "exp", "log", "sqrt", "rsqrt", "abs",
+                 "sin", "cos", "tanh", "sigmoid", "relu", "clamp", "neg", "square",
+                 "reciprocal", "log1p", "sign", "maximum", "minimum", "erf"):
+        setattr(T, name, getattr(E, name))
+    T.clip = E.clamp
+    T.subtract, T.multiply, T.divide, T.negative = E.sub, E.mul, E.div, E.neg
+    T.where = lambda self, condition, other: E.where(condition, self, other)
+    T.masked_fill = V.masked_fill
+    T.lerp = E.lerp
+    # reductions
+    for name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
+                 "logsumexp", "prod", "all", "any", "norm"):
+        setattr(T, name, getattr(R, name))
+    # shapes and indexing
+    T.reshape = _method_dims(V.reshape)
+    T.view = _method_dims(V.view)
+    T.permute = _method_dims(V.permute)
+    T.expand = _method_dims(V.expand)
+    T.repeat = _method_dims(V.repeat)
+    T.transpose, T.t = V.transpose, V.t
+    T.swapaxes = T.swapdims = V.transpose
+    T.T = property(lambda self: V.permute(self, tuple(reversed(range(self.ndim)))))
+    T.mT = property(lambda self: V.transpose(self, -2, -1))
+    T.squeeze, T.unsqueeze = V.squeeze, V.unsqueeze
+    T.flatten, T.unflatten = V.flatten, V.unflatten
+    T.expand_as = lambda self, other: V.expand(self, tuple(other.shape))
+    T.view_as = lambda self, other: V.reshape(self, tuple(other.shape))
+    T.reshape_as = T.view_as
+    T.contiguous, T.clone = V.contiguous, V.clone
+    T.__getitem__ = V.getitem
+    T.gather, T.scatter_add = V.gather, V.scatter_add
+    T.split, T.chunk, T.unbind, T.flip = V.split, V.chunk, V.unbind, V.flip
+    T.matmul, T.mm, T.bmm, T.dot = M.matmul, M.mm, M.bmm, M.dot
+    T.__iter__ = lambda self: iter(self.unbind(0)) if self.ndim else _iter0d()
+
+
+def _iter0d():
+    raise TypeError("iteration over a 0-d tensor")
+
+
+attach()

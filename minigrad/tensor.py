@@ -1,0 +1,622 @@
+"""``Tensor``: an array that remembers how it was made.
+
+A Tensor wraps one NumPy (CPU) or CuPy (GPU) array in ``.data``. If it ``requires_grad``,
+every op applied to it records a node (``grad_fn``) so that ``loss.backward()`` can walk back
+and fill ``.grad`` of the leaves. The ops themselves (``+``, ``@``, ``.sum()``...) live in
+``minigrad.ops``; ``ops/tensor_methods.py`` attaches them to this class, so this file holds
+only what a tensor *is*: data, device, dtype, gradient bookkeeping and in-place updates.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import backend
+from .autograd.grad_mode import STATE, no_grad
+from .backend import Device
+
+_rng = np.random.default_rng()
+
+
+def manual_seed(seed: int):
+    """Seed every random number minigrad draws (``randn``, ``rand``, dropout, init, shuffling)."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+    cp = backend._cupy()
+    if cp is not None:
+        cp.random.seed(seed)
+    return _rng
+
+
+def default_generator() -> np.random.Generator:
+    return _rng
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation."""
+
+    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+                 "_hooks", "_retains_grad", "__weakref__")
+    __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
+        t = tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+        self.data, self.requires_grad, self.grad = t.data, t.requires_grad, None
+        self.grad_fn, self._output_nr, self._version = None, 0, [0]
+        self._hooks, self._retains_grad = None, False
+
+    @classmethod
+    def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0):
+        """Wrap an array without copying or checking (the fast path for ops)."""
+        t = object.__new__(cls)
+        t.data = array
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_nr = output_nr
+        t._version = [0]
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    def _alias(self):
+        """Another Tensor object for the same value and graph position (what a node saves).
+
+        A recorded in-place op rebinds ``self`` to a new value; the alias keeps the old one.
+        A leaf that requires grad can't be rebound, and gradients must reach it: itself.
+        """
+        if self.requires_grad and self.grad_fn is None:
+            return self
+        t = Tensor._make(self.data, self.requires_grad, self.grad_fn, self._output_nr)
+        t._version = self._version
+        return t
+
+    # -- what a tensor is ----------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.data.shape[dim]
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> Device:
+        return backend.device_of(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    def element_size(self) -> int:
+        return self.data.dtype.itemsize
+
+    # -- leaving minigrad ----------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The values as a NumPy array (copied off the GPU if needed; shares memory on CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on a tensor that requires grad: NumPy can't follow the "
+                "graph. Use tensor.detach().numpy() instead."
+            )
+        return backend.to_device(self.data, backend.CPU)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = backend.to_device(self.data, backend.CPU)
+        return arr.astype(dtype) if dtype is not None else arr
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a "
+                             f"Python number, this one has shape {tuple(self.shape)}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return backend.to_device(self.data, backend.CPU).tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} values is "
+                               "ambiguous: use .any() or .all()")
+        return bool(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    # -- gradients -----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        ``self`` must be a scalar unless ``gradient`` (dL/dself, same shape) is given.
+        """
+        from .autograd.engine import run_backward
+
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward(): this tensor does not require grad and has no grad_fn. Create the "
+                "inputs with requires_grad=True (or call .requires_grad_()) before the ops, "
+                "and don't compute the loss inside mg.no_grad()."
+            )
+        gradient = _default_grad(self, gradient, "backward()")
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
+                                 allow_unused=True)
+            for t, g in zip(inputs, grads):
+                if g is not None:
+                    from .autograd.engine import _accumulate_leaf
+                    _accumulate_leaf(t, g, create_graph)
+            return
+        run_backward([self], [gradient], retain_graph, create_graph)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:
+            node = self.grad_fn
+            if node._hooks is None:
+                node.__dict__["_hooks"] = {}
+            hooks = node._hooks.setdefault(self._output_nr, {})
+        return _RemovableHandle(hooks, hook)
+
+    def retain_grad(self):
+        """Keep ``.grad`` for this non-leaf tensor too (leaves keep theirs anyway)."""
+        if self.grad_fn is None or self._retains_grad:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(grad):
+            t = ref()
+            if t is not None:
+                t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
+        self.register_hook(keep)
+        self._retains_grad = True
+
+    def detach(self) -> Tensor:
+        """The same values, cut from the graph (shares memory, like PyTorch)."""
+        t = Tensor._make(self.data)
+        t._version = self._version
+        return t
+
+    def detach_(self) -> Tensor:
+        self.grad_fn, self.requires_grad = None, False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaves; use .detach()")
+        if requires_grad and self.dtype.kind not in "fc":
+            raise RuntimeError(f"only floating point tensors can require gradients, this one "
+                               f"is {self.dtype}")
+        self.requires_grad = requires_grad
+        return self
+
+    # -- devices and dtypes (differentiable moves) ---------------------------------------------
+    def to(self, *args, **kwargs) -> Tensor:
+        """``t.to("cuda")``, ``t.to(mg.float64)``, ``t.to(other_tensor)``, or both."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif isinstance(a, (str, Device)):
+                device = a
+            else:
+                dtype = a
+        from .ops.movement import to_device, to_dtype
+
+        out = self
+        if dtype is not None and np.dtype(dtype) != self.dtype:
+            out = to_dtype(out, np.dtype(dtype))
+        if device is not None and Device(device) != self.device:
+            out = to_device(out, Device(device))
+        return out
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device=None) -> Tensor:
+        return self.to("cuda" if device is None else f"cuda:{int(device)}")
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def double(self) -> Tensor:
+        return self.to(np.float64)
+
+    def half(self) -> Tensor:
+        return self.to(np.float16)
+
+    def long(self) -> Tensor:
+        return self.to(np.int64)
+
+    def int(self) -> Tensor:
+        return self.to(np.int32)
+
+    def bool(self) -> Tensor:
+        return self.to(np.bool_)
+
+    def type_as(self, other: Tensor) -> Tensor:
+        return self.to(other.dtype)
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.kind == "f"
+
+    # -- in-place updates ----------------------------------------------------------------------
+    def _check_inplace(self, op: str):
+        if STATE.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{op}: a leaf tensor that requires grad is being modified in place while "
+                "gradients are recorded. Wrap the update in `with mg.no_grad():` (as an "
+                "optimizer step does), or use an out-of-place op."
+            )
+
+    def _inplace(self, op: str, compute):
+        """Run ``compute()`` (an out-of-place result) and make ``self`` become it.
+
+        Recorded (non-leaf, grad on): self takes the result's graph node, like PyTorch's
+        in-place ops. Not recorded: the values are written into ``self.data`` itself, so every
+        view and every reference to this tensor sees the change (``p -= lr * p.grad``).
+        """
+        self._check_inplace(op)
+        if STATE.enabled and (self.requires_grad or _any_requires_grad(compute)):
+            result = compute()
+            if result.shape != self.shape:
+                _raise_inplace_shape(op, self.shape, result.shape)
+            self.data = result.data.astype(self.dtype, copy=False)
+            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+            self.requires_grad = result.requires_grad
+            # the old array was not touched (saved copies stay valid): a fresh version box
+            self._version = [self._version[0] + 1]
+            return self
+        with no_grad():
+            result = compute()
+        self._write(op, result.data)
+        self._version[0] += 1  # the memory changed: everything that saved it must know
+        return self
+
+    def _write(self, op, values):
+        xp = backend.array_module(self.data)
+        if np.shape(values) != self.data.shape:
+            try:
+                np.broadcast_shapes(np.shape(values), self.data.shape)
+                if np.broadcast_shapes(np.shape(values), self.data.shape) != self.data.shape:
+                    raise ValueError
+            except ValueError:
+                _raise_inplace_shape(op, self.shape, np.shape(values))
+        try:
+            xp.copyto(self.data, values, casting="unsafe")
+        except ValueError as e:  # a read-only view (expand, broadcast)
+            raise RuntimeError(f"{op}: this tensor's memory is read-only (it is an expanded or "
+                               f"broadcast view); .clone() it first. ({e})") from None
+
+    def zero_(self) -> Tensor:
+        self._check_inplace("zero_()")
+        self.data[...] = 0
+        self._version[0] += 1
+        return self
+
+    def fill_(self, value) -> Tensor:
+        self._check_inplace("fill_()")
+        self.data[...] = value.item() if isinstance(value, Tensor) else value
+        self._version[0] += 1
+        return self
+
+    def copy_(self, src) -> Tensor:
+        """Copy ``src`` (broadcast to this shape, cast to this dtype and device) into self."""
+        src_t = src if isinstance(src, Tensor) else tensor(src)
+        return self._inplace("copy_()", lambda: src_t.to(self.device).to(self.dtype)
+                             .expand(self.shape).clone())
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+        self._check_inplace("uniform_()")
+        self._write("uniform_()", backend.to_device(_rng.uniform(a, b, self.shape), self.device))
+        self._version[0] += 1
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+        self._check_inplace("normal_()")
+        self._write("normal_()", backend.to_device(_rng.normal(mean, std, self.shape),
+                                                   self.device))
+        self._version[0] += 1
+        return self
+
+    # -- printing ------------------------------------------------------------------------------
+    def __repr__(self):
+        arr = backend.to_device(self.data, backend.CPU)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000,
+                               precision=4, floatmode="maxprec_equal" if arr.size else "fixed")
+        extras = []
+        if self.device.type != "cpu":
+            extras.append(f"device='{self.device}'")
+        if arr.dtype not in (np.float32, np.int64, np.bool_) or arr.size == 0:
+            extras.append(f"dtype={arr.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{self.grad_fn.name}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + ", ".join([body] + extras) + ")"
+
+    __str__ = __repr__
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints like PyTorch's ``torch.Size([2, 3])``."""
+
+    def __repr__(self):
+        return f"Size({list(self)})"
+
+    def numel(self) -> int:
+        return int(np.prod(self, dtype=np.int64))
+
+
+class _RemovableHandle:
+    _next_id = 0
+
+    def __init__(self, hooks: dict, fn):
+        _RemovableHandle._next_id += 1
+        self.id = _RemovableHandle._next_id
+        self.hooks = hooks
+        hooks[self.id] = fn
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+
+def _any_requires_grad(compute) -> bool:
+    # compute closures capture the other operand; if it requires grad, so will the result
+    cells = getattr(compute, "__closure__", None) or ()
+    for c in cells:
+        try:
+            v = c.cell_contents
+        except ValueError:
+            continue
+        if isinstance(v, Tensor) and v.requires_grad:
+            return True
+    return False
+
+
+def _raise_inplace_shape(op, shape, result_shape):
+    raise RuntimeError(f"{op}: the result has shape {tuple(result_shape)} but the tensor "
+                       f"being updated has shape {tuple(shape)}; an in-place op can't change a "
+                       "tensor's shape.")
+
+
+def _default_grad(output: Tensor, gradient, where: str) -> Tensor:
+    if gradient is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"{where}: grad can be implicitly created only for scalar outputs, but this "
+                f"output has shape {tuple(output.shape)}. Reduce it to a scalar first (e.g. "
+                ".sum() or .mean()) or pass the gradient dL/doutput explicitly."
+            )
+        xp = backend.array_module(output.data)
+        return Tensor._make(xp.ones(output.shape, dtype=output.dtype))
+    if not isinstance(gradient, Tensor):
+        gradient = tensor(gradient, dtype=output.dtype, device=output.device)
+    if gradient.shape != output.shape:
+        raise RuntimeError(f"{where}: gradient has shape {tuple(gradient.shape)} but the output "
+                           f"has shape {tuple(output.shape)}")
+    return gradient
+
+
+# ---------------------------------------------------------------------------------------------
+# Creating tensors
+# ---------------------------------------------------------------------------------------------
+
+def _place(array, device):
+    return array if device is None else backend.to_device(array, Device(device))
+
+
+def _finish(array, requires_grad, device) -> Tensor:
+    t = Tensor._make(_place(array, device))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor:
+    """A new tensor holding a *copy* of ``data`` (a number, nested list, array or Tensor).
+
+    Python floats become float32 (the default), ints int64, bools bool; NumPy arrays keep their
+    dtype, so float64 data stays float64.
+    """
+    if isinstance(data, Tensor):
+        array = data.data.copy()
+        if device is None:
+            device = data.device
+    elif hasattr(data, "__cuda_array_interface__") and backend._cupy() is not None:
+        array = backend._cupy().array(data, copy=True)
+    else:
+        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
+            data = _nested_to_numpy(data)
+        array = np.array(data, copy=True)
+    target = backend.resolve_dtype(dtype)
+    if target is None:
+        target = backend.dtype_from_data(data if hasattr(data, "dtype") else array.tolist()
+                                         if array.dtype.kind not in "biuf" else
+                                         _python_kind(array))
+    if array.dtype != target:
+        array = array.astype(target)
+    return _finish(array, requires_grad, device)
+
+
+def _python_kind(array):
+    """Python numbers were converted by NumPy: floats -> float32, ints -> int64 (PyTorch)."""
+    return {"f": 0.0, "i": 0, "u": 0, "b": True}[array.dtype.kind]
+
+
+def _flat(seq):
+    for x in seq:
+        if isinstance(x, (list, tuple)):
+            yield from _flat(x)
+        else:
+            yield x
+
+
+def _nested_to_numpy(seq):
+    return [_nested_to_numpy(x) if isinstance(x, (list, tuple)) else
+            (x.numpy() if isinstance(x, Tensor) else x) for x in seq]
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with a NumPy array (changes to one show in the other)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array)
+
+
+def _shape_arg(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        return tuple(size[0])
+    return tuple(int(s) for s in size)
+
+
+def _xp(device):
+    if device is not None and Device(device).type == "cuda":
+        backend.to_device(np.zeros(0), Device(device))  # raises a clear error without a GPU
+        return backend._cupy()
+    return np
+
+
+def _float_dtype(dtype):
+    return backend.resolve_dtype(dtype) or backend.DEFAULT_FLOAT
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if dtype is None:
+        dtype = backend.dtype_from_data(fill_value) if not isinstance(fill_value, float) \
+            else backend.DEFAULT_FLOAT
+    return _finish(np.full(_shape_arg((size,)), fill_value, np.dtype(dtype)), requires_grad,
+                   device)
+
+
+def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.zeros(t.shape, dtype or t.dtype), requires_grad, device or t.device)
+
+
+def ones_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.ones(t.shape, dtype or t.dtype), requires_grad, device or t.device)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad,
+                   device or t.device)
+
+
+def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = backend.DEFAULT_FLOAT if is_float else backend.DEFAULT_INT
+    return _finish(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
+                   device)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+
+
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    g = generator or _rng
+    return _finish(g.standard_normal(_shape_arg(size)).astype(_float_dtype(dtype)),
+                   requires_grad, device)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
+    g = generator or _rng
+    return _finish(g.random(_shape_arg(size)).astype(_float_dtype(dtype)), requires_grad, device)
+
+
+def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    g = generator or _rng
+    return _finish(g.integers(low, high, size=tuple(size)).astype(
+        backend.resolve_dtype(dtype) or backend.DEFAULT_INT), False, device)
+
+
+def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
+    g = generator or _rng
+    return _finish(g.permutation(n).astype(backend.resolve_dtype(dtype) or backend.DEFAULT_INT),
+                   False, device)
+
+
+def normal(mean, std, size, dtype=None, device=None, generator=None) -> Tensor:
+    g = generator or _rng
+    return _finish(g.normal(mean, std, size=tuple(size)).astype(_float_dtype(dtype)), False,
+                   device)
+
+
+def is_tensor(obj) -> bool:
+    return isinstance(obj, Tensor)
