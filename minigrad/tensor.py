@@ -16,6 +16,7 @@ from .autograd.grad_mode import STATE, no_grad
 from .backend import Device
 
 _rng = np.random.default_rng()
+_new = object.__new__
 
 
 def manual_seed(seed: int):
@@ -48,7 +49,7 @@ class Tensor:
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0):
         """Wrap an array without copying or checking (the fast path for ops)."""
-        t = object.__new__(cls)
+        t = _new(cls)
         t.data = array
         t.requires_grad = requires_grad
         t.grad = None
@@ -381,6 +382,11 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     __str__ = __repr__
+
+
+from .autograd import function as _function  # noqa: E402  (see the note there)
+
+_function.Tensor = Tensor
 
 
 class Size(tuple):

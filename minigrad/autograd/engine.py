@@ -18,6 +18,8 @@ Without ``retain_graph`` each node is released after it runs, freeing what it sa
 
 from __future__ import annotations
 
+from . import function as _function
+from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
 
 
@@ -38,8 +40,7 @@ def _accumulate(buffer, index, grad, create_graph):
     elif create_graph:
         buffer[index] = old + grad
     else:
-        from ..tensor import Tensor
-        buffer[index] = Tensor._make(old.data + grad.data)
+        buffer[index] = _function.Tensor._make(old.data + grad.data)
 
 
 def _apply_hooks(hooks, grad):
@@ -52,8 +53,7 @@ def _apply_hooks(hooks, grad):
 
 def _accumulate_leaf(leaf, grad, create_graph):
     """``leaf.grad += grad`` — gradients of leaves add up across backward calls."""
-    from ..tensor import Tensor
-
+    Tensor = _function.Tensor
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
     if leaf.grad is None:
@@ -113,8 +113,6 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     every leaf. With ``inputs`` (``autograd.grad``) nothing is written to ``.grad``: the
     gradients of exactly those tensors are returned.
     """
-    from ..tensor import Tensor
-
     capture = inputs is not None
     if capture:
         targets_leaf = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
@@ -206,9 +204,7 @@ def _release_edges(node, deps, ready):
 
 def _call_backward(node, grads):
     """Run one node's backward and check what it returned (shapes, dtypes, count)."""
-    from ..tensor import Tensor
-    from .function import _FREED_MESSAGE, _check_finite
-
+    Tensor = _function.Tensor
     if node._freed:
         raise RuntimeError(_FREED_MESSAGE.format(op=node.name))
     filled = []

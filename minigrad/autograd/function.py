@@ -34,6 +34,10 @@ import numpy as np
 
 from .grad_mode import STATE
 
+# tensor.py imports this package, so Tensor can't be imported here at the top; tensor.py
+# fills this in right after defining the class (one global lookup per op, no import machinery)
+Tensor = None
+
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to use saved values after they "
     "have been freed). The first backward freed what {op}'s backward needed, to save memory. "
@@ -66,19 +70,21 @@ class Context:
     released: everything saved on it is dropped, so intermediate buffers are freed.
     """
 
+    # defaults live on the class: a node only stores what differs (cheaper to create)
+    next_edges = ()
+    n_outputs = 1
+    output_meta = ()
+    _to_save = ()
+    _saved = ()
+    _non_diff = ()
+    _hooks = None
+    _freed = False
+    _trace = None
+
     def __init__(self, fn, needs_input_grad):
         d = self.__dict__
         d["fn"] = fn
         d["needs_input_grad"] = needs_input_grad
-        d["next_edges"] = ()
-        d["n_outputs"] = 1
-        d["output_meta"] = ()
-        d["_to_save"] = ()
-        d["_saved"] = ()
-        d["_non_diff"] = ()
-        d["_hooks"] = None
-        d["_freed"] = False
-        d["_trace"] = None
 
     # -- what forward calls ------------------------------------------------------------------
     def save_for_backward(self, *arrays):
@@ -94,8 +100,6 @@ class Context:
     def saved_tensors(self):
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
-        from ..tensor import Tensor
-
         out = []
         for s in self._saved:
             if s.version_box is not None and s.version_box[0] != s.version:
@@ -125,20 +129,18 @@ class Context:
     # -- engine bookkeeping -------------------------------------------------------------------
     def release(self):
         """Drop everything forward stored: the graph above this node is no longer usable."""
-        keep = {k: self.__dict__[k] for k in
-                ("fn", "needs_input_grad", "next_edges", "n_outputs", "output_meta", "_hooks")}
-        self.__dict__.clear()
-        self.__dict__.update(keep)
-        self.__dict__.update(_to_save=(), _saved=(), _non_diff=(), _freed=True, _trace=None)
+        d = self.__dict__
+        keep = {k: d[k] for k in ("fn", "needs_input_grad", "next_edges", "n_outputs",
+                                  "output_meta", "_hooks") if k in d}
+        d.clear()
+        d.update(keep)
+        d["_freed"] = True
 
     def __getattr__(self, item):
         # only called when an attribute is missing: after release() that is the usual cause
         if self.__dict__.get("_freed"):
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
         raise AttributeError(f"{self.name} context has no attribute {item!r}")
-
-    def __setattr__(self, key, value):
-        self.__dict__[key] = value
 
     def __repr__(self):
         return f"<{self.name}Backward>"
@@ -162,65 +164,69 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from ..tensor import Tensor
-
+        # 1. unwrap: Tensors become their arrays, everything else passes through
         arrays = []
         needs = []
         any_needs = False
         array_type = None
         for a in args:
             if isinstance(a, Tensor):
-                arrays.append(a.data)
-                r = a.requires_grad
-                needs.append(r)
-                any_needs = any_needs or r
-                t = type(a.data)
-                if t is not np.ndarray and isinstance(a.data, np.generic):
-                    t = np.ndarray  # a NumPy scalar is a CPU value too
+                d = a.data
+                arrays.append(d)
+                needs.append(a.requires_grad)
+                any_needs = any_needs or a.requires_grad
+                t = type(d)
                 if array_type is None:
                     array_type = t
                 elif t is not array_type:
-                    _raise_device_mismatch(cls, args)
+                    array_type = _check_same_device(cls, args, array_type, t)
             else:
                 arrays.append(a)
                 needs.append(False)
 
-        record = any_needs and STATE.enabled
+        # 2. forward on raw arrays
         ctx = Context(cls, tuple(needs))
         raw = cls.forward(ctx, *arrays, **kwargs)
-        single = not isinstance(raw, tuple)
+        single = type(raw) is not tuple
         outs = (raw,) if single else raw
-        if any(isinstance(o, np.generic) for o in outs):
+        if isinstance(raw, np.generic) or (not single and any(
+                isinstance(o, np.generic) for o in outs)):
             outs = _scalars_to_arrays(ctx, outs)
-
         if STATE.anomaly:
             _check_finite(cls.__name__, "forward output", outs, backward_of=STATE.backward_node)
 
-        if not record:
-            result = tuple(Tensor._make(o) for o in outs)
-            return result[0] if single else result
+        # 3. no graph needed (nothing requires grad, or grad mode is off): plain Tensors
+        if not (any_needs and STATE.enabled):
+            if single:
+                return Tensor._make(outs[0])
+            return tuple([Tensor._make(o) for o in outs])
 
-        non_diff = ctx._non_diff
+        # 4. record the node: where gradients go, what backward needs
         d = ctx.__dict__
         d["n_outputs"] = len(outs)
-        d["output_meta"] = tuple((o.shape, o.dtype) for o in outs)
-        d["next_edges"] = tuple(_edge(a) if n else None for a, n in zip(args, needs))
+        d["output_meta"] = tuple([(o.shape, o.dtype) for o in outs])
+        d["next_edges"] = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
         if STATE.anomaly:
             d["_trace"] = "".join(traceback.format_stack()[:-2])
-
+        non_diff = ctx._non_diff
         result = []
-        version_boxes = []
         for i, o in enumerate(outs):
-            diff = not any(o is nd for nd in non_diff)
-            t = Tensor._make(o, requires_grad=diff, grad_fn=ctx if diff else None, output_nr=i)
-            result.append(t)
-            version_boxes.append(t._version)
-
+            diff = not non_diff or not any(o is nd for nd in non_diff)
+            result.append(Tensor._make(o, diff, ctx if diff else None, i))
         if ctx._to_save:
-            d["_saved"] = tuple(_resolve_saved(x, arrays, args, outs, version_boxes)
-                                for x in ctx._to_save)
+            boxes = [t._version for t in result]
+            d["_saved"] = tuple([_resolve_saved(x, arrays, args, outs, boxes)
+                                 for x in ctx._to_save])
             d["_to_save"] = ()
         return result[0] if single else tuple(result)
+
+
+def _check_same_device(cls, args, first_type, other_type):
+    """Arrays of two types met in one op: fine for a NumPy array and a NumPy scalar."""
+    cpu = (np.ndarray, np.generic)
+    if issubclass(first_type, cpu) and issubclass(other_type, cpu):
+        return first_type
+    _raise_device_mismatch(cls, args)
 
 
 def _scalars_to_arrays(ctx, outs):
@@ -272,8 +278,6 @@ def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
 
 
 def _raise_device_mismatch(cls, args):
-    from ..tensor import Tensor
-
     devices = [f"arg {i}: {a.device} {tuple(a.shape)}" for i, a in enumerate(args)
                if isinstance(a, Tensor)]
     raise RuntimeError(

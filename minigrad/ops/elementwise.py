@@ -56,6 +56,11 @@ def _with_scalar(op, t: Tensor, scalar):
     return t if dt == t.dtype else t.to(dt)
 
 
+def _shape(x):
+    """Shape of an array, () for a Python scalar (faster than np.shape on arrays)."""
+    return x.shape if hasattr(x, "shape") else ()
+
+
 def _scalar(x):
     """Python scalars keep their weak type in NumPy (float32 array * 0.5 stays float32)."""
     return x.item() if isinstance(x, (np.generic, np.ndarray)) else x
@@ -70,7 +75,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return a + b
 
     @staticmethod
@@ -85,7 +90,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return a - b
 
     @staticmethod
@@ -101,7 +106,7 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return a * b
 
     @staticmethod
@@ -118,7 +123,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return a / b
 
     @staticmethod
@@ -154,7 +159,7 @@ class Pow(Function):
     def forward(ctx, a, b):
         z = a ** b
         ctx.save_for_backward(a, b, z)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return z
 
     @staticmethod
@@ -364,7 +369,7 @@ class Where(Function):
     def forward(ctx, cond, a, b):
         xp = backend.array_module(cond, a, b)
         ctx.save_for_backward(cond)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return xp.where(cond, a, b)
 
     @staticmethod
@@ -388,7 +393,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return backend.array_module(a, b).maximum(a, b)
 
     @staticmethod
@@ -404,7 +409,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.a_shape, ctx.b_shape = np.shape(a), np.shape(b)
+        ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return backend.array_module(a, b).minimum(a, b)
 
     @staticmethod
