@@ -113,11 +113,16 @@ def array_module(*arrays):
     return np
 
 
+def as_array(x):
+    """NumPy returns scalars (np.float32, ...) from 0-d operations; a Tensor holds arrays."""
+    return np.asarray(x) if isinstance(x, np.generic) else x
+
+
 def to_device(array, device: Device):
     """Copy an array to ``device`` (no copy if it is already there)."""
     if device.type == "cpu":
-        if isinstance(array, np.ndarray):
-            return array
+        if isinstance(array, (np.ndarray, np.generic)):
+            return np.asarray(array)
         return array.get()  # cupy -> numpy
     cp = _cupy()
     if cp is None:

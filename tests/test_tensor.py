@@ -236,3 +236,47 @@ def test_maximum_splits_gradient_at_ties_like_pytorch():
     mg.maximum(a, b).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), [0.5, 0])
     np.testing.assert_array_equal(b.grad.numpy(), [0.5, 1])
+
+
+def test_mixing_devices_in_one_op_is_a_clear_error(monkeypatch):
+    """No GPU here: a stand-in array type plays the CuPy array; the check is by array type."""
+    from minigrad import backend
+
+    class FakeGpuArray(np.ndarray):
+        pass
+
+    gpu = mg.Tensor._make(np.ones(3).view(FakeGpuArray).view(FakeGpuArray))
+    monkeypatch.setattr(mg.autograd.function, "_check_same_device",
+                        lambda cls, args, a, b: mg.autograd.function._raise_device_mismatch(
+                            cls, args))
+    real_device_of = backend.device_of
+    monkeypatch.setattr(backend, "device_of", lambda a: backend.Device("cuda") if isinstance(
+        a, FakeGpuArray) else real_device_of(a))
+    with pytest.raises(RuntimeError, match=r"Mul: expected all tensors on the same device.*"
+                                           r"arg 0: cpu \(3,\), arg 1: cuda:0 \(3,\)"):
+        mg.ones(3, dtype=mg.float64) * gpu
+
+
+def test_numpy_scalars_and_zero_dim_results():
+    t = mg.ones(3)
+    assert isinstance(np.float32(2) * t, mg.Tensor)
+    assert (mg.tensor(5) // 2).item() == 2
+    assert mg.tensor(2.0).sign().item() == 1.0
+    assert repr(mg.tensor(3.0).isnan()) == "tensor(False)"
+    assert mg.tensor([1.0, 2.0]).all().item() is True
+
+
+def test_inplace_under_no_grad_is_seen_by_views():
+    x = mg.arange(6.0).reshape(2, 3)
+    row = x[0]
+    with mg.no_grad():
+        x += 1
+    np.testing.assert_array_equal(row.numpy(), [1, 2, 3])
+
+
+def test_setitem_on_a_clone_passes_gradient_around_the_overwritten_part():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x.clone()
+    y[0] = 5.0
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1])

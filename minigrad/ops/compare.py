@@ -12,6 +12,11 @@ from .. import backend
 from ..tensor import Tensor
 
 
+def _wrap(result) -> Tensor:
+    """A Tensor of a raw result (NumPy hands back scalars, not arrays, for 0-d inputs)."""
+    return Tensor._make(backend.as_array(result))
+
+
 def _data(x, like: Tensor):
     if isinstance(x, Tensor):
         if x.device != like.device:
@@ -26,7 +31,7 @@ def _compare(ufunc_name):
         xp = backend.array_module(a.data)
         bd = _data(b, a)
         try:
-            return Tensor._make(getattr(xp, ufunc_name)(a.data, bd))
+            return _wrap(getattr(xp, ufunc_name)(a.data, bd))
         except ValueError:
             raise RuntimeError(f"{ufunc_name}: shapes {tuple(a.shape)} and {np.shape(bd)} can't "
                                "be broadcast together") from None
@@ -52,7 +57,7 @@ bitwise_or = _compare("bitwise_or")
 
 def _unary(name):
     def op(x: Tensor) -> Tensor:
-        return Tensor._make(getattr(backend.array_module(x.data), name)(x.data))
+        return _wrap(getattr(backend.array_module(x.data), name)(x.data))
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (no gradient)."
     return op
@@ -69,7 +74,7 @@ bitwise_not = _unary("invert")
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
-    return Tensor._make(backend.array_module(x.data).round(x.data, decimals))
+    return _wrap(backend.array_module(x.data).round(x.data, decimals))
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
@@ -84,8 +89,7 @@ def allclose(a: Tensor, b: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> boo
 
 def isclose(a: Tensor, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
     xp = backend.array_module(a.data)
-    return Tensor._make(xp.isclose(a.data, _data(b, a), rtol=rtol, atol=atol,
-                                   equal_nan=equal_nan))
+    return _wrap(xp.isclose(a.data, _data(b, a), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):

@@ -578,7 +578,7 @@ def minimum(a, b):
 
 def sign(x):
     """-1, 0 or 1 (no gradient: the derivative of sign is 0 almost everywhere)."""
-    return Tensor._make(backend.array_module(x.data).sign(x.data))
+    return Tensor._make(backend.as_array(backend.array_module(x.data).sign(x.data)))
 
 
 def lerp(start, end, weight):

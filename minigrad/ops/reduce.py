@@ -269,12 +269,14 @@ def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _axes(dim, x.ndim, "all")
-    return Tensor._make(backend.array_module(x.data).all(x.data, axis=axes, keepdims=keepdim))
+    return Tensor._make(backend.as_array(backend.array_module(x.data).all(x.data, axis=axes,
+                                                                   keepdims=keepdim)))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _axes(dim, x.ndim, "any")
-    return Tensor._make(backend.array_module(x.data).any(x.data, axis=axes, keepdims=keepdim))
+    return Tensor._make(backend.as_array(backend.array_module(x.data).any(x.data, axis=axes,
+                                                                   keepdims=keepdim)))
 
 
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:

@@ -1,0 +1,163 @@
+"""One training step (forward + backward + optimizer step), minigrad vs PyTorch eager, CPU.
+
+The models are built by the *same* function for both libraries (``lib`` is ``minigrad`` or
+``torch``): the API is PyTorch's, so one definition serves both, and the weights are copied
+from the PyTorch model into the minigrad one through ``state_dict`` so both compute the same
+numbers. Typical teaching sizes, float32:
+
+* MLP on digits-sized input: 64 -> 256 -> 256 -> 10, batch 128, Adam
+* small CNN on 28x28: conv(1->16,3) relu pool, conv(16->32,3) relu pool, linear -> 10, batch 64
+* LSTM: input 32, hidden 128, sequence 32, batch 32, linear head
+* Transformer encoder layer: d_model 128, 4 heads, ff 256, sequence 32, batch 32
+
+    python benchmarks/train_step.py [--quick] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+
+import numpy as np
+
+import minigrad as mg
+
+
+def build(lib, name):
+    nn = lib.nn
+    if name == "mlp":
+        model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                              nn.Linear(256, 10))
+        x = np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32)
+        y = np.random.default_rng(1).integers(0, 10, 128)
+    elif name == "cnn":
+        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                              nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
+        x = np.random.default_rng(0).standard_normal((64, 1, 28, 28)).astype(np.float32)
+        y = np.random.default_rng(1).integers(0, 10, 64)
+    elif name == "lstm":
+        class LSTMClassifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = nn.LSTM(32, 128, batch_first=True)
+                self.head = nn.Linear(128, 10)
+
+            def forward(self, inp):
+                out, _ = self.lstm(inp)
+                return self.head(out[:, -1])
+        model = LSTMClassifier()
+        x = np.random.default_rng(0).standard_normal((32, 32, 32)).astype(np.float32)
+        y = np.random.default_rng(1).integers(0, 10, 32)
+    elif name == "transformer":
+        class Encoder(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=256,
+                                                        dropout=0.0, batch_first=True)
+                self.head = nn.Linear(128, 10)
+
+            def forward(self, inp):
+                return self.head(self.layer(inp).mean(1))
+        model = Encoder()
+        x = np.random.default_rng(0).standard_normal((32, 32, 128)).astype(np.float32)
+        y = np.random.default_rng(1).integers(0, 10, 32)
+    else:
+        raise ValueError(name)
+    return model, x, y
+
+
+def make_step(lib, model, x_np, y_np):
+    x = lib.tensor(x_np)
+    y = lib.tensor(y_np)
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = lib.nn.CrossEntropyLoss()
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
+def _time(step, repeats):
+    step()
+    step()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        step()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def run(names, repeats):
+    try:
+        import torch
+        torch.manual_seed(0)
+    except ImportError:
+        torch = None
+    rows = []
+    for name in names:
+        mg.manual_seed(0)
+        model, x, y = build(mg, name)
+        row = {"model": name}
+        if torch is not None:
+            t_model, _, _ = build(torch, name)
+            model.load_state_dict(t_model.state_dict())   # same weights, same numbers
+            t_step = make_step(torch, t_model, x, y)
+            row["torch_loss"] = float(t_step().item())
+        m_step = make_step(mg, model, x, y)
+        row["minigrad_loss"] = float(m_step().item())
+        row["minigrad_ms"] = _time(m_step, repeats) * 1e3
+        if torch is not None:
+            row["torch_ms"] = _time(t_step, repeats) * 1e3
+            row["minigrad_over_torch"] = row["minigrad_ms"] / row["torch_ms"]
+        rows.append(row)
+        print(_row_md(row), flush=True)
+    return rows, (torch.__version__ if torch is not None else None)
+
+
+def machine_name() -> str:
+    return f"cpu-{platform.machine()}-{os.cpu_count()}core"
+
+
+HEADER = ("| model | minigrad ms/step | PyTorch ms/step | minigrad / PyTorch | first-step loss "
+          "(minigrad / PyTorch) |\n|---|---|---|---|---|")
+
+
+def _row_md(r):
+    return (f"| {r['model']} | {r['minigrad_ms']:.2f} | {r.get('torch_ms', float('nan')):.2f} | "
+            f"{r.get('minigrad_over_torch', float('nan')):.2f}x | "
+            f"{r['minigrad_loss']:.5f} / {r.get('torch_loss', float('nan')):.5f} |")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--models", nargs="*", default=["mlp", "cnn", "lstm", "transformer"])
+    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = p.parse_args()
+    print(HEADER)
+    rows, torch_version = run(args.models, 3 if args.quick else 10)
+    md = HEADER + "\n" + "\n".join(_row_md(r) for r in rows) + (
+        f"\n\nfloat32, forward + backward + Adam step, median of repeats; machine "
+        f"{machine_name()}, PyTorch {torch_version or 'not installed'} "
+        f"({'default threads' if torch_version else ''}).\n")
+    out = os.path.join(args.out, machine_name())
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, "train_step.json"), "w") as f:
+        json.dump({"machine": machine_name(), "torch": torch_version, "rows": rows}, f,
+                  indent=2)
+    with open(os.path.join(out, "train_step.md"), "w") as f:
+        f.write(md)
+
+
+if __name__ == "__main__":
+    main()
