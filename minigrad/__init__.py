@@ -54,3 +54,7 @@ uint8 = _np.dtype(_np.uint8)
 bool = _np.dtype(_np.bool_)
 
 __version__ = "0.1.0"
+
+# optimizers, data and checkpoints (layer 6; imported last: they build on everything above)
+from . import data, optim  # noqa: E402,F401
+from .serialization import load, save  # noqa: E402,F401

@@ -1,0 +1,37 @@
+"""Data: Datasets, the DataLoader that batches them, and datasets that work offline.
+
+    ds = mg.data.make_moons(500, noise=0.2, seed=0)          # an ArrayDataset of (x, y)
+    train, val = mg.data.random_split(ds, [0.8, 0.2], generator=0)
+    loader = mg.data.DataLoader(train, batch_size=32, shuffle=True, seed=0)
+    for x, y in loader:                                      # x: (32, 2) float32, y: (32,) int64
+        ...
+
+One concept per module: ``dataset.py`` (Dataset, TensorDataset, Subset, random_split,
+ConcatDataset), ``dataloader.py`` (DataLoader, default_collate), ``datasets.py`` (scikit-learn's
+bundled sets and generated tasks), ``mnist.py`` (MNIST / FashionMNIST downloads).
+"""
+
+from .dataloader import DataLoader, default_collate, default_convert
+from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
+from .datasets import (
+    ArrayDataset,
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_iris,
+    make_adding_problem,
+    make_circles,
+    make_moons,
+    make_sequence_task,
+    make_shapes_images,
+    make_spirals,
+)
+from .mnist import MNIST, FashionMNIST, read_idx
+
+__all__ = [
+    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+    "default_collate", "default_convert", "ArrayDataset", "load_digits", "load_iris",
+    "load_breast_cancer", "load_diabetes", "make_moons", "make_circles", "make_spirals",
+    "make_sequence_task", "make_adding_problem", "make_shapes_images", "MNIST",
+    "FashionMNIST", "read_idx",
+]

@@ -1,0 +1,24 @@
+"""Optimizers and learning-rate schedulers, with PyTorch's names, arguments and update rules.
+
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = mg.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+    for epoch in range(100):
+        for x, y in loader:
+            opt.zero_grad()
+            loss_fn(model(x), y).backward()
+            opt.step()
+        sched.step()
+
+One concept per module: ``optimizer.py`` (the base class: groups, state, checkpoints),
+``sgd.py``, ``adam.py`` (Adam and the update AdamW shares), ``adamw.py``, ``rmsprop.py``,
+``lr_scheduler.py``.
+"""
+
+from . import lr_scheduler
+from .adam import Adam
+from .adamw import AdamW
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]

@@ -1,0 +1,107 @@
+"""``Adam``: adaptive moment estimation — a per-coordinate step size from running moments.
+
+For each parameter p with gradient g, at step t = 1, 2, ... (PyTorch's algorithm exactly)::
+
+    g  <- -g                              if maximize
+    p  <- p - lr * wd * p                 if decoupled weight decay (AdamW)
+    g  <- g + wd * p                      if weight_decay, otherwise (Adam: an L2 penalty)
+    m  <- beta1 * m + (1 - beta1) * g     first moment: a running mean of gradients
+    v  <- beta2 * v + (1 - beta2) * g^2   second moment: a running mean of squared gradients
+    v_max <- max(v_max, v)                if amsgrad (the denominator never shrinks)
+    m_hat = m / (1 - beta1^t)             bias correction: m and v start at 0, so early
+    v_hat = v / (1 - beta2^t)             averages are too small by exactly these factors
+    p  <- p - lr * m_hat / (sqrt(v_hat) + eps)      (v_max instead of v with amsgrad)
+
+Dividing by sqrt(v_hat) makes the step roughly ``lr`` in size whatever the gradient's scale:
+coordinates with small, consistent gradients move as fast as those with large ones.
+
+The state of each parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with
+amsgrad, ``max_exp_avg_sq`` (v_max). AdamW (``adamw.py``) is this same class with decoupled
+weight decay switched on.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import backend
+from .optimizer import Optimizer
+
+
+def update_moments(m, v, g, beta1: float, beta2: float) -> None:
+    """Adam's running moments, in place: m <- lerp(m, g, 1-beta1), v <- beta2 v + (1-beta2) g^2.
+
+    ``m + (1-beta1) * (g - m)`` is ``beta1*m + (1-beta1)*g`` rearranged (a "lerp", as PyTorch
+    computes it), which rounds the same way PyTorch does.
+    """
+    m += (1 - beta1) * (g - m)
+    v *= beta2
+    v += (1 - beta2) * (g * g)
+
+
+class Adam(Optimizer):
+    """Implements the Adam algorithm (and AMSGrad, and AdamW's decoupled weight decay).
+
+    Args:
+        params: parameters or parameter groups to optimize.
+        lr: learning rate (default 1e-3).
+        betas: decay rates of the first and second moment averages (default (0.9, 0.999)).
+        eps: added to the denominator for numerical stability (default 1e-8).
+        weight_decay: weight decay (default 0): an L2 penalty added to the gradient, or, with
+            ``decoupled_weight_decay=True``, a direct shrink ``p -= lr * wd * p`` (AdamW).
+        amsgrad: use the maximum of all second moments so far (AMSGrad, default False).
+        maximize: maximize the objective instead of minimizing it.
+        decoupled_weight_decay: apply weight decay AdamW's way (default False).
+    """
+
+    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        if not 0.0 <= lr:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if not 0.0 <= eps:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if not 0.0 <= betas[0] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+        if not 0.0 <= betas[1] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, betas=(float(betas[0]), float(betas[1])), eps=eps,
+                        weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _update(self, p, group):
+        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        beta1, beta2 = group["betas"]
+        decoupled = group["decoupled_weight_decay"]
+        state = self._init_state(p, group)
+
+        g = self._gradient(p, group, l2_weight_decay=not decoupled)
+        state["step"] += 1
+        t = state["step"]
+        if decoupled and wd != 0:
+            p.data *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
+
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        update_moments(m, v, g, beta1, beta2)
+        if group["amsgrad"]:
+            xp = backend.array_module(v)
+            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+
+        # lr * m_hat / (sqrt(v_hat) + eps), with the corrections folded into two scalars
+        step_size = lr / (1 - beta1 ** t)
+        denom = backend.array_module(v).sqrt(v) / math.sqrt(1 - beta2 ** t)
+        denom += eps
+        p.data -= step_size * (m / denom)
+
+    def _init_state(self, p, group) -> dict:
+        state = self.state[p]
+        if not state:
+            state["step"] = 0
+            state["exp_avg"] = self._zeros_like(p)
+            state["exp_avg_sq"] = self._zeros_like(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = self._zeros_like(p)
+        return state
