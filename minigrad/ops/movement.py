@@ -512,7 +512,25 @@ def stack(tensors, dim: int = 0) -> Tensor:
                                f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
                                f"entry {i}")
     d = _dim(dim, tensors[0].ndim + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], dim=d)
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = backend.promote_types(dtype, t.dtype)
+    return Stack.apply(*[t if t.dtype == dtype else t.to(dtype) for t in tensors], dim=d)
+
+
+class Stack(Function):
+    """y = [x0, x1, ...] stacked along a new dimension ``dim``.   dx_i = g[..., i, ...]."""
+
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        return backend.array_module(*xs).stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        key = (slice(None),) * ctx.dim
+        return tuple(GetItem.apply(g, key + (i,)) if need else None
+                     for i, need in enumerate(ctx.needs_input_grad))
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
