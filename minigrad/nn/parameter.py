@@ -24,3 +24,5 @@ class Parameter(Tensor):
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()
+
+    __str__ = __repr__  # print(p) shows "Parameter containing:" too, as in PyTorch

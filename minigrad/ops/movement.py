@@ -533,6 +533,40 @@ class Stack(Function):
                      for i, need in enumerate(ctx.needs_input_grad))
 
 
+class Split(Function):
+    """(y_0, y_1, ...) = consecutive pieces of x along ``dim``.   dx = cat(g_0, g_1, ...).
+
+    One op with many outputs (not one slice op per piece): each piece's gradient is written
+    once into its place, so splitting a length-T sequence costs O(T), not O(T^2).
+    """
+
+    @staticmethod
+    def forward(ctx, x, sizes, dim):
+        ctx.dim = dim
+        pieces, start = [], 0
+        for size in sizes:
+            pieces.append(x[(slice(None),) * dim + (slice(start, start + size),)])
+            start += size
+        return tuple(pieces)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return cat(list(grads), dim=ctx.dim), None, None
+
+
+class Unbind(Function):
+    """(y_0, y_1, ...) = the slices x[..., i, ...] along ``dim``.   dx = stack(g_0, g_1, ...)."""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return tuple(x[(slice(None),) * dim + (i,)] for i in range(x.shape[dim]))
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return stack(list(grads), dim=ctx.dim), None
+
+
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
     d = _dim(dim, x.ndim, "split")
     n = x.shape[d]
@@ -542,15 +576,12 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
             raise ValueError(f"split: split_size must be positive, got {step}")
         sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
     else:
-        sizes = list(split_size_or_sections)
+        sizes = [int(s) for s in split_size_or_sections]
         if sum(sizes) != n:
             raise RuntimeError(f"split: sections {sizes} sum to {sum(sizes)}, but dimension {d} "
                                f"has size {n}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(GetItem.apply(x, (slice(None),) * d + (slice(start, start + s),)))
-        start += s
-    return tuple(out)
+    out = Split.apply(x, tuple(sizes), d)
+    return out if isinstance(out, tuple) else (out,)
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0):
@@ -561,7 +592,10 @@ def chunk(x: Tensor, chunks: int, dim: int = 0):
 
 def unbind(x: Tensor, dim: int = 0):
     d = _dim(dim, x.ndim, "unbind")
-    return tuple(GetItem.apply(x, (slice(None),) * d + (i,)) for i in range(x.shape[d]))
+    if x.shape[d] == 0:
+        return ()
+    out = Unbind.apply(x, d)
+    return out if isinstance(out, tuple) else (out,)
 
 
 def flip(x: Tensor, dims) -> Tensor:

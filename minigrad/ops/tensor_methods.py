@@ -8,6 +8,7 @@ module, one layer up, attaches them.
 from __future__ import annotations
 
 from ..tensor import Tensor
+from . import activation as A
 from . import compare as C
 from . import elementwise as E
 from . import matmul as M
@@ -103,6 +104,8 @@ def attach():
     T.gather, T.scatter_add = V.gather, V.scatter_add
     T.split, T.chunk, T.unbind, T.flip = V.split, V.chunk, V.unbind, V.flip
     T.matmul, T.mm, T.bmm, T.dot = M.matmul, M.mm, M.bmm, M.dot
+    T.softmax = lambda self, dim, dtype=None: A.softmax(self, dim, dtype=dtype)
+    T.log_softmax = lambda self, dim, dtype=None: A.log_softmax(self, dim, dtype=dtype)
     T.__iter__ = lambda self: iter(self.unbind(0)) if self.ndim else _iter0d()
 
 

@@ -1,0 +1,139 @@
+"""Timing helpers shared by the benchmarks: fair clocks, warm-up, medians, ceilings.
+
+Rules every benchmark here follows:
+
+* warm-up calls first (JIT compilation, caches, lazy allocations), then the median of several
+  timed repeats (the median ignores the odd slow run caused by another process);
+* compile time is measured separately: the first call minus a steady-state call;
+* GPU work is timed with CUDA events and a synchronisation, never with the host clock alone
+  (kernel launches return before the GPU has finished);
+* every result is also reported as a fraction of a *ceiling* measured in the same run on the
+  same machine: a large vendor matrix product for FLOP/s, a large array copy for bytes/s.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+
+def use_fresh_numba_cache() -> str:
+    """Point Numba's on-disk cache at an empty folder, so compile times are real compile times.
+
+    Must run before Numba is imported (Numba reads NUMBA_CACHE_DIR once).
+    """
+    if "numba" in sys.modules:
+        raise RuntimeError("use_fresh_numba_cache() must be called before numba is imported")
+    path = tempfile.mkdtemp(prefix="minigrad-bench-numba-cache-")
+    os.environ["NUMBA_CACHE_DIR"] = path
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Devices
+# ---------------------------------------------------------------------------------------------
+
+def cupy_or_none():
+    """CuPy if it imports and a GPU answers; TF32 is switched off before the import."""
+    os.environ.setdefault("CUPY_TF32", "0")   # full float32 matmuls, comparable with ours
+    try:
+        import cupy
+        if cupy.cuda.runtime.getDeviceCount() < 1:
+            return None
+        return cupy
+    except Exception:
+        return None
+
+
+def torch_or_none():
+    try:
+        import torch
+    except Exception:
+        return None
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    return torch
+
+
+def cpu_description() -> str:
+    """CPU model name (no hostname), e.g. 'AMD EPYC'."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_name(cupy=None) -> str:
+    """Results folder name: the GPU's name, or e.g. 'cpu-x86_64-2core'. Never the hostname."""
+    if cupy is not None:
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+        return "gpu-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return f"cpu-{platform.machine()}-{os.cpu_count()}core"
+
+
+# ---------------------------------------------------------------------------------------------
+# Clocks
+# ---------------------------------------------------------------------------------------------
+
+class HostClock:
+    """Wall-clock timing of CPU work."""
+
+    def time(self, fn) -> float:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+
+
+class CudaEventClock:
+    """GPU timing: events recorded on the stream around the call, then synchronised."""
+
+    def __init__(self, cupy):
+        self.cupy = cupy
+
+    def time(self, fn) -> float:
+        cp = self.cupy
+        start, end = cp.cuda.Event(), cp.cuda.Event()
+        cp.cuda.Device().synchronize()          # nothing else in flight
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        return cp.cuda.get_elapsed_time(start, end) / 1e3
+
+
+@dataclass
+class Timing:
+    first_s: float       # first call: compilation (if any) + one run
+    median_s: float      # median of the timed repeats
+    min_s: float
+    repeats: int
+
+    @property
+    def compile_s(self) -> float:
+        """Time the first call spent beyond a normal run (JIT compilation, cache loading)."""
+        return max(0.0, self.first_s - self.median_s)
+
+
+def measure(fn, clock, repeats: int = 7, warmup: int = 2, settle_s: float = 0.05) -> Timing:
+    """First call, warm-up calls, then ``repeats`` timed calls.
+
+    ``settle_s``: a short pause first, so threads left spinning by a previous library
+    (OpenMP, OpenBLAS) do not steal cores from this one.
+    """
+    time.sleep(settle_s)
+    first = clock.time(fn)
+    for _ in range(warmup):
+        fn()
+    times = [clock.time(fn) for _ in range(repeats)]
+    return Timing(first, statistics.median(times), min(times), repeats)

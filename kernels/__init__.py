@@ -1,0 +1,46 @@
+"""minigrad.kernels: the hot paths, each written three times, side by side.
+
+Pure array code: functions take and return ``numpy.ndarray`` (CPU) or ``cupy.ndarray`` (GPU)
+and know nothing of Tensors or autograd.
+
+    from minigrad import kernels as K
+    K.matmul(a, b)                          # 2-D @ 2-D
+    K.softmax(x, axis=-1)                   # also log_softmax, softmax_backward,
+                                            #      log_softmax_backward
+    K.conv2d(x, w, stride=1, padding=0, dilation=1)
+    K.conv2d_backward_input(gy, w, x_shape, ...), K.conv2d_backward_weight(x, gy, w_shape, ...)
+
+    K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
+    K.default_impl("softmax", "cpu")        # what runs when nothing is forced
+    with K.use("numba"): ...                # force one; or impl="numba"; or MINIGRAD_KERNELS=numba
+
+Where to read what (one op family per file, one implementation per file):
+
+    matmul_numpy.py   matmul_numba.py   matmul_cuda.py     GEMM: BLAS, cache/register blocked,
+                                                           shared-memory tiled
+    softmax_numpy.py  softmax_numba.py  softmax_cuda.py    stable softmax; fused rows; one
+                                                           block per row, online softmax
+    conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im
+    dispatch.py       ops.py            _validate.py       choosing; entry points; checks
+    _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
+
+Importing this package is cheap: Numba and CuPy are imported, and kernels compiled, on first use.
+"""
+
+from .dispatch import IMPLEMENTATIONS, OPS, available, default_impl, use
+from .ops import (
+    conv2d,
+    conv2d_backward_input,
+    conv2d_backward_weight,
+    log_softmax,
+    log_softmax_backward,
+    matmul,
+    softmax,
+    softmax_backward,
+)
+
+__all__ = [
+    "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
+    "matmul", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+    "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
+]

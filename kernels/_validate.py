@@ -1,0 +1,180 @@
+"""Argument checks and normalisation shared by every implementation.
+
+Each public entry point validates its arguments here *once*, before dispatching, so the three
+implementations can assume well-formed input and every user gets the same clear error naming
+the op and the offending numbers, whichever implementation would have run.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _describe(array) -> str:
+    return f"shape {tuple(array.shape)} and dtype {array.dtype}"
+
+
+def check_float_array(op: str, name: str, array, ndim: int | None = None) -> None:
+    """``array`` must be float32/float64 (and have ``ndim`` dimensions when given)."""
+    if np.dtype(array.dtype) not in FLOAT_DTYPES:
+        raise ValueError(
+            f"kernels.{op}: {name} must be float32 or float64, got {_describe(array)}"
+        )
+    if ndim is not None and array.ndim != ndim:
+        raise ValueError(f"kernels.{op}: {name} must be {ndim}-D, got {_describe(array)}")
+
+
+def check_same_dtype(op: str, names_and_arrays: dict) -> None:
+    """All arrays share one dtype: kernels never promote silently (float32 stays float32)."""
+    dtypes = {np.dtype(a.dtype) for a in names_and_arrays.values()}
+    if len(dtypes) > 1:
+        described = ", ".join(f"{n} with {_describe(a)}" for n, a in names_and_arrays.items())
+        raise ValueError(f"kernels.{op}: dtypes differ: {described}; cast them to one dtype")
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul
+# ---------------------------------------------------------------------------------------------
+
+def check_matmul_operands(a, b) -> None:
+    """a (M, K) @ b (K, N): both 2-D, same float dtype, inner sizes equal."""
+    problem = None
+    if a.ndim != 2 or b.ndim != 2:
+        problem = "both operands must be 2-D"
+    elif a.shape[1] != b.shape[0]:
+        problem = f"inner sizes differ ({a.shape[1]} != {b.shape[0]})"
+    elif np.dtype(a.dtype) != np.dtype(b.dtype):
+        problem = "dtypes differ"
+    elif np.dtype(a.dtype) not in FLOAT_DTYPES:
+        problem = "dtype must be float32 or float64"
+    if problem:
+        raise ValueError(
+            f"kernels.matmul: cannot multiply a with {_describe(a)} by b with {_describe(b)}: "
+            f"{problem}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax
+# ---------------------------------------------------------------------------------------------
+
+def normalize_axis(op: str, axis: int, ndim: int) -> int:
+    """A non-negative axis index; negative axes count from the end, as in NumPy."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"kernels.{op}: axis must be an int, got {axis!r}")
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
+        raise ValueError(f"kernels.{op}: axis {axis} is out of range for a {ndim}-D array")
+    return int(axis) % max(ndim, 1)
+
+
+def check_softmax_backward_operands(op: str, y, gy) -> None:
+    check_float_array(op, "y", y)
+    if tuple(y.shape) != tuple(gy.shape):
+        raise ValueError(
+            f"kernels.{op}: y has {_describe(y)} but gy has {_describe(gy)}; "
+            "they must have the same shape"
+        )
+    check_same_dtype(op, {"y": y, "gy": gy})
+
+
+# ---------------------------------------------------------------------------------------------
+# conv2d
+# ---------------------------------------------------------------------------------------------
+
+class ConvGeometry(NamedTuple):
+    """Every size a 2-D convolution needs, computed once and shared by all implementations.
+
+    x is (N, C, H, W), w is (F, C, KH, KW), y is (N, F, OH, OW) with
+        OH = (H + 2*pad_h - dil_h*(KH - 1) - 1) // stride_h + 1      (same for OW)
+    i.e. how many positions a kernel of *extent* dil_h*(KH-1)+1 takes in the padded input,
+    moving stride_h rows at a time.
+    """
+
+    N: int
+    C: int
+    H: int
+    W: int
+    F: int
+    KH: int
+    KW: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    dil_h: int
+    dil_w: int
+    OH: int
+    OW: int
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    @property
+    def w_shape(self):
+        return (self.F, self.C, self.KH, self.KW)
+
+    @property
+    def y_shape(self):
+        return (self.N, self.F, self.OH, self.OW)
+
+
+def normalize_pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints -> (for height, for width), each at least ``minimum``."""
+    if isinstance(value, (int, np.integer)):
+        pair = (value, value)
+    else:
+        try:
+            pair = tuple(value)
+        except TypeError:
+            pair = ()
+    if len(pair) != 2 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair
+    ):
+        raise ValueError(f"kernels.{op}: {name} must be an int or a pair of ints, got {value!r}")
+    if min(pair) < minimum:
+        raise ValueError(f"kernels.{op}: {name} must be >= {minimum}, got {value!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def conv2d_geometry(op, x_shape, w_shape, stride, padding, dilation) -> ConvGeometry:
+    """Validate a convolution's shapes and hyper-parameters and compute its output size."""
+    x_shape, w_shape = tuple(int(s) for s in x_shape), tuple(int(s) for s in w_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"kernels.{op}: input must be 4-D (N, C, H, W), got shape {x_shape}")
+    if len(w_shape) != 4:
+        raise ValueError(f"kernels.{op}: weight must be 4-D (F, C, KH, KW), got shape {w_shape}")
+    N, C, H, W = x_shape
+    F, Cw, KH, KW = w_shape
+    if Cw != C:
+        raise ValueError(
+            f"kernels.{op}: input has {C} channels (shape {x_shape}) but weight expects {Cw} "
+            f"(shape {w_shape})"
+        )
+    sh, sw = normalize_pair(op, "stride", stride, 1)
+    ph, pw = normalize_pair(op, "padding", padding, 0)
+    dh, dw = normalize_pair(op, "dilation", dilation, 1)
+    extent_h, extent_w = dh * (KH - 1) + 1, dw * (KW - 1) + 1
+    padded_h, padded_w = H + 2 * ph, W + 2 * pw
+    if KH < 1 or KW < 1 or extent_h > padded_h or extent_w > padded_w:
+        raise ValueError(
+            f"kernels.{op}: kernel {KH}x{KW} with dilation ({dh}, {dw}) spans "
+            f"{extent_h}x{extent_w}, larger than the padded input {padded_h}x{padded_w} "
+            f"(input {H}x{W}, padding ({ph}, {pw})): the output would have size <= 0"
+        )
+    OH = (padded_h - extent_h) // sh + 1
+    OW = (padded_w - extent_w) // sw + 1
+    return ConvGeometry(N, C, H, W, F, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+def check_conv_grad_output(op: str, gy, geometry: ConvGeometry) -> None:
+    """gy must have the convolution's output shape (N, F, OH, OW)."""
+    if tuple(gy.shape) != geometry.y_shape:
+        raise ValueError(
+            f"kernels.{op}: gy has shape {tuple(gy.shape)} but this convolution "
+            f"(input {geometry.x_shape}, weight {geometry.w_shape}) produces {geometry.y_shape}"
+        )

@@ -1,0 +1,205 @@
+"""Which implementation runs an op: by device, by default table, or forced by the user.
+
+Every op has three implementations:
+
+    "numpy"  the reference, written with ``xp = numpy or cupy`` so the same code runs on CuPy
+             arrays too (there it is the CuPy / cuBLAS path).
+    "numba"  Numba ``@njit`` CPU kernels, parallel over threads.
+    "cuda"   Numba CUDA kernels; CuPy arrays on a real GPU, or NumPy arrays in Numba's CUDA
+             simulator (``NUMBA_ENABLE_CUDASIM=1``).
+
+How one is chosen, first rule that applies wins:
+
+1. ``impl="..."`` passed to the op;
+2. the innermost ``with kernels.use("..."):`` block (per thread);
+3. the environment variable ``MINIGRAD_KERNELS=numpy|numba|cuda`` (read at every call);
+4. ``default_impl(op, device)``, the table below, by the device the arrays live on.
+
+A forced implementation that cannot run on the given arrays ("numba" on CuPy arrays, "cuda" on
+NumPy arrays outside the simulator) is an error naming the op, the implementation and where
+the choice came from; it never falls back silently. Under the simulator, "cuda" on NumPy
+arrays runs only when forced: the default for NumPy arrays stays the CPU default.
+
+Default table (benchmarks/results/cpu-x86_64-2core, ``python benchmarks/kernels.py --quick``;
+2-core AMD EPYC (Zen 5) VM, float32, median of repeats; the numbers are
+in docs/kernels.md). GPU defaults are not measured: no GPU was available when they were chosen,
+so they pick the CuPy path (vendor libraries), the safe choice until someone measures.
+
+    op                      cpu      why (CPU measurement)                      cuda
+    matmul                  numpy    OpenBLAS beats our Numba GEMM              numpy (not measured)
+    softmax, log_softmax    numba    fused kernel beats NumPy's 4-5 passes      numpy (not measured)
+    softmax_backward, ...   numba    fused, one pass over y and gy              numpy (not measured)
+    conv2d (fwd, both bwd)  numba    parallel im2col/col2im + Numba GEMM        numpy (not measured)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import threading
+
+from . import _device
+
+IMPLEMENTATIONS = ("numpy", "numba", "cuda")
+ENV_VAR = "MINIGRAD_KERNELS"
+
+# op -> the module family that implements it (module name: f"{family}_{impl}")
+OP_FAMILIES = {
+    "matmul": "matmul",
+    "softmax": "softmax",
+    "log_softmax": "softmax",
+    "softmax_backward": "softmax",
+    "log_softmax_backward": "softmax",
+    "conv2d": "conv2d",
+    "conv2d_backward_input": "conv2d",
+    "conv2d_backward_weight": "conv2d",
+}
+OPS = tuple(OP_FAMILIES)
+
+# (op, device) -> implementation. See the table in the module docstring and docs/kernels.md.
+_DEFAULTS = {
+    "matmul": {"cpu": "numpy", "cuda": "numpy"},
+    "softmax": {"cpu": "numba", "cuda": "numpy"},
+    "log_softmax": {"cpu": "numba", "cuda": "numpy"},
+    "softmax_backward": {"cpu": "numba", "cuda": "numpy"},
+    "log_softmax_backward": {"cpu": "numba", "cuda": "numpy"},
+    "conv2d": {"cpu": "numba", "cuda": "numpy"},
+    "conv2d_backward_input": {"cpu": "numba", "cuda": "numpy"},
+    "conv2d_backward_weight": {"cpu": "numba", "cuda": "numpy"},
+}
+
+
+def _check_op(op: str) -> None:
+    if op not in OP_FAMILIES:
+        raise ValueError(f"unknown kernel op {op!r}; known ops: {', '.join(OPS)}")
+
+
+def _check_impl_name(impl, source: str) -> None:
+    if impl not in IMPLEMENTATIONS:
+        raise ValueError(
+            f"unknown kernel implementation {impl!r} (from {source}); "
+            f"choose one of {', '.join(IMPLEMENTATIONS)}"
+        )
+
+
+def numba_installed() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def available(op: str) -> list[str]:
+    """The implementations of ``op`` that can run in this process.
+
+    "numpy" always; "numba" when Numba is installed; "cuda" when a real GPU answers through
+    CuPy or when Numba's CUDA simulator is on (``NUMBA_ENABLE_CUDASIM=1``).
+    """
+    _check_op(op)
+    impls = ["numpy"]
+    if numba_installed():
+        impls.append("numba")
+        if _device.cuda_simulator_enabled() or _device.real_gpu_available():
+            impls.append("cuda")
+    return impls
+
+
+def default_impl(op: str, device: str = "cpu") -> str:
+    """The implementation ``op`` uses on ``device`` ("cpu" or "cuda") when nothing is forced."""
+    _check_op(op)
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    impl = _DEFAULTS[op][device]
+    if impl == "numba" and not numba_installed():
+        return "numpy"
+    return impl
+
+
+# ---------------------------------------------------------------------------------------------
+# Forcing an implementation: use(...) blocks (a per-thread stack) and the environment variable
+# ---------------------------------------------------------------------------------------------
+
+_forced = threading.local()
+
+
+def _stack() -> list:
+    if not hasattr(_forced, "stack"):
+        _forced.stack = []
+    return _forced.stack
+
+
+@contextlib.contextmanager
+def use(impl: str | None):
+    """Force every kernel op inside the block to use ``impl`` (in this thread).
+
+        with kernels.use("numba"):
+            y = kernels.softmax(x)      # the Numba kernel, whatever the default
+
+    ``use(None)`` restores the automatic choice inside an outer ``use`` block (and ignores
+    ``MINIGRAD_KERNELS``). Blocks nest; the innermost wins.
+    """
+    if impl is not None:
+        _check_impl_name(impl, f"kernels.use({impl!r})")
+    stack = _stack()
+    stack.append(impl)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+def _forced_choice(impl):
+    """(implementation, where the choice came from), or (None, None) for the automatic choice."""
+    if impl is not None:
+        return impl, f"impl={impl!r}"
+    stack = _stack()
+    if stack:
+        top = stack[-1]
+        return (top, f"kernels.use({top!r})") if top is not None else (None, None)
+    env = os.environ.get(ENV_VAR, "").strip()
+    if env and env != "auto":
+        return env, f"{ENV_VAR}={env}"
+    return None, None
+
+
+def _check_runnable(op: str, impl: str, device: str, source: str) -> None:
+    """Raise a clear error if ``impl`` cannot run ``op`` on arrays that live on ``device``."""
+    where = f"kernels.{op}: implementation {impl!r} (from {source})"
+    if impl == "numba":
+        if not numba_installed():
+            raise RuntimeError(f"{where} needs Numba, which is not installed")
+        if device != "cpu":
+            raise ValueError(
+                f"{where} runs on the CPU only, but the arrays are CuPy arrays on the GPU; "
+                "use 'cuda' or 'numpy' (CuPy) there, or move the arrays to the CPU"
+            )
+    elif impl == "cuda":
+        if not numba_installed():
+            raise RuntimeError(f"{where} needs Numba, which is not installed")
+        if _device.cuda_simulator_enabled():
+            if device != "cpu":
+                raise ValueError(
+                    f"{where}: the CUDA simulator (NUMBA_ENABLE_CUDASIM=1) runs on NumPy "
+                    "arrays, but these are CuPy arrays; unset NUMBA_ENABLE_CUDASIM to use the GPU"
+                )
+        elif device != "cuda":
+            hint = (
+                "move them with cupy.asarray(...)"
+                if _device.real_gpu_available()
+                else "no GPU was found (CuPy missing or no device answered)"
+            )
+            raise ValueError(
+                f"{where} needs CuPy arrays on a GPU, but these are NumPy arrays: {hint}; "
+                "or set NUMBA_ENABLE_CUDASIM=1 (before Numba is imported) to run the CUDA "
+                "kernels in Numba's simulator on NumPy arrays"
+            )
+
+
+def choose_impl(op: str, arrays, impl: str | None = None) -> str:
+    """The implementation that runs ``op`` on ``arrays`` (the rules in the module docstring)."""
+    _check_op(op)
+    device = _device.device_of(op, *arrays)
+    forced, source = _forced_choice(impl)
+    if forced is None:
+        return default_impl(op, device)
+    _check_impl_name(forced, source)
+    _check_runnable(op, forced, device, source)
+    return forced

@@ -1,0 +1,168 @@
+"""The public kernel entry points: validate, choose an implementation, run it.
+
+Every op follows the same three steps, so the implementations (``<family>_numpy.py``,
+``<family>_numba.py``, ``<family>_cuda.py``) stay small and can trust their input:
+
+1. ``dispatch.choose_impl`` checks that the arguments are NumPy or CuPy arrays on one device
+   and picks the implementation (``impl=``, ``use(...)``, ``MINIGRAD_KERNELS``, or the default);
+2. ``_validate`` checks shapes and dtypes and raises errors naming the op and the numbers;
+3. the implementation module is imported on first use (so ``import minigrad.kernels`` never
+   imports Numba nor compiles anything) and runs on arrays of a fixed layout: 2-D matrices for
+   matmul, 2-D C-contiguous rows for softmax, NCHW for conv2d. Empty inputs never reach it.
+
+Outputs are new C-contiguous arrays on the inputs' device, with the inputs' dtype.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from . import _validate as check
+from ._device import array_module
+from .dispatch import OP_FAMILIES, choose_impl
+
+
+def _implementation(op: str, impl: str):
+    """The module holding ``impl`` of ``op``'s family, imported (and cached) on first use."""
+    return importlib.import_module(f".{OP_FAMILIES[op]}_{impl}", __package__)
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul
+# ---------------------------------------------------------------------------------------------
+
+def matmul(a, b, impl: str | None = None):
+    """C = A @ B for 2-D float32/float64 arrays of one dtype: (M, K) @ (K, N) -> (M, N).
+
+    ``impl`` forces "numpy" (BLAS / cuBLAS), "numba" (CPU) or "cuda" (GPU or simulator).
+    """
+    chosen = choose_impl("matmul", (a, b), impl)
+    check.check_matmul_operands(a, b)
+    if a.size == 0 or b.size == 0:           # an empty sum is 0
+        return array_module(a).zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
+    return _implementation("matmul", chosen).matmul(a, b)
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax family: any axis, any ndim, by moving the axis last and flattening to rows
+# ---------------------------------------------------------------------------------------------
+
+def _to_rows(x, axis):
+    """x with ``axis`` moved last, as a C-contiguous 2-D array of rows."""
+    xp = array_module(x)
+    if x.ndim == 0:
+        return x.reshape(1, 1)
+    moved = xp.moveaxis(x, axis, -1)
+    return xp.ascontiguousarray(moved.reshape(-1, x.shape[axis]))
+
+
+def _from_rows(rows, shape, axis):
+    """Inverse of ``_to_rows``: back to ``shape`` with the softmax axis where it was."""
+    xp = array_module(rows)
+    if len(shape) == 0:
+        return rows.reshape(())
+    moved_shape = tuple(s for i, s in enumerate(shape) if i != axis) + (shape[axis],)
+    return xp.ascontiguousarray(xp.moveaxis(rows.reshape(moved_shape), -1, axis))
+
+
+def _softmax_forward(op, x, axis, impl):
+    chosen = choose_impl(op, (x,), impl)
+    check.check_float_array(op, "x", x)
+    axis = check.normalize_axis(op, axis, x.ndim)
+    if x.size == 0:
+        return array_module(x).empty(x.shape, dtype=x.dtype)
+    out = getattr(_implementation(op, chosen), op)(_to_rows(x, axis))
+    return _from_rows(out, x.shape, axis)
+
+
+def _softmax_backward(op, y, gy, axis, impl):
+    chosen = choose_impl(op, (y, gy), impl)
+    check.check_softmax_backward_operands(op, y, gy)
+    axis = check.normalize_axis(op, axis, y.ndim)
+    if y.size == 0:
+        return array_module(y).empty(y.shape, dtype=y.dtype)
+    out = getattr(_implementation(op, chosen), op)(_to_rows(y, axis), _to_rows(gy, axis))
+    return _from_rows(out, y.shape, axis)
+
+
+def softmax(x, axis: int = -1, impl: str | None = None):
+    """exp(x) / sum(exp(x)) along ``axis``, computed stably (the row max is subtracted first)."""
+    return _softmax_forward("softmax", x, axis, impl)
+
+
+def log_softmax(x, axis: int = -1, impl: str | None = None):
+    """x - logsumexp(x) along ``axis``, computed stably."""
+    return _softmax_forward("log_softmax", x, axis, impl)
+
+
+def softmax_backward(y, gy, axis: int = -1, impl: str | None = None):
+    """Gradient of softmax: gx = y * (gy - sum(gy * y, axis)), where y = softmax(x, axis)."""
+    return _softmax_backward("softmax_backward", y, gy, axis, impl)
+
+
+def log_softmax_backward(y, gy, axis: int = -1, impl: str | None = None):
+    """Gradient of log_softmax: gx = gy - exp(y) * sum(gy, axis), where y = log_softmax(x)."""
+    return _softmax_backward("log_softmax_backward", y, gy, axis, impl)
+
+
+# ---------------------------------------------------------------------------------------------
+# conv2d: forward and both backward passes share one geometry (kernels/_validate.py)
+# ---------------------------------------------------------------------------------------------
+
+def _check_conv_arrays(op, named):
+    for name, array in named.items():
+        check.check_float_array(op, name, array, ndim=4)
+    check.check_same_dtype(op, named)
+
+
+def conv2d(x, w, stride=1, padding=0, dilation=1, impl: str | None = None):
+    """2-D cross-correlation (what deep learning calls convolution), no bias, no groups.
+
+        y[n, f, i, j] = sum_{c, p, q} w[f, c, p, q] * xpad[n, c, i*sh + p*dh, j*sw + q*dw]
+
+    x: (N, C, H, W), w: (F, C, KH, KW) -> y: (N, F, OH, OW); xpad is x with ``padding`` zeros
+    on each side. ``stride``, ``padding``, ``dilation``: an int or a (height, width) pair.
+    """
+    op = "conv2d"
+    chosen = choose_impl(op, (x, w), impl)
+    _check_conv_arrays(op, {"x": x, "w": w})
+    geometry = check.conv2d_geometry(op, x.shape, w.shape, stride, padding, dilation)
+    if x.size == 0 or w.size == 0:
+        return array_module(x).zeros(geometry.y_shape, dtype=x.dtype)
+    return _implementation(op, chosen).conv2d(x, w, geometry)
+
+
+def conv2d_backward_input(gy, w, x_shape, stride=1, padding=0, dilation=1,
+                          impl: str | None = None):
+    """dL/dx of ``conv2d``, given gy = dL/dy: (N, F, OH, OW) -> (N, C, H, W) = ``x_shape``.
+
+        gx[n, c, h, v] = sum over (f, i, j, p, q) with i*sh + p*dh - ph = h
+                                                  and j*sw + q*dw - pw = v
+                         of w[f, c, p, q] * gy[n, f, i, j]
+
+    (every input pixel collects the gradient of every output it contributed to).
+    """
+    op = "conv2d_backward_input"
+    chosen = choose_impl(op, (gy, w), impl)
+    _check_conv_arrays(op, {"gy": gy, "w": w})
+    geometry = check.conv2d_geometry(op, x_shape, w.shape, stride, padding, dilation)
+    check.check_conv_grad_output(op, gy, geometry)
+    if gy.size == 0 or w.size == 0:
+        return array_module(gy).zeros(geometry.x_shape, dtype=gy.dtype)
+    return _implementation(op, chosen).conv2d_backward_input(gy, w, geometry)
+
+
+def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
+                           impl: str | None = None):
+    """dL/dw of ``conv2d``, given gy = dL/dy: -> (F, C, KH, KW) = ``w_shape``.
+
+        gw[f, c, p, q] = sum_{n, i, j} gy[n, f, i, j] * xpad[n, c, i*sh + p*dh, j*sw + q*dw]
+    """
+    op = "conv2d_backward_weight"
+    chosen = choose_impl(op, (x, gy), impl)
+    _check_conv_arrays(op, {"x": x, "gy": gy})
+    geometry = check.conv2d_geometry(op, x.shape, w_shape, stride, padding, dilation)
+    check.check_conv_grad_output(op, gy, geometry)
+    if x.size == 0 or gy.size == 0:
+        return array_module(x).zeros(geometry.w_shape, dtype=x.dtype)
+    return _implementation(op, chosen).conv2d_backward_weight(x, gy, geometry)

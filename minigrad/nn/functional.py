@@ -1,0 +1,73 @@
+"""``mg.nn.functional`` (``import minigrad.nn.functional as F``): the layers as functions.
+
+A layer object (``nn.Linear``) owns its parameters and calls one of these functions with them
+(``F.linear(x, self.weight, self.bias)``). Use the functions directly when you want to manage
+the tensors yourself.
+
+The implementations live in ``minigrad/ops/`` next to their backward passes (activation.py,
+loss.py, normalization.py, dropout.py, embedding.py, conv.py, pool.py, attention.py); this
+module gathers them under PyTorch's names and signatures.
+"""
+
+from __future__ import annotations
+
+from ..ops.activation import (  # noqa: F401
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    logsigmoid,
+    silu,
+    softmax,
+    softplus,
+)
+from ..ops.attention import scaled_dot_product_attention  # noqa: F401
+from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.dropout import dropout  # noqa: F401
+from ..ops.elementwise import relu as _relu
+from ..ops.elementwise import sigmoid, tanh  # noqa: F401
+from ..ops.embedding import embedding, one_hot  # noqa: F401
+from ..ops.loss import (  # noqa: F401
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+)
+from ..ops.matmul import matmul as _matmul
+from ..ops.movement import pad  # noqa: F401
+from ..ops.normalization import batch_norm, layer_norm, normalize  # noqa: F401
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
+from ..tensor import Tensor
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """y = input @ weight.T + bias.
+
+    ``weight`` has shape (out_features, in_features), PyTorch's layout: row j holds the
+    weights of output j. ``input`` is (*, in_features); the result is (*, out_features).
+    """
+    if input.shape[-1:] != weight.shape[-1:]:
+        raise RuntimeError(
+            f"linear: input has last dimension {input.shape[-1] if input.ndim else '(none)'} "
+            f"(input shape {tuple(input.shape)}) but weight has shape {tuple(weight.shape)}, "
+            f"i.e. in_features={weight.shape[-1]}")
+    out = _matmul(input, weight.t())
+    return out if bias is None else out + bias
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    """max(input, 0). (``inplace`` is accepted for compatibility; the result is a new tensor.)"""
+    return _relu(input)
+
+
+__all__ = [
+    "linear", "relu", "gelu", "silu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus",
+    "logsigmoid", "softmax", "log_softmax", "dropout", "layer_norm", "batch_norm", "normalize",
+    "embedding", "one_hot", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
+    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "scaled_dot_product_attention",
+]

@@ -1,0 +1,38 @@
+"""Every layer class, one family per file; ``mg.nn`` re-exports them all."""
+
+from ..module import Module as _Module
+from .activation import (  # noqa: F401
+    ELU,
+    GELU,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .attention import *  # noqa: F401,F403  MultiheadAttention
+from .conv import *  # noqa: F401,F403  Conv1d Conv2d ConvTranspose2d (see its __all__)
+from .dropout import Dropout  # noqa: F401
+from .embedding import Embedding  # noqa: F401
+from .flatten import Flatten, Unflatten  # noqa: F401
+from .linear import Identity, Linear  # noqa: F401
+from .loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+)
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .pooling import *  # noqa: F401,F403  MaxPool2d AvgPool2d AdaptiveAvgPool2d
+from .rnn import *  # noqa: F401,F403  RNN LSTM GRU and their cells
+from .transformer import *  # noqa: F401,F403  TransformerEncoderLayer TransformerEncoder
+
+# what ``from .modules import *`` (in mg.nn) exports: the layer classes, not the file names
+__all__ = sorted(n for n, v in globals().items()
+                 if isinstance(v, type) and issubclass(v, _Module) and not n.startswith("_"))

@@ -1,0 +1,195 @@
+"""Convolution layers: Conv1d, Conv2d, ConvTranspose2d.
+
+Each layer owns a ``weight`` and an optional ``bias`` with PyTorch's names and shapes:
+
+    Conv1d / Conv2d      weight (out_channels, in_channels / groups, *kernel_size)
+    ConvTranspose2d      weight (in_channels, out_channels / groups, *kernel_size)
+    all                  bias   (out_channels,)
+
+and calls the functional of the same name (``minigrad/ops/conv.py``, where the math is).
+The transposed layer's weight is laid out like the weight of the convolution it is the
+adjoint of (that convolution maps out_channels to in_channels), which is why its first two
+dims look swapped.
+
+Initialisation, as in PyTorch: weight ~ U(-b, b) with b = 1 / sqrt(fan_in) and
+fan_in = weight.shape[1] * prod(kernel_size). (PyTorch writes this as
+``kaiming_uniform_(w, a=sqrt(5))``: gain sqrt(2 / (1 + a^2)) = sqrt(1/3) times sqrt(3 / fan_in)
+is 1 / sqrt(fan_in).) The bias uses the same bound.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...ops import conv as C
+from ...tensor import empty
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+
+
+class _ConvNd(Module):
+    """What the three layers share: arguments, parameters, initialisation, repr, checks."""
+
+    _dims = 2
+    _transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation,
+                 groups, bias, padding_mode, output_padding=0, device=None, dtype=None):
+        super().__init__()
+        n = self._dims
+        name = type(self).__name__
+        if groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+        if in_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups "
+                             f"({groups})")
+        if out_channels % groups:
+            raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
+                             f"groups ({groups})")
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"{name}: only padding_mode='zeros' is implemented, got "
+                                      f"{padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = C.ntuple(kernel_size, n, "kernel_size")
+        self.stride = C.ntuple(stride, n, "stride")
+        self.dilation = C.ntuple(dilation, n, "dilation")
+        self.output_padding = C.ntuple(output_padding, n, "output_padding")
+        self.padding_mode = padding_mode
+        self.transposed = self._transposed
+        if isinstance(padding, str):
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{name}: invalid padding string {padding!r}, should be one of "
+                                 "{'valid', 'same'}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{name}: padding='same' is not supported for strided "
+                                 f"convolutions (stride={self.stride})")
+            self.padding = padding
+        else:
+            self.padding = C.ntuple(padding, n, "padding")
+
+        if self._transposed:
+            shape = (in_channels, out_channels // groups) + self.kernel_size
+        else:
+            shape = (out_channels, in_channels // groups) + self.kernel_size
+        self.weight = Parameter(empty(*shape, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """PyTorch's default: both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (see the module doc)."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
+            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+            init.uniform_(self.bias, -bound, bound)
+
+    def _check_input(self, input):
+        """Catch the usual mistakes here, where the layer's own numbers can be named."""
+        n = self._dims
+        if input.ndim not in (n + 1, n + 2):
+            raise RuntimeError(f"{self._label()} expects a {n + 2}-D (batched) or {n + 1}-D "
+                               f"(unbatched) input, got shape {tuple(input.shape)}")
+        channels = input.shape[-(n + 1)]
+        if channels != self.in_channels:
+            raise RuntimeError(f"{self._label()} got input of shape {tuple(input.shape)} with "
+                               f"{channels} channels, expected in_channels={self.in_channels}")
+
+    def _label(self) -> str:
+        return (f"{type(self).__name__}(in_channels={self.in_channels}, "
+                f"out_channels={self.out_channels}, kernel_size={self.kernel_size})")
+
+    def extra_repr(self) -> str:
+        n = self._dims
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * n:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * n:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * n:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv1d(_ConvNd):
+    """1-D convolution over (N, C_in, L) -> (N, C_out, L_out), or unbatched (C_in, L)."""
+
+    _dims = 1
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input):  # noqa: A002
+        self._check_input(input)
+        return C.conv_nd(self._label(), 1, input, self.weight, self.bias, self.stride,
+                       self.padding, self.dilation, self.groups)
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out), or unbatched."""
+
+    _dims = 2
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input):  # noqa: A002
+        self._check_input(input)
+        return C.conv_nd(self._label(), 2, input, self.weight, self.bias, self.stride,
+                       self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed 2-D convolution (N, C_in, H, W) -> (N, C_out, H_out, W_out), with
+
+        H_out = (H - 1) * stride - 2 * padding + dilation * (kH - 1) + output_padding + 1.
+
+    ``forward(input, output_size)`` may instead name the wanted (H_out, W_out); the
+    output_padding that gives it is worked out (a strided convolution maps several input
+    sizes to one output size, so the transposed one needs to be told which).
+    """
+
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if isinstance(padding, str):
+            raise ValueError("ConvTranspose2d: padding must be an int or a pair, not a string")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, output_padding, device=device, dtype=dtype)
+
+    def _output_padding(self, input, output_size):
+        if output_size is None:
+            return self.output_padding
+        wanted = tuple(output_size)[-2:]
+        smallest = tuple(C.conv_transpose_output_size(s, k, st, p, 0, d) for s, k, st, p, d in
+                         zip(input.shape[-2:], self.kernel_size, self.stride, self.padding,
+                             self.dilation))
+        extra = tuple(w - s for w, s in zip(wanted, smallest))
+        for e, s, d in zip(extra, self.stride, self.dilation):
+            if not 0 <= e < max(s, d):
+                raise ValueError(f"{self._label()}: requested output size {wanted} is not "
+                                 f"reachable from input {tuple(input.shape)}: the output can be "
+                                 f"from {smallest} up to {max(s, d) - 1} larger per dimension")
+        return extra
+
+    def forward(self, input, output_size=None):  # noqa: A002
+        self._check_input(input)
+        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size), self.groups,
+                                  self.dilation)

@@ -1,0 +1,61 @@
+"""``Linear`` (y = x W^T + b) and ``Identity``."""
+
+from __future__ import annotations
+
+import math
+
+from ...tensor import Tensor, empty
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. to remove a layer from a model).
+    Any constructor arguments are ignored, as in PyTorch."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return input
+
+
+class Linear(Module):
+    """A fully connected layer: y = x @ weight.T + bias.
+
+    weight: (out_features, in_features), bias: (out_features,). Both start as
+    U(-1/sqrt(in_features), 1/sqrt(in_features)), PyTorch's default (kaiming_uniform_ with
+    a = sqrt(5) for the weight), so a freshly built model matches PyTorch's statistics.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        self.weight = Parameter(empty(out_features, in_features, dtype=dtype, device=device))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        if input.ndim == 0 or input.shape[-1] != self.in_features:
+            last = input.shape[-1] if input.ndim else "(none: a 0-d tensor)"
+            raise RuntimeError(
+                f"Linear(in_features={self.in_features}, out_features={self.out_features}) got "
+                f"input with last dimension {last} (input shape {tuple(input.shape)}); expected "
+                f"(*, {self.in_features})")
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")

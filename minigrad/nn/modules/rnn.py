@@ -1,0 +1,403 @@
+"""Recurrent layers: RNN, LSTM, GRU and their one-step cells RNNCell, LSTMCell, GRUCell.
+
+A recurrent layer applies one *cell* at every time step t, carrying a state from step to step:
+
+    h_t = cell(x_t, h_{t-1})
+
+The cells (PyTorch's equations and gate order; W_i* act on x_t, W_h* on h_{t-1}):
+
+    RNN    h' = tanh(W_ih x + b_ih + W_hh h + b_hh)             (or relu)
+    LSTM   i, f, g, o = chunks of W_ih x + b_ih + W_hh h + b_hh   (input, forget, cell, output)
+           c' = sigmoid(f) * c + sigmoid(i) * tanh(g)
+           h' = sigmoid(o) * tanh(c')
+    GRU    r, z  = sigmoid of chunks 0, 1 of W_ih x + b_ih + W_hh h + b_hh   (reset, update)
+           n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))        (r gates the *hidden* part)
+           h' = (1 - z) * n + z * h
+
+Training is backpropagation through time, and minigrad needs nothing special for it: the
+forward loop over t records every step in the graph, so ``backward`` walks the unrolled
+network back through all of them. The functions ``rnn_tanh_cell``, ``lstm_cell``, ... below are
+the only place the equations are written; the *Cell modules and the multi-layer modules both
+call them.
+
+Multi-layer, bidirectional: layer l > 0 reads the outputs of layer l - 1. A bidirectional
+layer runs a second cell from t = L-1 down to 0 with its own weights (suffix ``_reverse``) and
+concatenates both directions' h_t as its output at t. Parameter names, shapes, the order of
+``parameters()`` and the initialisation U(-1/sqrt(hidden_size), +1/sqrt(hidden_size)) are
+PyTorch's, so a state_dict moves between the two unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from ...ops.dropout import dropout as dropout_op
+from ...ops.elementwise import relu, sigmoid, tanh
+from ...ops.matmul import matmul
+from ...ops.movement import cat, chunk, squeeze, stack, transpose, unbind, unsqueeze
+from ...tensor import Tensor, empty, zeros
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
+
+
+# ---------------------------------------------------------------------------------------------
+# One time step of each cell (x: (N, input_size), h and c: (N, hidden_size))
+# ---------------------------------------------------------------------------------------------
+
+
+def _linear(x: Tensor, w: Tensor, b) -> Tensor:
+    """x W^T + b (b may be None)."""
+    y = matmul(x, transpose(w, 0, 1))
+    return y if b is None else y + b
+
+
+def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
+    return tanh(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+
+
+def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
+    """h' = relu(W_ih x + b_ih + W_hh h + b_hh)."""
+    return relu(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+
+
+def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+    """(h, c) -> (h', c'). The forget gate f decides how much of the old cell state c to
+    keep; i decides how much of the candidate g to write; o how much of c' to show as h'."""
+    h, c = state
+    gates = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    i, f, g, o = chunk(gates, 4, dim=-1)
+    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    return sigmoid(o) * tanh(c), c
+
+
+def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
+    """h' = (1 - z) * n + z * h. The two projections stay apart because the reset gate r
+    multiplies only the hidden part of the candidate n."""
+    i_r, i_z, i_n = chunk(_linear(x, w_ih, b_ih), 3, dim=-1)
+    h_r, h_z, h_n = chunk(_linear(h, w_hh, b_hh), 3, dim=-1)
+    r = sigmoid(i_r + h_r)
+    z = sigmoid(i_z + h_z)
+    n = tanh(i_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
+# mode -> (cell function, number of gates stacked in W_ih / W_hh)
+_CELLS = {
+    "RNN_TANH": (rnn_tanh_cell, 1),
+    "RNN_RELU": (rnn_relu_cell, 1),
+    "LSTM": (lstm_cell, 4),
+    "GRU": (gru_cell, 3),
+}
+
+
+def _rnn_mode(nonlinearity: str) -> str:
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+    return "RNN_TANH" if nonlinearity == "tanh" else "RNN_RELU"
+
+
+def _new_weight(*shape, dtype=None, device=None) -> Parameter:
+    return Parameter(empty(*shape, dtype=dtype, device=device))
+
+
+def _reset_uniform(module: Module) -> None:
+    """PyTorch's default for every recurrent weight and bias: U(-1/sqrt(hidden), +)."""
+    bound = 1.0 / math.sqrt(module.hidden_size) if module.hidden_size > 0 else 0.0
+    for p in module.parameters():
+        init.uniform_(p, -bound, bound)
+
+
+def _check_features(label: str, input: Tensor, input_size: int):  # noqa: A002
+    if input.shape[-1] != input_size:
+        raise RuntimeError(f"{label}: input of shape {tuple(input.shape)} has "
+                           f"{input.shape[-1]} features in its last dimension, expected "
+                           f"input_size={input_size}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Multi-layer, optionally bidirectional recurrent layers
+# ---------------------------------------------------------------------------------------------
+
+
+class RNNBase(Module):
+    """The loop over layers, directions and time steps that RNN, LSTM and GRU share."""
+
+    def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__()
+        name = "RNN" if mode.startswith("RNN") else mode
+        if not isinstance(hidden_size, int) or hidden_size <= 0:
+            raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size}")
+        if not isinstance(num_layers, int) or num_layers <= 0:
+            raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers}")
+        if not 0.0 <= float(dropout) <= 1.0:
+            raise ValueError(f"{name}: dropout should be a number in [0, 1], got {dropout}")
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so "
+                          "non-zero dropout expects num_layers greater than 1, but got "
+                          f"dropout={dropout} and num_layers={num_layers}", stacklevel=3)
+        self.mode = mode
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first = bias, batch_first
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self._cell, gates = _CELLS[mode]
+        directions = 2 if bidirectional else 1
+        rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for suffix in ("", "_reverse")[:directions]:
+                w_ih, w_hh, b_ih, b_hh = self._names(layer, suffix)
+                setattr(self, w_ih, _new_weight(rows, layer_input, **kw))
+                setattr(self, w_hh, _new_weight(rows, hidden_size, **kw))
+                if bias:
+                    setattr(self, b_ih, _new_weight(rows, **kw))
+                    setattr(self, b_hh, _new_weight(rows, **kw))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_uniform(self)
+
+    @staticmethod
+    def _names(layer: int, suffix: str):
+        return tuple(f"{kind}_l{layer}{suffix}" for kind in
+                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+    def _weights(self, layer: int, direction: int):
+        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (biases None if bias=False)."""
+        names = self._names(layer, "_reverse" if direction else "")
+        return tuple(self._parameters.get(n) for n in names)
+
+    @property
+    def _directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    def _label(self) -> str:
+        return (f"{type(self).__name__}(input_size={self.input_size}, "
+                f"hidden_size={self.hidden_size}, num_layers={self.num_layers})")
+
+    # -- the state: a tuple (h,) for RNN/GRU and (h, c) for LSTM -----------------------------
+    def _initial_state(self, hx, batch: int, like: Tensor, unbatched: bool):
+        shape = (self.num_layers * self._directions, batch, self.hidden_size)
+        n_parts = 2 if self.mode == "LSTM" else 1
+        if hx is None:
+            return tuple(zeros(*shape, dtype=like.dtype, device=like.device)
+                         for _ in range(n_parts))
+        parts = tuple(hx) if n_parts == 2 else (hx,)
+        if len(parts) != n_parts:
+            raise RuntimeError(f"{self._label()}: hx must be a tuple (h_0, c_0)")
+        expected = (shape[0], shape[2]) if unbatched else shape
+        for name, part in zip(("h_0", "c_0"), parts):
+            if tuple(part.shape) != expected:
+                raise RuntimeError(f"{self._label()}: expected {name} of shape {expected} "
+                                   "(num_layers * num_directions, [batch,] hidden_size), got "
+                                   f"{tuple(part.shape)}")
+        return tuple(unsqueeze(p, 1) if unbatched else p for p in parts)
+
+    def _step(self, x, state, weights):
+        """One cell step on the tuple state."""
+        if self.mode == "LSTM":
+            return self._cell(x, state, *weights)
+        return (self._cell(x, state[0], *weights),)
+
+    def _run_direction(self, steps, state, weights, reverse: bool):
+        """Run one cell over the time steps; return its h_t for every t (in time order)
+        and its final state."""
+        outputs = [None] * len(steps)
+        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+        for t in order:
+            state = self._step(steps[t], state, weights)
+            outputs[t] = state[0]
+        return outputs, state
+
+    def forward(self, input, hx=None):  # noqa: A002
+        """input (L, N, input_size), or (N, L, input_size) with batch_first, or unbatched
+        (L, input_size); hx: h_0 (or (h_0, c_0) for LSTM) of shape
+        (num_layers * num_directions, N, hidden_size), zeros if not given.
+
+        Returns output (L, N, num_directions * hidden_size) (batch_first: (N, L, ...)), the
+        last layer's h_t for every t, and h_n (LSTM: (h_n, c_n)), every layer's final state.
+        """
+        if input.ndim not in (2, 3):
+            raise RuntimeError(f"{self._label()}: expected a 2-D (unbatched) or 3-D input, got "
+                               f"shape {tuple(input.shape)}")
+        _check_features(self._label(), input, self.input_size)
+        unbatched = input.ndim == 2
+        x = unsqueeze(input, 1) if unbatched else \
+            (transpose(input, 0, 1) if self.batch_first else input)       # (L, N, features)
+        state = self._initial_state(hx, x.shape[1], x, unbatched)
+
+        steps = list(unbind(x, 0))
+        finals = []
+        for layer in range(self.num_layers):
+            per_direction = []
+            for d in range(self._directions):
+                k = layer * self._directions + d
+                outs, final = self._run_direction(steps, tuple(s[k] for s in state),
+                                                  self._weights(layer, d), reverse=d == 1)
+                per_direction.append(outs)
+                finals.append(final)
+            steps = [cat(list(hs), dim=-1) if len(hs) > 1 else hs[0]
+                     for hs in zip(*per_direction)]
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                steps = [dropout_op(s, self.dropout, training=True) for s in steps]
+
+        output = stack(steps, dim=1 if self.batch_first and not unbatched else 0)
+        h_n = tuple(stack([f[i] for f in finals], dim=0) for i in range(len(state)))
+        if unbatched:
+            output = squeeze(output, 1)
+            h_n = tuple(squeeze(h, 1) for h in h_n)
+        return output, (h_n if self.mode == "LSTM" else h_n[0])
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        if not self.bias:
+            s += ", bias=False"
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh) (or relu), per layer."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, device, dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """Long short-term memory; forward returns output, (h_n, c_n). Gate order i, f, g, o."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
+        if proj_size:
+            raise NotImplementedError("LSTM: proj_size > 0 (projected LSTM) is not implemented")
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device, dtype)
+        self.proj_size = 0
+
+
+class GRU(RNNBase):
+    """Gated recurrent unit; gate order r, z, n (reset, update, new)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device, dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Single cells: one step, for writing the time loop yourself
+# ---------------------------------------------------------------------------------------------
+
+
+class RNNCellBase(Module):
+    """weight_ih (gates * hidden, input), weight_hh (gates * hidden, hidden), bias_ih, bias_hh."""
+
+    def __init__(self, mode, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
+        self._mode = mode
+        cell, gates = _CELLS[mode]
+        self._cell = cell
+        rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
+        self.weight_ih = _new_weight(rows, input_size, **kw)
+        self.weight_hh = _new_weight(rows, hidden_size, **kw)
+        if bias:
+            self.bias_ih = _new_weight(rows, **kw)
+            self.bias_hh = _new_weight(rows, **kw)
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_uniform(self)
+
+    def _label(self) -> str:
+        return (f"{type(self).__name__}(input_size={self.input_size}, "
+                f"hidden_size={self.hidden_size})")
+
+    def _prepare(self, input, hx):  # noqa: A002
+        """Check shapes, add a batch dim to unbatched input, default the state to zeros."""
+        if input.ndim not in (1, 2):
+            raise RuntimeError(f"{self._label()}: expected a 1-D (unbatched) or 2-D input, got "
+                               f"shape {tuple(input.shape)}")
+        _check_features(self._label(), input, self.input_size)
+        unbatched = input.ndim == 1
+        x = unsqueeze(input, 0) if unbatched else input
+        n_parts = 2 if self._mode == "LSTM" else 1
+        if hx is None:
+            shape = (x.shape[0], self.hidden_size)
+            return x, tuple(zeros(*shape, dtype=x.dtype, device=x.device)
+                            for _ in range(n_parts)), unbatched
+        parts = tuple(hx) if n_parts == 2 else (hx,)
+        expected = (self.hidden_size,) if unbatched else (x.shape[0], self.hidden_size)
+        for p in parts:
+            if tuple(p.shape) != expected:
+                raise RuntimeError(f"{self._label()}: expected a hidden state of shape "
+                                   f"{expected}, got {tuple(p.shape)}")
+        parts = tuple(unsqueeze(p, 0) for p in parts) if unbatched else parts
+        return x, parts, unbatched
+
+    def _weights(self):
+        return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if self._mode == "RNN_RELU":
+            s += ", nonlinearity=relu"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh) (or relu)."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None,
+                 dtype=None):
+        super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, bias, device, dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input, hx=None):  # noqa: A002
+        x, (h,), unbatched = self._prepare(input, hx)
+        h = self._cell(x, h, *self._weights())
+        return squeeze(h, 0) if unbatched else h
+
+
+class LSTMCell(RNNCellBase):
+    """(h, c) -> (h', c'), see ``lstm_cell``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__("LSTM", input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input, hx=None):  # noqa: A002
+        x, state, unbatched = self._prepare(input, hx)
+        h, c = self._cell(x, state, *self._weights())
+        return (squeeze(h, 0), squeeze(c, 0)) if unbatched else (h, c)
+
+
+class GRUCell(RNNCellBase):
+    """h' = (1 - z) * n + z * h, see ``gru_cell``."""
+
+    def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        super().__init__("GRU", input_size, hidden_size, bias, device, dtype)
+
+    def forward(self, input, hx=None):  # noqa: A002
+        x, (h,), unbatched = self._prepare(input, hx)
+        h = self._cell(x, h, *self._weights())
+        return squeeze(h, 0) if unbatched else h

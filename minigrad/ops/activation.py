@@ -1,0 +1,287 @@
+"""Activation functions: softmax and log_softmax, GELU, SiLU, leaky ReLU, ELU, softplus.
+
+(``relu``, ``sigmoid`` and ``tanh`` are plain elementwise ops in ``ops/elementwise.py``.)
+
+Each is a ``Function`` whose forward works on arrays and whose backward is written with
+minigrad ops, so every gradient here can be differentiated again.
+
+Softmax and log_softmax are the hot ones (every classifier and every attention layer runs
+them): their forward passes, and their backward passes when no second derivative is asked
+for, go through ``minigrad.kernels`` (see ``kernel_calls.py``), which has a NumPy reference,
+a fused Numba kernel and a CUDA kernel.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from . import kernel_calls
+from .elementwise import erf, exp, sigmoid, tanh, where
+from .movement import _dim
+
+# ---------------------------------------------------------------------------------------------
+# softmax and log_softmax
+# ---------------------------------------------------------------------------------------------
+
+
+class Softmax(Function):
+    """y_i = exp(x_i) / sum_j exp(x_j)   along ``axis``.
+
+    Forward subtracts max(x) first: exp(x - m) / sum exp(x - m) is the same number, and no
+    exp can overflow.
+
+    Backward. dy_i/dx_j = y_i (delta_ij - y_j), so for an incoming gradient g:
+
+        dx_j = sum_i g_i y_i (delta_ij - y_j) = y_j (g_j - sum_i g_i y_i)
+
+    one elementwise product and one sum over the axis: the Jacobian is never built.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = kernel_calls.softmax(x, axis)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not is_grad_enabled():  # plain backward: the fused kernel, one pass over y and g
+            gy = g.data.astype(y.dtype, copy=False)
+            return Tensor._make(kernel_calls.softmax_backward(y.data, gy, ctx.axis)), None
+        # create_graph=True: the same formula in Tensor ops, so it can be differentiated again
+        return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
+
+
+class LogSoftmax(Function):
+    """y_i = x_i - log sum_j exp(x_j)   along ``axis`` (computed as x - m - log sum exp(x - m)).
+
+    Backward. dy_i/dx_j = delta_ij - softmax(x)_j = delta_ij - exp(y_j), so
+
+        dx_j = g_j - exp(y_j) sum_i g_i
+
+    Never compute log(softmax(x)): softmax underflows to 0 for very negative logits and the
+    log gives -inf; log_softmax stays finite.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        y = kernel_calls.log_softmax(x, axis)
+        ctx.axis = axis
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        if not is_grad_enabled():
+            gy = g.data.astype(y.dtype, copy=False)
+            return Tensor._make(kernel_calls.log_softmax_backward(y.data, gy, ctx.axis)), None
+        return g - exp(y) * g.sum(ctx.axis, keepdim=True), None
+
+
+def _softmax_dim(name: str, ndim: int, dim):
+    """PyTorch's legacy rule when ``dim`` is not given (deprecated there too): warn, then pick
+    dim 0 for 0-, 1- and 3-D inputs and dim 1 otherwise."""
+    if dim is not None:
+        return dim
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", stacklevel=4)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_input(name: str, input: Tensor, dim, dtype):  # noqa: A002
+    if dtype is not None:
+        input = input.to(dtype)
+    elif input.dtype.kind not in "fc":
+        raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}; "
+                           "convert it with .float()")
+    if input.ndim == 0:
+        return input, None
+    return input, _dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
+
+
+def softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
+    """Probabilities along ``dim``: non-negative, summing to 1."""
+    input, axis = _softmax_input("softmax", input, dim, dtype)
+    if axis is None:  # a 0-d tensor: softmax over one element is 1
+        return exp(input - input.detach())
+    return Softmax.apply(input, axis)
+
+
+def log_softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
+    """log(softmax(input)) computed stably (the input of ``nll_loss``)."""
+    input, axis = _softmax_input("log_softmax", input, dim, dtype)
+    if axis is None:
+        return input - input.detach()
+    return LogSoftmax.apply(input, axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Smooth ReLUs: GELU, SiLU, softplus
+# ---------------------------------------------------------------------------------------------
+
+_SQRT_2 = math.sqrt(2.0)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_C = 0.044715
+
+
+class Gelu(Function):
+    """GELU: y = x * Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2.
+
+    dy/dx = Phi(x) + x * phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (the normal density).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        from .special import erf_array
+        ctx.save_for_backward(x)
+        return (0.5 * x * (1.0 + erf_array(x / _SQRT_2))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
+        pdf = _INV_SQRT_2PI * exp(-0.5 * x * x)
+        return g * (cdf + x * pdf)
+
+
+class GeluTanh(Function):
+    """GELU, tanh approximation: y = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3).
+
+    dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * du/dx,   t = tanh(u),
+    du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = backend.array_module(x)
+        ctx.save_for_backward(x)
+        u = _SQRT_2_OVER_PI * (x + _GELU_C * x ** 3)
+        return (0.5 * x * (1.0 + xp.tanh(u))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        t = tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
+        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * x * x)
+        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
+    """Gaussian Error Linear Unit (the activation of BERT and GPT)."""
+    if approximate == "none":
+        return Gelu.apply(input)
+    if approximate == "tanh":
+        return GeluTanh.apply(input)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+class Silu(Function):
+    """SiLU (swish): y = x * sigmoid(x).   dy/dx = s (1 + x (1 - s)),  s = sigmoid(x)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        xp = backend.array_module(x)
+        ctx.save_for_backward(x)
+        s = xp.exp(-xp.logaddexp(0, -x))  # sigmoid without overflow for large |x|
+        return (x * s).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        s = sigmoid(x)
+        return g * s * (1.0 + x * (1.0 - s))
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return Silu.apply(input)
+
+
+class Softplus(Function):
+    """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (a linear tail
+    that avoids overflow; at threshold = 20 the two differ by 2e-9).
+
+    dy/dx = sigmoid(beta x) (1 on the linear tail).
+    """
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        xp = backend.array_module(x)
+        bx = beta * x
+        ctx.beta = beta
+        ctx.save_for_backward(x)
+        ctx.tail = bx > threshold
+        y = xp.where(ctx.tail, x, xp.logaddexp(0, bx) / beta)  # logaddexp: no overflow
+        return y.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        slope = sigmoid(ctx.beta * x)
+        if ctx.tail.any():
+            slope = where(Tensor._make(ctx.tail), 1.0, slope)
+        return g * slope, None, None
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
+    return Softplus.apply(input, float(beta), float(threshold))
+
+
+def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
+    """log(sigmoid(x)) = -softplus(-x), stable for any x (used by BCE with logits)."""
+    return -Softplus.apply(-input, 1.0, math.inf)
+
+
+# ---------------------------------------------------------------------------------------------
+# Piecewise activations: leaky ReLU, ELU
+# ---------------------------------------------------------------------------------------------
+
+class LeakyRelu(Function):
+    """y = x for x > 0, slope * x otherwise.   dy/dx = 1 or slope."""
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        xp = backend.array_module(x)
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        ctx.slope = slope
+        return xp.where(positive, x, x * slope).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (positive,) = ctx.saved_tensors
+        return where(positive, g, g * ctx.slope), None
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:  # noqa: A002
+    return LeakyRelu.apply(input, float(negative_slope))
+
+
+class Elu(Function):
+    """y = x for x > 0, alpha (exp(x) - 1) otherwise.   dy/dx = 1 or alpha exp(x)."""
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        xp = backend.array_module(x)
+        ctx.alpha = alpha
+        ctx.save_for_backward(x)
+        # expm1 of min(x, 0): exact near 0, and never overflows on the unused positive side
+        return xp.where(x > 0, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        negative_part = ctx.alpha * exp(where(x > 0, 0.0, x))
+        return where(x > 0, g, g * negative_part), None
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    return Elu.apply(input, float(alpha))

@@ -1,0 +1,396 @@
+"""Loss functions, with PyTorch's signatures, defaults and reductions.
+
+Every loss first computes one value per element (or per sample), then reduces:
+``reduction="mean"`` (the default) averages, ``"sum"`` adds, ``"none"`` returns them all.
+(The old ``size_average``/``reduce`` flags are accepted and translated, as PyTorch does.)
+
+Most losses here are short compositions of differentiable ops (log_softmax, gather, sums), so
+their gradients, and second derivatives, come from those ops. Binary cross-entropy is an op of
+its own because its textbook gradient (x - t) / (x (1 - x)) is both simpler and safer than the
+chain rule through two logs.
+
+Numerical care, in one place each:
+* cross_entropy works on log_softmax(logits), never log(softmax(logits)): finite for any logit.
+* binary_cross_entropy_with_logits uses softplus(-x) = log(1 + exp(-x)) in its overflow-free
+  form, so a logit of +-100 gives an exact loss, not inf or nan.
+* binary_cross_entropy clamps log(x) at -100, as PyTorch does, so x = 0 or 1 stays finite.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .activation import Softplus, log_softmax
+from .elementwise import clamp, exp, log, where
+from .movement import gather, reshape
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces: reductions, argument checks
+# ---------------------------------------------------------------------------------------------
+
+def legacy_reduction(size_average, reduce, reduction: str) -> str:
+    """Translate the deprecated ``size_average``/``reduce`` flags into ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    warnings.warn("size_average and reduce args will be deprecated, please use reduction="
+                  "'mean', 'sum' or 'none' instead.", stacklevel=3)
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+def _check_reduction(op: str, reduction: str, allowed=_REDUCTIONS):
+    if reduction not in allowed:
+        raise ValueError(f"{op}: {reduction!r} is not a valid value for reduction; use one of "
+                         + ", ".join(repr(r) for r in allowed))
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _as_tensor_like(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
+    if isinstance(target, Tensor):
+        return target
+    if isinstance(target, (int, float)):
+        raise TypeError(f"{op}: target must be a Tensor, got a Python {type(target).__name__}")
+    return Tensor._make(backend.array_module(input.data).asarray(target))
+
+
+def _float_target(op: str, target: Tensor, input: Tensor) -> Tensor:  # noqa: A002
+    """Regression-style targets: any number type, used in the input's float dtype."""
+    if target.dtype != input.dtype:
+        target = target.to(input.dtype)
+    return target
+
+
+def _warn_if_broadcasting(op: str, input: Tensor, target: Tensor):  # noqa: A002
+    """mse_loss(pred of shape (N, 1), target of shape (N,)) silently broadcasts to (N, N): a
+    classic bug. PyTorch warns, and so do we."""
+    if input.shape != target.shape:
+        warnings.warn(f"{op}: Using a target size {tuple(target.shape)} that is different to "
+                      f"the input size {tuple(input.shape)}. This will likely lead to "
+                      "incorrect results due to broadcasting. Please ensure they have the same "
+                      "size.", stacklevel=3)
+
+
+def _require_same_shape(op: str, input: Tensor, target: Tensor):  # noqa: A002
+    if input.shape != target.shape:
+        raise ValueError(f"{op}: target size {tuple(target.shape)} must be the same as input "
+                         f"size {tuple(input.shape)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Regression losses
+# ---------------------------------------------------------------------------------------------
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
+             reduction: str = "mean") -> Tensor:
+    """(input - target)^2, reduced."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("mse_loss", reduction)
+    target = _float_target("mse_loss", _as_tensor_like("mse_loss", target, input), input)
+    _warn_if_broadcasting("mse_loss", input, target)
+    diff = input - target
+    return _reduce(diff * diff, reduction)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
+            reduction: str = "mean") -> Tensor:
+    """|input - target|, reduced. (Its gradient at input == target is 0, as in PyTorch.)"""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("l1_loss", reduction)
+    target = _float_target("l1_loss", _as_tensor_like("l1_loss", target, input), input)
+    _warn_if_broadcasting("l1_loss", input, target)
+    return _reduce((input - target).abs(), reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Classification: nll_loss and cross_entropy
+# ---------------------------------------------------------------------------------------------
+
+def _class_dim(op: str, input: Tensor) -> int:  # noqa: A002
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dimension: shape (C,), (N, C) or "
+                         f"(N, C, d1, ...); got a 0-d tensor")
+    return 0 if input.ndim == 1 else 1
+
+
+def _check_class_targets(op: str, input: Tensor, target: Tensor, ignore_index: int):  # noqa: A002
+    """Class-index targets: integers of shape (N, d1, ...) for input (N, C, d1, ...), each in
+    0..C-1 or equal to ignore_index. Returns the target as an integer array."""
+    cdim = _class_dim(op, input)
+    c = input.shape[cdim]
+    expected = tuple(s for i, s in enumerate(input.shape) if i != cdim)
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: class-index targets must be integers (int64), got {target.dtype} with shape "
+            f"{tuple(target.shape)}. Convert with target.long(); for class probabilities, the "
+            f"target must have the input's shape {tuple(input.shape)}.")
+    if tuple(target.shape) != expected:
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(f"{op}: Expected input batch_size ({input.shape[0]}) to match "
+                             f"target batch_size ({target.shape[0]}); input shape "
+                             f"{tuple(input.shape)}, target shape {tuple(target.shape)}")
+        raise ValueError(f"{op}: for input of shape {tuple(input.shape)} (classes in dim "
+                         f"{cdim}) the target must have shape {expected}, got "
+                         f"{tuple(target.shape)}")
+    t = target.data
+    valid = t != ignore_index
+    if t.size and bool(((t < 0) | (t >= c))[valid].any()):
+        bad = t[valid & ((t < 0) | (t >= c))]
+        raise IndexError(f"{op}: target contains class {int(bad.reshape(-1)[0])}, which is out "
+                         f"of range for C={c} classes (valid targets are 0..{c - 1}, or "
+                         f"ignore_index={ignore_index})")
+    return t, valid, cdim
+
+
+def _check_weight(op: str, weight, c: int):
+    if weight is not None and tuple(weight.shape) != (c,):
+        raise ValueError(f"{op}: weight must have shape ({c},), one value per class, got "
+                         f"{tuple(weight.shape)}")
+
+
+def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduction: str):
+    """-weight[t] * logp[t] per sample (0 where t == ignore_index), reduced.
+
+    "mean" divides by the total weight of the non-ignored targets, sum(weight[t]), not by the
+    number of samples: with class weights that is a weighted average, as in PyTorch.
+    """
+    t, valid, cdim = _check_class_targets(op, logp, target, ignore_index)
+    c = logp.shape[cdim]
+    _check_weight(op, weight, c)
+    xp = backend.array_module(t)
+    safe_t = xp.where(valid, t, 0)  # ignored positions pick class 0, then get weight 0
+    picked = gather(logp, cdim, Tensor._make(xp.expand_dims(safe_t, cdim))).squeeze(cdim)
+    w = valid.astype(logp.dtype)
+    if weight is not None:
+        w = w * weight.data.astype(logp.dtype)[safe_t]
+    w = Tensor._make(w)
+    loss = -picked * w
+    if reduction == "mean":
+        return loss.sum() / w.sum()
+    return _reduce(loss, reduction)
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+             size_average=None, ignore_index: int = -100, reduce=None,
+             reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of class-index targets, given log-probabilities ``input``
+    (N, C) or (N, C, d1, ...) (usually the output of ``log_softmax(logits, dim=1)``)."""
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("nll_loss", reduction)
+    target = _as_tensor_like("nll_loss", target, input)
+    return _nll("nll_loss", input, target, weight, ignore_index, reduction)
+
+
+def _class_weight_view(weight: Tensor, ndim: int, cdim: int) -> Tensor:
+    """(C,) -> a shape that broadcasts over the class dim of an ndim-D input."""
+    shape = [1] * ndim
+    shape[cdim] = -1
+    return reshape(weight, tuple(shape))
+
+
+def _smoothing_term(logp, t, valid, cdim, weight, reduction):
+    """The label-smoothing part of cross_entropy for class-index targets (PyTorch's
+    definition): -sum_c weight[c] * logp[c] per sample, 0 at ignored samples; "mean" divides
+    by the same denominator as the NLL part (total weight of the non-ignored targets)."""
+    weighted = logp if weight is None else logp * _class_weight_view(weight, logp.ndim, cdim)
+    smooth = -weighted.sum(cdim) * Tensor._make(valid.astype(logp.dtype))
+    if reduction != "mean":
+        return _reduce(smooth, reduction)
+    if weight is None:
+        denom = float(valid.sum())
+    else:
+        denom = float(weight.data[t[valid]].sum())
+    return smooth.sum() / denom if denom else smooth.sum() * float("nan")
+
+
+def _soft_target_ce(logp, target, weight, cdim, reduction, label_smoothing):
+    """Cross-entropy against class probabilities: -sum_c weight[c] target[c] logp[c].
+
+    "mean" divides by the number of samples (N * d1 * ...), whatever the weights.
+    """
+    c = logp.shape[cdim]
+    if label_smoothing > 0:
+        target = target * (1 - label_smoothing) + label_smoothing / c
+    prod = logp * target
+    if weight is not None:
+        prod = prod * _class_weight_view(weight, logp.ndim, cdim)
+    per_sample = -prod.sum(cdim)
+    return _reduce(per_sample, reduction)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Cross-entropy between logits ``input`` and ``target``: log_softmax over the class dim
+    (dim 1, or 0 for a 1-D input), then the negative log-likelihood.
+
+    ``target`` is either class indices (integers, shape (N, d1, ...)), or class probabilities
+    (floats, the input's shape). ``ignore_index`` drops targets equal to it (class indices
+    only); ``label_smoothing`` = eps mixes the target with the uniform distribution:
+    (1 - eps) * target + eps / C.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
+                         f"{label_smoothing}")
+    target = _as_tensor_like("cross_entropy", target, input)
+    cdim = _class_dim("cross_entropy", input)
+    c = input.shape[cdim]
+    _check_weight("cross_entropy", weight, c)
+    logp = log_softmax(input, cdim)
+
+    if target.dtype.kind == "f" and target.shape == input.shape:
+        target = target if target.dtype == input.dtype else target.to(input.dtype)
+        return _soft_target_ce(logp, target, weight, cdim, reduction, label_smoothing)
+
+    nll = _nll("cross_entropy", logp, target, weight, ignore_index, reduction)
+    if label_smoothing == 0.0:
+        return nll
+    t = target.data
+    valid = t != ignore_index
+    smooth = _smoothing_term(logp, t, valid, cdim, weight, reduction)
+    return (1 - label_smoothing) * nll + smooth * (label_smoothing / c)
+
+
+# ---------------------------------------------------------------------------------------------
+# Binary classification
+# ---------------------------------------------------------------------------------------------
+
+_LOG_FLOOR = -100.0  # PyTorch clamps log(x) at -100 in binary_cross_entropy
+
+
+class BinaryCrossEntropy(Function):
+    """l = -(t log x + (1 - t) log(1 - x)),  x in [0, 1] (a probability), logs clamped >= -100.
+
+    dl/dx = (x - t) / (x (1 - x))   (denominator clamped >= 1e-12, as in PyTorch)
+    dl/dt = log(1 - x) - log(x)
+    """
+
+    @staticmethod
+    def forward(ctx, x, t):
+        xp = backend.array_module(x)
+        with np.errstate(divide="ignore"):
+            log_x = xp.maximum(xp.log(x), _LOG_FLOOR)
+            log_1mx = xp.maximum(xp.log(1 - x), _LOG_FLOOR)
+        ctx.save_for_backward(x, t)
+        return (-(t * log_x + (1 - t) * log_1mx)).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        need_x, need_t = ctx.needs_input_grad
+        gx = g * (x - t) / clamp(x * (1 - x), min=1e-12) if need_x else None
+        gt = None
+        if need_t:
+            gt = g * (_clamped_log(1 - x) - _clamped_log(x))
+        return gx, gt
+
+
+def _clamped_log(x: Tensor) -> Tensor:
+    # log(max(x, e^-100)) equals max(log x, -100) and has a finite gradient at x = 0
+    return log(clamp(x, min=math.exp(_LOG_FLOOR)))
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """BCE between probabilities ``input`` (in [0, 1], e.g. after sigmoid) and ``target``.
+
+    Prefer ``binary_cross_entropy_with_logits`` on the logits: it is stabler than sigmoid
+    followed by this.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("binary_cross_entropy", reduction)
+    target = _float_target("binary_cross_entropy",
+                           _as_tensor_like("binary_cross_entropy", target, input), input)
+    _require_same_shape("binary_cross_entropy", input, target)
+    x = input.data
+    if x.size and (bool((x < 0).any()) or bool((x > 1).any())):
+        raise RuntimeError(
+            f"binary_cross_entropy: all elements of input should be between 0 and 1 (found "
+            f"values from {float(x.min()):.4g} to {float(x.max()):.4g}). Apply sigmoid first, "
+            "or use binary_cross_entropy_with_logits on the raw scores.")
+    loss = BinaryCrossEntropy.apply(input, target)
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A002
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    """BCE on logits x: l = -(p * t * log sigmoid(x) + (1 - t) * log(1 - sigmoid(x))).
+
+    With log sigmoid(x) = -softplus(-x) and log(1 - sigmoid(x)) = -x - softplus(-x):
+
+        l = (1 - t) * x + (1 + (p - 1) t) * softplus(-x)
+
+    and softplus(-x) = log(1 + exp(-x)) is computed without overflow for any x.
+    ``pos_weight`` p (one per class, broadcast over the last dim) weights the positives.
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    target = _float_target("binary_cross_entropy_with_logits",
+                           _as_tensor_like("binary_cross_entropy_with_logits", target, input),
+                           input)
+    _require_same_shape("binary_cross_entropy_with_logits", input, target)
+    softplus_neg = Softplus.apply(-input, 1.0, math.inf)  # log(1 + exp(-x)), no threshold
+    if pos_weight is not None:
+        loss = (1 - target) * input + (1 + (pos_weight - 1) * target) * softplus_neg
+    else:
+        loss = (1 - target) * input + softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distributions: KL divergence
+# ---------------------------------------------------------------------------------------------
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """KL(target || model) pointwise, with ``input`` the model's *log*-probabilities:
+
+        l = target * (log(target) - input)       (0 where target == 0)
+        l = exp(target) * (target - input)       if log_target (target given as log-probs)
+
+    ``reduction="batchmean"`` (sum / batch size) gives the true KL divergence per sample;
+    "mean" divides by the number of elements, which is not the KL (PyTorch warns, so do we).
+    """
+    reduction = legacy_reduction(size_average, reduce, reduction)
+    _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
+    if reduction == "mean":
+        warnings.warn("kl_div: reduction: 'mean' divides the total loss by both the batch size "
+                      "and the support size. 'batchmean' divides only by the batch size, and "
+                      "aligns with the KL div math definition.", stacklevel=2)
+    target = _float_target("kl_div", _as_tensor_like("kl_div", target, input), input)
+    if log_target:
+        loss = exp(target) * (target - input)
+    else:
+        positive = target > 0
+        # xlogy: target * log(target), defined as 0 at target == 0 (and safe to differentiate)
+        t_log_t = where(positive, target * log(where(positive, target, 1.0)), 0.0)
+        loss = t_log_t - target * input
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)

@@ -1,0 +1,204 @@
+"""Normalization: layer_norm, batch_norm (one shared op underneath), and L_p ``normalize``.
+
+Both norms standardise x over some axes and then apply a learned scale and shift:
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias        (var: the biased variance, / N)
+
+LayerNorm takes mean and var over the last dims of each sample (the features of one token);
+BatchNorm over the batch (and spatial) dims of each channel. Only the axes differ, so one
+``Function``, ``Normalize``, does the work for both.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..tensor import Tensor
+from .elementwise import rsqrt, where
+from .movement import reshape, sum_to
+
+
+class Normalize(Function):
+    """y = x_hat * weight + bias,   x_hat = (x - mean) * rstd,   rstd = 1 / sqrt(var + eps),
+    with mean and var over ``axes``; weight and bias broadcast against x (or are None).
+
+    Outputs (y, mean, var); mean and var (keepdim shape) carry no gradient: batch_norm uses
+    them for its running statistics.
+
+    Backward, with g' = g * weight and means taken over ``axes``:
+
+        d bias   = g summed down to bias's shape
+        d weight = g * x_hat summed down to weight's shape
+        d x      = rstd * (g' - mean(g') - x_hat * mean(g' * x_hat))
+
+    The last line is the chain rule through mean and var: shifting every x by the same amount
+    changes nothing (hence - mean(g')), and scaling them changes nothing either
+    (hence - x_hat * mean(g' x_hat)).
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, eps):
+        xp = backend.array_module(x)
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+        rstd = 1.0 / xp.sqrt(var + eps)
+        x_hat = centred * rstd
+        y = x_hat
+        if weight is not None:
+            y = y * weight
+        if bias is not None:
+            y = y + bias
+        ctx.axes, ctx.eps = axes, eps
+        ctx.bias_shape = None if bias is None else bias.shape
+        ctx.x_hat, ctx.rstd = x_hat, rstd  # reused by a plain (first-order) backward
+        ctx.save_for_backward(x, weight)
+        ctx.mark_non_differentiable(mean, var)
+        return y.astype(x.dtype, copy=False), mean, var
+
+    @staticmethod
+    def backward(ctx, g, _g_mean, _g_var):
+        x, weight = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        if is_grad_enabled():
+            # create_graph=True: recompute x_hat and rstd from x with Tensor ops, so that the
+            # gradient below is itself a differentiable function of x
+            x_hat, rstd = _standardize(x, ctx.axes, ctx.eps)
+        else:
+            x_hat, rstd = Tensor._make(ctx.x_hat), Tensor._make(ctx.rstd)
+        gx = gw = gb = None
+        if need_x:
+            gp = g if weight is None else g * weight
+            gx = rstd * (gp - gp.mean(ctx.axes, keepdim=True)
+                         - x_hat * (gp * x_hat).mean(ctx.axes, keepdim=True))
+        if need_w:
+            gw = sum_to(g * x_hat, weight.shape)
+        if need_b:
+            gb = sum_to(g, ctx.bias_shape)
+        return gx, gw, gb, None, None
+
+
+def _standardize(x: Tensor, axes, eps):
+    """(x_hat, rstd) of ``Normalize`` written with Tensor ops."""
+    centred = x - x.mean(axes, keepdim=True)
+    rstd = rsqrt((centred * centred).mean(axes, keepdim=True) + eps)
+    return centred * rstd, rstd
+
+
+# ---------------------------------------------------------------------------------------------
+# layer_norm
+# ---------------------------------------------------------------------------------------------
+
+def _shape_tuple(normalized_shape) -> tuple:
+    if isinstance(normalized_shape, (int, np.integer)):
+        return (int(normalized_shape),)
+    return tuple(int(s) for s in normalized_shape)
+
+
+def check_layer_norm_input(who: str, input: Tensor, normalized_shape) -> None:  # noqa: A002
+    """The last dims of ``input`` must equal ``normalized_shape``; else a clear error."""
+    n = len(normalized_shape)
+    if input.ndim < n or tuple(input.shape[input.ndim - n:]) != tuple(normalized_shape):
+        star = ", ".join(["*"] + [str(s) for s in normalized_shape])
+        raise RuntimeError(f"{who}: normalized_shape={tuple(normalized_shape)} expects an input "
+                           f"of shape ({star}), but got input of shape {tuple(input.shape)}")
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Standardise each sample over its last ``len(normalized_shape)`` dims, then scale and
+    shift by ``weight`` and ``bias`` (both of shape ``normalized_shape``)."""
+    shape = _shape_tuple(normalized_shape)
+    check_layer_norm_input("layer_norm", input, shape)
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != shape:
+            raise RuntimeError(f"layer_norm: {name} has shape {tuple(p.shape)} but "
+                               f"normalized_shape is {shape}")
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    return Normalize.apply(input, weight, bias, axes, float(eps))[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# batch_norm
+# ---------------------------------------------------------------------------------------------
+
+def _per_channel(t: Tensor | None, ndim: int):
+    """A (C,) tensor reshaped to (1, C, 1, ...) so that it broadcasts over (N, C, *)."""
+    if t is None:
+        return None
+    return reshape(t, (1, -1) + (1,) * (ndim - 2))
+
+
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+               weight: Tensor | None = None, bias: Tensor | None = None,
+               training: bool = False, momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Standardise each channel (dim 1 of an (N, C, *) input).
+
+    ``training=True``: with the statistics of this batch (mean and biased variance over every
+    dim but 1), and, if running_mean/running_var are given, update them in place:
+    running = (1 - momentum) * running + momentum * batch_stat, where the variance that goes
+    into running_var is the *unbiased* one (N / (N - 1) times the biased), as in PyTorch.
+
+    ``training=False``: with running_mean and running_var; nothing is updated.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got shape "
+                         f"{tuple(input.shape)}")
+    c = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise RuntimeError(f"batch_norm: {name} has shape {tuple(t.shape)}, but the input "
+                               f"{tuple(input.shape)} has {c} channels (dim 1)")
+    w, b = _per_channel(weight, input.ndim), _per_channel(bias, input.ndim)
+    if not training:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("batch_norm: running_mean and running_var must be given when "
+                               "training=False (there are no batch statistics to use)")
+        scale = _per_channel(rsqrt(running_var + eps), input.ndim)
+        y = (input - _per_channel(running_mean, input.ndim)) * scale
+        y = y * w if w is not None else y
+        return y + b if b is not None else y
+
+    n = input.numel() // c
+    if n <= 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input "
+                         f"size {tuple(input.shape)}")
+    axes = (0,) + tuple(range(2, input.ndim))
+    y, mean, var = Normalize.apply(input, w, b, axes, float(eps))
+    if running_mean is not None or running_var is not None:
+        with no_grad():
+            if running_mean is not None:
+                running_mean.copy_(running_mean * (1 - momentum) + reshape(mean, (c,)) * momentum)
+            if running_var is not None:
+                unbiased = reshape(var, (c,)) * (n / (n - 1))
+                running_var.copy_(running_var * (1 - momentum) + unbiased * momentum)
+    return y
+
+
+# ---------------------------------------------------------------------------------------------
+# L_p normalisation of vectors
+# ---------------------------------------------------------------------------------------------
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+              out=None) -> Tensor:
+    """input / max(||input||_p, eps) along ``dim`` (unit vectors; ``eps`` avoids 0 / 0).
+
+    ||x||_p = (sum |x|^p)^(1/p). Its derivative is infinite at the zero vector, so the root is
+    taken only where the sum is positive (the "double where" trick): the zero vector then gets
+    the gradient of x / eps, as in PyTorch, instead of 0 * inf = nan.
+    """
+    if out is not None:
+        raise NotImplementedError("normalize: out= is not supported; use the return value")
+    if math.isinf(p):
+        norm = input.abs().amax(dim, keepdim=True)
+    else:
+        s = (input.abs() ** p).sum(dim, keepdim=True)
+        positive = s > 0
+        norm = where(positive, where(positive, s, 1.0) ** (1.0 / p), 0.0)
+    return input / norm.clamp(min=eps)

@@ -1,0 +1,277 @@
+"""Pooling: max_pool2d, avg_pool2d, adaptive_avg_pool2d.
+
+A pooling layer slides a kH x kW window over every channel of (N, C, H, W) and summarises it
+by its maximum or its mean. No Python loop visits a pixel: ``_Windows.view`` looks at the
+padded input through ``as_strided`` as an array of shape (N, C, H_out, W_out, kH, kW) whose
+last two axes are the windows (no copy), and one NumPy/CuPy reduction does the rest.
+
+Gradients:
+
+* max: each output is one input element (the winner of its window), so max pooling is a
+  ``gather`` of x at the winners' positions; its gradient scatters gy back there (adding where
+  overlapping windows share a winner). Gather and scatter-add are each other's adjoints, so the
+  gradient is differentiable again.
+* average: y is linear in x, so dL/dx is the *adjoint* map: every gy[i, j] / divisor is spread
+  back over its window. ``AvgPool2d`` and ``AvgPool2dAdjoint`` are each other's backward.
+* adaptive average: windows of unequal sizes, but separable, so y = A_h @ x @ A_w^T with two
+  small averaging matrices; matmul does the gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .conv import pair
+from .movement import gather, reshape, squeeze, unsqueeze
+
+
+def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False) -> int:
+    """floor (or ceil) of (size + 2*padding - dilation*(kernel - 1) - 1) / stride, plus 1.
+
+    With ceil_mode the last window may hang over the right edge, but (as in PyTorch) it must
+    start inside the input or its left padding, never wholly in the right padding.
+    """
+    span = dilation * (kernel - 1) + 1
+    room = size + 2 * padding - span
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """Where the pooling windows of one call sit: sizes in, sizes out, and the padding."""
+
+    size: tuple        # (H, W) of the input
+    out: tuple         # (H_out, W_out)
+    kernel: tuple
+    stride: tuple
+    padding: tuple     # on the left/top (and at least this much on the right/bottom)
+    dilation: tuple
+
+    def right_padding(self, i: int) -> int:
+        """ceil_mode can need more room on the right than ``padding``: pad enough for all."""
+        last = (self.out[i] - 1) * self.stride[i] + self.dilation[i] * (self.kernel[i] - 1) + 1
+        return max(self.padding[i], last - self.size[i] - self.padding[i])
+
+    def pad(self, x, value):
+        widths = ((0, 0), (0, 0)) + tuple((self.padding[i], self.right_padding(i))
+                                          for i in range(2))
+        if all(w == (0, 0) for w in widths):
+            return x
+        return backend.array_module(x).pad(x, widths, mode="constant", constant_values=value)
+
+    def view(self, x_pad):
+        """(N, C, Hp, Wp) -> a read-only view (N, C, H_out, W_out, kH, kW) of the windows."""
+        n, c = x_pad.shape[:2]
+        sn, sc, sh, sw = x_pad.strides
+        shape = (n, c) + self.out + self.kernel
+        strides = (sn, sc, sh * self.stride[0], sw * self.stride[1],
+                   sh * self.dilation[0], sw * self.dilation[1])
+        return backend.array_module(x_pad).lib.stride_tricks.as_strided(x_pad, shape, strides)
+
+
+def _windows(name, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
+    kernel = pair(kernel_size, "kernel_size")
+    stride = kernel if stride is None or stride == [] or stride == () else pair(stride, "stride")
+    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(d <= 0 for d in dilation):
+        raise ValueError(f"{name}: kernel_size {kernel}, stride {stride} and dilation "
+                         f"{dilation} must be positive")
+    for p, k, d in zip(padding, kernel, dilation):
+        if not 0 <= p <= (d * (k - 1) + 1) // 2:
+            raise RuntimeError(f"{name}: pad should be at most half of effective kernel size, "
+                               f"but got pad={p}, kernel_size={k} and dilation={d}")
+    size = tuple(x.shape[-2:])
+    out = tuple(pool_output_size(s, k, st, p, d, ceil_mode)
+                for s, k, st, p, d in zip(size, kernel, stride, padding, dilation))
+    if any(o < 1 for o in out):
+        raise RuntimeError(f"{name}: input of shape {tuple(x.shape)} with kernel_size {kernel}, "
+                           f"stride {stride}, padding {padding}, dilation {dilation} gives an "
+                           f"output of size {out}: the output is too small")
+    return _Windows(size, out, kernel, stride, padding, dilation)
+
+
+def _batched(name, input) -> tuple:
+    """Pools take (N, C, H, W) or unbatched (C, H, W)."""
+    if input.ndim not in (3, 4):
+        raise RuntimeError(f"{name}: expected a 3-D (unbatched) or 4-D (batched) input, got "
+                           f"shape {tuple(input.shape)}")
+    return (unsqueeze(input, 0), True) if input.ndim == 3 else (input, False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Max pooling
+# ---------------------------------------------------------------------------------------------
+
+
+def _argmax_positions(x, win: _Windows):
+    """For every window, the flat index h * W + w (into one H x W plane) of its maximum.
+
+    The first maximum wins a tie and a NaN counts as the maximum, as in PyTorch.
+    """
+    xp = backend.array_module(x)
+    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+    windows = win.view(win.pad(x, lowest))                     # (N, C, Ho, Wo, kH, kW)
+    flat = windows.reshape(windows.shape[:4] + (-1,))          # one row of kH*kW per window
+    k = flat.argmax(axis=-1)                                   # which window element
+    a, b = k // win.kernel[1], k % win.kernel[1]
+    rows = xp.arange(win.out[0]).reshape(-1, 1) * win.stride[0] - win.padding[0] \
+        + a * win.dilation[0]
+    cols = xp.arange(win.out[1]) * win.stride[1] - win.padding[1] + b * win.dilation[1]
+    # A winner in the padding happens only if the whole window is -inf; its value is right
+    # (-inf) whichever real element we point at, so clip to stay inside the image.
+    rows = xp.clip(rows, 0, win.size[0] - 1)
+    cols = xp.clip(cols, 0, win.size[1] - 1)
+    return (rows * win.size[1] + cols).astype(np.int64)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    """y[n, c, i, j] = max over the window at (i * stride, j * stride) of the padded input.
+
+    Padding counts as -inf (it never wins). With ``return_indices`` also returns, for every
+    output, the flat index h * W + w of the winning input element (PyTorch's convention).
+    """
+    x, unbatched = _batched("max_pool2d", input)
+    win = _windows("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
+    n, c, h, w = x.shape
+    idx = _argmax_positions(x.data, win)                       # (N, C, Ho, Wo)
+    y = gather(reshape(x, (n, c, h * w)), 2, Tensor._make(idx.reshape(n, c, -1)))
+    y = reshape(y, (n, c) + win.out)
+    indices = Tensor._make(idx)
+    if unbatched:
+        y, indices = squeeze(y, 0), Tensor._make(idx[0])
+    return (y, indices) if return_indices else y
+
+
+# ---------------------------------------------------------------------------------------------
+# Average pooling
+# ---------------------------------------------------------------------------------------------
+
+
+def _avg_divisor(win: _Windows, count_include_pad, divisor_override, xp, dtype):
+    """What each window's sum is divided by, shape (H_out, W_out).
+
+    PyTorch's rule: a window clipped at the far edge of the padding counts only what it
+    covers; ``count_include_pad=False`` further drops the padded elements.
+    """
+    if divisor_override:
+        return xp.full(win.out, float(divisor_override), dtype=dtype)
+    counts = []
+    for i in range(2):
+        start = np.arange(win.out[i]) * win.stride[i] - win.padding[i]
+        end = np.minimum(start + win.kernel[i], win.size[i] + win.padding[i])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, win.size[i])
+        counts.append(end - start)
+    return xp.asarray(np.outer(counts[0], counts[1]), dtype=dtype)
+
+
+class AvgPool2d(Function):
+    """y[n, c, i, j] = (sum of the window at (i, j) of the zero-padded x) / divisor[i, j].
+
+    Linear in x, so dL/dx = AvgPool2dAdjoint(gy): spread gy / divisor over each window.
+    """
+
+    @staticmethod
+    def forward(ctx, x, win, divisor):
+        ctx.win, ctx.divisor, ctx.x_shape = win, divisor, x.shape
+        return win.view(win.pad(x, 0)).sum(axis=(-2, -1)) / divisor
+
+    @staticmethod
+    def backward(ctx, gy):
+        return AvgPool2dAdjoint.apply(gy, ctx.win, ctx.divisor, ctx.x_shape), None, None
+
+
+class AvgPool2dAdjoint(Function):
+    """gx = the adjoint of average pooling: gx[window (i, j)] += gy[i, j] / divisor[i, j].
+
+    A loop over the kH * kW offsets inside a window (not over pixels): offset (a, b) of every
+    window lands on a strided slice of the padded input. Linear in gy; its adjoint is AvgPool2d.
+    """
+
+    @staticmethod
+    def forward(ctx, gy, win, divisor, x_shape):
+        ctx.win, ctx.divisor = win, divisor
+        xp = backend.array_module(gy)
+        g = gy / divisor
+        n, c = x_shape[:2]
+        hp = win.size[0] + win.padding[0] + win.right_padding(0)
+        wp = win.size[1] + win.padding[1] + win.right_padding(1)
+        gx = xp.zeros((n, c, hp, wp), dtype=gy.dtype)
+        (ho, wo), (s0, s1), (d0, d1) = win.out, win.stride, win.dilation
+        for a in range(win.kernel[0]):
+            for b in range(win.kernel[1]):
+                gx[:, :, a * d0: a * d0 + s0 * (ho - 1) + 1: s0,
+                   b * d1: b * d1 + s1 * (wo - 1) + 1: s1] += g
+        p0, p1 = win.padding
+        return gx[:, :, p0:p0 + win.size[0], p1:p1 + win.size[1]].copy()
+
+    @staticmethod
+    def backward(ctx, ggx):
+        return AvgPool2d.apply(ggx, ctx.win, ctx.divisor), None, None, None
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    """y[n, c, i, j] = mean of the window at (i * stride, j * stride) of the zero-padded input.
+
+    ``count_include_pad=False`` averages only over real (unpadded) elements;
+    ``divisor_override`` divides every window sum by that number instead.
+    """
+    x, unbatched = _batched("avg_pool2d", input)
+    if x.dtype.kind != "f":
+        raise RuntimeError(f"avg_pool2d: expected a floating point input, got {x.dtype}")
+    win = _windows("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
+    xp = backend.array_module(x.data)
+    divisor = _avg_divisor(win, count_include_pad, divisor_override, xp, x.dtype)
+    y = AvgPool2d.apply(x, win, divisor)
+    return squeeze(y, 0) if unbatched else y
+
+
+# ---------------------------------------------------------------------------------------------
+# Adaptive average pooling
+# ---------------------------------------------------------------------------------------------
+
+
+def _averaging_matrix(size: int, out: int, xp, dtype):
+    """A (out, size) matrix whose row i averages x[floor(i*size/out) : ceil((i+1)*size/out)]."""
+    a = np.zeros((out, size))
+    for i in range(out):
+        start, end = (i * size) // out, -(-((i + 1) * size) // out)
+        a[i, start:end] = 1.0 / (end - start)
+    return Tensor._make(xp.asarray(a, dtype=dtype))
+
+
+def adaptive_avg_pool2d(input, output_size):
+    """Average pooling to a fixed output size (H_out, W_out), whatever the input's size.
+
+    Output row i averages input rows floor(i * H / H_out) to ceil((i + 1) * H / H_out) (the
+    windows may overlap and differ in size); columns likewise. ``None`` in ``output_size``
+    keeps that input size. Written as y = A_h @ x @ A_w^T, so matmul gives the gradient.
+    """
+    x, unbatched = _batched("adaptive_avg_pool2d", input)
+    out = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(out) != 2:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
+                         f"{output_size!r}")
+    h, w = x.shape[-2:]
+    out = (h if out[0] is None else int(out[0]), w if out[1] is None else int(out[1]))
+    if out[0] <= 0 or out[1] <= 0:
+        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {out}")
+    xp = backend.array_module(x.data)
+    dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
+    a_h = _averaging_matrix(h, out[0], xp, dtype)
+    a_w = _averaging_matrix(w, out[1], xp, dtype)
+    y = a_h @ x.to(dtype) @ a_w.t()
+    return squeeze(y, 0) if unbatched else y
+
+
+__all__ = ["max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pool_output_size"]

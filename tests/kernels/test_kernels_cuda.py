@@ -1,0 +1,194 @@
+"""The "cuda" implementations against the NumPy reference.
+
+Runs in-process when the CUDA kernels can run here: under Numba's simulator
+(NUMBA_ENABLE_CUDASIM=1, NumPy arrays, tiny shapes) or on a real GPU (CuPy arrays). A plain
+`pytest` run without either still covers this file: test_kernels_cuda_simulator.py runs it in
+a subprocess with the simulator switched on. Tests marked ``gpu`` use realistic sizes and need
+a real GPU.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from kernel_testing import DTYPES, assert_close, random_array
+from minigrad.kernels import _device
+
+from minigrad import kernels as K
+
+SIMULATOR = _device.cuda_simulator_enabled()
+REAL_GPU = _device.real_gpu_available() and not SIMULATOR
+
+if "cuda" not in K.available("matmul"):
+    pytest.skip(
+        "the CUDA kernels need a GPU (through CuPy) or NUMBA_ENABLE_CUDASIM=1; "
+        "test_kernels_cuda_simulator.py runs this file in a subprocess under the simulator",
+        allow_module_level=True,
+    )
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fast_simulator_thread_switching():
+    """The simulator runs each CUDA thread as a Python thread and syncthreads() waits on a
+    barrier; with Python's default 5 ms thread switch interval every barrier costs
+    milliseconds. A short interval makes the simulated kernels ~10x faster."""
+    previous = sys.getswitchinterval()
+    if SIMULATOR:
+        sys.setswitchinterval(1e-4)
+    yield
+    sys.setswitchinterval(previous)
+
+
+def to_device(array):
+    """NumPy arrays in the simulator, CuPy arrays on a real GPU."""
+    if SIMULATOR:
+        return array
+    return _device.cupy_module().asarray(array)
+
+
+def to_host(array):
+    return array if isinstance(array, np.ndarray) else array.get()
+
+
+def run_cuda(op, *arrays, **kwargs):
+    """kernels.<op>(...) with impl="cuda" on device copies of ``arrays``; result on the host."""
+    out = getattr(K, op)(*[to_device(a) for a in arrays], impl="cuda", **kwargs)
+    return to_host(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# matmul: the tiled, register-blocked GEMM
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("m, k, n", [(5, 7, 3), (1, 1, 1), (9, 13, 17), (16, 8, 8)])
+def test_matmul(dtype, m, k, n, kernel_rng):
+    a, b = random_array(kernel_rng, (m, k), dtype), random_array(kernel_rng, (k, n), dtype)
+    c = run_cuda("matmul", a, b)
+    assert c.dtype == dtype
+    assert_close(c, a.astype(np.float64) @ b.astype(np.float64), scale=np.sqrt(k))
+
+
+@pytest.mark.parametrize(
+    "tiles",
+    [(8, 8, 4, 2, 2), (4, 8, 3, 2, 2), (8, 4, 5, 4, 1)],   # odd slab depth, non-square tiles
+    ids=str,
+)
+def test_matmul_tile_shapes_and_split_k(tiles, kernel_rng):
+    from minigrad.kernels.matmul_cuda import GemmTiles, gemm
+
+    a = random_array(kernel_rng, (9, 23), np.float64)
+    b = random_array(kernel_rng, (23, 10), np.float64)
+    for split_k in (1, 3):
+        c = to_host(gemm(to_device(a), to_device(b), GemmTiles(*tiles), split_k=split_k))
+        assert_close(c, a @ b)
+
+
+def test_default_on_numpy_arrays_stays_on_the_cpu():
+    if not SIMULATOR:
+        pytest.skip("only the simulator runs CUDA kernels on NumPy arrays")
+    x = np.ones((2, 3), np.float32)
+    assert K.default_impl("softmax", "cpu") != "cuda"
+    with K.use("cuda"):
+        assert_close(K.softmax(x), np.full((2, 3), 1 / 3, np.float32))
+
+
+# ---------------------------------------------------------------------------------------------
+# softmax family: one block per row, online softmax, tree reductions
+# ---------------------------------------------------------------------------------------------
+
+def softmax_input(rng, dtype):
+    x = random_array(rng, (3, 4, 5), dtype, scale=3.0)
+    x[0, 0, :] = [1000.0, -1000.0, 1000.0, 0.0, -1000.0]     # exp overflows without the max
+    x[1, :, 1] = -np.inf                                      # masked positions
+    return x
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")   # NumPy's reference on a -inf row
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_softmax_forward_and_backward(dtype, axis, kernel_rng):
+    x = softmax_input(kernel_rng, dtype)
+    gy = random_array(kernel_rng, x.shape, dtype)
+    for op in ("softmax", "log_softmax"):
+        y = getattr(K, op)(x, axis, impl="numpy")
+        assert_close(run_cuda(op, x, axis=axis), y)
+        y_finite = np.where(np.isfinite(y), y, -1e30 if op == "log_softmax" else 0).astype(dtype)
+        backward = op + "_backward"
+        assert_close(run_cuda(backward, y_finite, gy, axis=axis),
+                     getattr(K, backward)(y_finite, gy, axis, impl="numpy"), scale=10)
+
+
+def test_softmax_rows_longer_than_a_block(kernel_rng):
+    """Each thread walks many elements of its row (online update), then the block merges."""
+    x = random_array(kernel_rng, (2, 37), np.float32, scale=10.0)
+    assert_close(run_cuda("softmax", x), K.softmax(x, impl="numpy"))
+    assert_close(run_cuda("log_softmax", x), K.log_softmax(x, impl="numpy"))
+
+
+# ---------------------------------------------------------------------------------------------
+# conv2d: im2col kernel + tiled GEMM + gather col2im kernel
+# ---------------------------------------------------------------------------------------------
+
+CONV_CASES = [
+    ((2, 3, 6, 5), (4, 3, 3, 2), 1, 0, 1),
+    ((1, 2, 7, 6), (3, 2, 3, 3), 2, 1, 1),
+    ((2, 2, 6, 7), (2, 2, 2, 3), (1, 2), (1, 0), (2, 1)),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_conv2d_forward_and_backward(dtype, case, kernel_rng):
+    x_shape, w_shape, stride, padding, dilation = case
+    hyper = dict(stride=stride, padding=padding, dilation=dilation)
+    x, w = random_array(kernel_rng, x_shape, dtype), random_array(kernel_rng, w_shape, dtype)
+    y = K.conv2d(x, w, **hyper, impl="numpy")
+    gy = random_array(kernel_rng, y.shape, dtype)
+    assert_close(run_cuda("conv2d", x, w, **hyper), y, scale=5)
+    assert_close(run_cuda("conv2d_backward_input", gy, w, x_shape=x.shape, **hyper),
+                 K.conv2d_backward_input(gy, w, x.shape, **hyper, impl="numpy"), scale=5)
+    assert_close(run_cuda("conv2d_backward_weight", x, gy, w_shape=w.shape, **hyper),
+                 K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numpy"), scale=5)
+
+
+# ---------------------------------------------------------------------------------------------
+# Realistic sizes: a real GPU only
+# ---------------------------------------------------------------------------------------------
+
+needs_gpu = pytest.mark.skipif(not REAL_GPU, reason="needs a real CUDA GPU (CuPy)")
+
+
+@pytest.mark.gpu
+@needs_gpu
+@pytest.mark.parametrize("m, k, n", [(1000, 1000, 1000), (1023, 257, 513), (4096, 64, 4096)])
+def test_gpu_matmul_large(m, k, n, kernel_rng):
+    a = random_array(kernel_rng, (m, k), np.float32)
+    b = random_array(kernel_rng, (k, n), np.float32)
+    c = run_cuda("matmul", a, b)
+    assert_close(c, a.astype(np.float64) @ b.astype(np.float64), scale=np.sqrt(k))
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_softmax_large(kernel_rng):
+    x = random_array(kernel_rng, (512, 10_000), np.float32, scale=20.0)
+    for op in ("softmax", "log_softmax"):
+        assert_close(run_cuda(op, x), getattr(K, op)(x, impl="numpy"))
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_conv2d_layer(kernel_rng):
+    x = random_array(kernel_rng, (32, 32, 28, 28), np.float32)
+    w = random_array(kernel_rng, (32, 32, 3, 3), np.float32)
+    gy = random_array(kernel_rng, (32, 32, 28, 28), np.float32)
+    hyper = dict(stride=1, padding=1, dilation=1)
+    assert_close(run_cuda("conv2d", x, w, **hyper), K.conv2d(x, w, **hyper, impl="numpy"),
+                 scale=20)
+    assert_close(run_cuda("conv2d_backward_input", gy, w, x_shape=x.shape, **hyper),
+                 K.conv2d_backward_input(gy, w, x.shape, **hyper, impl="numpy"), scale=20)
+    assert_close(run_cuda("conv2d_backward_weight", x, gy, w_shape=w.shape, **hyper),
+                 K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numpy"), scale=200)

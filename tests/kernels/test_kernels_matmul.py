@@ -1,0 +1,91 @@
+"""matmul: every CPU implementation against a float64 product, plus argument errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from kernel_testing import CPU_IMPLS, DTYPES, assert_close, random_array
+
+from minigrad import kernels as K
+
+
+def truth(a, b):
+    return np.asarray(a, np.float64) @ np.asarray(b, np.float64)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "m, k, n",
+    [
+        (1, 1, 1),
+        (5, 7, 3),        # smaller than every tile
+        (4, 4, 4),        # exactly one 4x4 micro-kernel step
+        (67, 261, 515),   # crosses the 64-row tile, the 256-deep K block, the 512-column tile,
+                          # and leaves remainders (67 % 4, 261 % 4) for the clean-up loops
+        (130, 9, 33),
+    ],
+)
+def test_matches_float64_product(impl, dtype, m, k, n, kernel_rng):
+    a = random_array(kernel_rng, (m, k), dtype)
+    b = random_array(kernel_rng, (k, n), dtype)
+    c = K.matmul(a, b, impl=impl)
+    assert c.dtype == dtype and c.shape == (m, n)
+    assert_close(c, truth(a, b), scale=np.sqrt(k))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    m=st.integers(1, 40), k=st.integers(1, 40), n=st.integers(1, 40),
+    dtype=st.sampled_from(DTYPES), seed=st.integers(0, 2**31 - 1),
+)
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_random_odd_shapes(impl, m, k, n, dtype, seed):
+    rng = np.random.default_rng(seed)
+    a, b = random_array(rng, (m, k), dtype), random_array(rng, (k, n), dtype)
+    assert_close(K.matmul(a, b, impl=impl), truth(a, b), scale=np.sqrt(k))
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_non_contiguous_operands(impl, kernel_rng):
+    a = random_array(kernel_rng, (9, 6), np.float64).T        # (6, 9), Fortran order
+    b = random_array(kernel_rng, (9, 22), np.float64)[:, ::2]  # (9, 11), strided
+    assert_close(K.matmul(a, b, impl=impl), truth(a, b))
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+@pytest.mark.parametrize("m, k, n", [(0, 3, 2), (3, 0, 2), (3, 2, 0)])
+def test_empty(impl, m, k, n):
+    c = K.matmul(np.ones((m, k), np.float32), np.ones((k, n), np.float32), impl=impl)
+    assert c.shape == (m, n) and c.dtype == np.float32
+    assert not c.any()                          # an empty sum is zero
+
+
+def test_shape_mismatch_names_op_shapes_and_dtypes():
+    a, b = np.ones((3, 4), np.float32), np.ones((5, 2), np.float32)
+    with pytest.raises(ValueError) as err:
+        K.matmul(a, b)
+    message = str(err.value)
+    for part in ("kernels.matmul", "(3, 4)", "(5, 2)", "float32", "4 != 5"):
+        assert part in message
+
+
+@pytest.mark.parametrize(
+    "a, b, why",
+    [
+        (np.ones((3, 4), np.float32), np.ones((4, 2), np.float64), "dtypes differ"),
+        (np.ones((3, 4), np.int64), np.ones((4, 2), np.int64), "float32 or float64"),
+        (np.ones(4, np.float32), np.ones((4, 2), np.float32), "2-D"),
+        (np.ones((2, 3, 4), np.float32), np.ones((4, 2), np.float32), "2-D"),
+    ],
+)
+def test_invalid_operands(a, b, why):
+    with pytest.raises(ValueError, match=why):
+        K.matmul(a, b)
+
+
+def test_non_array_argument():
+    with pytest.raises(TypeError, match="kernels.matmul"):
+        K.matmul([[1.0]], np.ones((1, 1)))
