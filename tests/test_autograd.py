@@ -315,3 +315,22 @@ def test_backward_inputs_argument():
     w = mg.tensor([2.0], requires_grad=True)
     (x * w).sum().backward(inputs=[w])
     assert x.grad is None and w.grad.item() == 1.0
+
+
+def test_set_grad_enabled_as_call_context_and_decorator():
+    x = mg.randn(2, requires_grad=True)
+
+    @mg.set_grad_enabled(False)
+    def double(a):
+        return a * 2
+
+    assert not double(x).requires_grad and mg.is_grad_enabled()
+    with mg.set_grad_enabled(False):
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+    mg.set_grad_enabled(False)
+    try:
+        assert not (x * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert (x * 2).requires_grad

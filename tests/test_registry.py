@@ -21,11 +21,9 @@ def _sample(entry, i):
     return entry.samples(np.random.default_rng(1000 + i))[i]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
-def test_gradcheck(case):
-    entry, i = case
+def _differentiable_call(entry, i):
+    """The sample's function of its differentiable tensors only (the rest held fixed)."""
     s = _sample(entry, i)
-    tensors = [a for a in s.args if isinstance(a, mg.Tensor) and a.requires_grad]
     positions = [j for j, a in enumerate(s.args) if isinstance(a, mg.Tensor) and a.requires_grad]
 
     def fn(*xs):
@@ -34,6 +32,13 @@ def test_gradcheck(case):
             args[j] = x
         return entry.fn(*args, **s.kwargs)
 
+    return fn, [s.args[j] for j in positions]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[_case_id(c) for c in CASES])
+def test_gradcheck(case):
+    entry, i = case
+    fn, tensors = _differentiable_call(entry, i)
     assert mg.autograd.gradcheck(fn, tensors, atol=entry.atol, rtol=entry.rtol)
 
 
@@ -43,16 +48,7 @@ GG_CASES = [c for c in CASES if c[0].gradgrad]
 @pytest.mark.parametrize("case", GG_CASES, ids=[_case_id(c) for c in GG_CASES])
 def test_gradgradcheck(case):
     entry, i = case
-    s = _sample(entry, i)
-    positions = [j for j, a in enumerate(s.args) if isinstance(a, mg.Tensor) and a.requires_grad]
-    tensors = [s.args[j] for j in positions]
-
-    def fn(*xs):
-        args = list(s.args)
-        for j, x in zip(positions, xs):
-            args[j] = x
-        return entry.fn(*args, **s.kwargs)
-
+    fn, tensors = _differentiable_call(entry, i)
     assert mg.autograd.gradgradcheck(fn, tensors, atol=entry.atol, rtol=entry.rtol)
 
 

@@ -24,32 +24,9 @@ def is_grad_enabled() -> bool:
     return STATE.enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that sets graph recording to ``mode``."""
-
-    def __init__(self, mode: bool):
-        self.prev = STATE.enabled
-        self.mode = bool(mode)
-        STATE.enabled = self.mode  # like PyTorch, it also works as a plain function call
-
-    def __enter__(self):
-        STATE.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        STATE.enabled = self.prev
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
-                return fn(*args, **kwargs)
-        STATE.enabled = self.prev
-        return wrapper
-
-
 class _GradModeContext:
+    """Sets grad mode to ``self.mode`` inside a ``with`` block or a decorated function."""
+
     mode = True
 
     def __enter__(self):
@@ -64,9 +41,12 @@ class _GradModeContext:
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with type(self)():
+            with self._fresh():
                 return fn(*args, **kwargs)
         return wrapper
+
+    def _fresh(self):
+        return type(self)()
 
 
 class no_grad(_GradModeContext):
@@ -79,6 +59,27 @@ class enable_grad(_GradModeContext):
     """Record operations again inside a ``no_grad`` block."""
 
     mode = True
+
+
+class set_grad_enabled(_GradModeContext):
+    """Set recording to ``mode``: as a context manager, a decorator, or a plain call
+    (``mg.set_grad_enabled(False)`` switches it off until switched back), like PyTorch."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = STATE.enabled
+        STATE.enabled = self.mode
+
+    def __enter__(self):
+        STATE.enabled = self.mode  # prev was taken in __init__, before the switch
+        return self
+
+    def __call__(self, fn):
+        STATE.enabled = self.prev  # used as a decorator: the call above was not meant for now
+        return super().__call__(fn)
+
+    def _fresh(self):
+        return set_grad_enabled(self.mode)  # its __init__ switches the mode, __exit__ restores
 
 
 class detect_anomaly:

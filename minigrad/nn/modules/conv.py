@@ -121,36 +121,30 @@ class _ConvNd(Module):
         return s
 
 
-class Conv1d(_ConvNd):
+class _Conv(_ConvNd):
+    """What Conv1d and Conv2d share: PyTorch's constructor defaults and the forward pass."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
+                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device=device, dtype=dtype)
+
+    def forward(self, input):  # noqa: A002
+        self._check_input(input)
+        return C.conv_nd(self._label(), self._dims, input, self.weight, self.bias, self.stride,
+                         self.padding, self.dilation, self.groups)
+
+
+class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) -> (N, C_out, L_out), or unbatched (C_in, L)."""
 
     _dims = 1
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
 
-    def forward(self, input):  # noqa: A002
-        self._check_input(input)
-        return C.conv_nd(self._label(), 1, input, self.weight, self.bias, self.stride,
-                       self.padding, self.dilation, self.groups)
-
-
-class Conv2d(_ConvNd):
+class Conv2d(_Conv):
     """2-D convolution over (N, C_in, H, W) -> (N, C_out, H_out, W_out), or unbatched."""
 
     _dims = 2
-
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
-                         groups, bias, padding_mode, device=device, dtype=dtype)
-
-    def forward(self, input):  # noqa: A002
-        self._check_input(input)
-        return C.conv_nd(self._label(), 2, input, self.weight, self.bias, self.stride,
-                       self.padding, self.dilation, self.groups)
 
 
 class ConvTranspose2d(_ConvNd):
