@@ -19,8 +19,14 @@ def _kernels():
 
 
 def matmul_2d(a, b):
-    """a @ b for two 2-D arrays of the same float dtype, through the kernel dispatcher."""
-    return backend.array_module(a, b).matmul(a, b)
+    """a @ b for two 2-D arrays, through the kernel dispatcher (float32/float64 only: the
+    kernels are written for those; other dtypes keep NumPy's matmul)."""
+    if a.dtype != b.dtype or a.dtype not in _KERNEL_DTYPES:
+        return backend.array_module(a, b).matmul(a, b)
+    return _kernels().matmul(a, b)
+
+
+_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 # 2-D convolution, (N, C, H, W) layout, no groups and no bias (the ops add those).
