@@ -125,11 +125,13 @@ class Timing:
         return max(0.0, self.first_s - self.median_s)
 
 
-def measure(fn, clock, repeats: int = 7, warmup: int = 2, settle_s: float = 0.05) -> Timing:
+def measure(fn, clock, repeats: int = 7, warmup: int = 2, settle_s: float = 0.3) -> Timing:
     """First call, warm-up calls, then ``repeats`` timed calls.
 
-    ``settle_s``: a short pause first, so threads left spinning by a previous library
-    (OpenMP, OpenBLAS) do not steal cores from this one.
+    ``settle_s``: a pause first. After a call, OpenBLAS's worker threads busy-wait for a while
+    (on the order of 0.1 s) before they sleep, and so do OpenMP's; on a 2-core machine a
+    Numba kernel timed right after a BLAS call would share its cores with them (measured: a
+    512^3 Numba matmul at a median 6.3 ms right after OpenBLAS, 1.45 ms after a pause).
     """
     time.sleep(settle_s)
     first = clock.time(fn)

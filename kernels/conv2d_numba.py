@@ -54,10 +54,13 @@ def im2col_into(x, g, cols):
                     continue
                 out[:lo] = 0                        # left padding
                 out[hi:] = 0                        # right padding
-                src = x[n, c, h]
                 first = lo * g.stride_w + offset_w
-                for j in range(hi - lo):
-                    out[lo + j] = src[first + j * g.stride_w]
+                if g.stride_w == 1:                 # contiguous: a plain (vectorised) copy
+                    out[lo:hi] = x[n, c, h, first:first + hi - lo]
+                else:
+                    src = x[n, c, h]
+                    for j in range(hi - lo):
+                        out[lo + j] = src[first + j * g.stride_w]
 
 
 @njit(parallel=True, cache=True, error_model="numpy")
@@ -78,9 +81,14 @@ def col2im_into(cols, g, gx):
                         continue
                     start = (n * g.OH + i) * g.OW + lo
                     src = cols[row, start:start + hi - lo]
-                    dst = gx[n, c, h]
-                    for j in range(hi - lo):
-                        dst[first + j * g.stride_w] += src[j]
+                    if g.stride_w == 1:              # contiguous: a loop LLVM vectorises
+                        dst = gx[n, c, h, first:first + hi - lo]
+                        for j in range(hi - lo):
+                            dst[j] += src[j]
+                    else:
+                        dst = gx[n, c, h]
+                        for j in range(hi - lo):
+                            dst[first + j * g.stride_w] += src[j]
 
 
 def im2col(x, g):

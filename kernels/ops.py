@@ -19,12 +19,23 @@ import importlib
 
 from . import _validate as check
 from ._device import array_module
+from ._threads import threads_for
 from .dispatch import OP_FAMILIES, choose_impl
 
 
 def _implementation(op: str, impl: str):
     """The module holding ``impl`` of ``op``'s family, imported (and cached) on first use."""
     return importlib.import_module(f".{OP_FAMILIES[op]}_{impl}", __package__)
+
+
+def _call(op: str, impl: str, function: str, *args):
+    """Run ``impl``'s ``function``; Numba kernels get one thread when the arrays are small."""
+    fn = getattr(_implementation(op, impl), function)
+    if impl != "numba":
+        return fn(*args)
+    work = sum(getattr(a, "size", 0) for a in args)
+    with threads_for(work):
+        return fn(*args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -40,7 +51,7 @@ def matmul(a, b, impl: str | None = None):
     check.check_matmul_operands(a, b)
     if a.size == 0 or b.size == 0:           # an empty sum is 0
         return array_module(a).zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
-    return _implementation("matmul", chosen).matmul(a, b)
+    return _call("matmul", chosen, "matmul", a, b)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -71,7 +82,7 @@ def _softmax_forward(op, x, axis, impl):
     axis = check.normalize_axis(op, axis, x.ndim)
     if x.size == 0:
         return array_module(x).empty(x.shape, dtype=x.dtype)
-    out = getattr(_implementation(op, chosen), op)(_to_rows(x, axis))
+    out = _call(op, chosen, op, _to_rows(x, axis))
     return _from_rows(out, x.shape, axis)
 
 
@@ -81,7 +92,7 @@ def _softmax_backward(op, y, gy, axis, impl):
     axis = check.normalize_axis(op, axis, y.ndim)
     if y.size == 0:
         return array_module(y).empty(y.shape, dtype=y.dtype)
-    out = getattr(_implementation(op, chosen), op)(_to_rows(y, axis), _to_rows(gy, axis))
+    out = _call(op, chosen, op, _to_rows(y, axis), _to_rows(gy, axis))
     return _from_rows(out, y.shape, axis)
 
 
@@ -129,7 +140,7 @@ def conv2d(x, w, stride=1, padding=0, dilation=1, impl: str | None = None):
     geometry = check.conv2d_geometry(op, x.shape, w.shape, stride, padding, dilation)
     if x.size == 0 or w.size == 0:
         return array_module(x).zeros(geometry.y_shape, dtype=x.dtype)
-    return _implementation(op, chosen).conv2d(x, w, geometry)
+    return _call(op, chosen, "conv2d", x, w, geometry)
 
 
 def conv2d_backward_input(gy, w, x_shape, stride=1, padding=0, dilation=1,
@@ -149,7 +160,7 @@ def conv2d_backward_input(gy, w, x_shape, stride=1, padding=0, dilation=1,
     check.check_conv_grad_output(op, gy, geometry)
     if gy.size == 0 or w.size == 0:
         return array_module(gy).zeros(geometry.x_shape, dtype=gy.dtype)
-    return _implementation(op, chosen).conv2d_backward_input(gy, w, geometry)
+    return _call(op, chosen, "conv2d_backward_input", gy, w, geometry)
 
 
 def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
@@ -165,4 +176,4 @@ def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
     check.check_conv_grad_output(op, gy, geometry)
     if x.size == 0 or gy.size == 0:
         return array_module(x).zeros(geometry.w_shape, dtype=x.dtype)
-    return _implementation(op, chosen).conv2d_backward_weight(x, gy, geometry)
+    return _call(op, chosen, "conv2d_backward_weight", x, gy, geometry)

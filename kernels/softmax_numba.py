@@ -15,8 +15,8 @@ Why not "online softmax" (one pass keeping a running max m and a running sum s, 
 exp(m_old - m_new) whenever the max grows)? It saves a pass over *memory*, which matters on a
 GPU where a row is re-read from global memory (softmax_cuda.py uses it). On a CPU the row is
 already in cache for the second pass, while online softmax needs two exps per element and a
-loop-carried dependency that stops vectorisation: it measured about 5x slower than this
-kernel on 4096x4096 float32 during development (docs/kernels.md).
+loop-carried dependency that stops vectorisation: written with the same fast exp, it took
+54 ms against this kernel's 13 ms on 4096x4096 float32 during development (docs/kernels.md).
 
 All kernels use ``error_model="numpy"``: a division by zero gives inf or NaN, as in NumPy,
 instead of raising ZeroDivisionError (which also saves a test per division).

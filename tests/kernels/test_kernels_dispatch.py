@@ -187,3 +187,15 @@ def test_import_is_lazy_and_fast():
     if numba_before == "False":   # the rest of minigrad did not import Numba itself
         assert numba_after == "False", "import minigrad.kernels imported numba"
     assert float(elapsed) < 0.5
+
+
+def test_small_work_runs_numba_on_one_thread_and_restores_the_count():
+    numba = pytest.importorskip("numba")
+    from minigrad.kernels._threads import SMALL_WORK, threads_for
+
+    before = numba.get_num_threads()
+    with threads_for(SMALL_WORK - 1):
+        assert numba.get_num_threads() == 1
+    assert numba.get_num_threads() == before
+    with threads_for(SMALL_WORK):
+        assert numba.get_num_threads() == before
