@@ -23,9 +23,16 @@ from ._threads import threads_for
 from .dispatch import OP_FAMILIES, choose_impl
 
 
+_MODULES = {}
+
+
 def _implementation(op: str, impl: str):
     """The module holding ``impl`` of ``op``'s family, imported (and cached) on first use."""
-    return importlib.import_module(f".{OP_FAMILIES[op]}_{impl}", __package__)
+    key = (OP_FAMILIES[op], impl)
+    module = _MODULES.get(key)
+    if module is None:
+        module = _MODULES[key] = importlib.import_module(f".{key[0]}_{impl}", __package__)
+    return module
 
 
 def _call(op: str, impl: str, function: str, *args):

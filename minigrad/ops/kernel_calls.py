@@ -13,9 +13,16 @@ import numpy as np
 from .. import backend
 
 
+_KERNELS = None
+
+
 def _kernels():
-    from .. import kernels
-    return kernels
+    """minigrad.kernels, imported on first use (it stays out of ``import minigrad``)."""
+    global _KERNELS
+    if _KERNELS is None:
+        from .. import kernels
+        _KERNELS = kernels
+    return _KERNELS
 
 
 def matmul_2d(a, b):

@@ -41,17 +41,18 @@ class MatMul(Function):
 
 
 def _check(a: Tensor, b: Tensor):
-    if a.ndim == 0 or b.ndim == 0:
+    a_ndim, b_ndim = a.data.ndim, b.data.ndim
+    if a_ndim == 0 or b_ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)} (use * for scalars)")
-    k_a = a.shape[-1]
-    k_b = b.shape[0] if b.ndim == 1 else b.shape[-2]
+    k_a = a.data.shape[-1]
+    k_b = b.data.shape[0] if b_ndim == 1 else b.data.shape[-2]
     if k_a != k_b:
         raise RuntimeError(
             f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be multiplied: the last "
             f"dimension of the first ({k_a}) must equal the "
-            f"{'only' if b.ndim == 1 else 'second-to-last'} dimension of the second ({k_b})")
-    if a.ndim > 2 and b.ndim > 2:
+            f"{'only' if b_ndim == 1 else 'second-to-last'} dimension of the second ({k_b})")
+    if a_ndim > 2 and b_ndim > 2:
         try:
             np.broadcast_shapes(tuple(a.shape[:-2]), tuple(b.shape[:-2]))
         except ValueError:
@@ -69,7 +70,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.dtype != b.dtype:
         dt = backend.promote_types(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
-    if a.ndim >= 2 and b.ndim >= 2:
+    if a.data.ndim >= 2 and b.data.ndim >= 2:
         return MatMul.apply(a, b)
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
