@@ -30,7 +30,7 @@ tests/kernels/test_kernels_numba_exp.py). Results below float32's smallest norma
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from ._numba_cpu import njit
 
 _f32 = np.float32
 LOG2E = _f32(1.4426950408889634)     # 1 / ln 2

@@ -37,7 +37,7 @@ vectorise.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from ._numba_cpu import njit, prange
 
 # Tile sizes, compile-time constants (Numba freezes module globals when it compiles).
 ROWS_PER_TILE = 64     # rows of C per parallel task

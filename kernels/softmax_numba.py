@@ -30,7 +30,7 @@ give exactly 0 probability, and a NaN must propagate to its row as it does in Nu
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from ._numba_cpu import njit, prange
 
 from ._numba_exp import exp_float32, exp_nonpositive_float32
 

@@ -413,6 +413,12 @@ class ScatterAdd(Function):
     def forward(ctx, g, dim, index, shape):
         ctx.dim, ctx.index = dim, index
         xp = backend.array_module(g)
+        if xp is np and g.dtype.kind == "f":
+            # np.add.at is slow; a histogram of flat positions weighted by g is the same sum
+            flat = np.ravel_multi_index(np.broadcast_arrays(*_full_index(index, dim, np)),
+                                        shape)
+            total = np.bincount(flat.ravel(), weights=g.ravel(), minlength=math.prod(shape))
+            return total.astype(g.dtype, copy=False).reshape(shape)
         out = xp.zeros(shape, dtype=g.dtype)
         _scatter_add(out, _full_index(index, dim, xp), g)
         return out

@@ -114,17 +114,30 @@ def _batched(name, input) -> tuple:
 def _argmax_positions(x, win: _Windows):
     """For every window, the flat index h * W + w (into one H x W plane) of its maximum.
 
-    The first maximum wins a tie and a NaN counts as the maximum, as in PyTorch.
+    A loop over the kH * kW offsets inside a window (4 for the usual 2x2 pool), not over
+    pixels: offset (a, b) of every window is one strided slice of the padded input, compared
+    with the best so far in one vectorised step. The first maximum wins a tie and a NaN counts
+    as the maximum, as in PyTorch.
     """
     xp = backend.array_module(x)
     lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
     windows = win.view(win.pad(x, lowest))                     # (N, C, Ho, Wo, kH, kW)
-    flat = windows.reshape(windows.shape[:4] + (-1,))          # one row of kH*kW per window
-    k = flat.argmax(axis=-1)                                   # which window element
-    a, b = k // win.kernel[1], k % win.kernel[1]
+    best = windows[..., 0, 0].copy()
+    best_k = xp.zeros(best.shape, dtype=np.int32)          # a * kW + b of the best so far
+    for a in range(win.kernel[0]):
+        for b in range(win.kernel[1]):
+            if a == 0 and b == 0:
+                continue
+            value = windows[..., a, b]
+            better = value > best
+            if x.dtype.kind == "f":
+                better |= xp.isnan(value) & ~xp.isnan(best)
+            xp.copyto(best, value, where=better)
+            best_k[better] = a * win.kernel[1] + b
+    best_a, best_b = best_k // win.kernel[1], best_k % win.kernel[1]
     rows = xp.arange(win.out[0]).reshape(-1, 1) * win.stride[0] - win.padding[0] \
-        + a * win.dilation[0]
-    cols = xp.arange(win.out[1]) * win.stride[1] - win.padding[1] + b * win.dilation[1]
+        + best_a * win.dilation[0]
+    cols = xp.arange(win.out[1]) * win.stride[1] - win.padding[1] + best_b * win.dilation[1]
     # A winner in the padding happens only if the whole window is -inf; its value is right
     # (-inf) whichever real element we point at, so clip to stay inside the image.
     rows = xp.clip(rows, 0, win.size[0] - 1)
