@@ -58,6 +58,6 @@ __version__ = "0.1.0"
 # layers (layer 5), then optimizers, data and checkpoints (layer 6): imported last, they
 # build on everything above
 from . import nn  # noqa: E402,F401
-from . import data, optim  # noqa: E402,F401
+from . import data, optim, viz  # noqa: E402,F401  (viz imports matplotlib lazily)
 from .nn.functional import log_softmax, softmax  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401

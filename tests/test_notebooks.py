@@ -1,0 +1,66 @@
+"""Every chapter notebook runs top to bottom in fast mode (MINIGRAD_FAST=1), headless.
+
+Each notebook is one test (marked ``notebook``; deselect with ``-m "not notebook"``). A cell
+that raises fails its test with the cell's traceback. The full-mode runs, with the accuracy
+targets asserted inside the notebooks, are ``make notebooks`` (notebooks/run_all.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+CHAPTERS = [
+    "01_tensors_and_autograd",
+    "02_linear_and_logistic_regression",
+    "03_mlp_and_training_loop",
+    "04_optimization_and_regularization",
+    "05_convolutional_networks",
+    "06_recurrent_networks",
+    "07_attention_and_transformers",
+]
+
+
+def _run_all():
+    spec = importlib.util.spec_from_file_location("run_all", NOTEBOOKS / "run_all.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _notebooks():
+    return sorted(p for p in NOTEBOOKS.glob("*.ipynb") if not p.name.startswith("_"))
+
+
+def test_notebooks_exist():
+    found = [p.stem for p in _notebooks()]
+    assert found, f"no notebooks found in {NOTEBOOKS}"
+    missing = [c for c in CHAPTERS if c not in found]
+    assert not missing, f"chapter notebooks missing from {NOTEBOOKS}: {missing}"
+
+
+def test_notebooks_stored_without_outputs():
+    import nbformat
+
+    for path in _notebooks():
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, (
+                    f"{path.name} cell {i} has stored outputs: strip them before committing")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_notebook_runs_in_fast_mode(path, tmp_path):
+    pytest.importorskip("nbclient")
+    pytest.importorskip("ipykernel")
+    run_all = _run_all()
+    nb = run_all.execute_notebook(path, mode="fast", timeout=120, figures=tmp_path / "figures")
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+              if o.get("output_type") == "error"]
+    assert not errors, errors
+    assert list((tmp_path / "figures").glob("*.png")), f"{path.name} saved no figure"
