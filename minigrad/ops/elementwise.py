@@ -290,14 +290,16 @@ class Tanh(Function):
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
 
-    Computed as exp(-logaddexp(0, -x)) so that neither large positive nor large negative x
-    overflows.
+    exp(-x) overflows for very negative x, so with e = exp(-|x|) (always in (0, 1]):
+    y = 1 / (1 + e) for x >= 0, and y = e / (1 + e) for x < 0 (the same value, rearranged).
     """
 
     @staticmethod
     def forward(ctx, x):
         xp = backend.array_module(x)
-        y = xp.exp(-xp.logaddexp(0, -x)).astype(x.dtype, copy=False)
+        e = xp.exp(-xp.abs(x))
+        r = 1 / (1 + e)
+        y = xp.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
         ctx.save_for_backward(y)
         return y
 

@@ -55,43 +55,66 @@ def _linear(x: Tensor, w: Tensor, b) -> Tensor:
     return y if b is None else y + b
 
 
-def rnn_tanh_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
-    """h' = tanh(W_ih x + b_ih + W_hh h + b_hh)."""
-    return tanh(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+# Each cell is written once, as a *step* on the already projected input x_proj = x W_ih^T + b_ih
+# and the hidden state, with W_hh given transposed. The multi-layer modules project the whole
+# sequence through W_ih in one matmul (it does not depend on the previous step) and transpose
+# W_hh once; the single-step ``*_cell`` functions (and RNNCell, LSTMCell, GRUCell) project one x.
+
+def rnn_tanh_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
+    """h' = tanh(x_proj + h W_hh^T + b_hh)."""
+    return tanh(x_proj + _bias(matmul(h, w_hh_t), b_hh))
 
 
-def rnn_relu_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
-    """h' = relu(W_ih x + b_ih + W_hh h + b_hh)."""
-    return relu(_linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh))
+def rnn_relu_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
+    """h' = relu(x_proj + h W_hh^T + b_hh)."""
+    return relu(x_proj + _bias(matmul(h, w_hh_t), b_hh))
 
 
-def lstm_cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+def lstm_step(x_proj, state, w_hh_t, b_hh=None):
     """(h, c) -> (h', c'). The forget gate f decides how much of the old cell state c to
     keep; i decides how much of the candidate g to write; o how much of c' to show as h'."""
     h, c = state
-    gates = _linear(x, w_ih, b_ih) + _linear(h, w_hh, b_hh)
+    gates = x_proj + _bias(matmul(h, w_hh_t), b_hh)
     i, f, g, o = chunk(gates, 4, dim=-1)
     c = sigmoid(f) * c + sigmoid(i) * tanh(g)
     return sigmoid(o) * tanh(c), c
 
 
-def gru_cell(x, h, w_ih, w_hh, b_ih=None, b_hh=None) -> Tensor:
+def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
     """h' = (1 - z) * n + z * h. The two projections stay apart because the reset gate r
-    multiplies only the hidden part of the candidate n."""
-    i_r, i_z, i_n = chunk(_linear(x, w_ih, b_ih), 3, dim=-1)
-    h_r, h_z, h_n = chunk(_linear(h, w_hh, b_hh), 3, dim=-1)
+    multiplies only the hidden part of the candidate n: n = tanh(i_n + r * (W_hn h + b_hn))."""
+    i_r, i_z, i_n = chunk(x_proj, 3, dim=-1)
+    h_r, h_z, h_n = chunk(_bias(matmul(h, w_hh_t), b_hh), 3, dim=-1)
     r = sigmoid(i_r + h_r)
     z = sigmoid(i_z + h_z)
     n = tanh(i_n + r * h_n)
     return (1 - z) * n + z * h
 
 
-# mode -> (cell function, number of gates stacked in W_ih / W_hh)
+def _bias(y, b):
+    return y if b is None else y + b
+
+
+def _cell(step):
+    """The one-step cell ``cell(x, state, w_ih, w_hh, b_ih, b_hh)`` built from ``step``."""
+    def cell(x, state, w_ih, w_hh, b_ih=None, b_hh=None):
+        return step(_linear(x, w_ih, b_ih), state, transpose(w_hh, 0, 1), b_hh)
+    cell.__name__ = step.__name__.replace("_step", "_cell")
+    cell.__doc__ = step.__doc__
+    return cell
+
+
+rnn_tanh_cell = _cell(rnn_tanh_step)
+rnn_relu_cell = _cell(rnn_relu_step)
+lstm_cell = _cell(lstm_step)
+gru_cell = _cell(gru_step)
+
+# mode -> (one-step cell, step on projected input, number of gates stacked in W_ih / W_hh)
 _CELLS = {
-    "RNN_TANH": (rnn_tanh_cell, 1),
-    "RNN_RELU": (rnn_relu_cell, 1),
-    "LSTM": (lstm_cell, 4),
-    "GRU": (gru_cell, 3),
+    "RNN_TANH": (rnn_tanh_cell, rnn_tanh_step, 1),
+    "RNN_RELU": (rnn_relu_cell, rnn_relu_step, 1),
+    "LSTM": (lstm_cell, lstm_step, 4),
+    "GRU": (gru_cell, gru_step, 3),
 }
 
 
@@ -145,7 +168,7 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
-        self._cell, gates = _CELLS[mode]
+        self._cell, self._cell_step, gates = _CELLS[mode]
         directions = 2 if bidirectional else 1
         rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
         for layer in range(num_layers):
@@ -198,19 +221,20 @@ class RNNBase(Module):
                                    f"{tuple(part.shape)}")
         return tuple(unsqueeze(p, 1) if unbatched else p for p in parts)
 
-    def _step(self, x, state, weights):
-        """One cell step on the tuple state."""
-        if self.mode == "LSTM":
-            return self._cell(x, state, *weights)
-        return (self._cell(x, state[0], *weights),)
-
-    def _run_direction(self, steps, state, weights, reverse: bool):
-        """Run one cell over the time steps; return its h_t for every t (in time order)
-        and its final state."""
-        outputs = [None] * len(steps)
-        order = range(len(steps) - 1, -1, -1) if reverse else range(len(steps))
+    def _run_direction(self, seq, state, weights, reverse: bool):
+        """Run one cell over the sequence seq (L, N, F); return its h_t for every t (in time
+        order) and its final state."""
+        w_ih, w_hh, b_ih, b_hh = weights
+        projected = unbind(_linear(seq, w_ih, b_ih), 0)   # all L input projections at once
+        w_hh_t = transpose(w_hh, 0, 1)
+        lstm = self.mode == "LSTM"
+        outputs = [None] * len(projected)
+        order = range(len(projected) - 1, -1, -1) if reverse else range(len(projected))
         for t in order:
-            state = self._step(steps[t], state, weights)
+            if lstm:
+                state = self._cell_step(projected[t], state, w_hh_t, b_hh)
+            else:
+                state = (self._cell_step(projected[t], state[0], w_hh_t, b_hh),)
             outputs[t] = state[0]
         return outputs, state
 
@@ -227,26 +251,24 @@ class RNNBase(Module):
                                f"shape {tuple(input.shape)}")
         _check_features(self._label(), input, self.input_size)
         unbatched = input.ndim == 2
-        x = unsqueeze(input, 1) if unbatched else \
-            (transpose(input, 0, 1) if self.batch_first else input)       # (L, N, features)
-        state = self._initial_state(hx, x.shape[1], x, unbatched)
+        seq = unsqueeze(input, 1) if unbatched else \
+            (transpose(input, 0, 1) if self.batch_first else input)     # (L, N, features)
+        state = self._initial_state(hx, seq.shape[1], seq, unbatched)
 
-        steps = list(unbind(x, 0))
         finals = []
         for layer in range(self.num_layers):
             per_direction = []
             for d in range(self._directions):
                 k = layer * self._directions + d
-                outs, final = self._run_direction(steps, tuple(s[k] for s in state),
+                outs, final = self._run_direction(seq, tuple(s[k] for s in state),
                                                   self._weights(layer, d), reverse=d == 1)
-                per_direction.append(outs)
+                per_direction.append(stack(outs, dim=0))
                 finals.append(final)
-            steps = [cat(list(hs), dim=-1) if len(hs) > 1 else hs[0]
-                     for hs in zip(*per_direction)]
+            seq = cat(per_direction, dim=-1) if len(per_direction) > 1 else per_direction[0]
             if self.dropout and self.training and layer < self.num_layers - 1:
-                steps = [dropout_op(s, self.dropout, training=True) for s in steps]
+                seq = dropout_op(seq, self.dropout, training=True)
 
-        output = stack(steps, dim=1 if self.batch_first and not unbatched else 0)
+        output = transpose(seq, 0, 1) if self.batch_first and not unbatched else seq
         h_n = tuple(stack([f[i] for f in finals], dim=0) for i in range(len(state)))
         if unbatched:
             output = squeeze(output, 1)
@@ -311,7 +333,7 @@ class RNNCellBase(Module):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self._mode = mode
-        cell, gates = _CELLS[mode]
+        cell, _, gates = _CELLS[mode]
         self._cell = cell
         rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
         self.weight_ih = _new_weight(rows, input_size, **kw)
