@@ -41,7 +41,7 @@ lab: | $(BIN)/python
 	$(BIN)/jupyter lab notebooks/
 
 lint: $(STAMP)
-	$(BIN)/ruff check minigrad kernels tests benchmarks
+	$(BIN)/ruff check minigrad kernels tests benchmarks notebooks/*.py
 
 clean:
 	rm -rf $(VENV) notebooks/executed notebooks/figures .pytest_cache .hypothesis

@@ -30,6 +30,7 @@ tests/kernels/test_kernels_numba_exp.py). Results below float32's smallest norma
 from __future__ import annotations
 
 import numpy as np
+
 from ._numba_cpu import njit
 
 _f32 = np.float32

@@ -19,8 +19,8 @@ O(size of gy), small next to the O(size of gy * C*KH*KW) products.
 from __future__ import annotations
 
 import numpy as np
-from ._numba_cpu import njit, prange
 
+from ._numba_cpu import njit, prange
 from .conv2d_numpy import gy_matrix
 from .matmul_numba import gemm
 

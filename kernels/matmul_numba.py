@@ -37,6 +37,7 @@ vectorise.
 from __future__ import annotations
 
 import numpy as np
+
 from ._numba_cpu import njit, prange
 
 # Tile sizes, compile-time constants (Numba freezes module globals when it compiles).

@@ -22,7 +22,6 @@ from ._device import array_module
 from ._threads import threads_for
 from .dispatch import OP_FAMILIES, choose_impl
 
-
 _MODULES = {}
 
 

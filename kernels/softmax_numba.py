@@ -30,8 +30,8 @@ give exactly 0 probability, and a NaN must propagate to its row as it does in Nu
 from __future__ import annotations
 
 import numpy as np
-from ._numba_cpu import njit, prange
 
+from ._numba_cpu import njit, prange
 from ._numba_exp import exp_float32, exp_nonpositive_float32
 
 # ---------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from opinfo import Sample, register, t
 
 import minigrad as mg
-from opinfo import Sample, register, t
 
 # ---- elementwise: unary ---------------------------------------------------------------------
 register("exp", mg.exp, lambda r: [Sample(t(r, 3, 5))])

@@ -236,6 +236,23 @@ def test_gradcheck_failure_names_input_index_and_values():
     assert "-2" in msg and "wrong sign" in msg
 
 
+def test_gradcheck_hints_at_a_missing_factor_of_two():
+    class HalfSquare(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x  # should be 2x
+
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.autograd.GradcheckError, match="half the numeric one"):
+        mg.autograd.gradcheck(HalfSquare.apply, (x,))
+
+
 def test_gradcheck_insists_on_float64():
     with pytest.raises(ValueError, match="float64"):
         mg.autograd.gradcheck(mg.exp, (mg.randn(3, requires_grad=True),))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from opinfo import all_entries
 
 import minigrad as mg
-from opinfo import all_entries
 
 ENTRIES = all_entries()
 CASES = [(e, i) for e in ENTRIES for i in range(len(e.samples(np.random.default_rng(0))))]

@@ -135,6 +135,9 @@ def _failure_message(i, t, j, k, outs, out_sizes, analytic, numeric, n_bad, jac_
     hint = ""
     if numeric != 0 and abs(analytic / numeric - 2) < 1e-3:
         hint = " The analytic value is twice the numeric one: a gradient added twice?"
+    elif numeric != 0 and abs(analytic / numeric - 0.5) < 1e-3:
+        hint = (" The analytic value is half the numeric one: a missing factor of 2 "
+                "(d(x^2)/dx is 2x, not x)?")
     elif numeric != 0 and abs(analytic / numeric + 1) < 1e-3:
         hint = " The analytic value has the wrong sign."
     elif analytic == 0 and numeric != 0:
@@ -159,7 +162,7 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps: float = 1e-6, atol: float 
     from . import grad as autograd_grad
 
     inputs = _as_tuple(inputs)
-    diff = _check_inputs(inputs, "gradgradcheck")
+    _check_inputs(inputs, "gradgradcheck")
     outs = _outputs(fn, inputs)
     if grad_outputs is None:
         rng = np.random.default_rng(0)

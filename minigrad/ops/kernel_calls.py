@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import backend
 
-
 _KERNELS = None
 
 
