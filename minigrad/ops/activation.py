@@ -51,12 +51,9 @@ class Softmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if not is_grad_enabled():  # plain backward: the fused kernel, one pass over y and g
-            gy = g.data.astype(y.dtype, copy=False)
-            return Tensor._make(kernel_calls.softmax_backward(y.data, gy, ctx.axis)), None
-        # create_graph=True: the same formula in Tensor ops, so it can be differentiated again
-        return y * (g - (g * y).sum(ctx.axis, keepdim=True)), None
+        return _fused_or_differentiable(
+            ctx, g, kernel_calls.softmax_backward,
+            lambda y: y * (g - (g * y).sum(ctx.axis, keepdim=True))), None
 
 
 class LogSoftmax(Function):
@@ -79,11 +76,22 @@ class LogSoftmax(Function):
 
     @staticmethod
     def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        if not is_grad_enabled():
-            gy = g.data.astype(y.dtype, copy=False)
-            return Tensor._make(kernel_calls.log_softmax_backward(y.data, gy, ctx.axis)), None
-        return g - exp(y) * g.sum(ctx.axis, keepdim=True), None
+        return _fused_or_differentiable(
+            ctx, g, kernel_calls.log_softmax_backward,
+            lambda y: g - exp(y) * g.sum(ctx.axis, keepdim=True)), None
+
+
+def _fused_or_differentiable(ctx, g, fused_kernel, formula):
+    """The input gradient of softmax / log_softmax from the saved output y.
+
+    A plain backward runs the fused kernel (one pass over y and g, no graph). Under
+    create_graph=True the same formula runs as Tensor ops, so it can be differentiated again.
+    """
+    (y,) = ctx.saved_tensors
+    if not is_grad_enabled():
+        gy = g.data.astype(y.dtype, copy=False)
+        return Tensor._make(fused_kernel(y.data, gy, ctx.axis))
+    return formula(y)
 
 
 def _softmax_dim(name: str, ndim: int, dim):

@@ -19,8 +19,6 @@ is 1 / sqrt(fan_in).) The bias uses the same bound.
 
 from __future__ import annotations
 
-import math
-
 from ...ops import conv as C
 from ...tensor import empty
 from .. import init
@@ -83,11 +81,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self) -> None:
         """PyTorch's default: both U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (see the module doc)."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in = self.weight.shape[1] * math.prod(self.kernel_size)
-            bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def _check_input(self, input):
         """Catch the usual mistakes here, where the layer's own numbers can be named."""

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
@@ -42,10 +40,7 @@ class Linear(Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        init.layer_default_(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         if input.ndim == 0 or input.shape[-1] != self.in_features:
