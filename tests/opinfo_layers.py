@@ -122,3 +122,13 @@ register("nn.functional.scaled_dot_product_attention.double_backward",
              Sample(t(r, 1, 2, 3), t(r, 1, 3, 3), t(r, 1, 3, 2), attn_mask=_bool_mask(r, 2, 3),
                     desc="bool mask"),
          ], covers=("nn.functional.scaled_dot_product_attention",))
+
+
+# The fused LSTM gate op (ops/lstm_gates.py): first and second derivatives, both outputs used
+def _lstm_gates_both(gates, c):
+    from minigrad.ops.lstm_gates import lstm_gates
+    h, c_new = lstm_gates(gates, c)
+    return h * 1.5 + c_new * c_new
+
+
+register("lstm_gates", _lstm_gates_both, lambda r: [Sample(t(r, 3, 8), t(r, 3, 2))])

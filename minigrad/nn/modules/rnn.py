@@ -34,6 +34,7 @@ import warnings
 
 from ...ops.dropout import dropout as dropout_op
 from ...ops.elementwise import relu, sigmoid, tanh
+from ...ops.lstm_gates import lstm_gates
 from ...ops.matmul import matmul
 from ...ops.movement import cat, chunk, squeeze, stack, transpose, unbind, unsqueeze
 from ...tensor import Tensor, empty, zeros
@@ -75,9 +76,9 @@ def lstm_step(x_proj, state, w_hh_t, b_hh=None):
     keep; i decides how much of the candidate g to write; o how much of c' to show as h'."""
     h, c = state
     gates = x_proj + _bias(matmul(h, w_hh_t), b_hh)
-    i, f, g, o = chunk(gates, 4, dim=-1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    return sigmoid(o) * tanh(c), c
+    # c' = sigmoid(f) * c + sigmoid(i) * tanh(g),  h' = sigmoid(o) * tanh(c'), as one fused
+    # op (ops/lstm_gates.py shows it written out; the tests check the two agree)
+    return lstm_gates(gates, c)
 
 
 def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
