@@ -37,17 +37,24 @@ _REDUCTIONS = ("none", "mean", "sum")
 # Shared pieces: reductions, argument checks
 # ---------------------------------------------------------------------------------------------
 
-def legacy_reduction(size_average, reduce, reduction: str) -> str:
+def legacy_reduction(size_average, reduce, reduction: str, stacklevel: int = 3) -> str:
     """Translate the deprecated ``size_average``/``reduce`` flags into ``reduction``."""
     if size_average is None and reduce is None:
         return reduction
     warnings.warn("size_average and reduce args will be deprecated, please use reduction="
-                  "'mean', 'sum' or 'none' instead.", stacklevel=3)
+                  "'mean', 'sum' or 'none' instead.", stacklevel=stacklevel)
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     if not reduce:
         return "none"
     return "mean" if size_average else "sum"
+
+
+def _reduction(op: str, size_average, reduce, reduction: str, allowed=_REDUCTIONS) -> str:
+    """The reduction a loss applies: the legacy flags translated, then checked."""
+    reduction = legacy_reduction(size_average, reduce, reduction, stacklevel=4)
+    _check_reduction(op, reduction, allowed)
+    return reduction
 
 
 def _check_reduction(op: str, reduction: str, allowed=_REDUCTIONS):
@@ -72,8 +79,9 @@ def _as_tensor_like(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
     return Tensor._make(backend.array_module(input.data).asarray(target))
 
 
-def _float_target(op: str, target: Tensor, input: Tensor) -> Tensor:  # noqa: A002
-    """Regression-style targets: any number type, used in the input's float dtype."""
+def _float_target(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
+    """Regression-style targets: any array or number type, used in the input's float dtype."""
+    target = _as_tensor_like(op, target, input)
     if target.dtype != input.dtype:
         target = target.to(input.dtype)
     return target
@@ -102,9 +110,8 @@ def _require_same_shape(op: str, input: Tensor, target: Tensor):  # noqa: A002
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
              reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("mse_loss", reduction)
-    target = _float_target("mse_loss", _as_tensor_like("mse_loss", target, input), input)
+    reduction = _reduction("mse_loss", size_average, reduce, reduction)
+    target = _float_target("mse_loss", target, input)
     _warn_if_broadcasting("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction)
@@ -113,9 +120,8 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # n
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
             reduction: str = "mean") -> Tensor:
     """|input - target|, reduced. (Its gradient at input == target is 0, as in PyTorch.)"""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("l1_loss", reduction)
-    target = _float_target("l1_loss", _as_tensor_like("l1_loss", target, input), input)
+    reduction = _reduction("l1_loss", size_average, reduce, reduction)
+    target = _float_target("l1_loss", target, input)
     _warn_if_broadcasting("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
 
@@ -193,8 +199,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class-index targets, given log-probabilities ``input``
     (N, C) or (N, C, d1, ...) (usually the output of ``log_softmax(logits, dim=1)``)."""
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("nll_loss", reduction)
+    reduction = _reduction("nll_loss", size_average, reduce, reduction)
     target = _as_tensor_like("nll_loss", target, input)
     return _nll("nll_loss", input, target, weight, ignore_index, reduction)
 
@@ -247,8 +252,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     only); ``label_smoothing`` = eps mixes the target with the uniform distribution:
     (1 - eps) * target + eps / C.
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("cross_entropy", reduction)
+    reduction = _reduction("cross_entropy", size_average, reduce, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got "
                          f"{label_smoothing}")
@@ -317,10 +321,8 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     Prefer ``binary_cross_entropy_with_logits`` on the logits: it is stabler than sigmoid
     followed by this.
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("binary_cross_entropy", reduction)
-    target = _float_target("binary_cross_entropy",
-                           _as_tensor_like("binary_cross_entropy", target, input), input)
+    reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
+    target = _float_target("binary_cross_entropy", target, input)
     _require_same_shape("binary_cross_entropy", input, target)
     x = input.data
     if x.size and (bool((x < 0).any()) or bool((x > 1).any())):
@@ -347,11 +349,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     and softplus(-x) = log(1 + exp(-x)) is computed without overflow for any x.
     ``pos_weight`` p (one per class, broadcast over the last dim) weights the positives.
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("binary_cross_entropy_with_logits", reduction)
-    target = _float_target("binary_cross_entropy_with_logits",
-                           _as_tensor_like("binary_cross_entropy_with_logits", target, input),
-                           input)
+    reduction = _reduction("binary_cross_entropy_with_logits", size_average, reduce, reduction)
+    target = _float_target("binary_cross_entropy_with_logits", target, input)
     _require_same_shape("binary_cross_entropy_with_logits", input, target)
     softplus_neg = Softplus.apply(-input, 1.0, math.inf)  # log(1 + exp(-x)), no threshold
     if pos_weight is not None:
@@ -377,13 +376,13 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noq
     ``reduction="batchmean"`` (sum / batch size) gives the true KL divergence per sample;
     "mean" divides by the number of elements, which is not the KL (PyTorch warns, so do we).
     """
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction("kl_div", reduction, _REDUCTIONS + ("batchmean",))
+    reduction = _reduction("kl_div", size_average, reduce, reduction,
+                           _REDUCTIONS + ("batchmean",))
     if reduction == "mean":
         warnings.warn("kl_div: reduction: 'mean' divides the total loss by both the batch size "
                       "and the support size. 'batchmean' divides only by the batch size, and "
                       "aligns with the KL div math definition.", stacklevel=2)
-    target = _float_target("kl_div", _as_tensor_like("kl_div", target, input), input)
+    target = _float_target("kl_div", target, input)
     if log_target:
         loss = exp(target) * (target - input)
     else:
