@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd.grad_mode import STATE, no_grad
+from .autograd.grad_mode import STATE
 from .backend import Device
 
 _rng = np.random.default_rng()
@@ -298,53 +298,54 @@ class Tensor:
     def _inplace(self, op: str, compute):
         """Run ``compute()`` (an out-of-place result) and make ``self`` become it.
 
-        Recorded (non-leaf, grad on): self takes the result's graph node, like PyTorch's
-        in-place ops. Not recorded: the values are written into ``self.data`` itself, so every
-        view and every reference to this tensor sees the change (``p -= lr * p.grad``).
+        Recorded (grad mode on and an operand requires grad): self takes the result's graph
+        node, like PyTorch's in-place ops. Otherwise the values are written into ``self.data``
+        itself, so every view and every reference to this tensor sees the change
+        (``p -= lr * p.grad``).
         """
         self._check_inplace(op)
-        if STATE.enabled and (self.requires_grad or _any_requires_grad(compute)):
-            result = compute()
-            if result.shape != self.shape:
-                _raise_inplace_shape(op, self.shape, result.shape)
-            self.data = result.data.astype(self.dtype, copy=False)
-            self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
-            self.requires_grad = result.requires_grad
-            # the old array was not touched (saved copies stay valid): a fresh version box
-            self._version = [self._version[0] + 1]
-            return self
-        with no_grad():
-            result = compute()
-        self._write(op, result.data)
-        self._version[0] += 1  # the memory changed: everything that saved it must know
+        result = compute()
+        if not result.requires_grad:
+            return self._overwrite(op, result.data)
+        if result.shape != self.shape:
+            _raise_inplace_shape(op, self.shape, result.shape)
+        self.data = result.data.astype(self.dtype, copy=False)
+        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+        self.requires_grad = True
+        # the old array was not touched (saved copies stay valid): a fresh version box
+        self._version = [self._version[0] + 1]
         return self
 
-    def _write(self, op, values):
-        xp = backend.array_module(self.data)
-        if np.shape(values) != self.data.shape:
+    def _overwrite(self, op: str, values):
+        """Write ``values`` (broadcast, cast) into this tensor's memory and bump its version,
+        so that anything that saved this tensor for backward notices the change."""
+        self._check_inplace(op)
+        shape = np.shape(values)
+        if shape != self.data.shape:
             try:
-                np.broadcast_shapes(np.shape(values), self.data.shape)
-                if np.broadcast_shapes(np.shape(values), self.data.shape) != self.data.shape:
-                    raise ValueError
+                fits = np.broadcast_shapes(shape, self.data.shape) == self.data.shape
             except ValueError:
-                _raise_inplace_shape(op, self.shape, np.shape(values))
+                fits = False
+            if not fits:
+                _raise_inplace_shape(op, self.shape, shape)
         try:
-            xp.copyto(self.data, values, casting="unsafe")
+            backend.array_module(self.data).copyto(self.data, values, casting="unsafe")
         except ValueError as e:  # a read-only view (expand, broadcast)
             raise RuntimeError(f"{op}: this tensor's memory is read-only (it is an expanded or "
                                f"broadcast view); .clone() it first. ({e})") from None
+        self._mark_modified()
+        return self
+
+    def _mark_modified(self):
+        """Record that ``self.data`` was changed in place (by any code that writes into it):
+        a backward that saved this tensor earlier then refuses to use the stale values."""
+        self._version[0] += 1
 
     def zero_(self) -> Tensor:
-        self._check_inplace("zero_()")
-        self.data[...] = 0
-        self._version[0] += 1
-        return self
+        return self._overwrite("zero_()", 0)
 
     def fill_(self, value) -> Tensor:
-        self._check_inplace("fill_()")
-        self.data[...] = value.item() if isinstance(value, Tensor) else value
-        self._version[0] += 1
-        return self
+        return self._overwrite("fill_()", value.item() if isinstance(value, Tensor) else value)
 
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcast to this shape, cast to this dtype and device) into self."""
@@ -353,17 +354,12 @@ class Tensor:
                              .expand(self.shape).clone())
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        self._check_inplace("uniform_()")
-        self._write("uniform_()", backend.to_device(_rng.uniform(a, b, self.shape), self.device))
-        self._version[0] += 1
-        return self
+        return self._overwrite("uniform_()", backend.to_device(_rng.uniform(a, b, self.shape),
+                                                               self.device))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        self._check_inplace("normal_()")
-        self._write("normal_()", backend.to_device(_rng.normal(mean, std, self.shape),
-                                                   self.device))
-        self._version[0] += 1
-        return self
+        return self._overwrite("normal_()", backend.to_device(
+            _rng.normal(mean, std, self.shape), self.device))
 
     # -- printing ------------------------------------------------------------------------------
     def __repr__(self):
@@ -410,19 +406,6 @@ class _RemovableHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
-
-
-def _any_requires_grad(compute) -> bool:
-    # compute closures capture the other operand; if it requires grad, so will the result
-    cells = getattr(compute, "__closure__", None) or ()
-    for c in cells:
-        try:
-            v = c.cell_contents
-        except ValueError:
-            continue
-        if isinstance(v, Tensor) and v.requires_grad:
-            return True
-    return False
 
 
 def _raise_inplace_shape(op, shape, result_shape):

@@ -192,8 +192,9 @@ def test_inplace_shape_mismatch_is_clear():
 
 def test_expand_and_write_needs_clone():
     x = mg.zeros(1, 3).expand(2, 3)
-    with pytest.raises(RuntimeError, match="read-only"):
-        x.fill_(1.0) if False else x.add_(1.0)
+    for write in (lambda: x.add_(1.0), lambda: x.fill_(1.0), x.zero_):
+        with pytest.raises(RuntimeError, match="read-only"):
+            write()
     y = x.clone()
     y.add_(1.0)
     np.testing.assert_array_equal(y.numpy(), np.ones((2, 3)))

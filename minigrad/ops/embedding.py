@@ -70,7 +70,7 @@ def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float):
         norms = (xp.abs(w) ** norm_type).sum(axis=1, keepdims=True) ** (1.0 / norm_type)
         factor = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
         weight.data[rows] = (w * factor).astype(weight.dtype, copy=False)
-        weight._version[0] += 1
+        weight._mark_modified()
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None,  # noqa: A002

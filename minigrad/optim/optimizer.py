@@ -144,7 +144,7 @@ class Optimizer:
                     if p.grad is None:
                         continue
                     self._update(p, group)
-                    p._version[0] += 1  # p changed in place: a graph that saved it must know
+                    p._mark_modified()  # p changed in place: a graph that saved it must know
         self._step_count += 1
         return loss
 
