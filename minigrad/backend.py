@@ -187,18 +187,19 @@ def is_floating(dtype) -> bool:
     return np.dtype(dtype).kind == "f"
 
 
-def dtype_from_data(data) -> np.dtype:
+def dtype_from_data(data, array=None) -> np.dtype:
     """Dtype that ``mg.tensor(data)`` picks: float32 for Python floats, int64 for ints.
 
     NumPy arrays keep their dtype (float64 stays float64, as ``torch.from_numpy`` does), except
-    that NumPy's platform ints become int64.
+    that NumPy's platform ints become int64. ``array`` is ``data`` already converted by NumPy,
+    if the caller has it.
     """
     if hasattr(data, "dtype"):
         dt = np.dtype(data.dtype)
         if dt.kind in "iu" and dt != np.uint8:
             return DEFAULT_INT
         return dt
-    arr = np.asarray(data)
+    arr = np.asarray(data) if array is None else array
     if arr.dtype.kind == "f":
         return DEFAULT_FLOAT
     if arr.dtype.kind in "iu":
@@ -208,8 +209,9 @@ def dtype_from_data(data) -> np.dtype:
     raise TypeError(f"cannot make a tensor from {type(data).__name__} with dtype {arr.dtype}")
 
 
-def resolve_dtype(dtype) -> np.dtype | None:
-    """Accept numpy dtypes, strings ('float32') and minigrad's dtype aliases."""
+def resolve_dtype(dtype, default=None) -> np.dtype | None:
+    """Accept numpy dtypes, strings ('float32') and minigrad's dtype aliases; ``default`` when
+    ``dtype`` is None. (Never ``dtype or default``: a NumPy dtype can be falsy.)"""
     if dtype is None:
-        return None
+        return None if default is None else np.dtype(default)
     return np.dtype(dtype)

@@ -465,17 +465,10 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
         array = np.array(data, copy=True)
     target = backend.resolve_dtype(dtype)
     if target is None:
-        target = backend.dtype_from_data(data if hasattr(data, "dtype") else array.tolist()
-                                         if array.dtype.kind not in "biuf" else
-                                         _python_kind(array))
+        target = backend.dtype_from_data(data, array)
     if array.dtype != target:
         array = array.astype(target)
     return _finish(array, requires_grad, device)
-
-
-def _python_kind(array):
-    """Python numbers were converted by NumPy: floats -> float32, ints -> int64 (PyTorch)."""
-    return {"f": 0.0, "i": 0, "u": 0, "b": True}[array.dtype.kind]
 
 
 def _flat(seq):
@@ -512,7 +505,7 @@ def _xp(device):
 
 
 def _float_dtype(dtype):
-    return backend.resolve_dtype(dtype) or backend.DEFAULT_FLOAT
+    return backend.resolve_dtype(dtype, backend.DEFAULT_FLOAT)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -536,25 +529,25 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tens
 
 
 def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.zeros(t.shape, dtype or t.dtype), requires_grad, device or t.device)
+    return _finish(np.zeros(t.shape, backend.resolve_dtype(dtype, t.dtype)), requires_grad, device or t.device)
 
 
 def ones_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.ones(t.shape, dtype or t.dtype), requires_grad, device or t.device)
+    return _finish(np.ones(t.shape, backend.resolve_dtype(dtype, t.dtype)), requires_grad, device or t.device)
 
 
 def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.full(t.shape, fill_value, dtype or t.dtype), requires_grad,
+    return _finish(np.full(t.shape, fill_value, backend.resolve_dtype(dtype, t.dtype)), requires_grad,
                    device or t.device)
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return rand(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+    return rand(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                 requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return randn(*t.shape, dtype=dtype or t.dtype, device=device or t.device,
+    return randn(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                  requires_grad=requires_grad)
 
 
@@ -592,12 +585,12 @@ def randint(low, high=None, size=(), dtype=None, device=None, generator=None) ->
         low, high = 0, low
     g = generator or _rng
     return _finish(g.integers(low, high, size=tuple(size)).astype(
-        backend.resolve_dtype(dtype) or backend.DEFAULT_INT), False, device)
+        backend.resolve_dtype(dtype, backend.DEFAULT_INT)), False, device)
 
 
 def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
     g = generator or _rng
-    return _finish(g.permutation(n).astype(backend.resolve_dtype(dtype) or backend.DEFAULT_INT),
+    return _finish(g.permutation(n).astype(backend.resolve_dtype(dtype, backend.DEFAULT_INT)),
                    False, device)
 
 

@@ -6,6 +6,8 @@ minigrad) return plain boolean tensors, cut from the graph.
 
 from __future__ import annotations
 
+import collections
+
 import numpy as np
 
 from .. import backend
@@ -101,15 +103,18 @@ def nonzero(x: Tensor, as_tuple: bool = False):
                         xp.zeros((0, 0), np.int64))
 
 
+# (values, indices) named tuples, as PyTorch returns them
+SortResult = collections.namedtuple("sort", ["values", "indices"])
+TopKResult = collections.namedtuple("topk", ["values", "indices"])
+
+
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
     """(values, indices) sorted along ``dim``; values are differentiable through gather."""
     from .movement import gather
     xp = backend.array_module(x.data)
     idx = xp.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
     idx_t = Tensor._make(idx.astype(np.int64))
-    import collections
-    Sorted = collections.namedtuple("sort", ["values", "indices"])
-    return Sorted(gather(x, dim, idx_t), idx_t)
+    return SortResult(gather(x, dim, idx_t), idx_t)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
@@ -118,9 +123,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     idx = xp.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
     idx = xp.take(idx, xp.arange(k), axis=dim).astype(np.int64)
     idx_t = Tensor._make(idx)
-    import collections
-    TopK = collections.namedtuple("topk", ["values", "indices"])
-    return TopK(gather(x, dim, idx_t), idx_t)
+    return TopKResult(gather(x, dim, idx_t), idx_t)
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:

@@ -113,8 +113,8 @@ class Mul(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (sum_to(g * _scalar_or(b), ctx.a_shape) if na else None,
-                sum_to(g * _scalar_or(a), ctx.b_shape) if nb else None)
+        return (sum_to(g * b, ctx.a_shape) if na else None,
+                sum_to(g * a, ctx.b_shape) if nb else None)
 
 
 class Div(Function):
@@ -129,15 +129,9 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        a, b = _scalar_or(a), _scalar_or(b)
         na, nb = ctx.needs_input_grad
         return (sum_to(g / b, ctx.a_shape) if na else None,
                 sum_to(-g * a / (b * b), ctx.b_shape) if nb else None)
-
-
-def _scalar_or(t):
-    """A saved Python scalar comes back as it was saved: a plain number (weakly typed)."""
-    return t
 
 
 class Neg(Function):
@@ -165,7 +159,6 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, g):
         a, b, z = ctx.saved_tensors
-        a, b = _scalar_or(a), _scalar_or(b)
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
@@ -474,22 +467,23 @@ def pow(a, b):  # noqa: A001 - PyTorch's name
     return Pow.apply(a, b)
 
 
-def _float_input(fn_name, x: Tensor) -> Tensor:
+def _float_input(x: Tensor) -> Tensor:
+    """Integer and bool inputs of float functions (exp, log, ...) become the default float."""
     if x.dtype.kind in "biu":
         return x.to(backend.DEFAULT_FLOAT)
     return x
 
 
 def exp(x):
-    return Exp.apply(_float_input("exp", x))
+    return Exp.apply(_float_input(x))
 
 
 def log(x):
-    return Log.apply(_float_input("log", x))
+    return Log.apply(_float_input(x))
 
 
 def sqrt(x):
-    return Sqrt.apply(_float_input("sqrt", x))
+    return Sqrt.apply(_float_input(x))
 
 
 def rsqrt(x):
@@ -501,19 +495,19 @@ def abs(x):  # noqa: A001
 
 
 def sin(x):
-    return Sin.apply(_float_input("sin", x))
+    return Sin.apply(_float_input(x))
 
 
 def cos(x):
-    return Cos.apply(_float_input("cos", x))
+    return Cos.apply(_float_input(x))
 
 
 def tanh(x):
-    return Tanh.apply(_float_input("tanh", x))
+    return Tanh.apply(_float_input(x))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_float_input("sigmoid", x))
+    return Sigmoid.apply(_float_input(x))
 
 
 def relu(x):
@@ -521,7 +515,7 @@ def relu(x):
 
 
 def erf(x):
-    return Erf.apply(_float_input("erf", x))
+    return Erf.apply(_float_input(x))
 
 
 def square(x):
