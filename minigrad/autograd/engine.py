@@ -120,17 +120,22 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                         if t.grad_fn is not None}
         results = [None] * len(inputs)
 
+    def to_leaf(leaf, g):
+        """A leaf's gradient: captured for autograd.grad, else accumulated into leaf.grad."""
+        if not capture:
+            _accumulate_leaf(leaf, g, create_graph)
+            return
+        i = targets_leaf.get(id(leaf))
+        if i is not None:
+            _accumulate(results, i, _apply_hooks(leaf._hooks, g) if leaf._hooks else g,
+                        create_graph)
+
     buffers = {}
     root_nodes = []
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, root_grads):
             if root.grad_fn is None:  # backward() called on a leaf itself
-                if capture:
-                    i = targets_leaf.get(id(root))
-                    if i is not None:
-                        results[i] = grad if results[i] is None else results[i] + grad
-                else:
-                    _accumulate_leaf(root, grad, create_graph)
+                to_leaf(root, grad)
                 continue
             node = root.grad_fn
             if node not in buffers:
@@ -163,14 +168,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                     continue
                 target, nr = edge
                 if nr < 0:
-                    if capture:
-                        i = targets_leaf.get(id(target))
-                        if i is not None:
-                            if target._hooks:
-                                g = _apply_hooks(target._hooks, g)
-                            results[i] = g if results[i] is None else results[i] + g
-                    else:
-                        _accumulate_leaf(target, g, create_graph)
+                    to_leaf(target, g)
                 else:
                     buf = buffers.get(target)
                     if buf is None:

@@ -32,6 +32,7 @@ import traceback
 
 import numpy as np
 
+from ..backend import array_module
 from .grad_mode import STATE
 
 # tensor.py imports this package, so Tensor can't be imported here at the top; tensor.py
@@ -250,7 +251,7 @@ def _edge(tensor):
 
 def _resolve_saved(x, arrays, args, outs, version_boxes):
     for i, a in enumerate(arrays):
-        if x is a and hasattr(args[i], "grad_fn"):
+        if x is a and isinstance(args[i], Tensor):
             return _Saved("input", args[i]._alias(), version_box=args[i]._version)
     for j, o in enumerate(outs):
         if x is o:
@@ -259,8 +260,6 @@ def _resolve_saved(x, arrays, args, outs, version_boxes):
 
 
 def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
-    from ..backend import array_module
-
     if backward_of is not None:
         where = f"{where} (while computing the backward of '{backward_of.name}')"
         trace = backward_of._trace
