@@ -18,27 +18,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # for _timing, run as a script
+import _timing  # noqa: E402
+
 CHAIN = 200  # ops per chain: long enough that the final sum and backward call amortise
 
 
 def _time(fn, repeats, number):
-    """Median seconds per call over ``repeats`` runs of ``number`` calls (after a warm-up)."""
-    fn()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
+    """Median seconds per call: ``number`` calls per timed sample (one call is microseconds)."""
+    def calls():
         for _ in range(number):
             fn()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+    return _timing.measure(calls, _timing.HostClock(), repeats=repeats, warmup=1).median_s / number
 
 
 # Each case: (name, minigrad step, torch step, numpy forward+backward of one op)
@@ -109,11 +107,9 @@ def run(quick: bool):
     shape = (4, 4)
     repeats, number = (3, 2) if quick else (7, 5)
     cases, a_np, m_np = _cases(shape)
-    try:
-        import torch
+    torch = _timing.torch_or_none()
+    if torch is not None:
         torch.set_num_threads(1)
-    except ImportError:
-        torch = None
     rows = []
     for name, op, np_fn in cases:
         operand_np = m_np if name == "matmul" else a_np
@@ -132,9 +128,6 @@ def run(quick: bool):
     return rows, (torch.__version__ if torch is not None else None)
 
 
-def machine_name() -> str:
-    return f"cpu-{platform.machine()}-{os.cpu_count()}core"
-
 
 def to_markdown(rows, torch_version) -> str:
     head = "| op (4x4 float32) | minigrad µs/op | NumPy µs/op | PyTorch µs/op | minigrad / PyTorch |"
@@ -144,7 +137,7 @@ def to_markdown(rows, torch_version) -> str:
                      f"{r.get('torch_us', float('nan')):.1f} | "
                      f"{r.get('minigrad_over_torch', float('nan')):.2f}x |")
     note = (f"\nForward + backward per op, chain of {CHAIN} ops, median of repeats; "
-            f"machine {machine_name()} ({platform.processor() or platform.machine()}), "
+            f"machine {_timing.machine_name()} ({_timing.cpu_description()}), "
             f"PyTorch {torch_version or 'not installed'} (1 thread).\n")
     return "\n".join(lines) + "\n" + note
 
@@ -157,10 +150,10 @@ def main():
     rows, torch_version = run(args.quick)
     md = to_markdown(rows, torch_version)
     print(md)
-    out = os.path.join(args.out, machine_name())
+    out = os.path.join(args.out, _timing.machine_name())
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "overhead.json"), "w") as f:
-        json.dump({"machine": machine_name(), "chain": CHAIN, "torch": torch_version,
+        json.dump({"machine": _timing.machine_name(), "chain": CHAIN, "torch": torch_version,
                    "rows": rows}, f, indent=2)
     with open(os.path.join(out, "overhead.md"), "w") as f:
         f.write(md)

@@ -18,13 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
-import time
+import sys
+from pathlib import Path
 
 import numpy as np
 
 import minigrad as mg
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))   # for _timing, run as a script
+import _timing  # noqa: E402
 
 
 def build(lib, name):
@@ -87,22 +89,13 @@ def make_step(lib, model, x_np, y_np):
 
 
 def _time(step, repeats):
-    step()
-    step()
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        step()
-        samples.append(time.perf_counter() - t0)
-    return statistics.median(samples)
+    return _timing.measure(step, _timing.HostClock(), repeats=repeats).median_s
 
 
 def run(names, repeats):
-    try:
-        import torch
+    torch = _timing.torch_or_none()
+    if torch is not None:
         torch.manual_seed(0)
-    except ImportError:
-        torch = None
     rows = []
     for name in names:
         mg.manual_seed(0)
@@ -123,9 +116,6 @@ def run(names, repeats):
         print(_row_md(row), flush=True)
     return rows, (torch.__version__ if torch is not None else None)
 
-
-def machine_name() -> str:
-    return f"cpu-{platform.machine()}-{os.cpu_count()}core"
 
 
 HEADER = ("| model | minigrad ms/step | PyTorch ms/step | minigrad / PyTorch | first-step loss "
@@ -148,12 +138,13 @@ def main():
     rows, torch_version = run(args.models, 3 if args.quick else 10)
     md = HEADER + "\n" + "\n".join(_row_md(r) for r in rows) + (
         f"\n\nfloat32, forward + backward + Adam step, median of repeats; machine "
-        f"{machine_name()}, PyTorch {torch_version or 'not installed'} "
+        f"{_timing.machine_name()} ({_timing.cpu_description()}), "
+        f"PyTorch {torch_version or 'not installed'} "
         f"({'default threads' if torch_version else ''}).\n")
-    out = os.path.join(args.out, machine_name())
+    out = os.path.join(args.out, _timing.machine_name())
     os.makedirs(out, exist_ok=True)
     with open(os.path.join(out, "train_step.json"), "w") as f:
-        json.dump({"machine": machine_name(), "torch": torch_version, "rows": rows}, f,
+        json.dump({"machine": _timing.machine_name(), "torch": torch_version, "rows": rows}, f,
                   indent=2)
     with open(os.path.join(out, "train_step.md"), "w") as f:
         f.write(md)
