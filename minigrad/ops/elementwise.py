@@ -280,6 +280,14 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
+def sigmoid_array(x):
+    """The stable sigmoid of an array (see ``Sigmoid``), in the array's dtype."""
+    xp = backend.array_module(x)
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
+
+
 class Sigmoid(Function):
     """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
 
@@ -289,10 +297,7 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        xp = backend.array_module(x)
-        e = xp.exp(-xp.abs(x))
-        r = 1 / (1 + e)
-        y = xp.where(x >= 0, r, e * r).astype(x.dtype, copy=False)
+        y = sigmoid_array(x)
         ctx.save_for_backward(y)
         return y
 

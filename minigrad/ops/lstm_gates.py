@@ -14,9 +14,10 @@ LSTM records about a quarter of the nodes. The backward is the chain rule done b
     dg = dc'_total * i_s * (1 - g_t^2)          do = dh' * tanh(c') * o_s (1 - o_s)
     dc = dc'_total * f_s
 
-A plain backward computes that on arrays in one node. Under ``create_graph=True`` the cell is
-recomputed with ordinary Tensor ops and differentiated by the engine, so second derivatives
-work exactly as for the unfused cell.
+``_gate_grads`` writes that formula once; it works on arrays and on Tensors alike. A plain
+backward runs it on the arrays forward kept. Under ``create_graph=True`` it runs on Tensors
+recomputed from the saved (gates, c), so the gradient is itself a graph and second derivatives
+work as for the unfused cell (``lstm_gates_reference``, which the tests compare against).
 """
 
 from __future__ import annotations
@@ -25,14 +26,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .elementwise import sigmoid, tanh
+from .elementwise import sigmoid, sigmoid_array, tanh
 from .movement import cat, chunk
-
-
-def _sigmoid_array(x, xp):
-    e = xp.exp(-xp.abs(x))
-    r = 1 / (1 + e)
-    return xp.where(x >= 0, r, e * r)
 
 
 def lstm_gates_reference(gates: Tensor, c: Tensor):
@@ -49,10 +44,10 @@ class LSTMGates(Function):
     def forward(ctx, gates, c):
         xp = backend.array_module(gates)
         hidden = c.shape[-1]
-        i_s = _sigmoid_array(gates[..., :hidden], xp)
-        f_s = _sigmoid_array(gates[..., hidden:2 * hidden], xp)
+        i_s = sigmoid_array(gates[..., :hidden])
+        f_s = sigmoid_array(gates[..., hidden:2 * hidden])
         g_t = xp.tanh(gates[..., 2 * hidden:3 * hidden])
-        o_s = _sigmoid_array(gates[..., 3 * hidden:], xp)
+        o_s = sigmoid_array(gates[..., 3 * hidden:])
         c_new = (f_s * c + i_s * g_t).astype(c.dtype, copy=False)
         tc = xp.tanh(c_new)
         h_new = (o_s * tc).astype(c.dtype, copy=False)
