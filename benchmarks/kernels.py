@@ -50,16 +50,21 @@ SIZES = {
         "softmax": [(1024, 1024), (4096, 4096)],
         # (N, C, F, H, W, K): 3x3 'same' convolutions
         "conv2d": [(32, 32, 32, 28, 28, 3), (8, 64, 64, 32, 32, 3)],
+        # (N, C, H, W, K, stride, padding): the pools of a small CNN and of a ResNet stem
+        "max_pool2d": [(64, 16, 28, 28, 2, 2, 0), (32, 64, 56, 56, 3, 2, 1)],
     },
     "full": {
         "matmul": [128, 256, 384, 512, 768, 1024, 1536, 2048],
         "softmax": [(1024, 1024), (4096, 4096), (256, 32768), (32768, 256)],
         "conv2d": [(32, 32, 32, 28, 28, 3), (8, 64, 64, 32, 32, 3), (16, 3, 64, 64, 64, 3),
                    (16, 128, 128, 14, 14, 3)],
+        "max_pool2d": [(64, 16, 28, 28, 2, 2, 0), (64, 32, 14, 14, 2, 2, 0),
+                       (32, 64, 56, 56, 3, 2, 1)],
     },
 }
 SOFTMAX_OPS = ["softmax", "log_softmax", "softmax_backward", "log_softmax_backward"]
 CONV_PASSES = ["forward", "backward_input", "backward_weight", "fwd+bwd"]
+POOL_PASSES = ["forward", "backward"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -166,6 +171,38 @@ def conv_cases(dev, layer, conv_pass, rng):
     return cases, passes * flop_per_pass, None
 
 
+def max_pool_cases(dev, layer, pool_pass, rng):
+    n, c, h, w_, k, stride, pad = layer
+    hyper = dict(kernel_size=k, stride=stride, padding=pad)
+    x = dev.array(rng, (n, c, h, w_))
+    _, idx = K.max_pool2d(x, **hyper, impl="numpy")
+    gy = dev.array(rng, idx.shape)
+
+    def run(impl):
+        if pool_pass == "forward":
+            K.max_pool2d(x, **hyper, impl=impl)
+        else:
+            K.max_pool2d_backward(gy, idx, x.shape, **hyper, impl=impl)
+
+    cases = [(label, lambda impl=impl: run(impl)) for impl, label in dev.kernel_impls()]
+    if dev.torch is not None:
+        torch, tf = dev.torch, dev.torch.nn.functional
+        tx, tgy, tidx = dev.torch_tensor(x), dev.torch_tensor(gy), dev.torch_tensor(idx)
+
+        def run_torch():
+            if pool_pass == "forward":
+                tf.max_pool2d(tx, **hyper, return_indices=True)
+            else:
+                torch.ops.aten.max_pool2d_with_indices_backward(
+                    tgy, tx, [k, k], [stride, stride], [pad, pad], [1, 1], False, tidx)
+            dev.torch_sync()
+
+        cases.append((f"torch ({dev.name})", run_torch))
+    # bytes that must move: x read (and gx written) once, y/gy and the int64 indices once
+    moved = x.size * x.dtype.itemsize + idx.size * (x.dtype.itemsize + 8)
+    return cases, None, moved
+
+
 # ---------------------------------------------------------------------------------------------
 # Ceilings, measured in this run
 # ---------------------------------------------------------------------------------------------
@@ -191,8 +228,12 @@ def measure_ceilings(dev, quick, repeats):
 # The run
 # ---------------------------------------------------------------------------------------------
 
-def run_benchmarks(dev, quick, repeats):
-    sizes = SIZES["quick" if quick else "full"]
+FAMILIES = ("matmul", "softmax", "conv2d", "max_pool2d")
+
+
+def run_benchmarks(dev, quick, repeats, families=FAMILIES):
+    sizes = {family: (sizes if family in families else [])
+             for family, sizes in SIZES["quick" if quick else "full"].items()}
     rng = np.random.default_rng(1)
     ceilings = measure_ceilings(dev, quick, repeats)
     print(f"[{dev.name}] ceilings: {ceilings['matmul_gflops']:.1f} GFLOP/s "
@@ -227,6 +268,11 @@ def run_benchmarks(dev, quick, repeats):
         label = f"N{n} C{c} F{f} {h}x{w_} k{k}"
         for conv_pass in CONV_PASSES:
             record(f"conv2d {conv_pass}", label, *conv_cases(dev, layer, conv_pass, rng))
+    for layer in sizes["max_pool2d"]:
+        n, c, h, w_, k, stride, pad = layer
+        label = f"N{n} C{c} {h}x{w_} k{k} s{stride} p{pad}"
+        for pool_pass in POOL_PASSES:
+            record(f"max_pool2d {pool_pass}", label, *max_pool_cases(dev, layer, pool_pass, rng))
     return rows, ceilings
 
 
@@ -260,22 +306,26 @@ def markdown_report(meta, ceilings, rows):
     return "\n".join(lines) + "\n"
 
 
+def _series(rows, filter_fn, key):
+    """{"impl [device]": [(size, value), ...]} for the rows that pass ``filter_fn``."""
+    out = {}
+    for r in rows:
+        if filter_fn(r):
+            out.setdefault(f"{r['impl']} [{r['device']}]", []).append((r["size"], r[key]))
+    return out
+
+
 def plot(rows, out_dir, suffix):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    def series(filter_fn, key):
-        out = {}
-        for r in rows:
-            if filter_fn(r):
-                out.setdefault(f"{r['impl']} [{r['device']}]", []).append((r["size"], r[key]))
-        return out
-
     files = []
     # matmul: GFLOP/s against n
+    if not any(r["op"] == "matmul" for r in rows):
+        return files + _bar_plots(rows, out_dir, suffix, plt)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for label, pts in series(lambda r: r["op"] == "matmul", "gflops").items():
+    for label, pts in _series(rows, lambda r: r["op"] == "matmul", "gflops").items():
         ax.plot([int(s.split("x")[0]) for s, _ in pts], [v for _, v in pts], "o-", label=label)
     ax.set(xlabel="n (n x n @ n x n, float32)", ylabel="GFLOP/s", title="matmul")
     ax.grid(alpha=0.3)
@@ -284,17 +334,24 @@ def plot(rows, out_dir, suffix):
     fig.tight_layout()
     fig.savefig(files[-1], dpi=120)
     plt.close(fig)
+    return files + _bar_plots(rows, out_dir, suffix, plt)
 
-    # softmax and conv2d: grouped bars, one group per (op, size)
+
+def _bar_plots(rows, out_dir, suffix, plt):
+    """softmax, conv2d and max_pool2d: grouped bars, one group per (op, size)."""
+    files = []
     for name, is_op, key, unit in [
         ("softmax", lambda r: "softmax" in r["op"], "gbps", "GB/s"),
         ("conv2d", lambda r: r["op"].startswith("conv2d"), "gflops", "GFLOP/s"),
+        ("max_pool2d", lambda r: r["op"].startswith("max_pool2d"), "gbps", "GB/s"),
     ]:
         groups = []
         for r in rows:
             if is_op(r) and (r["op"], r["size"]) not in groups:
                 groups.append((r["op"], r["size"]))
-        labels = list(series(is_op, key))
+        if not groups:
+            continue
+        labels = list(_series(rows, is_op, key))
         fig, ax = plt.subplots(figsize=(max(7, 1.1 * len(groups)), 4.8))
         width = 0.8 / max(1, len(labels))
         for i, label in enumerate(labels):
@@ -320,6 +377,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="small sweep (~2 min on 2 cores)")
     parser.add_argument("--out", default=str(HERE / "results"), help="results root folder")
     parser.add_argument("--repeats", type=int, default=None, help="timed repeats per case")
+    parser.add_argument("--ops", nargs="+", choices=FAMILIES, default=list(FAMILIES),
+                        help="op families to time (default: all); a subset writes "
+                             "kernels[-quick]-<families>.* so it never overwrites a whole run")
     args = parser.parse_args(argv)
     repeats = args.repeats or (7 if args.quick else 15)
 
@@ -353,13 +413,14 @@ def main(argv=None):
     }
     rows, ceilings = [], {}
     for dev in devices:
-        dev_rows, ceilings[dev.name] = run_benchmarks(dev, args.quick, repeats)
+        dev_rows, ceilings[dev.name] = run_benchmarks(dev, args.quick, repeats, args.ops)
         rows += dev_rows
     meta["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
 
     out_dir = Path(args.out) / meta["machine"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if args.quick else ""
+    suffix = ("-quick" if args.quick else "") + (
+        "" if set(args.ops) == set(FAMILIES) else "-" + "-".join(args.ops))
     (out_dir / f"kernels{suffix}.json").write_text(
         json.dumps({"meta": meta, "ceilings": ceilings, "results": rows}, indent=1) + "\n")
     (out_dir / f"kernels{suffix}.md").write_text(markdown_report(meta, ceilings, rows))

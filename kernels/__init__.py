@@ -9,6 +9,8 @@ and know nothing of Tensors or autograd.
                                             #      log_softmax_backward
     K.conv2d(x, w, stride=1, padding=0, dilation=1)
     K.conv2d_backward_input(gy, w, x_shape, ...), K.conv2d_backward_weight(x, gy, w_shape, ...)
+    y, idx = K.max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)
+    K.max_pool2d_backward(gy, idx, x_shape, kernel_size, ...)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # what runs when nothing is forced
@@ -21,6 +23,7 @@ Where to read what (one op family per file, one implementation per file):
     softmax_numpy.py  softmax_numba.py  softmax_cuda.py    stable softmax; fused rows; one
                                                            block per row, online softmax
     conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im
+    maxpool2d_numpy.py maxpool2d_numba.py maxpool2d_cuda.py  window max + position; scatter
     dispatch.py       ops.py            _validate.py       choosing; entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
@@ -35,6 +38,8 @@ from .ops import (
     log_softmax,
     log_softmax_backward,
     matmul,
+    max_pool2d,
+    max_pool2d_backward,
     softmax,
     softmax_backward,
 )
@@ -43,4 +48,5 @@ __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
     "matmul", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
+    "max_pool2d", "max_pool2d_backward",
 ]

@@ -28,6 +28,16 @@ def check_float_array(op: str, name: str, array, ndim: int | None = None) -> Non
         raise ValueError(f"kernels.{op}: {name} must be {ndim}-D, got {_describe(array)}")
 
 
+def check_real_array(op: str, name: str, array, ndim: int) -> None:
+    """``array`` holds floats or integers (not bool, not complex) and has ``ndim`` dimensions."""
+    if np.dtype(array.dtype).kind not in "fiu":
+        raise ValueError(
+            f"kernels.{op}: {name} must hold floats or integers, got {_describe(array)}"
+        )
+    if array.ndim != ndim:
+        raise ValueError(f"kernels.{op}: {name} must be {ndim}-D, got {_describe(array)}")
+
+
 def check_same_dtype(op: str, names_and_arrays: dict) -> None:
     """All arrays share one dtype: kernels never promote silently (float32 stays float32)."""
     dtypes = {np.dtype(a.dtype) for a in names_and_arrays.values()}
@@ -178,3 +188,94 @@ def check_conv_grad_output(op: str, gy, geometry: ConvGeometry) -> None:
             f"kernels.{op}: gy has shape {tuple(gy.shape)} but this convolution "
             f"(input {geometry.x_shape}, weight {geometry.w_shape}) produces {geometry.y_shape}"
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# max_pool2d
+# ---------------------------------------------------------------------------------------------
+
+class PoolGeometry(NamedTuple):
+    """Every size a 2-D pooling needs: x (N, C, H, W) -> y (N, C, OH, OW), windows KH x KW.
+
+    Same fields as ``ConvGeometry`` without F (pooling keeps the channels), so kernels unpack
+    it the same way.
+    """
+
+    N: int
+    C: int
+    H: int
+    W: int
+    KH: int
+    KW: int
+    stride_h: int
+    stride_w: int
+    pad_h: int
+    pad_w: int
+    dil_h: int
+    dil_w: int
+    OH: int
+    OW: int
+
+    @property
+    def x_shape(self):
+        return (self.N, self.C, self.H, self.W)
+
+    @property
+    def y_shape(self):
+        return (self.N, self.C, self.OH, self.OW)
+
+
+def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False) -> int:
+    """floor (or ceil) of (size + 2*padding - dilation*(kernel - 1) - 1) / stride, plus 1.
+
+    With ceil_mode the last window may hang over the right edge, but (as in PyTorch) it must
+    start inside the input or its left padding, never wholly in the right padding.
+    """
+    span = dilation * (kernel - 1) + 1
+    room = size + 2 * padding - span
+    out = (-(-room // stride) if ceil_mode else room // stride) + 1
+    if ceil_mode and (out - 1) * stride >= size + padding:
+        out -= 1
+    return out
+
+
+def pool2d_geometry(op, x_shape, kernel_size, stride, padding, dilation, ceil_mode):
+    """Validate a pooling's hyper-parameters (PyTorch's rules) and compute its output size.
+
+    ``stride=None`` means stride = kernel_size. Padding may be at most half the window's
+    extent, so that every window holds at least one real element.
+    """
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"kernels.{op}: input must be 4-D (N, C, H, W), got shape {x_shape}")
+    kh, kw = normalize_pair(op, "kernel_size", kernel_size, 1)
+    sh, sw = (kh, kw) if stride is None else normalize_pair(op, "stride", stride, 1)
+    ph, pw = normalize_pair(op, "padding", padding, 0)
+    dh, dw = normalize_pair(op, "dilation", dilation, 1)
+    for p, k, d in ((ph, kh, dh), (pw, kw, dw)):
+        if p > (d * (k - 1) + 1) // 2:
+            raise ValueError(f"kernels.{op}: padding should be at most half of the effective "
+                             f"kernel size, but got padding={p}, kernel_size={k} and "
+                             f"dilation={d}")
+    N, C, H, W = x_shape
+    OH = pool_output_size(H, kh, sh, ph, dh, ceil_mode)
+    OW = pool_output_size(W, kw, sw, pw, dw, ceil_mode)
+    if OH < 1 or OW < 1:
+        raise ValueError(f"kernels.{op}: input of shape {x_shape} with kernel_size {(kh, kw)}, "
+                         f"stride {(sh, sw)}, padding {(ph, pw)}, dilation {(dh, dw)} gives an "
+                         f"output of size {(OH, OW)}: the output is too small")
+    return PoolGeometry(N, C, H, W, kh, kw, sh, sw, ph, pw, dh, dw, OH, OW)
+
+
+def check_max_pool2d_backward_operands(op, gy, indices, geometry: PoolGeometry) -> None:
+    """gy and indices both have the pooling's output shape (N, C, OH, OW); indices are int64
+    flat positions h * W + w inside one H x W plane."""
+    check_float_array(op, "gy", gy, ndim=4)
+    for name, array in (("gy", gy), ("indices", indices)):
+        if tuple(array.shape) != geometry.y_shape:
+            raise ValueError(
+                f"kernels.{op}: {name} has {_describe(array)} but this pooling (input "
+                f"{geometry.x_shape}) produces {geometry.y_shape}"
+            )
+    if np.dtype(indices.dtype) != np.dtype(np.int64):
+        raise ValueError(f"kernels.{op}: indices must be int64, got {_describe(indices)}")

@@ -36,6 +36,9 @@ benchmark on a GPU.
     conv2d                  numpy   0.68-0.98x on 4 layers                        numpy: not measured
     conv2d_backward_input   numba   1.00-1.38x on 4 layers                        numpy: not measured
     conv2d_backward_weight  numpy   0.39-0.87x on 4 layers                        numpy: not measured
+    max_pool2d              numba   16.8x on N64 C16 28x28 2x2 (0.52 vs 8.7 ms);  numpy: not measured
+                                    8.4x on N32 C64 56x56 3x3 s2 p1
+    max_pool2d_backward     numba   6.0x (0.13 vs 0.76 ms); 9.2x                  numpy: not measured
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ OP_FAMILIES = {
     "conv2d": "conv2d",
     "conv2d_backward_input": "conv2d",
     "conv2d_backward_weight": "conv2d",
+    "max_pool2d": "maxpool2d",
+    "max_pool2d_backward": "maxpool2d",
 }
 OPS = tuple(OP_FAMILIES)
 
@@ -73,6 +78,8 @@ _DEFAULTS = {
     "conv2d": {"cpu": "numpy", "cuda": "numpy"},
     "conv2d_backward_input": {"cpu": "numba", "cuda": "numpy"},
     "conv2d_backward_weight": {"cpu": "numpy", "cuda": "numpy"},
+    "max_pool2d": {"cpu": "numba", "cuda": "numpy"},
+    "max_pool2d_backward": {"cpu": "numba", "cuda": "numpy"},
 }
 
 

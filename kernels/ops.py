@@ -183,3 +183,53 @@ def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
     if x.size == 0 or gy.size == 0:
         return array_module(x).zeros(geometry.w_shape, dtype=x.dtype)
     return _call(op, chosen, "conv2d_backward_weight", x, gy, geometry)
+
+
+# ---------------------------------------------------------------------------------------------
+# max_pool2d: the forward pass returns the winners' positions, which the backward pass needs
+# ---------------------------------------------------------------------------------------------
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               impl: str | None = None):
+    """(y, indices): the maximum of every window and where it is, as PyTorch's
+    ``max_pool2d(..., return_indices=True)``.
+
+        y[n, c, i, j] = max over (p, q) of xpad[n, c, i*sh + p*dh, j*sw + q*dw]
+
+    x: (N, C, H, W) -> y, indices: (N, C, OH, OW); indices are int64 flat positions h * W + w
+    inside the H x W plane (-1 for a window that dilation made step over the whole plane). xpad is x padded with -inf; ``stride=None`` means kernel_size.
+    x may be float or integer (no gradient for integers, but the maximum is well defined).
+    """
+    op = "max_pool2d"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_real_array(op, "x", x, ndim=4)
+    geometry = check.pool2d_geometry(op, x.shape, kernel_size, stride, padding, dilation,
+                                     ceil_mode)
+    if x.size == 0:
+        xp = array_module(x)
+        return (xp.empty(geometry.y_shape, dtype=x.dtype),
+                xp.empty(geometry.y_shape, dtype=xp.int64))
+    return _call(op, chosen, "max_pool2d", x, geometry)
+
+
+def max_pool2d_backward(gy, indices, x_shape, kernel_size, stride=None, padding=0, dilation=1,
+                        ceil_mode=False, impl: str | None = None):
+    """dL/dx of ``max_pool2d`` given gy = dL/dy and the forward's ``indices``:
+
+        gx[n, c, h, w] = sum of gy[n, c, i, j] over the outputs with indices[n, c, i, j] = h*W + w
+    """
+    op = "max_pool2d_backward"
+    chosen = choose_impl(op, (gy, indices), impl)
+    geometry = check.pool2d_geometry(op, x_shape, kernel_size, stride, padding, dilation,
+                                     ceil_mode)
+    check.check_max_pool2d_backward_operands(op, gy, indices, geometry)
+    xp = array_module(gy)
+    if gy.size == 0:
+        return xp.zeros(geometry.x_shape, dtype=gy.dtype)
+    # the kernels write gx[indices] without bounds checks: refuse indices outside the plane
+    # (-1 marks an empty window, see maxpool2d_numpy.py)
+    if int(indices.min()) < -1 or int(indices.max()) >= geometry.H * geometry.W:
+        raise ValueError(f"kernels.{op}: indices must lie in [-1, H*W) = [-1, "
+                         f"{geometry.H * geometry.W}), got values from {int(indices.min())} "
+                         f"to {int(indices.max())}")
+    return _call(op, chosen, "max_pool2d_backward", gy, indices, geometry)

@@ -52,6 +52,18 @@ def conv2d_backward_weight(x, gy, w_shape, stride, padding, dilation):
                                              padding=padding, dilation=dilation)
 
 
+# max pooling, (N, C, H, W): (y, int64 flat indices h * W + w) and the scatter back
+
+def max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode):
+    return _kernels().max_pool2d(x, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+def max_pool2d_backward(gy, indices, x_shape, kernel_size, stride, padding, dilation,
+                        ceil_mode):
+    return _kernels().max_pool2d_backward(gy, indices, tuple(x_shape), kernel_size, stride,
+                                          padding, dilation, ceil_mode)
+
+
 # softmax over one axis, and the fused backward passes
 
 def softmax(x, axis):

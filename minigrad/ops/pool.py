@@ -7,10 +7,11 @@ last two axes are the windows (no copy), and one NumPy/CuPy reduction does the r
 
 Gradients:
 
-* max: each output is one input element (the winner of its window), so max pooling is a
-  ``gather`` of x at the winners' positions; its gradient scatters gy back there (adding where
-  overlapping windows share a winner). Gather and scatter-add are each other's adjoints, so the
-  gradient is differentiable again.
+* max: each output is one input element (the winner of its window). Finding the winners is a
+  kernel (``minigrad.kernels.max_pool2d``: one pass per window in Numba, where the NumPy
+  version needs kH * kW passes over the whole input); the gradient scatters gy back to them
+  (adding where overlapping windows share a winner), and the gradient of that is a gather at
+  the same positions, so max pooling is differentiable twice.
 * average: y is linear in x, so dL/dx is the *adjoint* map: every gy[i, j] / divisor is spread
   back over its window. ``AvgPool2d`` and ``AvgPool2dAdjoint`` are each other's backward.
 * adaptive average: windows of unequal sizes, but separable, so y = A_h @ x @ A_w^T with two
@@ -25,23 +26,11 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
+from ..kernels._validate import pool_output_size
 from ..tensor import Tensor
+from . import kernel_calls
 from .conv import pair
 from .movement import gather, reshape, squeeze, unsqueeze
-
-
-def pool_output_size(size, kernel, stride, padding, dilation=1, ceil_mode=False) -> int:
-    """floor (or ceil) of (size + 2*padding - dilation*(kernel - 1) - 1) / stride, plus 1.
-
-    With ceil_mode the last window may hang over the right edge, but (as in PyTorch) it must
-    start inside the input or its left padding, never wholly in the right padding.
-    """
-    span = dilation * (kernel - 1) + 1
-    room = size + 2 * padding - span
-    out = (-(-room // stride) if ceil_mode else room // stride) + 1
-    if ceil_mode and (out - 1) * stride >= size + padding:
-        out -= 1
-    return out
 
 
 @dataclass(frozen=True)
@@ -111,38 +100,51 @@ def _batched(name, input) -> tuple:
 # ---------------------------------------------------------------------------------------------
 
 
-def _argmax_positions(x, win: _Windows):
-    """For every window, the flat index h * W + w (into one H x W plane) of its maximum.
+class MaxPool2d(Function):
+    """y[n, c, i, j] = max of the window at (i, j) of x padded with -inf; also returns where
+    each maximum is (flat index h * W + w in its plane), as PyTorch's indices.
 
-    A loop over the kH * kW offsets inside a window (4 for the usual 2x2 pool), not over
-    pixels: offset (a, b) of every window is one strided slice of the padded input, compared
-    with the best so far in one vectorised step. The first maximum wins a tie and a NaN counts
-    as the maximum, as in PyTorch.
+    The kernel (``minigrad.kernels.max_pool2d``: NumPy reference, Numba, CUDA) finds value and
+    position in one pass. Each output is a copy of one input element, so dL/dx sends each
+    gy back to its winner: ``MaxPool2dBackward``, a scatter-add (overlapping windows can
+    share a winner).
     """
-    xp = backend.array_module(x)
-    lowest = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    windows = win.view(win.pad(x, lowest))                     # (N, C, Ho, Wo, kH, kW)
-    best = windows[..., 0, 0].copy()
-    best_k = xp.zeros(best.shape, dtype=np.int32)          # a * kW + b of the best so far
-    for a in range(win.kernel[0]):
-        for b in range(win.kernel[1]):
-            if a == 0 and b == 0:
-                continue
-            value = windows[..., a, b]
-            better = value > best
-            if x.dtype.kind == "f":
-                better |= xp.isnan(value) & ~xp.isnan(best)
-            xp.copyto(best, value, where=better)
-            best_k[better] = a * win.kernel[1] + b
-    best_a, best_b = best_k // win.kernel[1], best_k % win.kernel[1]
-    rows = xp.arange(win.out[0]).reshape(-1, 1) * win.stride[0] - win.padding[0] \
-        + best_a * win.dilation[0]
-    cols = xp.arange(win.out[1]) * win.stride[1] - win.padding[1] + best_b * win.dilation[1]
-    # A winner in the padding happens only if the whole window is -inf; its value is right
-    # (-inf) whichever real element we point at, so clip to stay inside the image.
-    rows = xp.clip(rows, 0, win.size[0] - 1)
-    cols = xp.clip(cols, 0, win.size[1] - 1)
-    return (rows * win.size[1] + cols).astype(np.int64)
+
+    @staticmethod
+    def forward(ctx, x, hyper):
+        y, idx = kernel_calls.max_pool2d(x, *hyper)
+        ctx.idx, ctx.hyper, ctx.x_shape = idx, hyper, x.shape
+        ctx.mark_non_differentiable(idx)
+        return y, idx
+
+    @staticmethod
+    def backward(ctx, gy, _g_idx):
+        return MaxPool2dBackward.apply(gy, ctx.idx, ctx.x_shape, ctx.hyper), None
+
+
+class MaxPool2dBackward(Function):
+    """gx[n, c, idx[n, c, i, j]] += gy[n, c, i, j]: the gradient of max pooling.
+
+    Linear in gy. Its adjoint reads ggx back at the same positions, a gather, so the
+    gradient of the gradient is ``gather(ggx, idx)``, itself differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, gy, idx, x_shape, hyper):
+        ctx.idx = idx
+        return kernel_calls.max_pool2d_backward(gy, idx, x_shape, *hyper)
+
+    @staticmethod
+    def backward(ctx, ggx):
+        n, c, h, w = ggx.shape
+        idx = ctx.idx
+        xp = backend.array_module(idx)
+        empty = idx < 0                 # a window with no input element (see the kernel): 0
+        at = Tensor._make(xp.where(empty, 0, idx).reshape(n, c, -1))
+        ggy = reshape(gather(reshape(ggx, (n, c, h * w)), 2, at), idx.shape)
+        if empty.any():
+            ggy = ggy * Tensor._make((~empty).astype(ggy.dtype))
+        return ggy, None, None, None
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -154,13 +156,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     """
     x, unbatched = _batched("max_pool2d", input)
     win = _windows("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
-    n, c, h, w = x.shape
-    idx = _argmax_positions(x.data, win)                       # (N, C, Ho, Wo)
-    y = gather(reshape(x, (n, c, h * w)), 2, Tensor._make(idx.reshape(n, c, -1)))
-    y = reshape(y, (n, c) + win.out)
-    indices = Tensor._make(idx)
+    hyper = (win.kernel, win.stride, win.padding, win.dilation, ceil_mode)
+    y, indices = MaxPool2d.apply(x, hyper)
     if unbatched:
-        y, indices = squeeze(y, 0), Tensor._make(idx[0])
+        y, indices = squeeze(y, 0), squeeze(indices, 0)
     return (y, indices) if return_indices else y
 
 

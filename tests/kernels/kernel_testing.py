@@ -80,3 +80,40 @@ def conv2d_truth(x, w, stride, padding, dilation):
                        j * sw: j * sw + dw * (KW - 1) + 1: dw]          # (N, C, KH, KW)
             y[:, :, i, j] = np.einsum("nckl,fckl->nf", window, w)
     return y
+
+
+def max_pool2d_truth(x, kernel, stride, padding, dilation, ceil_mode=False):
+    """(y, indices) by direct loops over outputs and window positions: slow, obviously right.
+    PyTorch's rule: a value wins if it is strictly greater than the best so far, or NaN."""
+    stride = kernel if stride is None else stride
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = (
+        (v, v) if isinstance(v, int) else tuple(v) for v in (kernel, stride, padding, dilation))
+    N, C, H, W = x.shape
+
+    def out_size(size, k, s, p, d):
+        room = size + 2 * p - d * (k - 1) - 1
+        out = (-(-room // s) if ceil_mode else room // s) + 1
+        return out - 1 if ceil_mode and (out - 1) * s >= size + p else out
+
+    OH, OW = out_size(H, kh, sh, ph, dh), out_size(W, kw, sw, pw, dw)
+    y = np.empty((N, C, OH, OW), x.dtype)
+    idx = np.empty((N, C, OH, OW), np.int64)
+    for n in range(N):
+        for c in range(C):
+            for i in range(OH):
+                for j in range(OW):
+                    inside = [(i * sh - ph + p * dh, j * sw - pw + q * dw)
+                              for p in range(kh) for q in range(kw)]
+                    inside = [(h, v) for h, v in inside if 0 <= h < H and 0 <= v < W]
+                    if not inside:                  # dilation stepped over the whole plane
+                        y[n, c, i, j] = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+                        idx[n, c, i, j] = -1
+                        continue
+                    best_at = inside[0]
+                    for h, v in inside[1:]:
+                        value, best = x[n, c, h, v], x[n, c, best_at[0], best_at[1]]
+                        if value > best or value != value:
+                            best_at = (h, v)
+                    y[n, c, i, j] = x[n, c, best_at[0], best_at[1]]
+                    idx[n, c, i, j] = best_at[0] * W + best_at[1]
+    return y, idx

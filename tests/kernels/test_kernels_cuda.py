@@ -155,6 +155,34 @@ def test_conv2d_forward_and_backward(dtype, case, kernel_rng):
 
 
 # ---------------------------------------------------------------------------------------------
+# max_pool2d: one thread per output; backward gathers per input pixel
+# ---------------------------------------------------------------------------------------------
+
+POOL_CASES = [
+    ((1, 2, 5, 7), dict(kernel_size=2)),
+    ((1, 2, 5, 7), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
+    ((2, 1, 6, 5), dict(kernel_size=(3, 2), stride=(2, 1), padding=(1, 1), dilation=(2, 1))),
+    ((1, 1, 1, 4), dict(kernel_size=2, stride=1, padding=1, dilation=2)),   # empty windows
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+def test_max_pool2d_forward_and_backward(dtype, case, kernel_rng):
+    x_shape, hyper = case
+    x = random_array(kernel_rng, x_shape, dtype)
+    x[0, 0, 0, 1] = np.nan
+    x[-1, -1, -1, :2] = -np.inf
+    y, idx = (to_host(a) for a in K.max_pool2d(to_device(x), **hyper, impl="cuda"))
+    y_ref, idx_ref = K.max_pool2d(x, **hyper, impl="numpy")
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    gy = random_array(kernel_rng, y.shape, dtype)
+    assert_close(run_cuda("max_pool2d_backward", gy, idx, x_shape=x.shape, **hyper),
+                 K.max_pool2d_backward(gy, idx, x.shape, **hyper, impl="numpy"))
+
+
+# ---------------------------------------------------------------------------------------------
 # Realistic sizes: a real GPU only
 # ---------------------------------------------------------------------------------------------
 
@@ -177,6 +205,18 @@ def test_gpu_softmax_large(kernel_rng):
     x = random_array(kernel_rng, (512, 10_000), np.float32, scale=20.0)
     for op in ("softmax", "log_softmax"):
         assert_close(run_cuda(op, x), getattr(K, op)(x, impl="numpy"))
+
+
+@pytest.mark.gpu
+@needs_gpu
+def test_gpu_max_pool2d_layer(kernel_rng):
+    x = random_array(kernel_rng, (64, 32, 28, 28), np.float32)
+    y, idx = (to_host(a) for a in K.max_pool2d(to_device(x), 2, impl="cuda"))
+    y_ref, idx_ref = K.max_pool2d(x, 2, impl="numpy")
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    assert_close(run_cuda("max_pool2d_backward", y, idx, x_shape=x.shape, kernel_size=2),
+                 K.max_pool2d_backward(y, idx, x.shape, 2, impl="numpy"))
 
 
 @pytest.mark.gpu
