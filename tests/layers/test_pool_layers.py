@@ -8,6 +8,7 @@ from layer_helpers import compare_with_torch, leaf, module_gradcheck
 
 import minigrad as mg
 from minigrad import nn
+from minigrad.nn import functional as F
 
 MAX_CASES = [
     dict(kernel_size=2),
@@ -88,6 +89,22 @@ def test_overlapping_max_windows_add_gradients():
     x = mg.tensor([[[[0.0, 0.0, 0.0], [0.0, 5.0, 0.0], [0.0, 0.0, 0.0]]]], requires_grad=True)
     nn.MaxPool2d(2, stride=1)(x).sum().backward()
     assert x.grad.numpy()[0, 0, 1, 1] == 4.0 and x.grad.numpy().sum() == 4.0
+
+
+def test_window_that_dilation_steps_over_gets_no_gradient():
+    """Kernel 2, dilation 2, padding 1 on a 1-pixel-high input: every window reads rows -1 and
+    1, both padding. Outputs are -inf with index -1, and no gradient reaches x."""
+    x = mg.tensor(np.arange(4.0).reshape(1, 1, 1, 4), requires_grad=True)
+    y, idx = F.max_pool2d(x, 2, stride=1, padding=1, dilation=2, return_indices=True)
+    assert np.all(np.isneginf(y.numpy())) and np.all(idx.numpy() == -1)
+    (gx,) = mg.autograd.grad(y.sum(), [x], create_graph=True)
+    assert not gx.numpy().any()
+
+
+def test_integer_input_pools_without_gradient():
+    x = mg.tensor(np.arange(20).reshape(1, 1, 4, 5))
+    y = F.max_pool2d(x, 2)
+    assert y.dtype == mg.int64 and y.numpy().tolist() == [[[[6, 8], [16, 18]]]]
 
 
 def test_errors_name_the_numbers():
