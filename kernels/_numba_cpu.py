@@ -14,7 +14,16 @@ import os
 import numba
 from numba import njit, prange
 
+from ._threads import ParallelKernel
+
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "workqueue"
 
-__all__ = ["njit", "prange", "numba"]
+
+def parallel_njit(**options):
+    """``@njit(parallel=True, **options)``, plus a serial build of the same function that runs
+    instead when the work is small (see kernels/_threads.py)."""
+    return lambda function: ParallelKernel(function, njit, options)
+
+
+__all__ = ["njit", "parallel_njit", "prange", "numba"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, prange
+from ._numba_cpu import njit, parallel_njit, prange
 from .conv2d_numpy import gy_matrix
 from .matmul_numba import gemm
 
@@ -35,7 +35,7 @@ def _valid_outputs(size, offset, stride, count):
     return lo, max(lo, hi)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def im2col_into(x, g, cols):
     """cols[(c, p, q), (n, i, j)] = x[n, c, i*sh - ph + p*dh, j*sw - pw + q*dw] (0 outside)."""
     for row in prange(g.C * g.KH * g.KW):
@@ -63,7 +63,7 @@ def im2col_into(x, g, cols):
                         out[lo + j] = src[first + j * g.stride_w]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def col2im_into(cols, g, gx):
     """gx[n, c, h, v] += every cols entry that im2col took from x[n, c, h, v]; gx zeroed."""
     for plane in prange(g.N * g.C):

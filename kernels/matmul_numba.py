@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, prange
+from ._numba_cpu import njit, parallel_njit, prange
 
 # Tile sizes, compile-time constants (Numba freezes module globals when it compiles).
 ROWS_PER_TILE = 64     # rows of C per parallel task
@@ -100,7 +100,7 @@ def _update_one_row(a, b, c, i, k0, k1, j0, j1):
             ci[j] += aik * bk[j]
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def gemm_into(a, b, c):
     """C = A @ B for C-contiguous 2-D arrays of one dtype; parallel over tiles of C.
 

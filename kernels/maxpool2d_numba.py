@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, prange
+from ._numba_cpu import njit, parallel_njit, prange
 from .maxpool2d_numpy import lowest_value
 
 
@@ -108,7 +108,7 @@ def _row_inside(image, y_out, idx_out, top, j_lo, j_hi, g):
         idx_out[j] = best_at
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def max_pool2d_into(x, g, lowest, y, idx):
     N, C, H, W, KH, KW, sh, sw, ph, pw, dh, dw, OH, OW = g
     planes = x.reshape(N * C, H * W)
@@ -131,7 +131,7 @@ def max_pool2d_into(x, g, lowest, y, idx):
                                                            KH, KW, dh, dw, lowest)
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def max_pool2d_backward_into(gy, idx, gx):
     N, C, OH, OW = gy.shape
     H, W = gx.shape[2], gx.shape[3]

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, prange
+from ._numba_cpu import njit, parallel_njit, prange
 from ._numba_exp import exp_float32, exp_nonpositive_float32
 
 # ---------------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def _scale_row(row, factor):
 # Kernels over 2-D arrays of rows (C-contiguous, at least one column)
 # ---------------------------------------------------------------------------------------------
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def softmax_rows(x, y):
     """y[r] = softmax(x[r]) for every row r."""
     for r in prange(x.shape[0]):
@@ -110,7 +110,7 @@ def softmax_rows(x, y):
         _scale_row(y[r], 1.0 / _row_sum(y[r]))   # ... then is normalised in place
 
 
-@njit(parallel=True, cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def log_softmax_rows(x, y):
     """y[r] = (x[r] - m) - log(sum(exp(x[r] - m))), m = max(x[r])."""
     for r in prange(x.shape[0]):
@@ -122,7 +122,7 @@ def log_softmax_rows(x, y):
             yr[j] = (xr[j] - m) - log_sum
 
 
-@njit(parallel=True, fastmath={"contract"}, cache=True, error_model="numpy")
+@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
 def softmax_backward_rows(y, gy, gx):
     """gx[r] = y[r] * (gy[r] - sum(gy[r] * y[r]))."""
     for r in prange(y.shape[0]):
@@ -132,7 +132,7 @@ def softmax_backward_rows(y, gy, gx):
             gxr[j] = yr[j] * (gyr[j] - dot)
 
 
-@njit(parallel=True, fastmath={"contract"}, cache=True, error_model="numpy")
+@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
 def log_softmax_backward_rows(y, gy, gx):
     """gx[r] = gy[r] - exp(y[r]) * sum(gy[r])."""
     for r in prange(y.shape[0]):

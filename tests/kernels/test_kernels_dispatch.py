@@ -189,13 +189,29 @@ def test_import_is_lazy_and_fast():
     assert float(elapsed) < 0.5
 
 
-def test_small_work_runs_numba_on_one_thread_and_restores_the_count():
-    numba = pytest.importorskip("numba")
-    from minigrad.kernels._threads import SMALL_WORK, threads_for
+def test_small_work_runs_the_serial_build_and_restores_the_choice():
+    pytest.importorskip("numba")
+    from minigrad.kernels._threads import SMALL_WORK, serial_requested, threads_for
 
-    before = numba.get_num_threads()
+    assert not serial_requested()
     with threads_for(SMALL_WORK - 1):
-        assert numba.get_num_threads() == 1
-    assert numba.get_num_threads() == before
-    with threads_for(SMALL_WORK):
-        assert numba.get_num_threads() == before
+        assert serial_requested()
+        with threads_for(SMALL_WORK):           # nested: the inner call decides, then restores
+            assert not serial_requested()
+        assert serial_requested()
+    assert not serial_requested()
+
+
+def test_small_call_runs_serial_build_and_large_call_the_parallel_one(monkeypatch):
+    pytest.importorskip("numba")
+    from minigrad.kernels import softmax_numba
+
+    kernel = softmax_numba.softmax_rows
+    calls = []
+    for name in ("serial", "parallel"):
+        build = getattr(kernel, name)
+        monkeypatch.setattr(kernel, name,
+                            lambda *a, build=build, name=name: (calls.append(name), build(*a)))
+    K.softmax(np.ones((3, 7)), impl="numba")
+    K.softmax(np.ones((300, 700)), impl="numba")
+    assert calls == ["serial", "parallel"]
