@@ -27,6 +27,11 @@ OpenBLAS at 1024^3 float32 (13.3 ms against 9.6 ms). The remaining gap is what O
 packing A and B into contiguous panels, and a micro-kernel written in assembly that keeps all
 of C's tile in registers.
 
+The micro-kernel reads A and B as *row views*: a flat buffer plus the position where each row
+starts. For an ordinary matrix the rows start every K (or N) elements; convolution
+(conv2d_numba.py) passes rows that start one pixel apart in the same image, so the matrix
+that im2col would copy is read in place, with no copy at all.
+
 A pitfall worth knowing: the inner loops run over ``range(width)`` of row *slices*. Written as
 ``for j in range(j0, j1): c[i, j] += ...`` the same loop was not vectorised at all (scalar
 ``vfmadd213ss`` instructions, ~9 GFLOP/s), most likely because Numba must allow for negative
@@ -48,28 +53,32 @@ MICRO_ROWS = 4         # rows of C updated together by the micro-kernel (unrolle
 
 
 @njit(fastmath={"contract"}, cache=True, error_model="numpy")
-def _update_four_rows(a, b, c, i, k0, k1, j0, j1):
+def _update_four_rows(a, a_rows, b, b_rows, c, i, k0, k1, j0, j1):
     """C[i:i+4, j0:j1] += A[i:i+4, k0:k1] @ B[k0:k1, j0:j1], four values of k at a time.
 
-    The sixteen scalars a00..a33 are A's 4x4 block; each pass of the inner j-loop loads one
-    value from each of 4 rows of B and one from each of 4 rows of C, and does 16 FMAs.
-    Inner loops run over ``range(width)`` of row slices: that form is what LLVM vectorises.
+    A and B are *row views*: A[r, k] = a[a_rows[r] + k] and B[k, j] = b[b_rows[k] + j], with
+    ``a``, ``b`` flat arrays and ``a_rows``, ``b_rows`` where each row starts (see
+    ``row_starts``). The sixteen scalars a00..a33 are A's 4x4 block; each pass of the inner
+    j-loop loads one value from each of 4 rows of B and one from each of 4 rows of C, and does
+    16 FMAs. Inner loops run over ``range(width)`` of row slices: that form is what LLVM
+    vectorises.
     """
     width = j1 - j0
     c0 = c[i, j0:j1]
     c1 = c[i + 1, j0:j1]
     c2 = c[i + 2, j0:j1]
     c3 = c[i + 3, j0:j1]
+    r0, r1, r2, r3 = a_rows[i], a_rows[i + 1], a_rows[i + 2], a_rows[i + 3]
     k = k0
     while k + 4 <= k1:
-        b0 = b[k, j0:j1]
-        b1 = b[k + 1, j0:j1]
-        b2 = b[k + 2, j0:j1]
-        b3 = b[k + 3, j0:j1]
-        a00, a01, a02, a03 = a[i, k], a[i, k + 1], a[i, k + 2], a[i, k + 3]
-        a10, a11, a12, a13 = a[i + 1, k], a[i + 1, k + 1], a[i + 1, k + 2], a[i + 1, k + 3]
-        a20, a21, a22, a23 = a[i + 2, k], a[i + 2, k + 1], a[i + 2, k + 2], a[i + 2, k + 3]
-        a30, a31, a32, a33 = a[i + 3, k], a[i + 3, k + 1], a[i + 3, k + 2], a[i + 3, k + 3]
+        b0 = b[b_rows[k] + j0:b_rows[k] + j1]
+        b1 = b[b_rows[k + 1] + j0:b_rows[k + 1] + j1]
+        b2 = b[b_rows[k + 2] + j0:b_rows[k + 2] + j1]
+        b3 = b[b_rows[k + 3] + j0:b_rows[k + 3] + j1]
+        a00, a01, a02, a03 = a[r0 + k], a[r0 + k + 1], a[r0 + k + 2], a[r0 + k + 3]
+        a10, a11, a12, a13 = a[r1 + k], a[r1 + k + 1], a[r1 + k + 2], a[r1 + k + 3]
+        a20, a21, a22, a23 = a[r2 + k], a[r2 + k + 1], a[r2 + k + 2], a[r2 + k + 3]
+        a30, a31, a32, a33 = a[r3 + k], a[r3 + k + 1], a[r3 + k + 2], a[r3 + k + 3]
         for j in range(width):
             v0, v1, v2, v3 = b0[j], b1[j], b2[j], b3[j]
             c0[j] += a00 * v0 + a01 * v1 + a02 * v2 + a03 * v3
@@ -78,8 +87,8 @@ def _update_four_rows(a, b, c, i, k0, k1, j0, j1):
             c3[j] += a30 * v0 + a31 * v1 + a32 * v2 + a33 * v3
         k += 4
     while k < k1:  # the last K % 4 values of k
-        bk = b[k, j0:j1]
-        a0, a1, a2, a3 = a[i, k], a[i + 1, k], a[i + 2, k], a[i + 3, k]
+        bk = b[b_rows[k] + j0:b_rows[k] + j1]
+        a0, a1, a2, a3 = a[r0 + k], a[r1 + k], a[r2 + k], a[r3 + k]
         for j in range(width):
             c0[j] += a0 * bk[j]
             c1[j] += a1 * bk[j]
@@ -89,27 +98,43 @@ def _update_four_rows(a, b, c, i, k0, k1, j0, j1):
 
 
 @njit(fastmath={"contract"}, cache=True, error_model="numpy")
-def _update_one_row(a, b, c, i, k0, k1, j0, j1):
+def _update_one_row(a, a_rows, b, b_rows, c, i, k0, k1, j0, j1):
     """C[i, j0:j1] += A[i, k0:k1] @ B[k0:k1, j0:j1]: the rows left over after groups of 4."""
     width = j1 - j0
     ci = c[i, j0:j1]
     for k in range(k0, k1):
-        aik = a[i, k]
-        bk = b[k, j0:j1]
+        aik = a[a_rows[i] + k]
+        bk = b[b_rows[k] + j0:b_rows[k] + j1]
         for j in range(width):
             ci[j] += aik * bk[j]
 
 
+@njit(cache=True, error_model="numpy")
+def gemm_tile(a, a_rows, b, b_rows, c, i0, i1, j0, j1):
+    """C[i0:i1, j0:j1] += A[i0:i1, :] @ B[:, j0:j1] for row views A and B (K = len(b_rows)),
+    K cut into blocks of K_PER_BLOCK so that the slab of B the tile reads stays in L2."""
+    K = b_rows.shape[0]
+    for k0 in range(0, K, K_PER_BLOCK):
+        k1 = min(k0 + K_PER_BLOCK, K)
+        i = i0
+        while i + MICRO_ROWS <= i1:
+            _update_four_rows(a, a_rows, b, b_rows, c, i, k0, k1, j0, j1)
+            i += MICRO_ROWS
+        while i < i1:
+            _update_one_row(a, a_rows, b, b_rows, c, i, k0, k1, j0, j1)
+            i += 1
+
+
 @parallel_njit(cache=True, error_model="numpy")
-def gemm_into(a, b, c):
-    """C = A @ B for C-contiguous 2-D arrays of one dtype; parallel over tiles of C.
+def gemm_views_into(a, a_rows, b, b_rows, c):
+    """C = A @ B for row views A (len(a_rows) x K) and B (K = len(b_rows) rows, C's width);
+    parallel over tiles of C.
 
     Each task zeroes its own tile of C just before accumulating into it: the tile is then
     already in that core's cache, and a freshly allocated C is first touched by the thread
     that uses it (zeroing all of C up front would stream it through memory one extra time).
     """
-    M, K = a.shape
-    N = b.shape[1]
+    M, N = c.shape
     tile_rows = (M + ROWS_PER_TILE - 1) // ROWS_PER_TILE
     tile_cols = (N + COLS_PER_TILE - 1) // COLS_PER_TILE
     for tile in prange(tile_rows * tile_cols):
@@ -118,23 +143,44 @@ def gemm_into(a, b, c):
         i1 = min(i0 + ROWS_PER_TILE, M)
         j1 = min(j0 + COLS_PER_TILE, N)
         c[i0:i1, j0:j1] = 0
-        for k0 in range(0, K, K_PER_BLOCK):
-            k1 = min(k0 + K_PER_BLOCK, K)
-            i = i0
-            while i + MICRO_ROWS <= i1:
-                _update_four_rows(a, b, c, i, k0, k1, j0, j1)
-                i += MICRO_ROWS
-            while i < i1:
-                _update_one_row(a, b, c, i, k0, k1, j0, j1)
-                i += 1
+        gemm_tile(a, a_rows, b, b_rows, c, i0, i1, j0, j1)
+
+
+@parallel_njit(cache=True, error_model="numpy")
+def gemm_split_k_into(a, a_rows, b, b_rows, partial):
+    """partial[t] = A[:, K_t] @ B[K_t, :] for the t-th of len(partial) equal chunks K_t of
+    the inner axis: one task each, so a product with few rows and a long K still keeps every
+    thread busy. Their sum is A @ B."""
+    groups, M, N = partial.shape
+    K = b_rows.shape[0]
+    for t in prange(groups):
+        k0 = t * K // groups
+        k1 = (t + 1) * K // groups
+        partial[t] = 0
+        gemm_tile(a, a_rows + k0, b, b_rows[k0:k1], partial[t], 0, M, 0, N)
+
+
+def gemm_split_k(a, a_rows, b, b_rows, n, groups=8):
+    """A @ B for row views, (len(a_rows), n), summed from ``groups`` split-K partial products."""
+    groups = max(1, min(groups, b_rows.shape[0] // K_PER_BLOCK))
+    partial = np.empty((groups, a_rows.shape[0], n), dtype=a.dtype)
+    gemm_split_k_into(a, a_rows, b, b_rows, partial)
+    return partial.sum(axis=0) if groups > 1 else partial[0]
+
+
+@njit(cache=True)
+def row_starts(rows, row_length):
+    """Where each row of a C-contiguous (rows, row_length) matrix starts in its flat buffer."""
+    return np.arange(rows) * row_length
 
 
 def gemm(a, b):
-    """A @ B with the Numba kernel: a fresh C-contiguous result. Shared with conv2d_numba."""
+    """A @ B with the Numba kernel: a fresh C-contiguous result."""
     a = np.ascontiguousarray(a)
     b = np.ascontiguousarray(b)
-    c = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
-    gemm_into(a, b, c)
+    (M, K), N = a.shape, b.shape[1]
+    c = np.empty((M, N), dtype=a.dtype)
+    gemm_views_into(a.ravel(), row_starts(M, K), b.ravel(), row_starts(K, N), c)
     return c
 
 

@@ -156,3 +156,19 @@ def test_backward_gy_shape_is_checked():
         K.conv2d_backward_input(np.zeros((1, 2, 4, 4)), w, (1, 1, 5, 5))
     with pytest.raises(ValueError, match="conv2d_backward_weight: gy has shape"):
         K.conv2d_backward_weight(np.zeros((1, 1, 5, 5)), np.zeros((1, 2, 4, 4)), w.shape)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_infinite_input_gives_the_reference_weight_gradient(impl, kernel_rng):
+    """The Numba stride-1 weight gradient multiplies thrown-away border outputs by zeros of
+    gy; 0 * inf would be NaN, so an input with inf must take another path and agree with the
+    reference (inf and NaN exactly where the reference has them)."""
+    x = random_array(kernel_rng, (2, 3, 6, 5), np.float64)
+    x[0, 1, 2, 0] = np.inf
+    w = random_array(kernel_rng, (4, 3, 3, 3), np.float64)
+    gy = random_array(kernel_rng, (2, 4, 6, 5), np.float64)
+    gw = K.conv2d_backward_weight(x, gy, w.shape, 1, 1, impl=impl)
+    expected = K.conv2d_backward_weight(x, gy, w.shape, 1, 1, impl="numpy")
+    assert np.isfinite(expected).sum() > 0 and not np.isfinite(expected).all()
+    np.testing.assert_array_equal(np.isfinite(gw), np.isfinite(expected))
+    assert_close(np.where(np.isfinite(gw), gw, 0), np.where(np.isfinite(expected), expected, 0))
