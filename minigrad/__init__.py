@@ -70,7 +70,7 @@ from .ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
-from .ops.matmul import bmm, dot, matmul, mm, outer  # noqa: F401
+from .ops.matmul import addmm, bmm, dot, matmul, mm, outer  # noqa: F401
 from .ops.movement import (  # noqa: F401
     broadcast_to,
     cat,

@@ -147,6 +147,10 @@ register("matmul", mg.matmul, lambda r: [
     Sample(t(r, 2, 1, 3, 4), t(r, 3, 4, 2), desc="broadcast batch"),
     Sample(t(r, 2, 3, 4), t(r, 4), desc="batched @ 1-D")])
 register("mm", mg.mm, lambda r: [Sample(t(r, 3, 4), t(r, 4, 2))])
+register("addmm", mg.addmm, lambda r: [
+    Sample(t(r, 3, 2), t(r, 3, 4), t(r, 4, 2), desc="same shape"),
+    Sample(t(r, 2), t(r, 3, 4), t(r, 4, 2), desc="bias row broadcast"),
+    Sample(t(r, 3, 1), t(r, 3, 5), t(r, 5, 2), beta=0.5, alpha=-2.0, desc="beta, alpha")])
 register("bmm", mg.bmm, lambda r: [Sample(t(r, 2, 3, 4), t(r, 2, 4, 2))])
 register("dot", mg.dot, lambda r: [Sample(t(r, 5), t(r, 5))])
 register("outer", mg.outer, lambda r: [Sample(t(r, 3), t(r, 4))])

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import pytest
 
@@ -139,6 +142,20 @@ def test_var_unbiased_and_logsumexp_stable():
     x = mg.tensor([1000.0, -1000.0], requires_grad=True)
     mg.logsumexp(x, 0).backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 0.0])
+
+
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_sigmoid_is_stable_and_accurate_in_both_tails(dtype):
+    """exp(-x) overflows to inf for x = -1000; 1 / (1 + inf) = 0 is right and must come
+    without a warning, a NaN or a lost tail (sigmoid(-30) = 9.36e-14, not 0)."""
+    x = mg.tensor([-1000.0, -30.0, -1.0, 0.0, 2.5, 30.0, 1000.0], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x.sigmoid().numpy()
+    exact = [1 / (1 + math.exp(-v)) if v > -700 else 0.0 for v in x.numpy().tolist()]
+    np.testing.assert_allclose(y, exact, rtol=1e-6 if dtype == mg.float32 else 1e-13, atol=0)
+    assert y.dtype == np.dtype(dtype.name if hasattr(dtype, "name") else dtype)
+    assert np.isnan(mg.tensor([np.nan], dtype=dtype).sigmoid().numpy()).all()
 
 
 def test_getitem_with_repeated_integer_indices_accumulates():
@@ -281,3 +298,15 @@ def test_setitem_on_a_clone_passes_gradient_around_the_overwritten_part():
     y[0] = 5.0
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0, 1, 1])
+
+
+def test_addmm_matches_its_definition_and_checks_shapes():
+    rng = np.random.default_rng(3)
+    c, a, b = rng.standard_normal(5), rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    y = mg.addmm(mg.tensor(c), mg.tensor(a), mg.tensor(b), beta=0.5, alpha=2.0)
+    np.testing.assert_allclose(y.numpy(), 0.5 * c + 2.0 * (a @ b), rtol=1e-12)
+    with pytest.raises(RuntimeError, match=r"addmm: input of shape \(4,\) can't be broadcast to "
+                                           r"the product's shape \(3, 5\)"):
+        mg.addmm(mg.tensor(rng.standard_normal(4)), mg.tensor(a), mg.tensor(b))
+    with pytest.raises(RuntimeError, match="addmm: mat1 and mat2 must be 2-D"):
+        mg.addmm(mg.tensor(c), mg.tensor(rng.standard_normal(4)), mg.tensor(b))

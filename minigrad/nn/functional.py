@@ -36,6 +36,7 @@ from ..ops.loss import (  # noqa: F401
     mse_loss,
     nll_loss,
 )
+from ..ops.matmul import addmm as _addmm
 from ..ops.matmul import matmul as _matmul
 from ..ops.movement import pad  # noqa: F401
 from ..ops.normalization import batch_norm, layer_norm, normalize  # noqa: F401
@@ -54,6 +55,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input has last dimension {input.shape[-1] if input.ndim else '(none)'} "
             f"(input shape {tuple(input.shape)}) but weight has shape {tuple(weight.shape)}, "
             f"i.e. in_features={weight.shape[-1]}")
+    if bias is not None and input.ndim == 2:
+        return _addmm(bias, input, weight.t())         # one graph node: bias + x @ W^T
     out = _matmul(input, weight.t())
     return out if bias is None else out + bias
 

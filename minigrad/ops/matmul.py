@@ -40,6 +40,64 @@ class MatMul(Function):
         return ga, gb
 
 
+class Addmm(Function):
+    """Y = beta * C + alpha * (A @ B) for 2-D A, B and C broadcastable to Y's shape.
+
+    dL/dA = alpha * G @ B^T,   dL/dB = alpha * A^T @ G,   dL/dC = beta * G summed to C's shape.
+
+    The layers' workhorse: a linear layer is addmm(bias, x, W^T), an RNN step adds the
+    projected input to h @ W_hh^T. One node instead of a product and a sum halves the graph
+    nodes those layers record (a 32-step LSTM: 32 fewer nodes forward, 32 fewer backward).
+    """
+
+    @staticmethod
+    def forward(ctx, c, a, b, beta, alpha):
+        ctx.save_for_backward(a, b)
+        ctx.c_shape, ctx.beta, ctx.alpha = c.shape, beta, alpha
+        y = matmul_arrays(a, b)
+        if alpha != 1:
+            y = y * alpha
+        y = y + (c if beta == 1 else beta * c)      # a new array: c broadcasts, y may not
+        return y.astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        nc, na, nb = ctx.needs_input_grad[:3]
+        beta, alpha = ctx.beta, ctx.alpha
+        if alpha != 1 and (na or nb):
+            g_ab = g * alpha
+        else:
+            g_ab = g
+        gc = sum_to(g if beta == 1 else g * beta, ctx.c_shape) if nc else None
+        ga = matmul(g_ab, transpose(b, 0, 1)) if na else None
+        gb = matmul(transpose(a, 0, 1), g_ab) if nb else None
+        return gc, ga, gb, None, None
+
+
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:  # noqa: A002
+    """``beta * input + alpha * (mat1 @ mat2)``, PyTorch's ``torch.addmm``: mat1 (n, k),
+    mat2 (k, m), input broadcastable to (n, m)."""
+    for name, t in (("input", input), ("mat1", mat1), ("mat2", mat2)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"addmm: {name} must be a Tensor, got {type(t).__name__}")
+    if mat1.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"addmm: mat1 and mat2 must be 2-D, got shapes {tuple(mat1.shape)} "
+                           f"and {tuple(mat2.shape)}")
+    _check(mat1, mat2)
+    out_shape = (mat1.shape[0], mat2.shape[1])
+    try:
+        if np.broadcast_shapes(tuple(input.shape), out_shape) != out_shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"addmm: input of shape {tuple(input.shape)} can't be broadcast to "
+                           f"the product's shape {out_shape} (mat1 {tuple(mat1.shape)} @ mat2 "
+                           f"{tuple(mat2.shape)})") from None
+    dt = backend.promote_types(backend.promote_types(mat1.dtype, mat2.dtype), input.dtype)
+    input, mat1, mat2 = (t if t.dtype == dt else t.to(dt) for t in (input, mat1, mat2))
+    return Addmm.apply(input, mat1, mat2, beta, alpha)
+
+
 def _check(a: Tensor, b: Tensor):
     a_ndim, b_ndim = a.data.ndim, b.data.ndim
     if a_ndim == 0 or b_ndim == 0:

@@ -103,7 +103,7 @@ def attach():
     T.__getitem__ = V.getitem
     T.gather, T.scatter_add = V.gather, V.scatter_add
     T.split, T.chunk, T.unbind, T.flip = V.split, V.chunk, V.unbind, V.flip
-    T.matmul, T.mm, T.bmm, T.dot = M.matmul, M.mm, M.bmm, M.dot
+    T.matmul, T.mm, T.bmm, T.dot, T.addmm = M.matmul, M.mm, M.bmm, M.dot, M.addmm
     T.softmax = lambda self, dim, dtype=None: A.softmax(self, dim, dtype=dtype)
     T.log_softmax = lambda self, dim, dtype=None: A.log_softmax(self, dim, dtype=dtype)
     T.__iter__ = lambda self: iter(self.unbind(0)) if self.ndim else _iter0d()

@@ -35,7 +35,7 @@ import warnings
 from ...ops.dropout import dropout as dropout_op
 from ...ops.elementwise import relu, sigmoid, tanh
 from ...ops.lstm_gates import lstm_gates
-from ...ops.matmul import matmul
+from ...ops.matmul import addmm, matmul
 from ...ops.movement import cat, chunk, squeeze, stack, transpose, unbind, unsqueeze
 from ...tensor import Tensor, empty, zeros
 from .. import init
@@ -61,21 +61,27 @@ def _linear(x: Tensor, w: Tensor, b) -> Tensor:
 # sequence through W_ih in one matmul (it does not depend on the previous step) and transpose
 # W_hh once; the single-step ``*_cell`` functions (and RNNCell, LSTMCell, GRUCell) project one x.
 
+def _recurrent_sum(x_proj, h, w_hh_t, b_hh):
+    """x_proj + h W_hh^T + b_hh, with one addmm node (b_hh is None when the caller folded it
+    into x_proj)."""
+    return addmm(_bias(x_proj, b_hh), h, w_hh_t)
+
+
 def rnn_tanh_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
     """h' = tanh(x_proj + h W_hh^T + b_hh)."""
-    return tanh(x_proj + _bias(matmul(h, w_hh_t), b_hh))
+    return tanh(_recurrent_sum(x_proj, h, w_hh_t, b_hh))
 
 
 def rnn_relu_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
     """h' = relu(x_proj + h W_hh^T + b_hh)."""
-    return relu(x_proj + _bias(matmul(h, w_hh_t), b_hh))
+    return relu(_recurrent_sum(x_proj, h, w_hh_t, b_hh))
 
 
 def lstm_step(x_proj, state, w_hh_t, b_hh=None):
     """(h, c) -> (h', c'). The forget gate f decides how much of the old cell state c to
     keep; i decides how much of the candidate g to write; o how much of c' to show as h'."""
     h, c = state
-    gates = x_proj + _bias(matmul(h, w_hh_t), b_hh)
+    gates = _recurrent_sum(x_proj, h, w_hh_t, b_hh)
     # c' = sigmoid(f) * c + sigmoid(i) * tanh(g),  h' = sigmoid(o) * tanh(c'), as one fused
     # op (ops/lstm_gates.py shows it written out; the tests check the two agree)
     return lstm_gates(gates, c)
@@ -226,7 +232,12 @@ class RNNBase(Module):
         """Run one cell over the sequence seq (L, N, F); return its h_t for every t (in time
         order) and its final state."""
         w_ih, w_hh, b_ih, b_hh = weights
-        projected = unbind(_linear(seq, w_ih, b_ih), 0)   # all L input projections at once
+        projected = _linear(seq, w_ih, b_ih)              # all L input projections at once
+        if b_hh is not None and self.mode != "GRU":
+            # b_hh is added at every step: add it to all L projections at once instead (GRU
+            # keeps it apart: its reset gate multiplies W_hn h + b_hn, bias included)
+            projected, b_hh = projected + b_hh, None
+        projected = unbind(projected, 0)
         w_hh_t = transpose(w_hh, 0, 1)
         lstm = self.mode == "LSTM"
         outputs = [None] * len(projected)
