@@ -237,13 +237,14 @@ def _call_backward(node, grads):
             raise TypeError(f"{node.name}.backward must return Tensors or None, got "
                             f"{type(g).__name__} for input {i}")
         want_shape, want_dtype = _input_meta(edge)
-        if g.shape != want_shape:
+        data = g.data                   # compare raw shapes and dtypes: this runs for every edge
+        if data.shape != want_shape:
             raise RuntimeError(
-                f"{node.name}.backward returned a gradient of shape {tuple(g.shape)} for input "
-                f"{i}, which has shape {tuple(want_shape)}: a gradient must have the shape of "
-                "its input (did you forget to sum over broadcast dimensions?)"
+                f"{node.name}.backward returned a gradient of shape {tuple(data.shape)} for "
+                f"input {i}, which has shape {tuple(want_shape)}: a gradient must have the "
+                "shape of its input (did you forget to sum over broadcast dimensions?)"
             )
-        if g.dtype != want_dtype:
+        if data.dtype != want_dtype:
             g = g.to(want_dtype)
         if STATE.anomaly:
             _check_finite(node.name, "backward gradient for input", [None] * i + [g.data],
@@ -253,8 +254,8 @@ def _call_backward(node, grads):
 
 
 def _input_meta(edge):
+    """(shape tuple, NumPy dtype) of the input an edge leads to: a leaf or a node's output."""
     target, nr = edge
     if nr < 0:
-        return target.shape, target.dtype
-    shape, dtype = target.output_meta[nr]
-    return shape, dtype
+        return target.data.shape, target.data.dtype
+    return target.output_meta[nr]
