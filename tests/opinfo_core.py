@@ -145,6 +145,7 @@ register("matmul", mg.matmul, lambda r: [
     Sample(t(r, 4), t(r, 4), desc="1-D . 1-D"),
     Sample(t(r, 4), t(r, 2, 4, 3), desc="1-D @ batched"),
     Sample(t(r, 2, 1, 3, 4), t(r, 3, 4, 2), desc="broadcast batch"),
+    Sample(t(r, 2, 3, 4), t(r, 4, 5), desc="batch of rows @ one matrix (folded into 2-D)"),
     Sample(t(r, 2, 3, 4), t(r, 4), desc="batched @ 1-D")])
 register("mm", mg.mm, lambda r: [Sample(t(r, 3, 4), t(r, 4, 2))])
 register("addmm", mg.addmm, lambda r: [

@@ -17,9 +17,17 @@ from .movement import reshape, sum_to, transpose
 
 
 def matmul_arrays(a, b):
-    """The forward product of two arrays (2-D goes through minigrad.kernels' dispatcher)."""
-    if a.ndim == 2 and b.ndim == 2:
-        return matmul_2d(a, b)
+    """The forward product of two arrays (2-D goes through minigrad.kernels' dispatcher).
+
+    A batch of rows times one matrix, (..., M, K) @ (K, N) (every linear layer on a sequence),
+    is one (... * M, K) @ (K, N) product: NumPy's matmul would run one small GEMM per batch
+    entry instead (0.74 ms against 0.42 ms for (32, 32, 128) @ (128, 384) float32)."""
+    if b.ndim == 2:
+        if a.ndim == 2:
+            return matmul_2d(a, b)
+        if a.ndim > 2:
+            rows = a.reshape(-1, a.shape[-1])
+            return matmul_2d(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
     return backend.array_module(a, b).matmul(a, b)
 
 
@@ -36,7 +44,13 @@ class MatMul(Function):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         ga = sum_to(matmul(g, transpose(b, -1, -2)), a.shape) if na else None
-        gb = sum_to(matmul(transpose(a, -1, -2), g), b.shape) if nb else None
+        if nb and b.ndim == 2 and a.ndim > 2:
+            # one matrix shared by a batch of rows: dL/dB = sum over the batch of A_i^T G_i,
+            # which is one product with the batch folded into the inner axis
+            k, n = b.shape
+            gb = matmul(transpose(reshape(a, (-1, k)), 0, 1), reshape(g, (-1, n)))
+        else:
+            gb = sum_to(matmul(transpose(a, -1, -2), g), b.shape) if nb else None
         return ga, gb
 
 
