@@ -35,6 +35,7 @@ import warnings
 from ...ops.dropout import dropout as dropout_op
 from ...ops.elementwise import relu, sigmoid, tanh
 from ...ops.lstm_gates import lstm_gates
+from ...ops.lstm_sequence import lstm_sequence
 from ...ops.matmul import addmm, matmul
 from ...ops.movement import cat, chunk, squeeze, stack, transpose, unbind, unsqueeze
 from ...tensor import Tensor, empty, zeros
@@ -229,26 +230,27 @@ class RNNBase(Module):
         return tuple(unsqueeze(p, 1) if unbatched else p for p in parts)
 
     def _run_direction(self, seq, state, weights, reverse: bool):
-        """Run one cell over the sequence seq (L, N, F); return its h_t for every t (in time
-        order) and its final state."""
+        """Run one cell over the sequence seq (L, N, F); return h_t for every t, stacked in
+        time order as (L, N, H), and the final state."""
         w_ih, w_hh, b_ih, b_hh = weights
         projected = _linear(seq, w_ih, b_ih)              # all L input projections at once
         if b_hh is not None and self.mode != "GRU":
             # b_hh is added at every step: add it to all L projections at once instead (GRU
             # keeps it apart: its reset gate multiplies W_hn h + b_hn, bias included)
             projected, b_hh = projected + b_hh, None
+        if self.mode == "LSTM":
+            # the whole sequence as one op with a hand-written backward through time
+            # (ops/lstm_sequence.py; the per-step cell below is what it must equal)
+            hs, h_n, c_n = lstm_sequence(projected, *state, w_hh, reverse=reverse)
+            return hs, (h_n, c_n)
         projected = unbind(projected, 0)
         w_hh_t = transpose(w_hh, 0, 1)
-        lstm = self.mode == "LSTM"
         outputs = [None] * len(projected)
         order = range(len(projected) - 1, -1, -1) if reverse else range(len(projected))
         for t in order:
-            if lstm:
-                state = self._cell_step(projected[t], state, w_hh_t, b_hh)
-            else:
-                state = (self._cell_step(projected[t], state[0], w_hh_t, b_hh),)
+            state = (self._cell_step(projected[t], state[0], w_hh_t, b_hh),)
             outputs[t] = state[0]
-        return outputs, state
+        return stack(outputs, dim=0), state
 
     def forward(self, input, hx=None):  # noqa: A002
         """input (L, N, input_size), or (N, L, input_size) with batch_first, or unbatched
@@ -274,7 +276,7 @@ class RNNBase(Module):
                 k = layer * self._directions + d
                 outs, final = self._run_direction(seq, tuple(s[k] for s in state),
                                                   self._weights(layer, d), reverse=d == 1)
-                per_direction.append(stack(outs, dim=0))
+                per_direction.append(outs)
                 finals.append(final)
             seq = cat(per_direction, dim=-1) if len(per_direction) > 1 else per_direction[0]
             if self.dropout and self.training and layer < self.num_layers - 1:

@@ -1,0 +1,138 @@
+"""A whole LSTM layer over a sequence as one op, with backpropagation through time by hand.
+
+Recorded step by step, an LSTM over L time steps is about 2 graph nodes per step forward
+(the recurrent product ``addmm`` and the fused gates ``LSTMGates``) and their backward calls:
+on small hidden sizes the Python around each node costs as much as its arithmetic. cuDNN and
+PyTorch run the whole sequence in one call; so does this op, on arrays:
+
+forward, for t = 0 .. L-1 (``x_proj`` holds x_t W_ih^T + b_ih + b_hh for every t, computed
+for the whole sequence in one product before the loop):
+
+    gates_t = x_proj[t] + h_{t-1} W_hh^T            (i, f, g, o blocks of H columns)
+    c_t = sigmoid(f) * c_{t-1} + sigmoid(i) * tanh(g)      h_t = sigmoid(o) * tanh(c_t)
+
+backward, for t = L-1 .. 0 (backpropagation through time), with dh and dc the gradients
+arriving from step t+1 (zero past the end, plus what the final state's users send):
+
+    dh_t += dL/dh_t from the output          d gates_t = the LSTM cell's gate gradients
+    dx_proj[t] = d gates_t                   dh_{t-1} = d gates_t W_hh
+    dc_{t-1} = dc_t * sigmoid(f)             dW_hh = sum_t d gates_t^T h_{t-1}
+
+``dW_hh`` is one product after the loop, (L*N, 4H)^T @ (L*N, H), not L small ones. The gate
+gradients are ``lstm_gates._gate_grads``, the same formula the one-step op uses.
+
+Second derivatives: under ``create_graph=True`` the backward recomputes the layer step by
+step from the saved inputs with differentiable ops (``lstm_gates`` per step) and
+differentiates that, so the gradient is a graph like any other. Tests compare both paths with
+the unfused cell and run gradgradcheck.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .elementwise import sigmoid_array
+from .kernel_calls import matmul_2d
+from .lstm_gates import _gate_grads, lstm_gates
+from .matmul import addmm
+from .movement import flip, stack, transpose
+
+
+class LSTMSequence(Function):
+    """(hs, h_n, c_n) of one LSTM layer and direction; hs (L, N, H) holds every h_t."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, c0, w_hh, reverse):
+        xp = backend.array_module(x_proj)
+        steps, hidden = x_proj.shape[0], h0.shape[-1]
+        x_seq = x_proj[::-1] if reverse else x_proj          # processing order
+        acts = xp.empty(x_proj.shape, dtype=x_proj.dtype)    # sigmoid(i), sigmoid(f), tanh(g),
+        hs = xp.empty((steps,) + h0.shape, dtype=h0.dtype)   # sigmoid(o) for every step
+        cs = xp.empty_like(hs)
+        tcs = xp.empty_like(hs)                              # tanh(c_t)
+        w_t = w_hh.T
+        h, c = h0, c0
+        for t in range(steps):
+            gates = x_seq[t] + matmul_2d(h, w_t)
+            a = acts[t]
+            a[:, :2 * hidden] = sigmoid_array(gates[:, :2 * hidden])       # i, f
+            a[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
+            a[:, 3 * hidden:] = sigmoid_array(gates[:, 3 * hidden:])       # o
+            i_s, f_s, g_t, o_s = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
+            c = cs[t] = f_s * c + i_s * g_t
+            tc = tcs[t] = xp.tanh(c)
+            h = hs[t] = o_s * tc
+        ctx.arrays = (acts, hs, cs, tcs, h0, c0, w_hh)
+        ctx.reverse = reverse
+        ctx.save_for_backward(x_proj, h0, c0, w_hh)
+        hs_out = hs[::-1].copy() if reverse else hs
+        return hs_out, h.copy(), c.copy()
+
+    @staticmethod
+    def backward(ctx, g_hs, g_hn, g_cn):
+        if is_grad_enabled():
+            return _backward_by_recomputing(ctx, g_hs, g_hn, g_cn)
+        return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
+
+
+def _backward_through_time(ctx, g_hs, g_hn, g_cn):
+    """The BPTT loop of the module docstring, on arrays."""
+    acts, hs, cs, tcs, h0, c0, w_hh = ctx.arrays
+    xp = backend.array_module(g_hs)
+    steps, hidden = hs.shape[0], h0.shape[-1]
+    if ctx.reverse:
+        g_hs = g_hs[::-1]
+    d_gates = xp.empty(acts.shape, dtype=acts.dtype)
+    dh, dc = g_hn, g_cn
+    for t in range(steps - 1, -1, -1):
+        dh = dh + g_hs[t]
+        i_s, f_s, g_t, o_s = (acts[t, :, k * hidden:(k + 1) * hidden] for k in range(4))
+        c_prev = cs[t - 1] if t > 0 else c0
+        d_gates[t], dc = _gate_grads(i_s, f_s, g_t, o_s, tcs[t], c_prev, dh, dc,
+                                     lambda parts: xp.concatenate(parts, axis=-1))
+        dh = matmul_2d(d_gates[t], w_hh)
+    need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
+    g_w = None
+    if need_w:
+        h_prev = xp.concatenate([h0[None], hs[:-1]], axis=0)             # h_{t-1} for every t
+        g_w = Tensor._make(matmul_2d(d_gates.reshape(-1, 4 * hidden).T,
+                                     h_prev.reshape(-1, hidden)))
+    g_x = None
+    if need_x:
+        g_x = Tensor._make(d_gates[::-1].copy() if ctx.reverse else d_gates)
+    return (g_x, Tensor._make(dh) if need_h0 else None,
+            Tensor._make(dc) if need_c0 else None, g_w, None)
+
+
+def lstm_sequence_reference(x_proj, h0, c0, w_hh, reverse=False):
+    """The same layer as differentiable per-step ops (addmm + the fused gates per step)."""
+    x_seq = flip(x_proj, (0,)) if reverse else x_proj
+    w_t = transpose(w_hh, 0, 1)
+    h, c, hs = h0, c0, []
+    for t in range(x_proj.shape[0]):
+        h, c = lstm_gates(addmm(x_seq[t], h, w_t), c)
+        hs.append(h)
+    out = stack(hs, dim=0)
+    return (flip(out, (0,)) if reverse else out), h, c
+
+
+def _backward_by_recomputing(ctx, g_hs, g_hn, g_cn):
+    """create_graph=True: differentiate the per-step recomputation, keeping the graph."""
+    from ..autograd import grad as autograd_grad
+
+    inputs = ctx.saved_tensors
+    wanted = [i for i, need in enumerate(ctx.needs_input_grad[:4]) if need]
+    outputs = lstm_sequence_reference(*inputs, reverse=ctx.reverse)
+    grads = autograd_grad(outputs, [inputs[i] for i in wanted], (g_hs, g_hn, g_cn),
+                          create_graph=True, allow_unused=True)
+    result = [None] * 5
+    for i, g in zip(wanted, grads):
+        result[i] = g
+    return tuple(result)
+
+
+def lstm_sequence(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse=False):
+    """One LSTM layer (one direction) over x_proj (L, N, 4H): (hs (L, N, H), h_n, c_n)."""
+    return LSTMSequence.apply(x_proj, h0, c0, w_hh, reverse)

@@ -1,0 +1,67 @@
+"""The fused LSTM layer (one op over the whole sequence, BPTT by hand) equals the same layer
+written as per-step ops: outputs, every gradient, both directions, and second derivatives."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.ops.lstm_sequence import lstm_sequence, lstm_sequence_reference
+
+L, N, H = 5, 3, 4     # odd sizes: 5 steps, batch 3, hidden 4 (gates 16 wide)
+
+
+def inputs(seed, requires_grad=True):
+    rng = np.random.default_rng(seed)
+    arrays = (rng.normal(size=(L, N, 4 * H)) * 2, rng.normal(size=(N, H)),
+              rng.normal(size=(N, H)), rng.normal(size=(4 * H, H)) * 0.5)
+    return [mg.tensor(a, requires_grad=requires_grad) for a in arrays]
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_values_and_gradients_match_the_per_step_layer(reverse):
+    rng = np.random.default_rng(7)
+    g_hs, g_h, g_c = (mg.tensor(rng.normal(size=s)) for s in ((L, N, H), (N, H), (N, H)))
+    results = []
+    for fn in (lstm_sequence, lstm_sequence_reference):
+        xs = inputs(1)
+        outs = fn(*xs, reverse=reverse)
+        mg.autograd.backward(list(outs), [g_hs, g_h, g_c])
+        results.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
+    for fused, reference in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-11, atol=1e-13)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck_and_gradgradcheck(reverse):
+    def layer(*xs):
+        hs, h, c = lstm_sequence(*xs, reverse=reverse)
+        return hs.sum() * 0.3 + (h * c).sum()          # every output used, nonlinearly
+
+    xs = inputs(2)
+    assert mg.autograd.gradcheck(layer, xs)
+    assert mg.autograd.gradgradcheck(layer, xs)
+
+
+def test_only_the_inputs_that_need_gradients_get_them():
+    x_proj, h0, c0, w_hh = inputs(3, requires_grad=False)
+    w_hh.requires_grad_(True)
+    hs, _, _ = lstm_sequence(x_proj, h0, c0, w_hh)
+    hs.sum().backward()
+    assert w_hh.grad is not None and x_proj.grad is None and h0.grad is None
+
+
+def test_lstm_module_uses_the_fused_op_and_agrees_with_its_cell():
+    """nn.LSTM (fused) against the same weights run step by step through nn.LSTMCell."""
+    mg.manual_seed(0)
+    lstm, cell = mg.nn.LSTM(3, H), mg.nn.LSTMCell(3, H)
+    cell.load_state_dict({k[:-3]: v for k, v in lstm.state_dict().items()})
+    x = mg.tensor(np.random.default_rng(4).normal(size=(L, N, 3)))
+    out, (h_n, c_n) = lstm(x)
+    assert out.grad_fn is not None and "LSTMSequence" in repr(out.grad_fn)
+    h = c = mg.zeros(N, H, dtype=x.dtype)
+    for t in range(L):
+        h, c = cell(x[t], (h, c))
+        np.testing.assert_allclose(out[t].detach().numpy(), h.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(c_n[0].detach().numpy(), c.detach().numpy(), rtol=1e-6)
