@@ -11,6 +11,7 @@ module gathers them under PyTorch's names and signatures.
 
 from __future__ import annotations
 
+from ..backend import promote_types as _promote_types
 from ..ops.activation import (  # noqa: F401
     elu,
     gelu,
@@ -27,6 +28,7 @@ from ..ops.dropout import dropout  # noqa: F401
 from ..ops.elementwise import relu as _relu
 from ..ops.elementwise import sigmoid, tanh  # noqa: F401
 from ..ops.embedding import embedding, one_hot  # noqa: F401
+from ..ops.linear import linear_op as _linear_op
 from ..ops.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
@@ -36,7 +38,6 @@ from ..ops.loss import (  # noqa: F401
     mse_loss,
     nll_loss,
 )
-from ..ops.matmul import addmm as _addmm
 from ..ops.matmul import matmul as _matmul
 from ..ops.movement import pad  # noqa: F401
 from ..ops.normalization import batch_norm, layer_norm, normalize  # noqa: F401
@@ -55,10 +56,16 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input has last dimension {input.shape[-1] if input.ndim else '(none)'} "
             f"(input shape {tuple(input.shape)}) but weight has shape {tuple(weight.shape)}, "
             f"i.e. in_features={weight.shape[-1]}")
-    if bias is not None and input.ndim == 2:
-        return _addmm(bias, input, weight.t())         # one graph node: bias + x @ W^T
-    out = _matmul(input, weight.t())
-    return out if bias is None else out + bias
+    if weight.ndim != 2 or input.ndim == 0:
+        out = _matmul(input, weight.t())
+        return out if bias is None else out + bias
+    tensors = [t for t in (input, weight, bias) if t is not None]
+    dtype = tensors[0].dtype
+    for t in tensors[1:]:
+        dtype = _promote_types(dtype, t.dtype)
+    input, weight, bias = (t if t is None or t.dtype == dtype else t.to(dtype)
+                           for t in (input, weight, bias))
+    return _linear_op(input, weight, bias)             # one graph node (ops/linear.py)
 
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002

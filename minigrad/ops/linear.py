@@ -1,0 +1,52 @@
+"""The linear (fully connected) layer's op: y = x W^T + b, with W in PyTorch's (out, in) layout.
+
+    x: (*, in)    W: (out, in)    b: (out,) or None    y: (*, out)
+
+    dL/dx = G W             dL/dW = G^T x           dL/db = sum of G over every row
+
+(G = dL/dy, x and G taken as matrices with one row per sample: leading dims flattened).
+
+It could be written with the ops it is made of, ``x @ W.t() + b``: three graph nodes (a
+transpose, a product, a sum), and W's gradient would arrive transposed, to be copied into
+a contiguous array. As one op the product W^T is read in place by BLAS, dL/dW is computed
+directly in W's layout, and a batch of rows (a sequence through a linear layer) is one 2-D
+product. The backward is written with minigrad ops, so it is differentiable again.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .kernel_calls import matmul_2d
+from .matmul import matmul
+from .movement import reshape, transpose
+from .reduce import sum as sum_op
+
+
+class Linear(Function):
+    """y = x W^T + b for x of shape (*, in); the bias is optional (None)."""
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        rows = x.reshape(-1, x.shape[-1])
+        y = matmul_2d(rows, w.T)
+        if b is not None:
+            y += b                       # y is a fresh array: add in place
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        g_rows = reshape(g, (-1, w.shape[0]))
+        gx = matmul(g, w) if nx else None
+        gw = matmul(transpose(g_rows, 0, 1), reshape(x, (-1, w.shape[1]))) if nw else None
+        gb = sum_op(g_rows, 0) if nb and ctx.has_bias else None
+        return gx, gw, gb
+
+
+def linear_op(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """The op behind ``F.linear``; the caller has checked shapes and dtypes."""
+    return Linear.apply(x, w, b)
