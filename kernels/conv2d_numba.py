@@ -2,31 +2,30 @@
 
 The math, im2col and col2im are explained in conv2d_numpy.py (read that first).
 
-**Stride 1 (most layers): implicit GEMM, no im2col copy.** Pad the input once and look at each
-padded image as one flat row of numbers, Hp * Wp long. Output pixel (i, j) reads, for kernel
-offset (p, q), the input at flat position (i + p*dh) * Wp + (j + q*dw). If we also number the
-output pixels on the padded grid, l = i * Wp + j, that position is simply
+**Stride 1 (most layers): implicit GEMM, no im2col copy.** Pad the input once and lay it out
+channel by channel, (C, N, Hp, Wp), as one flat array. Number the outputs on the *padded*
+grid of every sample, l = n * Hp*Wp + i * Wp + j. Output l reads, for channel c and kernel
+offset (p, q), the input at flat position
 
-    l + offset(c, p, q),     offset(c, p, q) = c * Hp * Wp + p*dh * Wp + q*dw
+    l + offset(c, p, q),     offset(c, p, q) = c * N*Hp*Wp + p*dh * Wp + q*dw
 
-so row (c, p, q) of im2col's matrix is the flat image *shifted* by offset(c, p, q): a view,
-not a copy. ``matmul_numba``'s micro-kernel reads its B matrix as rows that start anywhere in a
-flat buffer, so it multiplies W (F x C*KH*KW) by these overlapping rows directly. The price:
-the output grid is the padded Hp x Wp instead of OH x OW, so a border of outputs is computed
-and thrown away (60 of 256 on a 14x14 map with 3x3 'same' padding, 116 of 900 on 28x28),
-against a copy of KH*KW times the input for im2col.
+so row (c, p, q) of im2col's matrix is the flat array *shifted* by offset(c, p, q): a view,
+not a copy. ``matmul_numba``'s micro-kernel reads its B matrix as rows that start anywhere in
+a flat buffer, so it multiplies W (F x C*KH*KW) by these overlapping rows directly, in one GEMM
+as wide as the whole batch (N*Hp*Wp columns). The price: outputs are computed on the padded
+Hp x Wp grid instead of OH x OW, and the border is thrown away (60 of 256 on a 14x14 map with
+3x3 'same' padding, 116 of 900 on 28x28); those outputs read across row and sample
+boundaries, which is harmless because they are discarded. im2col instead copies KH*KW times
+the input.
 
-* forward: Y = W @ shifted(x), per sample and per tile of output pixels, in parallel;
+* forward: Y = W @ shifted(x), tiled and parallel like any GEMM, then cropped;
 * backward input: the gradient of a stride-1 correlation is a stride-1 correlation of gy with
   the kernel flipped (w[f, c, KH-1-p, KW-1-q]) and its in/out channels swapped, padded by
   dh*(KH-1) - ph: the same kernel again;
 * backward weight: dW^T (C*KH*KW x F) = shifted(x) @ gy^T, the long pixel axis now the
   GEMM's inner axis, split in chunks summed at the end (split-K) so that both threads have
-  work. The thrown-away columns meet zeros in gy there, which would turn an infinite input
+  work. The thrown-away outputs meet zeros in gy there, which would turn an infinite input
   into NaN (0 * inf), so an input with inf/NaN takes the im2col path instead.
-
-The images are laid out channel by channel, (C, N, Hp, Wp), so a shifted row runs through
-all N samples: one GEMM as wide as the whole batch, not N narrow ones.
 
 **Other strides: im2col + GEMM.**
 

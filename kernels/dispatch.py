@@ -21,26 +21,26 @@ the choice came from; it never falls back silently. Under the simulator, "cuda" 
 arrays runs only when forced: the default for NumPy arrays stays the CPU default.
 
 Default table. CPU column chosen from ``python benchmarks/kernels.py`` (full sweep, 15 repeats,
-float32) on a 2-core AMD EPYC (Zen 5) VM; results and plots in
+float32, 2026-11-23 13:24) on a 2-core AMD EPYC (Zen 5) VM; results and plots in
 benchmarks/results/cpu-x86_64-2core/, reasoning in docs/kernels.md. The ratio is the NumPy
 reference's median time over Numba's (> 1: Numba faster). GPU column: not measured, no GPU was
 available when it was chosen; it takes the CuPy path (vendor libraries) until someone runs the
 benchmark on a GPU.
 
     op                      cpu     measured (numba speed-up over numpy)          cuda
-    matmul                  numpy   0.72x at 1024^3 (OpenBLAS 9.6 ms, ours 13.3)  numpy: not measured
-    softmax                 numba   2.30x at 4096x4096 (1.8-3.7x on 4 shapes)     numpy: not measured
-    log_softmax             numba   2.03x at 4096x4096 (1.7-3.1x)                 numpy: not measured
-    softmax_backward        numba   1.89x at 4096x4096 (1.15-2.05x)               numpy: not measured
-    log_softmax_backward    numba   2.34x at 4096x4096 (1.7-2.6x)                 numpy: not measured
-    conv2d                  numba   1.82x on N32 C32 F32 28x28 3x3 (2.87 vs 5.20  numpy: not measured
-                                    ms), 1.35x on N8 C64 F64 32x32 (stride 1:
-                                    implicit GEMM, no im2col copy)
-    conv2d_backward_input   numba   4.31x (2.52 vs 10.86 ms), 2.26x               numpy: not measured
-    conv2d_backward_weight  numpy   0.85x (6.55 vs 5.57 ms), 0.83x                numpy: not measured
-    max_pool2d              numba   16.8x on N64 C16 28x28 2x2 (0.52 vs 8.7 ms);  numpy: not measured
-                                    8.4x on N32 C64 56x56 3x3 s2 p1
-    max_pool2d_backward     numba   6.0x (0.13 vs 0.76 ms); 9.2x                  numpy: not measured
+    matmul                  numpy   0.99x at 1024^3 (OpenBLAS 9.67 ms, ours 9.77; numpy: not measured
+                                    0.71-1.33x from 128^3 to 2048^3)
+    softmax                 numba   2.05x at 4096x4096 (1.3-3.5x on 4 shapes)     numpy: not measured
+    log_softmax             numba   1.90x at 4096x4096 (1.3-3.1x)                 numpy: not measured
+    softmax_backward        numba   1.60x at 4096x4096 (0.97-1.73x)               numpy: not measured
+    log_softmax_backward    numba   1.75x at 4096x4096 (1.4-3.1x)                 numpy: not measured
+    conv2d                  numba   1.04-1.90x on 4 layers (1.65x on N32 C32 F32  numpy: not measured
+                                    28x28 3x3: 3.17 vs 5.23 ms)
+    conv2d_backward_input   numba   1.11-2.97x on 4 layers                        numpy: not measured
+    conv2d_backward_weight  numpy   0.40-0.86x on 4 layers                        numpy: not measured
+    max_pool2d              numba   9.4-20x on 3 layers (0.51 vs 8.9 ms on        numpy: not measured
+                                    N64 C16 28x28 2x2)
+    max_pool2d_backward     numba   5.6-9.3x on 3 layers                          numpy: not measured
 """
 
 from __future__ import annotations
