@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 
 from .. import backend
+from . import _fused_adam
 from .optimizer import Optimizer
 
 
@@ -85,13 +86,18 @@ class Adam(Optimizer):
             p.data *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
 
         m, v = state["exp_avg"], state["exp_avg_sq"]
+        step_size = lr / (1 - beta1 ** t)
+        if not group["amsgrad"] and _fused_adam.can_fuse(p.data, g, m, v):
+            # the same arithmetic in one compiled pass (optim/_fused_adam.py)
+            _fused_adam.adam_step(p.data, g, m, v, beta1, beta2, step_size,
+                                  math.sqrt(1 - beta2 ** t), eps)
+            return
         update_moments(m, v, g, beta1, beta2)
         if group["amsgrad"]:
             xp = backend.array_module(v)
             v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
 
         # lr * m_hat / (sqrt(v_hat) + eps), with the corrections folded into two scalars
-        step_size = lr / (1 - beta1 ** t)
         denom = backend.array_module(v).sqrt(v) / math.sqrt(1 - beta2 ** t)
         denom += eps
         p.data -= step_size * (m / denom)
