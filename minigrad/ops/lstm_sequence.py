@@ -67,7 +67,9 @@ class LSTMSequence(Function):
         ctx.arrays = (acts, hs, cs, tcs, h0, c0, w_hh)
         ctx.reverse = reverse
         ctx.save_for_backward(x_proj, h0, c0, w_hh)
-        hs_out = hs[::-1].copy() if reverse else hs
+        # outputs are copies: backward reads hs, cs, tcs from ctx, and an in-place change to
+        # an output (allowed on a non-leaf) must not reach them
+        hs_out = hs[::-1].copy() if reverse else hs.copy()
         return hs_out, h.copy(), c.copy()
 
     @staticmethod

@@ -65,3 +65,14 @@ def test_lstm_module_uses_the_fused_op_and_agrees_with_its_cell():
         h, c = cell(x[t], (h, c))
         np.testing.assert_allclose(out[t].detach().numpy(), h.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(c_n[0].detach().numpy(), c.detach().numpy(), rtol=1e-6)
+
+
+def test_changing_an_output_in_place_does_not_change_the_gradients():
+    """Backward reads the h_t it kept; the hs handed out must be a different array."""
+    xs = inputs(5)
+    hs, h, c = lstm_sequence(*xs)
+    (expected,) = mg.autograd.grad(c.sum(), [xs[3]], retain_graph=True)
+    with mg.no_grad():
+        hs += 100.0                              # the user edits the output afterwards
+    (after,) = mg.autograd.grad(c.sum(), [xs[3]])
+    np.testing.assert_array_equal(after.numpy(), expected.numpy())
