@@ -114,8 +114,9 @@ class MaxPool2d(Function):
     def forward(ctx, x, hyper):
         y, idx = kernel_calls.max_pool2d(x, *hyper)
         ctx.idx, ctx.hyper, ctx.x_shape = idx, hyper, x.shape
-        ctx.mark_non_differentiable(idx)
-        return y, idx
+        indices = idx.copy()          # handed out: a user's in-place edit must not reach ctx.idx
+        ctx.mark_non_differentiable(indices)
+        return y, indices
 
     @staticmethod
     def backward(ctx, gy, _g_idx):

@@ -116,3 +116,11 @@ def test_errors_name_the_numbers():
         nn.MaxPool2d(3)(mg.zeros(1, 1, 2, 2))
     with pytest.raises(RuntimeError, match="avg_pool2d: expected a 3-D .* or 4-D"):
         nn.AvgPool2d(2)(mg.zeros(4, 4))
+
+
+def test_editing_the_returned_indices_does_not_change_the_gradient():
+    x = mg.tensor(np.random.default_rng(2).normal(size=(1, 2, 6, 6)), requires_grad=True)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    idx.data[...] = 0                                   # scribble over the returned indices
+    y.sum().backward()
+    assert x.grad.numpy().sum() == y.numel() and x.grad.numpy()[0, 0, 0, 0] <= 1
