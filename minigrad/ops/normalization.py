@@ -59,7 +59,10 @@ class Normalize(Function):
         ctx.x_hat, ctx.rstd = x_hat, rstd  # reused by a plain (first-order) backward
         ctx.save_for_backward(x, weight)
         ctx.mark_non_differentiable(mean, var)
-        return y.astype(x.dtype, copy=False), mean, var
+        y = y.astype(x.dtype, copy=False)
+        if y is x_hat:          # no affine part: hand out a copy, backward keeps reading x_hat
+            y = y.copy()
+        return y, mean, var
 
     @staticmethod
     def backward(ctx, g, _g_mean, _g_var):
