@@ -74,8 +74,9 @@ class LSTMSequence(Function):
 
     @staticmethod
     def backward(ctx, g_hs, g_hn, g_cn):
+        inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
         if is_grad_enabled():
-            return _backward_by_recomputing(ctx, g_hs, g_hn, g_cn)
+            return _backward_by_recomputing(ctx, inputs, g_hs, g_hn, g_cn)
         return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
 
 
@@ -120,11 +121,10 @@ def lstm_sequence_reference(x_proj, h0, c0, w_hh, reverse=False):
     return (flip(out, (0,)) if reverse else out), h, c
 
 
-def _backward_by_recomputing(ctx, g_hs, g_hn, g_cn):
+def _backward_by_recomputing(ctx, inputs, g_hs, g_hn, g_cn):
     """create_graph=True: differentiate the per-step recomputation, keeping the graph."""
     from ..autograd import grad as autograd_grad
 
-    inputs = ctx.saved_tensors
     wanted = [i for i, need in enumerate(ctx.needs_input_grad[:4]) if need]
     outputs = lstm_sequence_reference(*inputs, reverse=ctx.reverse)
     grads = autograd_grad(outputs, [inputs[i] for i in wanted], (g_hs, g_hn, g_cn),

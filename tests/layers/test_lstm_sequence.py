@@ -76,3 +76,13 @@ def test_changing_an_output_in_place_does_not_change_the_gradients():
         hs += 100.0                              # the user edits the output afterwards
     (after,) = mg.autograd.grad(c.sum(), [xs[3]])
     np.testing.assert_array_equal(after.numpy(), expected.numpy())
+
+
+def test_an_input_changed_in_place_after_forward_is_an_error():
+    x_proj, h0, c0, w_hh = inputs(6)
+    w = w_hh * 1.0                                   # a non-leaf input, so it may be edited
+    hs, _, _ = lstm_sequence(x_proj, h0, c0, w)
+    with mg.no_grad():
+        w += 1.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        hs.sum().backward()
