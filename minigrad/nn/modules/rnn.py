@@ -33,11 +33,12 @@ import math
 import warnings
 
 from ...ops.dropout import dropout as dropout_op
-from ...ops.elementwise import relu, sigmoid, tanh
+from ...ops.elementwise import relu, tanh
+from ...ops.gru_sequence import gru_sequence, gru_step
 from ...ops.lstm_gates import lstm_gates
 from ...ops.lstm_sequence import lstm_sequence
 from ...ops.matmul import addmm, matmul
-from ...ops.movement import cat, chunk, squeeze, stack, transpose, unbind, unsqueeze
+from ...ops.movement import cat, squeeze, stack, transpose, unbind, unsqueeze
 from ...tensor import Tensor, empty, zeros
 from .. import init
 from ..module import Module
@@ -86,17 +87,6 @@ def lstm_step(x_proj, state, w_hh_t, b_hh=None):
     # c' = sigmoid(f) * c + sigmoid(i) * tanh(g),  h' = sigmoid(o) * tanh(c'), as one fused
     # op (ops/lstm_gates.py shows it written out; the tests check the two agree)
     return lstm_gates(gates, c)
-
-
-def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
-    """h' = (1 - z) * n + z * h. The two projections stay apart because the reset gate r
-    multiplies only the hidden part of the candidate n: n = tanh(i_n + r * (W_hn h + b_hn))."""
-    i_r, i_z, i_n = chunk(x_proj, 3, dim=-1)
-    h_r, h_z, h_n = chunk(_bias(matmul(h, w_hh_t), b_hh), 3, dim=-1)
-    r = sigmoid(i_r + h_r)
-    z = sigmoid(i_z + h_z)
-    n = tanh(i_n + r * h_n)
-    return (1 - z) * n + z * h
 
 
 def _bias(y, b):
@@ -243,6 +233,9 @@ class RNNBase(Module):
             # (ops/lstm_sequence.py; the per-step cell below is what it must equal)
             hs, h_n, c_n = lstm_sequence(projected, *state, w_hh, reverse=reverse)
             return hs, (h_n, c_n)
+        if self.mode == "GRU":                           # the same, ops/gru_sequence.py
+            hs, h_n = gru_sequence(projected, state[0], w_hh, b_hh, reverse=reverse)
+            return hs, (h_n,)
         projected = unbind(projected, 0)
         w_hh_t = transpose(w_hh, 0, 1)
         outputs = [None] * len(projected)
