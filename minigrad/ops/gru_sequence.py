@@ -21,6 +21,8 @@ and, summed over all steps after the loop, dW_hh = sum_t da_t^T h_{t-1}, db_hh =
 
 from __future__ import annotations
 
+import functools
+
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -29,6 +31,7 @@ from .elementwise import sigmoid, sigmoid_array, tanh
 from .kernel_calls import matmul_2d
 from .matmul import matmul
 from .movement import chunk, flip, stack, transpose
+from .recompute import gradients_by_recomputing
 
 
 def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
@@ -77,7 +80,10 @@ class GRUSequence(Function):
     def backward(ctx, g_hs, g_hn):
         inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
         if is_grad_enabled():
-            return _backward_by_recomputing(ctx, inputs, g_hs, g_hn)
+            # create_graph=True: differentiate the per-step recomputation (ops/recompute.py)
+            return gradients_by_recomputing(
+                functools.partial(gru_sequence_reference, reverse=ctx.reverse), inputs,
+                ctx.needs_input_grad, (g_hs, g_hn), 5)
         return _backward_through_time(ctx, g_hs.data, g_hn.data)
 
 
@@ -125,20 +131,6 @@ def gru_sequence_reference(x_proj, h0, w_hh, b_hh=None, reverse=False):
         hs.append(h)
     out = stack(hs, dim=0)
     return (flip(out, (0,)) if reverse else out), h
-
-
-def _backward_by_recomputing(ctx, inputs, g_hs, g_hn):
-    """create_graph=True: differentiate the per-step recomputation, keeping the graph."""
-    from ..autograd import grad as autograd_grad
-
-    wanted = [i for i, need in enumerate(ctx.needs_input_grad[:4]) if need]
-    outputs = gru_sequence_reference(*inputs, reverse=ctx.reverse)
-    grads = autograd_grad(outputs, [inputs[i] for i in wanted], (g_hs, g_hn),
-                          create_graph=True, allow_unused=True)
-    result = [None] * 5
-    for i, g in zip(wanted, grads):
-        result[i] = g
-    return tuple(result)
 
 
 def gru_sequence(x_proj: Tensor, h0: Tensor, w_hh: Tensor, b_hh=None, reverse=False):

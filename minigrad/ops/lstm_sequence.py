@@ -29,6 +29,8 @@ the unfused cell and run gradgradcheck.
 
 from __future__ import annotations
 
+import functools
+
 from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
@@ -38,6 +40,7 @@ from .kernel_calls import matmul_2d
 from .lstm_gates import _gate_grads, lstm_gates
 from .matmul import addmm
 from .movement import flip, stack, transpose
+from .recompute import gradients_by_recomputing
 
 
 class LSTMSequence(Function):
@@ -76,7 +79,10 @@ class LSTMSequence(Function):
     def backward(ctx, g_hs, g_hn, g_cn):
         inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
         if is_grad_enabled():
-            return _backward_by_recomputing(ctx, inputs, g_hs, g_hn, g_cn)
+            # create_graph=True: differentiate the per-step recomputation (ops/recompute.py)
+            return gradients_by_recomputing(
+                functools.partial(lstm_sequence_reference, reverse=ctx.reverse), inputs,
+                ctx.needs_input_grad, (g_hs, g_hn, g_cn), 5)
         return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
 
 
@@ -119,20 +125,6 @@ def lstm_sequence_reference(x_proj, h0, c0, w_hh, reverse=False):
         hs.append(h)
     out = stack(hs, dim=0)
     return (flip(out, (0,)) if reverse else out), h, c
-
-
-def _backward_by_recomputing(ctx, inputs, g_hs, g_hn, g_cn):
-    """create_graph=True: differentiate the per-step recomputation, keeping the graph."""
-    from ..autograd import grad as autograd_grad
-
-    wanted = [i for i, need in enumerate(ctx.needs_input_grad[:4]) if need]
-    outputs = lstm_sequence_reference(*inputs, reverse=ctx.reverse)
-    grads = autograd_grad(outputs, [inputs[i] for i in wanted], (g_hs, g_hn, g_cn),
-                          create_graph=True, allow_unused=True)
-    result = [None] * 5
-    for i, g in zip(wanted, grads):
-        result[i] = g
-    return tuple(result)
 
 
 def lstm_sequence(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse=False):
