@@ -38,7 +38,8 @@ from ...ops.gru_sequence import gru_sequence, gru_step
 from ...ops.lstm_gates import lstm_gates
 from ...ops.lstm_sequence import lstm_sequence
 from ...ops.matmul import addmm, matmul
-from ...ops.movement import cat, squeeze, stack, transpose, unbind, unsqueeze
+from ...ops.movement import cat, squeeze, stack, transpose, unsqueeze
+from ...ops.rnn_sequence import rnn_sequence
 from ...tensor import Tensor, empty, zeros
 from .. import init
 from ..module import Module
@@ -107,12 +108,12 @@ rnn_relu_cell = _cell(rnn_relu_step)
 lstm_cell = _cell(lstm_step)
 gru_cell = _cell(gru_step)
 
-# mode -> (one-step cell, step on projected input, number of gates stacked in W_ih / W_hh)
+# mode -> (one-step cell, number of gates stacked in W_ih / W_hh)
 _CELLS = {
-    "RNN_TANH": (rnn_tanh_cell, rnn_tanh_step, 1),
-    "RNN_RELU": (rnn_relu_cell, rnn_relu_step, 1),
-    "LSTM": (lstm_cell, lstm_step, 4),
-    "GRU": (gru_cell, gru_step, 3),
+    "RNN_TANH": (rnn_tanh_cell, 1),
+    "RNN_RELU": (rnn_relu_cell, 1),
+    "LSTM": (lstm_cell, 4),
+    "GRU": (gru_cell, 3),
 }
 
 
@@ -166,7 +167,7 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
-        self._cell, self._cell_step, gates = _CELLS[mode]
+        gates = _CELLS[mode][1]
         directions = 2 if bidirectional else 1
         rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
         for layer in range(num_layers):
@@ -228,22 +229,17 @@ class RNNBase(Module):
             # b_hh is added at every step: add it to all L projections at once instead (GRU
             # keeps it apart: its reset gate multiplies W_hn h + b_hn, bias included)
             projected, b_hh = projected + b_hh, None
+        # the whole sequence as one op with a hand-written backward through time
+        # (ops/{lstm,gru,rnn}_sequence.py; the per-step cells above are what they must equal)
         if self.mode == "LSTM":
-            # the whole sequence as one op with a hand-written backward through time
-            # (ops/lstm_sequence.py; the per-step cell below is what it must equal)
             hs, h_n, c_n = lstm_sequence(projected, *state, w_hh, reverse=reverse)
             return hs, (h_n, c_n)
-        if self.mode == "GRU":                           # the same, ops/gru_sequence.py
+        if self.mode == "GRU":
             hs, h_n = gru_sequence(projected, state[0], w_hh, b_hh, reverse=reverse)
             return hs, (h_n,)
-        projected = unbind(projected, 0)
-        w_hh_t = transpose(w_hh, 0, 1)
-        outputs = [None] * len(projected)
-        order = range(len(projected) - 1, -1, -1) if reverse else range(len(projected))
-        for t in order:
-            state = (self._cell_step(projected[t], state[0], w_hh_t, b_hh),)
-            outputs[t] = state[0]
-        return stack(outputs, dim=0), state
+        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+        hs, h_n = rnn_sequence(projected, state[0], w_hh, nonlinearity, reverse=reverse)
+        return hs, (h_n,)
 
     def forward(self, input, hx=None):  # noqa: A002
         """input (L, N, input_size), or (N, L, input_size) with batch_first, or unbatched
@@ -340,7 +336,7 @@ class RNNCellBase(Module):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self._mode = mode
-        cell, _, gates = _CELLS[mode]
+        cell, gates = _CELLS[mode]
         self._cell = cell
         rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
         self.weight_ih = _new_weight(rows, input_size, **kw)

@@ -1,0 +1,106 @@
+"""A whole Elman RNN layer (tanh or ReLU) over a sequence as one op, BPTT by hand.
+
+The simplest of the three recurrent sequence ops (read ``lstm_sequence.py`` for the idea).
+One step, with ``x_proj`` holding x_t W_ih^T + b_ih + b_hh for every t:
+
+    h_t = act(x_proj[t] + h_{t-1} W_hh^T)          act = tanh or relu
+
+Backward of one step, with dh = dL/dh_t (from the output and from step t+1):
+
+    dpre = dh * act'(pre)          (tanh: 1 - h_t^2;  relu: 1 where h_t > 0, else 0)
+    dx_proj[t] = dpre              dh_{t-1} = dpre W_hh          dW_hh = sum_t dpre_t^T h_{t-1}
+
+Second derivatives differentiate the per-step recomputation (``ops/recompute.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .. import backend
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor
+from .elementwise import relu, tanh
+from .kernel_calls import matmul_2d
+from .matmul import addmm
+from .movement import flip, stack, transpose
+from .recompute import gradients_by_recomputing
+
+_ACTIVATIONS = {"tanh": tanh, "relu": relu}
+
+
+class RNNSequence(Function):
+    """(hs, h_n) of one tanh/ReLU RNN layer and direction; hs (L, N, H) holds every h_t."""
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, w_hh, nonlinearity, reverse):
+        xp = backend.array_module(x_proj)
+        x_seq = x_proj[::-1] if reverse else x_proj          # processing order
+        hs = xp.empty(x_proj.shape, dtype=x_proj.dtype)
+        w_t = w_hh.T
+        h = h0
+        for t in range(x_proj.shape[0]):
+            pre = x_seq[t] + matmul_2d(h, w_t)
+            h = hs[t] = xp.tanh(pre) if nonlinearity == "tanh" else xp.maximum(pre, 0)
+        ctx.arrays = (hs, h0, w_hh)
+        ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
+        ctx.save_for_backward(x_proj, h0, w_hh)
+        # outputs are copies: backward reads hs from ctx (see lstm_sequence.py)
+        return (hs[::-1].copy() if reverse else hs.copy()), h.copy()
+
+    @staticmethod
+    def backward(ctx, g_hs, g_hn):
+        inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
+        if is_grad_enabled():
+            reference = functools.partial(rnn_sequence_reference,
+                                          nonlinearity=ctx.nonlinearity, reverse=ctx.reverse)
+            return gradients_by_recomputing(reference, inputs, ctx.needs_input_grad,
+                                            (g_hs, g_hn), 5)
+        return _backward_through_time(ctx, g_hs.data, g_hn.data)
+
+
+def _backward_through_time(ctx, g_hs, g_hn):
+    """The BPTT loop of the module docstring, on arrays."""
+    hs, h0, w_hh = ctx.arrays
+    xp = backend.array_module(g_hs)
+    if ctx.reverse:
+        g_hs = g_hs[::-1]
+    d_pre = xp.empty(hs.shape, dtype=hs.dtype)
+    dh = g_hn
+    for t in range(hs.shape[0] - 1, -1, -1):
+        dh = dh + g_hs[t]
+        h = hs[t]
+        d_pre[t] = dh * (1 - h * h) if ctx.nonlinearity == "tanh" else dh * (h > 0)
+        dh = matmul_2d(d_pre[t], w_hh)
+    need_x, need_h0, need_w = ctx.needs_input_grad[:3]
+    g_w = None
+    if need_w:
+        hidden = h0.shape[-1]
+        h_prev = xp.concatenate([h0[None], hs[:-1]], axis=0)             # h_{t-1} for every t
+        g_w = Tensor._make(matmul_2d(d_pre.reshape(-1, hidden).T, h_prev.reshape(-1, hidden)))
+    g_x = None
+    if need_x:
+        g_x = Tensor._make(d_pre[::-1].copy() if ctx.reverse else d_pre)
+    return g_x, Tensor._make(dh) if need_h0 else None, g_w, None, None
+
+
+def rnn_sequence_reference(x_proj, h0, w_hh, nonlinearity="tanh", reverse=False):
+    """The same layer as differentiable per-step ops."""
+    act = _ACTIVATIONS[nonlinearity]
+    x_seq = flip(x_proj, (0,)) if reverse else x_proj
+    w_t = transpose(w_hh, 0, 1)
+    h, hs = h0, []
+    for t in range(x_proj.shape[0]):
+        h = act(addmm(x_seq[t], h, w_t))
+        hs.append(h)
+    out = stack(hs, dim=0)
+    return (flip(out, (0,)) if reverse else out), h
+
+
+def rnn_sequence(x_proj: Tensor, h0: Tensor, w_hh: Tensor, nonlinearity="tanh", reverse=False):
+    """One tanh/ReLU RNN layer (one direction) over x_proj (L, N, H): (hs (L, N, H), h_n)."""
+    if nonlinearity not in _ACTIVATIONS:
+        raise ValueError(f"rnn_sequence: nonlinearity must be 'tanh' or 'relu', got "
+                         f"{nonlinearity!r}")
+    return RNNSequence.apply(x_proj, h0, w_hh, nonlinearity, reverse)
