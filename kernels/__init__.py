@@ -11,6 +11,8 @@ and know nothing of Tensors or autograd.
     K.conv2d_backward_input(gy, w, x_shape, ...), K.conv2d_backward_weight(x, gy, w_shape, ...)
     y, idx = K.max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)
     K.max_pool2d_backward(gy, idx, x_shape, kernel_size, ...)
+    h, c, acts, tanh_c = K.lstm_cell(gates, c)   # one LSTM step after its products
+    K.lstm_cell_backward(acts, tanh_c, c, gh, gc)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # what runs when nothing is forced
@@ -24,6 +26,7 @@ Where to read what (one op family per file, one implementation per file):
                                                            block per row, online softmax
     conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im
     maxpool2d_numpy.py maxpool2d_numba.py maxpool2d_cuda.py  window max + position; scatter
+    lstm_cell_numpy.py lstm_cell_numba.py lstm_cell_cuda.py  an LSTM step's gates, one pass
     dispatch.py       ops.py            _validate.py       choosing; entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
@@ -37,6 +40,8 @@ from .ops import (
     conv2d_backward_weight,
     log_softmax,
     log_softmax_backward,
+    lstm_cell,
+    lstm_cell_backward,
     matmul,
     max_pool2d,
     max_pool2d_backward,
@@ -48,5 +53,5 @@ __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
     "matmul", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
-    "max_pool2d", "max_pool2d_backward",
+    "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
 ]

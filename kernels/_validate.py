@@ -279,3 +279,23 @@ def check_max_pool2d_backward_operands(op, gy, indices, geometry: PoolGeometry) 
             )
     if np.dtype(indices.dtype) != np.dtype(np.int64):
         raise ValueError(f"kernels.{op}: indices must be int64, got {_describe(indices)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM cell
+# ---------------------------------------------------------------------------------------------
+
+def check_lstm_cell_operands(op: str, gates_name: str, gates, named_states: dict) -> None:
+    """``gates`` (N, 4H) and every state in ``named_states`` (N, H), one float dtype."""
+    check_float_array(op, gates_name, gates, ndim=2)
+    for name, array in named_states.items():
+        check_float_array(op, name, array, ndim=2)
+    check_same_dtype(op, {gates_name: gates, **named_states})
+    n, four_h = gates.shape
+    for name, array in named_states.items():
+        if tuple(array.shape) != (n, four_h // 4) or four_h % 4:
+            raise ValueError(
+                f"kernels.{op}: {gates_name} has shape {tuple(gates.shape)}, so {name} must "
+                f"have shape (N, H) = ({n}, {four_h} / 4), got {tuple(array.shape)}"
+                + ("; the gate axis must hold 4 blocks (i, f, g, o) of H" if four_h % 4 else "")
+            )

@@ -41,6 +41,9 @@ benchmark on a GPU.
     max_pool2d              numba   9.4-20x on 3 layers (0.51 vs 8.9 ms on        numpy: not measured
                                     N64 C16 28x28 2x2)
     max_pool2d_backward     numba   5.6-9.3x on 3 layers                          numpy: not measured
+    lstm_cell               numba   3.0x at N=32, H=128 (13.4 vs 39.7 us; one     numpy: not measured
+                                    step's gates, measured by hand 2026-11-23)
+    lstm_cell_backward      numba   6.0x at N=32, H=128 (4.5 vs 27.1 us)          numpy: not measured
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ OP_FAMILIES = {
     "conv2d_backward_weight": "conv2d",
     "max_pool2d": "maxpool2d",
     "max_pool2d_backward": "maxpool2d",
+    "lstm_cell": "lstm_cell",
+    "lstm_cell_backward": "lstm_cell",
 }
 OPS = tuple(OP_FAMILIES)
 
@@ -83,6 +88,8 @@ _DEFAULTS = {
     "conv2d_backward_weight": {"cpu": "numpy", "cuda": "numpy"},
     "max_pool2d": {"cpu": "numba", "cuda": "numpy"},
     "max_pool2d_backward": {"cpu": "numba", "cuda": "numpy"},
+    "lstm_cell": {"cpu": "numba", "cuda": "numpy"},
+    "lstm_cell_backward": {"cpu": "numba", "cuda": "numpy"},
 }
 
 

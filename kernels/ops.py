@@ -44,6 +44,28 @@ def _call(op: str, impl: str, function: str, *args):
         return fn(*args)
 
 
+def resolved(op: str, *arrays, impl: str | None = None):
+    """``op``'s implementation for arrays like ``arrays``, chosen once, to call many times.
+
+    A loop that runs one op on arrays of the same shapes and dtype at every iteration (an
+    LSTM's time steps) would otherwise pay the choice and the checks at every call: several
+    microseconds each, as much as a small step's arithmetic. The function returned skips
+    both, so call the public entry point once first (it validates) and this one after.
+    Only for ops whose implementation function has the op's name and arguments (matmul,
+    lstm_cell, lstm_cell_backward).
+    """
+    chosen = choose_impl(op, arrays, impl)
+    fn = getattr(_implementation(op, chosen), op)
+    if chosen != "numba":
+        return fn
+    work = sum(a.size for a in arrays)
+
+    def run(*args):
+        with threads_for(work):
+            return fn(*args)
+    return run
+
+
 # ---------------------------------------------------------------------------------------------
 # matmul
 # ---------------------------------------------------------------------------------------------
@@ -233,3 +255,31 @@ def max_pool2d_backward(gy, indices, x_shape, kernel_size, stride=None, padding=
                          f"{geometry.H * geometry.W}), got values from {int(indices.min())} "
                          f"to {int(indices.max())}")
     return _call(op, chosen, "max_pool2d_backward", gy, indices, geometry)
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM cell: the elementwise part of one step (the products stay in matmul)
+# ---------------------------------------------------------------------------------------------
+
+def lstm_cell(gates, c, impl: str | None = None):
+    """One LSTM step after its products: (h_t, c_t, acts, tanh_c).
+
+        i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of the blocks of gates (N, 4H)
+        c_t = f * c + i * g          h_t = o * tanh(c_t)
+
+    ``acts`` (N, 4H) holds (i, f, g, o) and ``tanh_c`` (N, H) tanh(c_t): what the backward needs.
+    """
+    op = "lstm_cell"
+    chosen = choose_impl(op, (gates, c), impl)
+    check.check_lstm_cell_operands(op, "gates", gates, {"c": c})
+    return _call(op, chosen, "lstm_cell", gates, c)
+
+
+def lstm_cell_backward(acts, tanh_c, c, gh, gc, impl: str | None = None):
+    """(d gates (N, 4H), dL/dc (N, H)) of ``lstm_cell`` given its ``acts`` and ``tanh_c``, its
+    input ``c`` and the gradients gh = dL/dh_t, gc = dL/dc_t (formula in lstm_cell_numpy.py)."""
+    op = "lstm_cell_backward"
+    chosen = choose_impl(op, (acts, tanh_c, c, gh, gc), impl)
+    check.check_lstm_cell_operands(op, "acts", acts,
+                                   {"tanh_c": tanh_c, "c": c, "gh": gh, "gc": gc})
+    return _call(op, chosen, "lstm_cell_backward", acts, tanh_c, c, gh, gc)

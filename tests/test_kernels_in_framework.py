@@ -42,10 +42,35 @@ def test_gradchecks_with_each_implementation_forced(impl):
 
 
 @pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_lstm_gradcheck_with_each_implementation_forced(impl):
+    """nn.LSTM's sequence op runs the lstm_cell kernels forward and backward."""
+    mg.manual_seed(3)
+    lstm = mg.nn.LSTM(3, 4, num_layers=2, bidirectional=True).to(mg.float64)
+    x = _t(np.random.default_rng(8), 5, 2, 3)
+    params = list(lstm.parameters())
+
+    def run(x, *weights):
+        return lstm(x)[0]
+    with K.use(impl):
+        assert mg.autograd.gradcheck(run, (x, *params))
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
 def test_env_variable_forces_the_implementation(impl, monkeypatch):
     monkeypatch.setenv("MINIGRAD_KERNELS", impl)
     x = mg.randn(3, 5)
     np.testing.assert_allclose(F.softmax(x, 1).numpy().sum(1), np.ones(3), rtol=1e-6)
+
+
+class _LastOfLSTM(mg.nn.Module):
+    """An LSTM over the 4 channels as a sequence; its last output."""
+
+    def __init__(self, inputs, hidden):
+        super().__init__()
+        self.lstm = mg.nn.LSTM(inputs, hidden, batch_first=True)
+
+    def forward(self, x):
+        return self.lstm(x)[0][:, -1]
 
 
 def test_a_training_step_is_the_same_on_every_implementation():
@@ -57,7 +82,8 @@ def test_a_training_step_is_the_same_on_every_implementation():
     for impl in CPU_IMPLS:
         mg.manual_seed(0)
         model = mg.nn.Sequential(mg.nn.Conv2d(1, 4, 3), mg.nn.ReLU(), mg.nn.Flatten(),
-                                 mg.nn.Linear(4 * 5 * 5, 3))
+                                 mg.nn.Unflatten(1, (4, 25)), _LastOfLSTM(25, 6),
+                                 mg.nn.Linear(6, 3))
         opt = mg.optim.SGD(model.parameters(), lr=0.1)
         with K.use(impl):
             for _ in range(3):

@@ -80,3 +80,20 @@ def softmax_backward(y, gy, axis):
 
 def log_softmax_backward(y, gy, axis):
     return _kernels().log_softmax_backward(y, gy, axis=axis)
+
+
+# one LSTM step after its products: (h, c, acts, tanh_c), and its backward (d gates, dc)
+
+def resolved(op, *arrays):
+    """The kernel implementation of ``op`` for arrays like these, dispatched once for a loop
+    (kernels.ops.resolved): call the checked function above on the loop's first iteration."""
+    from ..kernels.ops import resolved as resolve
+    return resolve(op, *arrays)
+
+
+def lstm_cell(gates, c):
+    return _kernels().lstm_cell(gates, c)
+
+
+def lstm_cell_backward(acts, tanh_c, c, gh, gc):
+    return _kernels().lstm_cell_backward(acts, tanh_c, c, gh, gc)

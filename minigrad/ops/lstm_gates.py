@@ -6,27 +6,24 @@ and the old cell state c:
     c' = sigmoid(f) * c + sigmoid(i) * tanh(g)          h' = sigmoid(o) * tanh(c')
 
 Written as separate ops that is 13 graph nodes per time step; fused it is one, so a 32-step
-LSTM records about a quarter of the nodes. The backward is the chain rule done by hand
-(s' = s (1 - s) for a sigmoid, t' = 1 - t^2 for a tanh):
+LSTM records about a quarter of the nodes. Forward and backward run on arrays in the kernel
+``lstm_cell`` / ``lstm_cell_backward`` (kernels/lstm_cell_*.py: the formulas, the NumPy
+reference, a one-pass Numba loop and a CUDA kernel), through ops/kernel_calls.py.
 
-    dc'_total = dc' + dh' * o_s * (1 - tanh(c')^2)
-    di = dc'_total * g_t * i_s (1 - i_s)        df = dc'_total * c * f_s (1 - f_s)
-    dg = dc'_total * i_s * (1 - g_t^2)          do = dh' * tanh(c') * o_s (1 - o_s)
-    dc = dc'_total * f_s
-
-``_gate_grads`` writes that formula once; it works on arrays and on Tensors alike. A plain
-backward runs it on the arrays forward kept. Under ``create_graph=True`` it runs on Tensors
-recomputed from the saved (gates, c), so the gradient is itself a graph and second derivatives
-work as for the unfused cell (``lstm_gates_reference``, which the tests compare against).
+Under ``create_graph=True`` the backward instead runs the kernels' own formula
+(``lstm_cell_numpy.gate_grads``, plain arithmetic) on Tensors recomputed from the saved
+(gates, c), so the gradient is itself a graph and second derivatives work as for the unfused
+cell (``lstm_gates_reference``, which the tests compare against).
 """
 
 from __future__ import annotations
 
-from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
+from ..kernels.lstm_cell_numpy import gate_grads
 from ..tensor import Tensor
-from .elementwise import sigmoid, sigmoid_array, tanh
+from . import kernel_calls
+from .elementwise import sigmoid, tanh
 from .movement import cat, chunk
 
 
@@ -37,21 +34,22 @@ def lstm_gates_reference(gates: Tensor, c: Tensor):
     return sigmoid(o) * tanh(c_new), c_new
 
 
+def gate_grads_on_tensors(gates: Tensor, c: Tensor, gh: Tensor, gc: Tensor):
+    """(d gates, dc) as a differentiable graph: the cell recomputed from (gates, c) with
+    Tensor ops, then the kernels' backward formula on those Tensors."""
+    i, f, g, o = chunk(gates, 4, dim=-1)
+    i_s, f_s, g_t, o_s = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+    tc = tanh(f_s * c + i_s * g_t)
+    return gate_grads(i_s, f_s, g_t, o_s, tc, c, gh, gc, lambda xs: cat(xs, dim=-1))
+
+
 class LSTMGates(Function):
     """(h', c') = LSTM cell update from the gate pre-activations and the old cell state."""
 
     @staticmethod
     def forward(ctx, gates, c):
-        xp = backend.array_module(gates)
-        hidden = c.shape[-1]
-        i_s = sigmoid_array(gates[..., :hidden])
-        f_s = sigmoid_array(gates[..., hidden:2 * hidden])
-        g_t = xp.tanh(gates[..., 2 * hidden:3 * hidden])
-        o_s = sigmoid_array(gates[..., 3 * hidden:])
-        c_new = (f_s * c + i_s * g_t).astype(c.dtype, copy=False)
-        tc = xp.tanh(c_new)
-        h_new = (o_s * tc).astype(c.dtype, copy=False)
-        ctx.parts = (i_s, f_s, g_t, o_s, tc)
+        h_new, c_new, acts, tanh_c = kernel_calls.lstm_cell(gates, c)
+        ctx.parts = (acts, tanh_c)
         ctx.save_for_backward(gates, c)
         return h_new, c_new
 
@@ -59,28 +57,10 @@ class LSTMGates(Function):
     def backward(ctx, gh, gc):
         gates, c = ctx.saved_tensors
         if is_grad_enabled():
-            # create_graph=True: the same formula on Tensors recomputed from the saved inputs,
-            # so the gradient stays connected to gates and c and can be differentiated again
-            i, f, g, o = chunk(gates, 4, dim=-1)
-            i_s, f_s, g_t, o_s = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-            tc = tanh(f_s * c + i_s * g_t)
-            return _gate_grads(i_s, f_s, g_t, o_s, tc, c, gh, gc, lambda xs: cat(xs, dim=-1))
-        xp = backend.array_module(gh.data)
-        d_gates, d_c = _gate_grads(*ctx.parts, c.data, gh.data, gc.data,
-                                   lambda xs: xp.concatenate(xs, axis=-1))
+            # create_graph=True: the gradient stays connected to gates and c
+            return gate_grads_on_tensors(gates, c, gh, gc)
+        d_gates, d_c = kernel_calls.lstm_cell_backward(*ctx.parts, c.data, gh.data, gc.data)
         return Tensor._make(d_gates), Tensor._make(d_c)
-
-
-def _gate_grads(i_s, f_s, g_t, o_s, tc, c, gh, gc, concat):
-    """The backward formula of the module docstring; works on arrays and on Tensors alike."""
-    gc_total = gc + gh * o_s * (1 - tc * tc)
-    d_gates = concat([
-        gc_total * g_t * i_s * (1 - i_s),
-        gc_total * c * f_s * (1 - f_s),
-        gc_total * i_s * (1 - g_t * g_t),
-        gh * tc * o_s * (1 - o_s),
-    ])
-    return d_gates, gc_total * f_s
 
 
 def lstm_gates(gates: Tensor, c: Tensor):

@@ -18,8 +18,9 @@ arriving from step t+1 (zero past the end, plus what the final state's users sen
     dx_proj[t] = d gates_t                   dh_{t-1} = d gates_t W_hh
     dc_{t-1} = dc_t * sigmoid(f)             dW_hh = sum_t d gates_t^T h_{t-1}
 
-``dW_hh`` is one product after the loop, (L*N, 4H)^T @ (L*N, H), not L small ones. The gate
-gradients are ``lstm_gates._gate_grads``, the same formula the one-step op uses.
+``dW_hh`` is one product after the loop, (L*N, 4H)^T @ (L*N, H), not L small ones. Each
+step's elementwise part, forward and backward, is the kernel ``lstm_cell`` (one pass in Numba
+on the CPU; kernels/lstm_cell_*.py), the same one the one-step op ``LSTMGates`` uses.
 
 Second derivatives: under ``create_graph=True`` the backward recomputes the layer step by
 step from the saved inputs with differentiable ops (``lstm_gates`` per step) and
@@ -35,9 +36,9 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .elementwise import sigmoid_array
+from . import kernel_calls
 from .kernel_calls import matmul_2d
-from .lstm_gates import _gate_grads, lstm_gates
+from .lstm_gates import lstm_gates
 from .matmul import addmm
 from .movement import flip, stack, transpose
 from .recompute import gradients_by_recomputing
@@ -49,30 +50,28 @@ class LSTMSequence(Function):
     @staticmethod
     def forward(ctx, x_proj, h0, c0, w_hh, reverse):
         xp = backend.array_module(x_proj)
-        steps, hidden = x_proj.shape[0], h0.shape[-1]
         x_seq = x_proj[::-1] if reverse else x_proj          # processing order
-        acts = xp.empty(x_proj.shape, dtype=x_proj.dtype)    # sigmoid(i), sigmoid(f), tanh(g),
-        hs = xp.empty((steps,) + h0.shape, dtype=h0.dtype)   # sigmoid(o) for every step
-        cs = xp.empty_like(hs)
-        tcs = xp.empty_like(hs)                              # tanh(c_t)
         w_t = w_hh.T
         h, c = h0, c0
-        for t in range(steps):
-            gates = x_seq[t] + matmul_2d(h, w_t)
-            a = acts[t]
-            a[:, :2 * hidden] = sigmoid_array(gates[:, :2 * hidden])       # i, f
-            a[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
-            a[:, 3 * hidden:] = sigmoid_array(gates[:, 3 * hidden:])       # o
-            i_s, f_s, g_t, o_s = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
-            c = cs[t] = f_s * c + i_s * g_t
-            tc = tcs[t] = xp.tanh(c)
-            h = hs[t] = o_s * tc
-        ctx.arrays = (acts, hs, cs, tcs, h0, c0, w_hh)
+        hs, cs, acts, tanh_cs = [], [], [], []               # per step, for the backward
+        product, cell = matmul_2d, kernel_calls.lstm_cell     # checked calls, first step only
+        for t, x_t in enumerate(x_seq):
+            gates = product(h, w_t)
+            gates += x_t
+            h, c, a, tc = cell(gates, c)                     # one pass (kernels/lstm_cell_*)
+            if t == 0:   # every step has the same shapes: dispatch once (kernel_calls.resolved)
+                product = kernel_calls.resolved("matmul", h0, w_t)
+                cell = kernel_calls.resolved("lstm_cell", gates, c)
+            hs.append(h)
+            cs.append(c)
+            acts.append(a)
+            tanh_cs.append(tc)
+        ctx.arrays = (acts, hs, cs, tanh_cs, h0, c0, w_hh)
         ctx.reverse = reverse
         ctx.save_for_backward(x_proj, h0, c0, w_hh)
-        # outputs are copies: backward reads hs, cs, tcs from ctx, and an in-place change to
-        # an output (allowed on a non-leaf) must not reach them
-        hs_out = hs[::-1].copy() if reverse else hs.copy()
+        # outputs are copies: backward reads hs and cs from ctx, and an in-place change to an
+        # output (allowed on a non-leaf) must not reach them
+        hs_out = _stack(xp, hs[::-1] if reverse else hs, h0)
         return hs_out, h.copy(), c.copy()
 
     @staticmethod
@@ -86,28 +85,36 @@ class LSTMSequence(Function):
         return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
 
 
+def _stack(xp, arrays, like):
+    """(L, N, H) from L arrays of like's shape (L may be 0)."""
+    return xp.stack(arrays) if arrays else xp.empty((0,) + like.shape, dtype=like.dtype)
+
+
 def _backward_through_time(ctx, g_hs, g_hn, g_cn):
     """The BPTT loop of the module docstring, on arrays."""
-    acts, hs, cs, tcs, h0, c0, w_hh = ctx.arrays
+    acts, hs, cs, tanh_cs, h0, c0, w_hh = ctx.arrays
     xp = backend.array_module(g_hs)
-    steps, hidden = hs.shape[0], h0.shape[-1]
+    steps = len(hs)
     if ctx.reverse:
         g_hs = g_hs[::-1]
-    d_gates = xp.empty(acts.shape, dtype=acts.dtype)
+    d_gates = xp.empty((steps,) + g_hs.shape[1:-1] + (4 * h0.shape[-1],), dtype=g_hs.dtype)
     dh, dc = g_hn, g_cn
+    product, cell_backward = matmul_2d, kernel_calls.lstm_cell_backward
     for t in range(steps - 1, -1, -1):
         dh = dh + g_hs[t]
-        i_s, f_s, g_t, o_s = (acts[t, :, k * hidden:(k + 1) * hidden] for k in range(4))
         c_prev = cs[t - 1] if t > 0 else c0
-        d_gates[t], dc = _gate_grads(i_s, f_s, g_t, o_s, tcs[t], c_prev, dh, dc,
-                                     lambda parts: xp.concatenate(parts, axis=-1))
-        dh = matmul_2d(d_gates[t], w_hh)
+        d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], c_prev, dh, dc)
+        dh = product(d_gates[t], w_hh)
+        if t == steps - 1:   # the same shapes at every step: dispatch once
+            product = kernel_calls.resolved("matmul", d_gates[t], w_hh)
+            cell_backward = kernel_calls.resolved("lstm_cell_backward", acts[t], tanh_cs[t],
+                                                  c_prev, dh, dc)
     need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
     g_w = None
     if need_w:
-        h_prev = xp.concatenate([h0[None], hs[:-1]], axis=0)             # h_{t-1} for every t
-        g_w = Tensor._make(matmul_2d(d_gates.reshape(-1, 4 * hidden).T,
-                                     h_prev.reshape(-1, hidden)))
+        h_prev = _stack(xp, [h0] + hs[:-1], h0)                       # h_{t-1} for every t
+        g_w = Tensor._make(matmul_2d(d_gates.reshape(-1, d_gates.shape[-1]).T,
+                                     h_prev.reshape(-1, h0.shape[-1])))
     g_x = None
     if need_x:
         g_x = Tensor._make(d_gates[::-1].copy() if ctx.reverse else d_gates)

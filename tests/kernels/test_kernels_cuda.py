@@ -182,6 +182,23 @@ def test_max_pool2d_forward_and_backward(dtype, case, kernel_rng):
                  K.max_pool2d_backward(gy, idx, x.shape, **hyper, impl="numpy"))
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_cell_forward_and_backward(dtype, kernel_rng):
+    n, hidden = 3, 5                                  # 15 threads: a tiny, odd grid
+    gates = random_array(kernel_rng, (n, 4 * hidden), dtype, scale=3.0)
+    c = random_array(kernel_rng, (n, hidden), dtype)
+    outs = [to_host(a) for a in K.lstm_cell(to_device(gates), to_device(c), impl="cuda")]
+    refs = K.lstm_cell(gates, c, impl="numpy")
+    for out, ref in zip(outs, refs):
+        assert_close(out, ref)
+    acts, tanh_c = refs[2], refs[3]
+    gh, gc = (random_array(kernel_rng, (n, hidden), dtype) for _ in range(2))
+    outs = [to_host(a) for a in K.lstm_cell_backward(
+        *(to_device(a) for a in (acts, tanh_c, c, gh, gc)), impl="cuda")]
+    for out, ref in zip(outs, K.lstm_cell_backward(acts, tanh_c, c, gh, gc, impl="numpy")):
+        assert_close(out, ref)
+
+
 # ---------------------------------------------------------------------------------------------
 # Realistic sizes: a real GPU only
 # ---------------------------------------------------------------------------------------------
