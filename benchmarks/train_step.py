@@ -92,6 +92,23 @@ def _time(step, repeats):
     return _timing.measure(step, _timing.HostClock(), repeats=repeats).median_s
 
 
+def _time_interleaved(steps, repeats, rounds=5):
+    """Median seconds per step for each of ``steps``, timed in alternating rounds.
+
+    This VM is shared: its speed drifts by tens of percent over seconds. Timing one framework
+    for a while and then the other would credit the drift to whichever ran in the quiet
+    period; alternating rounds of ``repeats`` steps (after a warm-up of each) spreads it over
+    both. Each round starts with ``_timing.measure``'s pause, so one library's spinning
+    worker threads do not eat into the other's round.
+    """
+    times = [[] for _ in steps]
+    for _ in range(rounds):
+        for step, out in zip(steps, times):
+            out.append(_timing.measure(step, _timing.HostClock(), repeats=repeats,
+                                       settle_s=0.1).median_s)
+    return [sorted(t)[len(t) // 2] for t in times]
+
+
 def run(names, repeats):
     torch = _timing.torch_or_none()
     if torch is not None:
@@ -108,9 +125,11 @@ def run(names, repeats):
             row["torch_loss"] = float(t_step().item())
         m_step = make_step(mg, model, x, y)
         row["minigrad_loss"] = float(m_step().item())
-        row["minigrad_ms"] = _time(m_step, repeats) * 1e3
-        if torch is not None:
-            row["torch_ms"] = _time(t_step, repeats) * 1e3
+        if torch is None:
+            row["minigrad_ms"] = _time(m_step, repeats) * 1e3
+        else:
+            m_s, t_s = _time_interleaved([m_step, t_step], repeats)
+            row["minigrad_ms"], row["torch_ms"] = m_s * 1e3, t_s * 1e3
             row["minigrad_over_torch"] = row["minigrad_ms"] / row["torch_ms"]
         rows.append(row)
         print(_row_md(row), flush=True)
@@ -137,7 +156,8 @@ def main():
     print(HEADER)
     rows, torch_version = run(args.models, 3 if args.quick else 10)
     md = HEADER + "\n" + "\n".join(_row_md(r) for r in rows) + (
-        f"\n\nfloat32, forward + backward + Adam step, median of repeats; machine "
+        f"\n\nfloat32, forward + backward + Adam step; median of 5 rounds, each the median of "
+        f"{3 if args.quick else 10} steps, minigrad and PyTorch rounds alternating; machine "
         f"{_timing.machine_name()} ({_timing.cpu_description()}), "
         f"PyTorch {torch_version or 'not installed'} "
         f"({'default threads' if torch_version else ''}).\n")

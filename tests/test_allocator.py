@@ -1,0 +1,36 @@
+"""minigrad._allocator: glibc's malloc keeps freed arrays for reuse; opt-outs are honoured."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from minigrad import _allocator
+
+linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc only")
+
+
+@linux_only
+def test_tuning_is_applied_on_glibc(monkeypatch):
+    for name in (_allocator.ENV_VAR, *_allocator._GLIBC_VARS):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        import ctypes
+        ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        pytest.skip("not glibc")
+    assert _allocator.tune_malloc() is True
+
+
+@pytest.mark.parametrize("value", ["default", "0", "off"])
+def test_minigrad_malloc_default_switches_it_off(monkeypatch, value):
+    monkeypatch.setenv(_allocator.ENV_VAR, value)
+    assert _allocator.tune_malloc() is False
+
+
+@pytest.mark.parametrize("glibc_var", _allocator._GLIBC_VARS)
+def test_the_users_own_glibc_settings_win(monkeypatch, glibc_var):
+    monkeypatch.delenv(_allocator.ENV_VAR, raising=False)
+    monkeypatch.setenv(glibc_var, "1000000")
+    assert _allocator.tune_malloc() is False
