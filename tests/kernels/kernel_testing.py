@@ -42,6 +42,20 @@ def assert_close(actual, expected, dtype=None, scale=1.0):
     )
 
 
+def numeric_gradient(loss, array, eps=1e-6):
+    """d loss() / d array by central differences, perturbing ``array`` in place (float64)."""
+    grad = np.zeros_like(array)
+    for index in np.ndindex(array.shape):
+        saved = array[index]
+        array[index] = saved + eps
+        up = loss()
+        array[index] = saved - eps
+        down = loss()
+        array[index] = saved
+        grad[index] = (up - down) / (2 * eps)
+    return grad
+
+
 def random_array(rng, shape, dtype, scale=1.0):
     return (rng.standard_normal(shape) * scale).astype(dtype)
 

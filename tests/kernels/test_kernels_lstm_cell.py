@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_testing import CPU_IMPLS, DTYPES, assert_close, random_array
+from kernel_testing import CPU_IMPLS, DTYPES, assert_close, numeric_gradient, random_array
 
 from minigrad import kernels as K
 
@@ -65,21 +65,12 @@ def test_backward_matches_finite_differences(impl, n, hidden, kernel_rng):
     _, _, acts, tanh_c = K.lstm_cell(gates, c, impl=impl)
     d_gates, d_c = K.lstm_cell_backward(acts, tanh_c, c, gh, gc, impl=impl)
 
-    def loss(z, cc):
-        h, c_new = lstm_cell_truth(z, cc)
+    def loss():
+        h, c_new = lstm_cell_truth(gates, c)
         return float((gh * h).sum() + (gc * c_new).sum())
 
-    eps = 1e-6
     for array, grad in ((gates, d_gates), (c, d_c)):
-        numeric = np.zeros_like(array)
-        for index in np.ndindex(array.shape):
-            saved = array[index]
-            array[index] = saved + eps
-            up = loss(gates, c)
-            array[index] = saved - eps
-            down = loss(gates, c)
-            array[index] = saved
-            numeric[index] = (up - down) / (2 * eps)
+        numeric = numeric_gradient(loss, array)
         np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-8)
 
 
