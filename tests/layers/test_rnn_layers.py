@@ -138,6 +138,14 @@ def test_input_size_mismatch_names_the_layer():
         nn.GRUCell(4, 2)(mg.zeros(2, 3))
 
 
+@pytest.mark.parametrize("mode", ["RNN", "LSTM", "GRU"])
+def test_empty_sequence_is_refused_like_pytorch(mode):
+    layer = getattr(nn, mode)(3, 4, batch_first=True)
+    with pytest.raises(RuntimeError, match=rf"{mode}\(input_size=3.*sequence length larger "
+                                           r"than 0, got input of shape \(2, 0, 3\) \(batch_first\)"):
+        layer(mg.zeros(2, 0, 3))
+
+
 def test_hidden_state_shape_mismatch():
     with pytest.raises(RuntimeError, match=r"expected h_0 of shape \(2, 3, 4\).*got \(1, 3, 4\)"):
         nn.GRU(2, 4, num_layers=2)(mg.zeros(5, 3, 2), mg.zeros(1, 3, 4))

@@ -256,6 +256,10 @@ class RNNBase(Module):
         unbatched = input.ndim == 2
         seq = unsqueeze(input, 1) if unbatched else \
             (transpose(input, 0, 1) if self.batch_first else input)     # (L, N, features)
+        if seq.shape[0] == 0:
+            raise RuntimeError(f"{self._label()}: expected a sequence length larger than 0, "
+                               f"got input of shape {tuple(input.shape)}"
+                               f"{' (batch_first)' if self.batch_first else ''}")
         state = self._initial_state(hx, seq.shape[1], seq, unbatched)
 
         finals = []
