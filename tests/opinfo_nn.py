@@ -168,6 +168,29 @@ register("nn.functional.mse_loss", F.mse_loss, _regression_samples)
 register("nn.functional.l1_loss", F.l1_loss, _regression_samples)
 
 
+def _robust_samples(option):
+    """huber_loss(delta=0.7) / smooth_l1_loss(beta=0.7) on differences input - target drawn on
+    both sides of the kink at |d| = 0.7 but at least 0.05 away from it (and from 0), so the
+    finite differences never straddle two formulas."""
+    def leaf_around(r, target, shape):
+        magnitude = r.choice([0.2, 0.4, 1.1, 2.3], size=shape) + r.uniform(0, 0.2, size=shape)
+        d = magnitude * r.choice([-1.0, 1.0], size=shape)
+        return mg.tensor(target.numpy() + d, requires_grad=True)
+
+    def samples(r):
+        target = _const(r, 3, 5)
+        target2 = _const(r, 4)
+        return [Sample(leaf_around(r, target, (3, 5)), target, **{option: 0.7}),
+                Sample(leaf_around(r, target, (3, 5)), target, reduction="sum", **{option: 0.7}),
+                Sample(leaf_around(r, target2, (4,)), target2.requires_grad_(), reduction="none",
+                       desc="target requires grad too", **{option: 0.7})]
+    return samples
+
+
+register("nn.functional.huber_loss", F.huber_loss, _robust_samples("delta"))
+register("nn.functional.smooth_l1_loss", F.smooth_l1_loss, _robust_samples("beta"))
+
+
 def _probability_leaf(r, *shape):
     return mg.tensor(r.uniform(0.1, 0.9, size=shape), requires_grad=True)
 

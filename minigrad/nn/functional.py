@@ -33,10 +33,12 @@ from ..ops.loss import (  # noqa: F401
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
+    huber_loss,
     kl_div,
     l1_loss,
     mse_loss,
     nll_loss,
+    smooth_l1_loss,
 )
 from ..ops.matmul import matmul as _matmul
 from ..ops.movement import pad  # noqa: F401
@@ -77,6 +79,7 @@ __all__ = [
     "linear", "relu", "gelu", "silu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus",
     "logsigmoid", "softmax", "log_softmax", "dropout", "layer_norm", "batch_norm", "normalize",
     "embedding", "one_hot", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
+    "huber_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
     "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "scaled_dot_product_attention",

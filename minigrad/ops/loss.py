@@ -126,6 +126,41 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # no
     return _reduce((input - target).abs(), reduction)
 
 
+def _huber(diff: Tensor, delta: float) -> Tensor:
+    """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) beyond: a parabola near 0 joined to
+    two lines with the same slope (+-delta) where they meet, so the gradient is continuous and
+    never larger than delta. That is why it is robust: an outlier pulls with force delta, not
+    with force |d| as in mse_loss."""
+    magnitude = diff.abs()
+    return where(magnitude < delta, 0.5 * diff * diff, delta * (magnitude - 0.5 * delta))
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+               delta: float = 1.0) -> Tensor:
+    """Huber loss: quadratic for |input - target| < delta, linear beyond, reduced."""
+    _check_reduction("huber_loss", reduction)
+    if not delta > 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    target = _float_target("huber_loss", target, input)
+    _warn_if_broadcasting("huber_loss", input, target)
+    return _reduce(_huber(input - target, delta), reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 (Fast R-CNN's box loss): 0.5 d^2 / beta for |d| < beta, |d| - beta / 2
+    beyond, reduced. It is huber_loss with delta = beta, divided by beta, so its linear part
+    has slope 1 like l1_loss (beta = 0 is exactly l1_loss)."""
+    reduction = _reduction("smooth_l1_loss", size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    target = _float_target("smooth_l1_loss", target, input)
+    _warn_if_broadcasting("smooth_l1_loss", input, target)
+    diff = input - target
+    per_element = diff.abs() if beta == 0 else _huber(diff, beta) / beta
+    return _reduce(per_element, reduction)
+
+
 # ---------------------------------------------------------------------------------------------
 # Classification: nll_loss and cross_entropy
 # ---------------------------------------------------------------------------------------------

@@ -182,6 +182,31 @@ def test_regression_losses(fn, reduction, r):
             lambda a, b: getattr(TF, fn)(a, b, reduction=reduction), x, y, grad=(0, 1))
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("fn, option, value", [("huber_loss", "delta", 1.0),
+                                               ("huber_loss", "delta", 0.3),
+                                               ("smooth_l1_loss", "beta", 1.0),
+                                               ("smooth_l1_loss", "beta", 0.3),
+                                               ("smooth_l1_loss", "beta", 0.0)])
+def test_robust_regression_losses(fn, option, value, reduction, r):
+    x, y = r.normal(size=(4, 7)) * 2, r.normal(size=(4, 7))
+    compare(lambda a, b: getattr(F, fn)(a, b, reduction=reduction, **{option: value}),
+            lambda a, b: getattr(TF, fn)(a, b, reduction=reduction, **{option: value}), x, y,
+            grad=(0, 1))
+
+
+def test_robust_loss_modules_and_bad_options():
+    x, y = mg.tensor([0.0, 2.0, -3.0]), mg.tensor([0.5, 0.0, 0.0])
+    np.testing.assert_allclose(mg.nn.HuberLoss(delta=1.0)(x, y).item(),
+                               (0.125 + 1.5 + 2.5) / 3, rtol=1e-6)
+    np.testing.assert_allclose(mg.nn.SmoothL1Loss(beta=2.0, reduction="sum")(x, y).item(),
+                               0.0625 + 1.0 + 2.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="huber_loss: delta must be positive, got 0"):
+        F.huber_loss(x, y, delta=0)
+    with pytest.raises(ValueError, match=r"smooth_l1_loss: beta must be >= 0, got -1"):
+        F.smooth_l1_loss(x, y, beta=-1)
+
+
 CE_OPTIONS = list(itertools.product(REDUCTIONS, [None, "weight"], [-100, 1], [0.0, 0.25]))
 
 

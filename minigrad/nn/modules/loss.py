@@ -37,6 +37,29 @@ class L1Loss(_Loss):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
+class HuberLoss(_Loss):
+    """Huber loss: 0.5 d^2 for |d| < delta, delta (|d| - delta / 2) beyond (d = input - target)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: 0.5 d^2 / beta for |d| < beta, |d| - beta / 2 beyond (d = input - target)."""
+
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 beta: float = 1.0):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:  # noqa: A002
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
 class NLLLoss(_WeightedLoss):
     """Negative log-likelihood of class targets, given log-probabilities (after LogSoftmax)."""
 
