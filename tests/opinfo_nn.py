@@ -77,6 +77,14 @@ register("nn.functional.layer_norm", F.layer_norm, lambda r: [
 ])
 
 
+register("nn.functional.group_norm", F.group_norm, lambda r: [
+    Sample(t(r, 2, 6, 3), 3, t(r, 6), t(r, 6)),
+    Sample(t(r, 3, 4, 2, 3), 2, t(r, 4), None, eps=1e-3, desc="4-D, no bias"),
+    Sample(t(r, 2, 5), 5, desc="one channel per group, no affine"),
+    Sample(t(r, 2, 4, 3), 1, t(r, 4), t(r, 4), desc="one group: layer norm over (C, L)"),
+])
+
+
 def _batch_norm_train(x, w, b):
     return F.batch_norm(x, None, None, w, b, training=True)
 

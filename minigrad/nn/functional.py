@@ -42,7 +42,7 @@ from ..ops.loss import (  # noqa: F401
 )
 from ..ops.matmul import matmul as _matmul
 from ..ops.movement import pad  # noqa: F401
-from ..ops.normalization import batch_norm, layer_norm, normalize  # noqa: F401
+from ..ops.normalization import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..tensor import Tensor
 
@@ -77,7 +77,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 
 __all__ = [
     "linear", "relu", "gelu", "silu", "leaky_relu", "elu", "sigmoid", "tanh", "softplus",
-    "logsigmoid", "softmax", "log_softmax", "dropout", "layer_norm", "batch_norm", "normalize",
+    "logsigmoid", "softmax", "log_softmax", "dropout", "layer_norm", "batch_norm", "group_norm", "normalize",
     "embedding", "one_hot", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "huber_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",

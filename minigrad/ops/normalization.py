@@ -185,6 +185,37 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 
 # ---------------------------------------------------------------------------------------------
+# group_norm
+# ---------------------------------------------------------------------------------------------
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """Standardise each sample's channels in ``num_groups`` groups of C / num_groups
+    consecutive channels (each group over its channels and all positions), then scale and shift
+    per channel. One group is layer norm over (C, *); C groups is instance norm. No batch
+    statistics, so it behaves the same for a batch of 1 and in eval mode.
+
+    It is ``Normalize`` on the input viewed as (N, G, C/G * positions), over the last axis."""
+    if input.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, *), got shape "
+                         f"{tuple(input.shape)}")
+    n, c = input.shape[:2]
+    if num_groups < 1 or c % num_groups:
+        raise RuntimeError(f"group_norm: expected the number of channels ({c}) of the input "
+                           f"of shape {tuple(input.shape)} to be divisible by num_groups="
+                           f"{num_groups}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and tuple(p.shape) != (c,):
+            raise RuntimeError(f"group_norm: {name} has shape {tuple(p.shape)}, but the input "
+                               f"{tuple(input.shape)} has {c} channels (dim 1)")
+    grouped = reshape(input, (n, num_groups, -1))
+    y = reshape(Normalize.apply(grouped, None, None, (2,), float(eps))[0], input.shape)
+    if weight is not None:
+        y = y * _per_channel(weight, input.ndim)
+    return y + _per_channel(bias, input.ndim) if bias is not None else y
+
+
+# ---------------------------------------------------------------------------------------------
 # L_p normalisation of vectors
 # ---------------------------------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ LAYERS = [
     (lambda: nn.BatchNorm1d(3), (5, 3)),
     (lambda: nn.BatchNorm2d(2), (3, 2, 2, 2)),
     (lambda: nn.LayerNorm((2, 3)), (2, 2, 3)),
+    (lambda: nn.GroupNorm(2, 4), (3, 4, 2, 3)),
     (lambda: nn.GELU(), (3, 4)),
     (lambda: nn.Softmax(dim=1), (3, 4)),
 ]

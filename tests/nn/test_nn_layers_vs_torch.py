@@ -152,6 +152,36 @@ def test_layer_norm(shape, kw, xshape, r):
     run_both(m, t, (r.normal(size=xshape) * 3 + 2).astype(np.float32))
 
 
+GN_CASES = [(2, 6, {}, (3, 6, 5)), (3, 6, {"eps": 1e-3}, (2, 6, 4, 5)), (1, 4, {}, (2, 4, 3)),
+            (4, 4, {"affine": False}, (2, 4, 3, 3)), (2, 4, {"bias": False}, (1, 4, 7))]
+
+
+@pytest.mark.parametrize("groups,channels,kw,xshape", GN_CASES)
+def test_group_norm(groups, channels, kw, xshape, r):
+    m, t = nn.GroupNorm(groups, channels, **kw), tnn.GroupNorm(groups, channels, **kw)
+    assert list(m.state_dict()) == list(t.state_dict())
+    assert repr(m) == repr(t)
+    if m.weight is not None:
+        with mg.no_grad():
+            m.weight.copy_(mg.tensor(r.uniform(0.5, 2, size=channels).astype(np.float32)))
+            if m.bias is not None:
+                m.bias.copy_(mg.tensor(r.normal(size=channels).astype(np.float32)))
+        t.load_state_dict(to_torch_state(m))
+    run_both(m, t, (r.normal(size=xshape) * 3 + 2).astype(np.float32))
+
+
+def test_group_norm_errors_name_the_numbers():
+    with pytest.raises(ValueError, match=r"GroupNorm: num_channels \(6\) must be divisible by "
+                                         r"num_groups \(4\)"):
+        nn.GroupNorm(4, 6)
+    with pytest.raises(ValueError, match=r"GroupNorm\(2, 6.*expected input of shape \(N, 6, "
+                                         r"\*\), got shape \(3, 4, 5\)"):
+        nn.GroupNorm(2, 6)(mg.zeros(3, 4, 5))
+    with pytest.raises(RuntimeError, match=r"group_norm: expected the number of channels \(6\)"
+                                           r".*divisible by num_groups=4"):
+        nn.functional.group_norm(mg.zeros(2, 6, 3), 4)
+
+
 def test_layer_norm_shape_mismatch_message():
     with pytest.raises(RuntimeError, match=r"LayerNorm\(\(5,\)\): normalized_shape=\(5,\) "
                                            r"expects an input of shape \(\*, 5\), but got "

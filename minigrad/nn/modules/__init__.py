@@ -30,7 +30,7 @@ from .loss import (  # noqa: F401
     NLLLoss,
     SmoothL1Loss,
 )
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from .normalization import BatchNorm1d, BatchNorm2d, GroupNorm, LayerNorm  # noqa: F401
 from .pooling import *  # noqa: F401,F403  MaxPool2d AvgPool2d AdaptiveAvgPool2d
 from .rnn import *  # noqa: F401,F403  RNN LSTM GRU and their cells
 from .transformer import *  # noqa: F401,F403  TransformerEncoderLayer TransformerEncoder
