@@ -1,4 +1,5 @@
-"""Small helpers shared by the CUDA kernels: launch sizes and Numba types.
+"""Small helpers shared by the CUDA kernels: launch sizes, Numba types, and the one device
+function two gather kernels share (``covering_output``).
 
 Launch sizes differ between a real GPU and Numba's CUDA simulator. On a GPU we want blocks of
 a few hundred threads; the simulator runs every CUDA thread as a Python thread, so there we use
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import cuda
 
 from ._device import cuda_simulator_enabled
 
@@ -34,3 +36,19 @@ def grid_stride_launch(total: int) -> tuple[int, int]:
 def numba_type(dtype):
     """The Numba scalar type for a NumPy dtype (shared and local arrays need one)."""
     return numba.from_dtype(np.dtype(dtype))
+
+
+@cuda.jit(device=True)
+def covering_output(position, pad, offset, dilation, stride, count):
+    """Along one axis of a windowed op (convolution, pooling), the output index i whose window
+    reads input ``position`` at window ``offset``, or -1 if there is none.
+
+    Output i at offset p reads input i*stride - pad + p*dilation, so i = (position + pad -
+    p*dilation) / stride when that is a whole number in [0, count). Gather kernels (col2im,
+    the max-pool backward) use it to find, for one input pixel, every output that read it:
+    each pixel is then written by exactly one thread, with no atomic adds.
+    """
+    scaled = position + pad - offset * dilation
+    if scaled < 0 or scaled % stride != 0 or scaled // stride >= count:
+        return -1
+    return scaled // stride

@@ -25,7 +25,7 @@ import functools
 
 from numba import cuda
 
-from ._cuda_launch import grid_stride_launch
+from ._cuda_launch import covering_output, grid_stride_launch
 from ._device import array_module
 from .conv2d_numpy import gy_matrix
 from .matmul_cuda import default_tiles, gemm, split_k_for
@@ -71,15 +71,13 @@ def _kernels():
             v = idx % W
             acc = grad_cols[0, 0] * 0           # a zero of the array's dtype
             for p in range(KH):
-                i_scaled = h + ph - p * dh      # = i * sh for the output row i that reads h
-                if i_scaled < 0 or i_scaled % sh != 0 or i_scaled // sh >= OH:
-                    continue                    # ... if there is one
-                i = i_scaled // sh
+                i = covering_output(h, ph, p, dh, sh, OH)   # the output row that reads h at p
+                if i < 0:                                   # ... if there is one
+                    continue
                 for q in range(KW):
-                    j_scaled = v + pw - q * dw
-                    if j_scaled < 0 or j_scaled % sw != 0 or j_scaled // sw >= OW:
+                    j = covering_output(v, pw, q, dw, sw, OW)
+                    if j < 0:
                         continue
-                    j = j_scaled // sw
                     row = (c * KH + p) * KW + q
                     acc += grad_cols[row, (n * OH + i) * OW + j]
             gx[n, c, h, v] = acc

@@ -20,7 +20,7 @@ import functools
 
 from numba import cuda
 
-from ._cuda_launch import grid_stride_launch
+from ._cuda_launch import covering_output, grid_stride_launch
 from ._device import array_module
 from .maxpool2d_numpy import lowest_value
 
@@ -76,15 +76,13 @@ def _kernels():
             v = pixel % W
             acc = gy[0, 0, 0, 0] * 0                # a zero of the array's dtype
             for p in range(KH):                     # outputs (i, j) whose window covers (h, v)
-                i_scaled = h + ph - p * dh
-                if i_scaled < 0 or i_scaled % sh != 0 or i_scaled // sh >= OH:
+                i = covering_output(h, ph, p, dh, sh, OH)
+                if i < 0:
                     continue
-                i = i_scaled // sh
                 for q in range(KW):
-                    j_scaled = v + pw - q * dw
-                    if j_scaled < 0 or j_scaled % sw != 0 or j_scaled // sw >= OW:
+                    j = covering_output(v, pw, q, dw, sw, OW)
+                    if j < 0:
                         continue
-                    j = j_scaled // sw
                     if idx[n, c, i, j] == h * W + v:    # ... and chose it
                         acc += gy[n, c, i, j]
             gx[n, c, h, v] = acc
