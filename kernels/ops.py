@@ -34,14 +34,26 @@ def _implementation(op: str, impl: str):
     return module
 
 
-def _call(op: str, impl: str, function: str, *args):
-    """Run ``impl``'s ``function``; Numba kernels get one thread when the arrays are small."""
+def _bound(op: str, impl: str, function: str, work: int):
+    """``impl``'s ``function`` for ``op``; a Numba kernel runs its serial build (one thread)
+    when ``work``, the number of input elements, is small (kernels/_threads.py)."""
     fn = getattr(_implementation(op, impl), function)
     if impl != "numba":
-        return fn(*args)
-    work = sum(getattr(a, "size", 0) for a in args)
-    with threads_for(work):
-        return fn(*args)
+        return fn
+
+    def run(*args):
+        with threads_for(work):
+            return fn(*args)
+    return run
+
+
+def _work(arrays) -> int:
+    return sum(getattr(a, "size", 0) for a in arrays)
+
+
+def _call(op: str, impl: str, function: str, *args):
+    """Run ``impl``'s ``function`` on ``args``."""
+    return _bound(op, impl, function, _work(args))(*args)
 
 
 def resolved(op: str, *arrays, impl: str | None = None):
@@ -54,16 +66,7 @@ def resolved(op: str, *arrays, impl: str | None = None):
     Only for ops whose implementation function has the op's name and arguments (matmul,
     lstm_cell, lstm_cell_backward).
     """
-    chosen = choose_impl(op, arrays, impl)
-    fn = getattr(_implementation(op, chosen), op)
-    if chosen != "numba":
-        return fn
-    work = sum(a.size for a in arrays)
-
-    def run(*args):
-        with threads_for(work):
-            return fn(*args)
-    return run
+    return _bound(op, choose_impl(op, arrays, impl), op, _work(arrays))
 
 
 # ---------------------------------------------------------------------------------------------
