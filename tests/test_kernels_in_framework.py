@@ -94,3 +94,20 @@ def test_a_training_step_is_the_same_on_every_implementation():
         losses[impl] = loss.item()
     values = list(losses.values())
     np.testing.assert_allclose(values, values[0], rtol=1e-4), losses
+
+
+def test_in_loop_dispatches_once_and_keeps_matmul_2ds_fallback():
+    """The time loops' kernel calls (ops/kernel_calls.in_loop): checked on the first call,
+    direct after; dtypes the kernels do not take stay on matmul_2d's NumPy fallback."""
+    from minigrad.ops import kernel_calls
+    rng = np.random.default_rng(2)
+    for dtype, direct in ((np.float32, True), (np.float16, False)):
+        a, b = rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=(3, 7)).astype(dtype)
+        product = kernel_calls.in_loop("matmul")
+        for _ in range(3):
+            out = product(a, b)
+            assert out.dtype == dtype
+            np.testing.assert_allclose(out, a @ b, rtol=1e-3)
+        assert (product.direct is not product.checked) == direct
+    with pytest.raises(ValueError, match=r"kernels\.matmul: .*inner sizes differ"):
+        kernel_calls.in_loop("matmul")(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))

@@ -27,11 +27,11 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from . import kernel_calls
 from .elementwise import sigmoid, sigmoid_array, tanh
-from .kernel_calls import matmul_2d
 from .matmul import matmul
 from .movement import chunk, flip, stack, transpose
-from .recompute import gradients_by_recomputing
+from .recompute import gradients_by_recomputing, recurrent_weight_grad
 
 
 def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
@@ -59,8 +59,9 @@ class GRUSequence(Function):
         hs = xp.empty_like(a_n)
         w_t = w_hh.T
         h = h0
+        product = kernel_calls.in_loop("matmul")     # same shapes every step: dispatch once
         for t in range(steps):
-            a = matmul_2d(h, w_t)
+            a = product(h, w_t)
             if b_hh is not None:
                 a += b_hh
             x = x_seq[t]
@@ -97,6 +98,7 @@ def _backward_through_time(ctx, g_hs, g_hn):
     d_x = xp.empty(gates.shape, dtype=gates.dtype)
     d_a = xp.empty(gates.shape, dtype=gates.dtype)
     dh = g_hn
+    product = kernel_calls.in_loop("matmul")
     for t in range(steps - 1, -1, -1):
         dh = dh + g_hs[t]
         r, z, n = (gates[t, :, k * hidden:(k + 1) * hidden] for k in range(3))
@@ -106,13 +108,11 @@ def _backward_through_time(ctx, g_hs, g_hn):
         d_pre_z = dh * (h_prev - n) * z * (1 - z)
         d_x[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n], axis=-1)
         d_a[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n * r], axis=-1)
-        dh = dh * z + matmul_2d(d_a[t], w_hh)
+        dh = dh * z + product(d_a[t], w_hh)
     need_x, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
     g_w = g_b = None
     if need_w:
-        h_prev = xp.concatenate([h0[None], hs[:-1]], axis=0)             # h_{t-1} for every t
-        g_w = Tensor._make(matmul_2d(d_a.reshape(-1, 3 * hidden).T,
-                                     h_prev.reshape(-1, hidden)))
+        g_w = Tensor._make(recurrent_weight_grad(d_a, h0, hs))
     if need_b and ctx.has_bias:
         g_b = Tensor._make(d_a.reshape(-1, 3 * hidden).sum(axis=0))
     g_x = None

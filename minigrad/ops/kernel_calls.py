@@ -84,16 +84,41 @@ def log_softmax_backward(y, gy, axis):
 
 # one LSTM step after its products: (h, c, acts, tanh_c), and its backward (d gates, dc)
 
-def resolved(op, *arrays):
-    """The kernel implementation of ``op`` for arrays like these, dispatched once for a loop
-    (kernels.ops.resolved): call the checked function above on the loop's first iteration."""
-    from ..kernels.ops import resolved as resolve
-    return resolve(op, *arrays)
-
-
 def lstm_cell(gates, c):
     return _kernels().lstm_cell(gates, c)
 
 
 def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     return _kernels().lstm_cell_backward(acts, tanh_c, c, gh, gc)
+
+
+# ---------------------------------------------------------------------------------------------
+# Time loops: dispatch once, not at every step
+# ---------------------------------------------------------------------------------------------
+
+class _DispatchedOnce:
+    """A kernel call for a loop whose iterations all pass arrays of the same shapes and dtype:
+    the first call goes through the checked function (dispatch + validation), the later ones
+    straight to the implementation it chose (``kernels.ops.resolved``). That saves a few
+    microseconds per call, as much as a small time step's arithmetic."""
+
+    def __init__(self, op, checked):
+        self.op, self.checked, self.direct = op, checked, None
+
+    def __call__(self, *arrays):
+        if self.direct is not None:
+            return self.direct(*arrays)
+        out = self.checked(*arrays)
+        dtypes = {a.dtype for a in arrays}
+        # dtypes the kernels do not take keep the checked call (matmul_2d's NumPy fallback)
+        self.direct = (_kernels().ops.resolved(self.op, *arrays)
+                       if len(dtypes) == 1 and dtypes <= set(_KERNEL_DTYPES) else self.checked)
+        return out
+
+
+def in_loop(op):
+    """``matmul_2d``, ``lstm_cell`` or ``lstm_cell_backward`` (by ``op``), dispatched once for a
+    loop (see ``_DispatchedOnce``). Make a fresh one per loop."""
+    checked = {"matmul": matmul_2d, "lstm_cell": lstm_cell,
+               "lstm_cell_backward": lstm_cell_backward}[op]
+    return _DispatchedOnce(op, checked)

@@ -37,11 +37,10 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
-from .kernel_calls import matmul_2d
 from .lstm_gates import lstm_gates
 from .matmul import addmm
 from .movement import flip, stack, transpose
-from .recompute import gradients_by_recomputing
+from .recompute import gradients_by_recomputing, recurrent_weight_grad
 
 
 class LSTMSequence(Function):
@@ -54,14 +53,12 @@ class LSTMSequence(Function):
         w_t = w_hh.T
         h, c = h0, c0
         hs, cs, acts, tanh_cs = [], [], [], []               # per step, for the backward
-        product, cell = matmul_2d, kernel_calls.lstm_cell     # checked calls, first step only
-        for t, x_t in enumerate(x_seq):
+        # every step has the same shapes: dispatch once (kernel_calls.in_loop)
+        product, cell = kernel_calls.in_loop("matmul"), kernel_calls.in_loop("lstm_cell")
+        for x_t in x_seq:
             gates = product(h, w_t)
             gates += x_t
             h, c, a, tc = cell(gates, c)                     # one pass (kernels/lstm_cell_*)
-            if t == 0:   # every step has the same shapes: dispatch once (kernel_calls.resolved)
-                product = kernel_calls.resolved("matmul", h0, w_t)
-                cell = kernel_calls.resolved("lstm_cell", gates, c)
             hs.append(h)
             cs.append(c)
             acts.append(a)
@@ -99,22 +96,17 @@ def _backward_through_time(ctx, g_hs, g_hn, g_cn):
         g_hs = g_hs[::-1]
     d_gates = xp.empty((steps,) + g_hs.shape[1:-1] + (4 * h0.shape[-1],), dtype=g_hs.dtype)
     dh, dc = g_hn, g_cn
-    product, cell_backward = matmul_2d, kernel_calls.lstm_cell_backward
+    product = kernel_calls.in_loop("matmul")
+    cell_backward = kernel_calls.in_loop("lstm_cell_backward")
     for t in range(steps - 1, -1, -1):
         dh = dh + g_hs[t]
         c_prev = cs[t - 1] if t > 0 else c0
         d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], c_prev, dh, dc)
         dh = product(d_gates[t], w_hh)
-        if t == steps - 1:   # the same shapes at every step: dispatch once
-            product = kernel_calls.resolved("matmul", d_gates[t], w_hh)
-            cell_backward = kernel_calls.resolved("lstm_cell_backward", acts[t], tanh_cs[t],
-                                                  c_prev, dh, dc)
     need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
     g_w = None
     if need_w:
-        h_prev = _stack(xp, [h0] + hs[:-1], h0)                       # h_{t-1} for every t
-        g_w = Tensor._make(matmul_2d(d_gates.reshape(-1, d_gates.shape[-1]).T,
-                                     h_prev.reshape(-1, h0.shape[-1])))
+        g_w = Tensor._make(recurrent_weight_grad(d_gates, h0, hs))
     g_x = None
     if need_x:
         g_x = Tensor._make(d_gates[::-1].copy() if ctx.reverse else d_gates)

@@ -1,13 +1,28 @@
-"""Second derivatives for ops whose backward is written by hand on arrays.
+"""What the ops with a hand-written backward on arrays share (``lstm_sequence``,
+``gru_sequence``, ``rnn_sequence``).
 
-Some ops (``lstm_sequence``, ``gru_sequence``) compute their gradient with NumPy loops, which
-is fast but leaves no graph behind. When a graph is wanted (``create_graph=True``: Hessian-
-vector products, gradient penalties), their backward instead recomputes the forward from the
-saved inputs with ordinary differentiable ops and differentiates *that*: the gradient is then
-a graph like any other, at the price of running the forward again.
+Second derivatives: these ops compute their gradient with NumPy loops, which is fast but leaves
+no graph behind. When a graph is wanted (``create_graph=True``: Hessian-vector products,
+gradient penalties), their backward instead recomputes the forward from the saved inputs with
+ordinary differentiable ops and differentiates *that*: the gradient is then a graph like any
+other, at the price of running the forward again.
+
+The recurrent weight's gradient: every step t adds d_t^T h_{t-1}, so the sum over t is one
+product of the stacked arrays, taken after the time loop instead of once per step.
 """
 
 from __future__ import annotations
+
+from .. import backend
+from .kernel_calls import matmul_2d
+
+
+def recurrent_weight_grad(d_pre, h0, hs):
+    """dW_hh = sum_t d_pre[t]^T h_{t-1} = (L*N, G)^T @ (L*N, H) for d_pre (L, N, G), the
+    gradient of each step's pre-activation h_{t-1} W_hh^T, and hs every h_t (an (L, N, H)
+    array or a list of L arrays); h_{-1} = h0."""
+    h_prev = backend.array_module(h0).stack([h0, *hs[:-1]])
+    return matmul_2d(d_pre.reshape(-1, d_pre.shape[-1]).T, h_prev.reshape(-1, h0.shape[-1]))
 
 
 def gradients_by_recomputing(reference, inputs, needs_input_grad, grad_outputs, n_args):

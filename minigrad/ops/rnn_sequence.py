@@ -21,11 +21,11 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from . import kernel_calls
 from .elementwise import relu, tanh
-from .kernel_calls import matmul_2d
 from .matmul import addmm
 from .movement import flip, stack, transpose
-from .recompute import gradients_by_recomputing
+from .recompute import gradients_by_recomputing, recurrent_weight_grad
 
 _ACTIVATIONS = {"tanh": tanh, "relu": relu}
 
@@ -40,8 +40,9 @@ class RNNSequence(Function):
         hs = xp.empty(x_proj.shape, dtype=x_proj.dtype)
         w_t = w_hh.T
         h = h0
+        product = kernel_calls.in_loop("matmul")     # same shapes every step: dispatch once
         for t in range(x_proj.shape[0]):
-            pre = x_seq[t] + matmul_2d(h, w_t)
+            pre = x_seq[t] + product(h, w_t)
             h = hs[t] = xp.tanh(pre) if nonlinearity == "tanh" else xp.maximum(pre, 0)
         ctx.arrays = (hs, h0, w_hh)
         ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
@@ -68,17 +69,16 @@ def _backward_through_time(ctx, g_hs, g_hn):
         g_hs = g_hs[::-1]
     d_pre = xp.empty(hs.shape, dtype=hs.dtype)
     dh = g_hn
+    product = kernel_calls.in_loop("matmul")
     for t in range(hs.shape[0] - 1, -1, -1):
         dh = dh + g_hs[t]
         h = hs[t]
         d_pre[t] = dh * (1 - h * h) if ctx.nonlinearity == "tanh" else dh * (h > 0)
-        dh = matmul_2d(d_pre[t], w_hh)
+        dh = product(d_pre[t], w_hh)
     need_x, need_h0, need_w = ctx.needs_input_grad[:3]
     g_w = None
     if need_w:
-        hidden = h0.shape[-1]
-        h_prev = xp.concatenate([h0[None], hs[:-1]], axis=0)             # h_{t-1} for every t
-        g_w = Tensor._make(matmul_2d(d_pre.reshape(-1, hidden).T, h_prev.reshape(-1, hidden)))
+        g_w = Tensor._make(recurrent_weight_grad(d_pre, h0, hs))
     g_x = None
     if need_x:
         g_x = Tensor._make(d_pre[::-1].copy() if ctx.reverse else d_pre)
