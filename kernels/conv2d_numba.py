@@ -22,17 +22,20 @@ the input.
 * backward input: the gradient of a stride-1 correlation is a stride-1 correlation of gy with
   the kernel flipped (w[f, c, KH-1-p, KW-1-q]) and its in/out channels swapped, padded by
   dh*(KH-1) - ph: the same kernel again;
-* backward weight: dW^T (C*KH*KW x F) = shifted(x) @ gy^T, the long pixel axis now the
-  GEMM's inner axis, split in chunks summed at the end (split-K) so that both threads have
-  work. The thrown-away outputs meet zeros in gy there, which would turn an infinite input
-  into NaN (0 * inf), so an input with inf/NaN takes the im2col path instead.
+* backward weight: dW (F x C*KH*KW) = gy @ shifted(x)^T, the long pixel axis now the
+  GEMM's inner axis and contiguous in both operands, so each entry of dW is a dot product of
+  two rows: ``matmul_numba.gemm_nt``, which keeps its sums in vector registers, split in
+  chunks of the pixel axis summed at the end (split-K) so that both threads have work. The
+  thrown-away outputs meet zeros in gy there, which would turn an infinite input into NaN
+  (0 * inf), so an input with inf/NaN takes the im2col path instead.
 
 **Other strides: im2col + GEMM.**
 
 * ``im2col_into`` fills the (C*KH*KW, N*OH*OW) matrix directly from the unpadded input, with
   one thread per group of rows of cols. Out-of-range positions (the padding) are written as 0
   instead of building a padded copy of the input first.
-* the products run on ``matmul_numba.gemm``, our cache-blocked parallel GEMM (not BLAS).
+* the products run on ``matmul_numba.gemm``, our cache-blocked parallel GEMM (not BLAS), and
+  the weight gradient GY @ cols^T on ``matmul_numba.gemm_nt`` (dot products of rows).
 * ``col2im_into`` scatters gradients back with one thread per (sample, channel) image plane.
   Two kernel windows can add to the same pixel, but only within one plane, and one plane
   belongs to one thread: no two threads ever write the same pixel, so no atomics or locks.
@@ -44,7 +47,7 @@ import numpy as np
 
 from ._numba_cpu import njit, parallel_njit, prange
 from .conv2d_numpy import gy_matrix
-from .matmul_numba import MICRO_ROWS, gemm, gemm_split_k, gemm_views_into, row_starts
+from .matmul_numba import MICRO_ROWS, gemm, gemm_nt, gemm_views_into, row_starts
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -134,14 +137,15 @@ def conv2d_backward_input_im2col(gy, w, g):
 
 
 def conv2d_backward_weight_im2col(x, gy, g):
-    """dL/dw = (im2col(x) @ GY.T).T: the long N*OH*OW axis is the GEMM's inner (K) axis.
-
-    Computing the transpose, cols (C*KH*KW, N*OH*OW) @ gy as (N*OH*OW, F), gives the GEMM
-    C*KH*KW rows to spread over threads; GY @ cols.T would have only F rows.
-    """
-    gy_rows = gy.transpose(0, 2, 3, 1).reshape(g.N * g.OH * g.OW, g.F)  # copy: (n,i,j) x f
-    grad_w_t = gemm(im2col(x, g), gy_rows)                               # (C*KH*KW, F)
-    return np.ascontiguousarray(grad_w_t.T).reshape(g.w_shape)
+    """dL/dw = GY @ im2col(x)^T: both GY (F, N*OH*OW) and cols (C*KH*KW, N*OH*OW) have the
+    long pixel axis along their rows, so every entry of dW is a dot product of two rows
+    (``gemm_nt``)."""
+    gy_rows = np.ascontiguousarray(gy_matrix(gy, g))                  # copy: f x (n, i, j)
+    cols = im2col(x, g)
+    k_len = g.N * g.OH * g.OW
+    grad_w = gemm_nt(gy_rows.ravel(), row_starts(g.F, k_len), cols.ravel(),
+                     row_starts(cols.shape[0], k_len), k_len)         # (F, C*KH*KW)
+    return grad_w.reshape(g.w_shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -208,13 +212,14 @@ def conv2d_backward_input(gy, w, g):
 
 
 def conv2d_backward_weight(x, gy, g):
-    """Stride 1, finite input: dW^T = shifted(x) @ gy^T, a split-K GEMM (see the docstring)."""
+    """Stride 1, finite input: dW = gy @ shifted(x)^T, each entry a dot product along the
+    pixel axis (``gemm_nt``; see the docstring)."""
     if g.stride_h != 1 or g.stride_w != 1 or not np.isfinite(x).all():
         return conv2d_backward_weight_im2col(x, gy, g)
     flat, starts, hp, wp = _shifted_rows(x, g.KH, g.KW, g.pad_h, g.pad_w, g.dil_h, g.dil_w)
-    # gy on every sample's padded grid, zeros where no output is, pixels before channels
-    gy_t = np.zeros((g.N, hp, wp, g.F), dtype=gy.dtype)
-    gy_t[:, :g.OH, :g.OW, :] = gy.transpose(0, 2, 3, 1)
-    grad_w_t = gemm_split_k(flat, starts, gy_t.ravel(), row_starts(g.N * hp * wp, g.F),
-                            g.F)                                   # (C*KH*KW, F)
-    return np.ascontiguousarray(grad_w_t.T).reshape(g.w_shape)
+    # gy on every sample's padded grid, channel by channel, zeros where no output is
+    k_len = g.N * hp * wp
+    gy_grid = np.zeros((g.F, g.N, hp, wp), dtype=gy.dtype)
+    gy_grid[:, :, :g.OH, :g.OW] = gy.transpose(1, 0, 2, 3)
+    grad_w = gemm_nt(gy_grid.ravel(), row_starts(g.F, k_len), flat, starts, k_len)
+    return grad_w.reshape(g.w_shape)                                  # (F, C*KH*KW)

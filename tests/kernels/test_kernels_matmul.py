@@ -89,3 +89,37 @@ def test_invalid_operands(a, b, why):
 def test_non_array_argument():
     with pytest.raises(TypeError, match="kernels.matmul"):
         K.matmul([[1.0]], np.ones((1, 1)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The Numba "NT" kernel, C = A @ B^T on row views (the convolution weight gradient's product)
+# ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(
+    m=st.integers(1, 11), n=st.integers(1, 11), k=st.integers(1, 1300),
+    dtype=st.sampled_from(DTYPES), build=st.sampled_from(["parallel", "serial"]),
+    seed=st.integers(0, 2**31 - 1),
+)
+def test_gemm_nt_on_row_views(m, n, k, dtype, build, seed):
+    """Rows that start anywhere in one flat buffer, overlapping like a convolution's shifted
+    rows; K up to 1300 crosses the 512-long chunks and uneven split-K groups; m, n not
+    multiples of 4 exercise the 4x1 and 1x1 clean-up kernels."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    from minigrad.kernels import _threads
+    rng = np.random.default_rng(seed)
+    flat_a = random_array(rng, (m * 3 + k,), dtype)
+    flat_b = random_array(rng, (n * 5 + k,), dtype)
+    a_rows = rng.integers(0, m * 3 + 1, m)
+    b_rows = rng.integers(0, n * 5 + 1, n)
+    a = np.stack([flat_a[s:s + k] for s in a_rows])
+    b = np.stack([flat_b[s:s + k] for s in b_rows])
+    old = _threads.SMALL_WORK
+    _threads.SMALL_WORK = 0 if build == "parallel" else 1 << 40
+    try:
+        with _threads.threads_for(m * k + n * k):
+            c = numba_kernels.gemm_nt(flat_a, a_rows, flat_b, b_rows, k)
+    finally:
+        _threads.SMALL_WORK = old
+    assert c.dtype == dtype and c.shape == (m, n)
+    assert_close(c, truth(a, b.T), scale=np.sqrt(k))
