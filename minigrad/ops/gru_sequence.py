@@ -31,7 +31,7 @@ from . import kernel_calls
 from .elementwise import sigmoid, sigmoid_array, tanh
 from .matmul import matmul
 from .movement import chunk, flip, stack, transpose
-from .recompute import gradients_by_recomputing, recurrent_weight_grad
+from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
 
 
 def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
@@ -110,14 +110,10 @@ def _backward_through_time(ctx, g_hs, g_hn):
         d_a[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n * r], axis=-1)
         dh = dh * z + product(d_a[t], w_hh)
     need_x, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
-    g_w = g_b = None
-    if need_w:
-        g_w = Tensor._make(recurrent_weight_grad(d_a, h0, hs))
+    g_x, g_w = input_and_recurrent_weight_grads(d_x, d_a, h0, hs, ctx.reverse, need_x, need_w)
+    g_b = None
     if need_b and ctx.has_bias:
         g_b = Tensor._make(d_a.reshape(-1, 3 * hidden).sum(axis=0))
-    g_x = None
-    if need_x:
-        g_x = Tensor._make(d_x[::-1].copy() if ctx.reverse else d_x)
     return g_x, Tensor._make(dh) if need_h0 else None, g_w, g_b, None
 
 

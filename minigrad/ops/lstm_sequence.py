@@ -40,7 +40,7 @@ from . import kernel_calls
 from .lstm_gates import lstm_gates
 from .matmul import addmm
 from .movement import flip, stack, transpose
-from .recompute import gradients_by_recomputing, recurrent_weight_grad
+from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
 
 
 class LSTMSequence(Function):
@@ -104,12 +104,8 @@ def _backward_through_time(ctx, g_hs, g_hn, g_cn):
         d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], c_prev, dh, dc)
         dh = product(d_gates[t], w_hh)
     need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
-    g_w = None
-    if need_w:
-        g_w = Tensor._make(recurrent_weight_grad(d_gates, h0, hs))
-    g_x = None
-    if need_x:
-        g_x = Tensor._make(d_gates[::-1].copy() if ctx.reverse else d_gates)
+    g_x, g_w = input_and_recurrent_weight_grads(d_gates, d_gates, h0, hs, ctx.reverse,
+                                                need_x, need_w)
     return (g_x, Tensor._make(dh) if need_h0 else None,
             Tensor._make(dc) if need_c0 else None, g_w, None)
 

@@ -14,6 +14,7 @@ product of the stacked arrays, taken after the time loop instead of once per ste
 from __future__ import annotations
 
 from .. import backend
+from ..tensor import Tensor
 from .kernel_calls import matmul_2d
 
 
@@ -23,6 +24,19 @@ def recurrent_weight_grad(d_pre, h0, hs):
     array or a list of L arrays); h_{-1} = h0."""
     h_prev = backend.array_module(h0).stack([h0, *hs[:-1]])
     return matmul_2d(d_pre.reshape(-1, d_pre.shape[-1]).T, h_prev.reshape(-1, h0.shape[-1]))
+
+
+def input_and_recurrent_weight_grads(d_x, d_pre, h0, hs, reverse, need_x, need_w):
+    """(g_x_proj, g_w_hh) as Tensors (None where not needed) from the BPTT loop's arrays:
+    d_x (L, N, G) the gradient of each step's projected input, in processing order (turned
+    back to the input's order for a reverse direction), and d_pre for ``recurrent_weight_grad``
+    (the same array except in the GRU, whose n gate scales h W_hn by r)."""
+    g_x = g_w = None
+    if need_x:
+        g_x = Tensor._make(d_x[::-1].copy() if reverse else d_x)
+    if need_w:
+        g_w = Tensor._make(recurrent_weight_grad(d_pre, h0, hs))
+    return g_x, g_w
 
 
 def gradients_by_recomputing(reference, inputs, needs_input_grad, grad_outputs, n_args):

@@ -25,7 +25,7 @@ from . import kernel_calls
 from .elementwise import relu, tanh
 from .matmul import addmm
 from .movement import flip, stack, transpose
-from .recompute import gradients_by_recomputing, recurrent_weight_grad
+from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
 
 _ACTIVATIONS = {"tanh": tanh, "relu": relu}
 
@@ -76,12 +76,8 @@ def _backward_through_time(ctx, g_hs, g_hn):
         d_pre[t] = dh * (1 - h * h) if ctx.nonlinearity == "tanh" else dh * (h > 0)
         dh = product(d_pre[t], w_hh)
     need_x, need_h0, need_w = ctx.needs_input_grad[:3]
-    g_w = None
-    if need_w:
-        g_w = Tensor._make(recurrent_weight_grad(d_pre, h0, hs))
-    g_x = None
-    if need_x:
-        g_x = Tensor._make(d_pre[::-1].copy() if ctx.reverse else d_pre)
+    g_x, g_w = input_and_recurrent_weight_grads(d_pre, d_pre, h0, hs, ctx.reverse, need_x,
+                                                need_w)
     return g_x, Tensor._make(dh) if need_h0 else None, g_w, None, None
 
 
