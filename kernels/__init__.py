@@ -13,6 +13,7 @@ and know nothing of Tensors or autograd.
     K.max_pool2d_backward(gy, idx, x_shape, kernel_size, ...)
     h, c, acts, tanh_c = K.lstm_cell(gates, c)   # one LSTM step after its products
     K.lstm_cell_backward(acts, tanh_c, c, gh, gc)
+    K.relu(x), K.relu_backward(gy, y)       # max(x, 0); gy where y > 0 (y: relu's output)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # what runs when nothing is forced
@@ -27,6 +28,7 @@ Where to read what (one op family per file, one implementation per file):
     conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im
     maxpool2d_numpy.py maxpool2d_numba.py maxpool2d_cuda.py  window max + position; scatter
     lstm_cell_numpy.py lstm_cell_numba.py lstm_cell_cuda.py  an LSTM step's gates, one pass
+    relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
     dispatch.py       ops.py            _validate.py       choosing; entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
@@ -45,6 +47,8 @@ from .ops import (
     matmul,
     max_pool2d,
     max_pool2d_backward,
+    relu,
+    relu_backward,
     softmax,
     softmax_backward,
 )
@@ -54,4 +58,5 @@ __all__ = [
     "matmul", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
+    "relu", "relu_backward",
 ]

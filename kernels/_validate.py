@@ -299,3 +299,19 @@ def check_lstm_cell_operands(op: str, gates_name: str, gates, named_states: dict
                 f"have shape (N, H) = ({n}, {four_h} / 4), got {tuple(array.shape)}"
                 + ("; the gate axis must hold 4 blocks (i, f, g, o) of H" if four_h % 4 else "")
             )
+
+
+# ---------------------------------------------------------------------------------------------
+# ReLU
+# ---------------------------------------------------------------------------------------------
+
+def check_relu_backward_operands(op: str, gy, y) -> None:
+    """gy and y: float32/float64, one shape, one dtype."""
+    check_float_array(op, "gy", gy)
+    check_float_array(op, "y", y)
+    if tuple(gy.shape) != tuple(y.shape):
+        raise ValueError(
+            f"kernels.{op}: gy has {_describe(gy)} but y has {_describe(y)}; "
+            "they must have the same shape"
+        )
+    check_same_dtype(op, {"gy": gy, "y": y})

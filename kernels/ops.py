@@ -286,3 +286,43 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc, impl: str | None = None):
     check.check_lstm_cell_operands(op, "acts", acts,
                                    {"tanh_c": tanh_c, "c": c, "gh": gh, "gc": gc})
     return _call(op, chosen, "lstm_cell_backward", acts, tanh_c, c, gh, gc)
+
+
+# ---------------------------------------------------------------------------------------------
+# ReLU: elementwise, any shape (the implementations work on the raveled C-contiguous array)
+# ---------------------------------------------------------------------------------------------
+
+def _call_serial(op: str, impl: str, function: str, *args):
+    """Run ``impl``'s ``function`` on ``args`` directly. For families whose Numba kernels are
+    all plain (serial) ``@njit``: ``_call``'s ``threads_for`` only chooses between the two
+    builds of ``@parallel_njit`` kernels, and with its wrapper costs ~1.7 us per call, as
+    much as a ReLU on a small activation (measured: 2.6 vs 0.95 us on a 4x4 array)."""
+    return getattr(_implementation(op, impl), function)(*args)
+
+
+def relu(x, impl: str | None = None):
+    """y = max(x, 0), elementwise: same shape and dtype as x. NaN stays NaN.
+
+    x: float32/float64, any shape and layout (the kernels read a C-contiguous copy if needed).
+    """
+    op = "relu"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_float_array(op, "x", x)
+    if x.size == 0:
+        return array_module(x).empty(x.shape, dtype=x.dtype)
+    return _call_serial(op, chosen, "relu", x)
+
+
+def relu_backward(gy, y, impl: str | None = None):
+    """dL/dx of ``relu`` given gy = dL/dy and the forward's *output* y:
+
+        gx = gy where y > 0, else 0            (y > 0 exactly where x > 0; NaN > 0 is False)
+
+    gy and y: one float dtype, one shape; gx has that shape and dtype.
+    """
+    op = "relu_backward"
+    chosen = choose_impl(op, (gy, y), impl)
+    check.check_relu_backward_operands(op, gy, y)
+    if gy.size == 0:
+        return array_module(gy).empty(gy.shape, dtype=gy.dtype)
+    return _call_serial(op, chosen, "relu_backward", gy, y)

@@ -111,3 +111,56 @@ def test_in_loop_dispatches_once_and_keeps_matmul_2ds_fallback():
         assert (product.direct is not product.checked) == direct
     with pytest.raises(ValueError, match=r"kernels\.matmul: .*inner sizes differ"):
         kernel_calls.in_loop("matmul")(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))
+
+
+def _away_from_zero(rng, *shape):
+    """float64 values in +-[0.1, 1): finite differences never straddle relu's kink."""
+    values = rng.uniform(0.1, 1, shape) * rng.choice([-1.0, 1.0], shape)
+    return mg.tensor(values, dtype=mg.float64, requires_grad=True)
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_relu_gradients_with_each_implementation_forced(impl):
+    """Relu and its backward (ReluBackward, itself a Function) run the relu kernels."""
+    rng = np.random.default_rng(11)
+    x = _away_from_zero(rng, 3, 4, 5)
+    with K.use(impl):
+        assert mg.autograd.gradcheck(F.relu, (x,))
+        assert mg.autograd.gradgradcheck(F.relu, (x,))
+        assert mg.autograd.gradgradcheck(lambda z: F.relu(z) * z, (x,))   # relu's mask twice
+        t = x.detach().to(mg.float32).transpose(0, 2).requires_grad_()   # a view, float32
+        y = mg.relu(t)
+        y.backward(mg.ones_like(y) * 3)
+    assert y.dtype == mg.float32 and t.grad.dtype == mg.float32
+    t_np = t.detach().numpy()
+    np.testing.assert_array_equal(y.detach().numpy(), np.maximum(t_np, 0))
+    np.testing.assert_array_equal(t.grad.numpy(), np.where(t_np > 0, 3, 0))
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_relu_nan_forward_and_select_backward(impl):
+    """relu(NaN) = NaN with gradient 0, and an inf or NaN gradient stops where y <= 0 (a
+    select, as PyTorch's threshold_backward, not gy * mask)."""
+    x = mg.tensor([np.nan, -1.0, 0.0, 2.0], requires_grad=True)
+    with K.use(impl):
+        y = mg.relu(x)
+        y.backward(mg.tensor([1.0, np.inf, np.nan, np.nan]))
+    np.testing.assert_array_equal(y.detach().numpy(), [np.nan, 0, 0, 2])
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 0, np.nan])
+
+
+def test_relu_keeps_numpy_for_dtypes_the_kernels_do_not_take():
+    """Integers, bool and float16 take NumPy's maximum/where (kernel_calls.relu), as before the
+    kernels: same values, same dtypes (bool -> int64, as np.maximum gives)."""
+    values = np.array([-3, 0, 2, 7])
+    for dtype, out_dtype in ((np.int64, np.int64), (np.int32, np.int32), (np.uint8, np.uint8),
+                             (np.bool_, np.int64), (np.float16, np.float16)):
+        y = mg.relu(mg.tensor(values, dtype=dtype))
+        assert y.dtype == out_dtype, dtype
+        np.testing.assert_array_equal(y.numpy(), np.maximum(values.astype(dtype), 0))
+    x = mg.tensor(values, dtype=np.float16, requires_grad=True)
+    y = mg.relu(x)
+    y.backward(mg.ones_like(y))
+    assert y.dtype == mg.float16 and x.grad.dtype == mg.float16
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0, 1, 1])
+    assert mg.relu(mg.tensor(-2.0)).shape == ()

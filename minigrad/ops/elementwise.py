@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from . import kernel_calls
 from .movement import sum_to
 
 # ---------------------------------------------------------------------------------------------
@@ -317,18 +318,46 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0).   dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch).
+
+    Both passes are kernels (``minigrad.kernels.relu`` and ``relu_backward``): on the CPU one
+    Numba pass each, where NumPy needs ``maximum`` forward and three passes backward (compare,
+    convert the mask, multiply). The gradient needs only y: y > 0 exactly where x > 0. It is
+    ``ReluBackward``, itself a Function, so ReLU can be differentiated twice. relu(NaN) = NaN.
+    """
 
     @staticmethod
     def forward(ctx, x):
-        y = backend.array_module(x).maximum(x, 0)
+        y = kernel_calls.relu(x)
         ctx.save_for_backward(y)
         return y
 
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
-        return g * (y > 0).to(g.dtype)
+        # the mask is no function of x to differentiate (see ReluBackward): y without its graph
+        return ReluBackward.apply(g, y.detach())
+
+
+class ReluBackward(Function):
+    """gx = g where y > 0, else 0: ReLU's gradient, given its output y.
+
+    A select, not ``g * (y > 0)``: where y <= 0 the result is 0 even if g is inf or NaN (as
+    PyTorch's ``threshold_backward``; NaN > 0 is False, so a NaN y gets 0 too).
+    Linear in g with a fixed mask, so its own gradient is the same select of the incoming
+    gradient: ``ReluBackward(gg, y)``. y gets none: the mask is a step function of y, whose
+    derivative is 0 wherever it exists (the formula ``g * (y > 0)`` gave none either).
+    """
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(y)
+        return kernel_calls.relu_backward(g, y)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (y,) = ctx.saved_tensors
+        return ReluBackward.apply(gg, y), None
 
 
 class Erf(Function):

@@ -92,6 +92,22 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     return _kernels().lstm_cell_backward(acts, tanh_c, c, gh, gc)
 
 
+# ReLU: y = max(x, 0), and its gradient gx = gy where y > 0, else 0 (y: the forward's output).
+# Dtypes the kernels do not take (float16, integers, bool) keep NumPy's / CuPy's own calls,
+# as matmul_2d does; the results are the same (for bool, maximum gives int64, as it always did).
+
+def relu(x):
+    if x.dtype not in _KERNEL_DTYPES:
+        return backend.array_module(x).maximum(x, 0)
+    return _kernels().relu(x)
+
+
+def relu_backward(gy, y):
+    if gy.dtype != y.dtype or gy.dtype not in _KERNEL_DTYPES:
+        return backend.array_module(gy, y).where(y > 0, gy, 0).astype(gy.dtype, copy=False)
+    return _kernels().relu_backward(gy, y)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time loops: dispatch once, not at every step
 # ---------------------------------------------------------------------------------------------

@@ -199,6 +199,22 @@ def test_lstm_cell_forward_and_backward(dtype, kernel_rng):
         assert_close(out, ref)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_relu_forward_and_backward(dtype, kernel_rng):
+    x = random_array(kernel_rng, (9, 5), dtype).T   # 45 elements: more than the simulator's
+    x[0, :4] = [np.nan, np.inf, -np.inf, 0.0]       # 4 x 8 threads, so threads loop; a view
+    y = run_cuda("relu", x)
+    y_ref = K.relu(x, impl="numpy")
+    assert y.dtype == dtype and y.flags.c_contiguous
+    np.testing.assert_array_equal(y, y_ref)
+    gy = random_array(kernel_rng, x.shape, dtype)
+    gy[0, :4] = [1.0, np.nan, np.inf, np.nan]       # NaN passes where y > 0; 0 where y <= 0
+    np.testing.assert_array_equal(run_cuda("relu_backward", gy, y_ref),
+                                  K.relu_backward(gy, y_ref, impl="numpy"))
+    empty = np.zeros((0, 3), dtype)
+    assert run_cuda("relu", empty).shape == (0, 3)
+
+
 # ---------------------------------------------------------------------------------------------
 # Realistic sizes: a real GPU only
 # ---------------------------------------------------------------------------------------------

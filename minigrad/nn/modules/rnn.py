@@ -224,11 +224,12 @@ class RNNBase(Module):
         """Run one cell over the sequence seq (L, N, F); return h_t for every t, stacked in
         time order as (L, N, H), and the final state."""
         w_ih, w_hh, b_ih, b_hh = weights
-        projected = _linear(seq, w_ih, b_ih)              # all L input projections at once
         if b_hh is not None and self.mode != "GRU":
-            # b_hh is added at every step: add it to all L projections at once instead (GRU
-            # keeps it apart: its reset gate multiplies W_hn h + b_hn, bias included)
-            projected, b_hh = projected + b_hh, None
+            # b_hh is added at every step: fold it into the bias of the input projection, one
+            # (4H,) sum instead of one more pass over all L projections (GRU keeps it apart:
+            # its reset gate multiplies W_hn h + b_hn, bias included)
+            b_ih, b_hh = b_ih + b_hh, None
+        projected = _linear(seq, w_ih, b_ih)              # all L input projections at once
         # the whole sequence as one op with a hand-written backward through time
         # (ops/{lstm,gru,rnn}_sequence.py; the per-step cells above are what they must equal)
         if self.mode == "LSTM":
