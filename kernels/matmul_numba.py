@@ -43,7 +43,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, parallel_njit, prange
+from ._gemm_tiles import tile_4x32, tile_4x64
+from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 
 # Tile sizes, compile-time constants (Numba freezes module globals when it compiles).
 ROWS_PER_TILE = 64     # rows of C per parallel task
@@ -316,6 +317,102 @@ def gemm(a, b):
     return c
 
 
+
+
+# ---------------------------------------------------------------------------------------------
+# The packed GEMM: a tile of C held in registers, fed from packed panels
+# ---------------------------------------------------------------------------------------------
+#
+# The broadcast kernel above loads and stores rows of C for every 4 values of k. The fastest
+# GEMMs (GotoBLAS, BLIS, OpenBLAS) keep a tile of C in registers for the *whole* sum over k,
+# and copy ("pack") A and B first so that the tile's inputs lie contiguously in the order the
+# inner loop reads them:
+#
+#     A panel ib (4 rows):      a_panels[ib, k * 4 + r]  = A[4 ib + r, k]
+#     B panel jb (V columns):   b_panels[jb, k * V + v]  = B[k, V jb + v]     (V = 64 float32)
+#
+# Each tile C[4 ib : 4 ib + 4, V jb : V jb + V] is then one call of the micro-kernel
+# ``tile_4xV`` (_gemm_tiles.py, generated): k_len steps of 4 vector loads of B, 4 broadcasts
+# of A and 16 vector FMAs, with all 4 x V sums in registers. Panels are zero-padded to whole
+# tiles, so every tile is full; C is computed padded and cropped if M or N is not a multiple.
+#
+# Packing costs one pass over A and one over B. A product repeated with the same B (an RNN's
+# W_hh at every time step) packs B once: ``pack_rhs`` + ``gemm_packed``. Measured on the
+# 2-core Zen 5 machine, one thread: 21 us for (32 x 128) @ (128 x 512) with B packed in
+# advance, against 42 us for OpenBLAS on one thread (25 us on two); ~200 GFLOP/s, where the
+# broadcast kernel reaches ~110.
+
+TILE_ROWS = 4
+
+
+def tile_width(dtype) -> int:
+    """Columns of C in one tile: 4 AVX-512 registers of the dtype (64 float32, 32 float64)."""
+    return 64 if np.dtype(dtype).itemsize == 4 else 32
+
+
+@njit(cache=True, error_model="numpy")
+def pack_lhs_into(a, panels):
+    """panels[ib, k * 4 + r] = A[4 ib + r, k] (0 past the last row). a: any 2-D layout."""
+    M, K = a.shape
+    for ib in range(panels.shape[0]):
+        for k in range(K):
+            for r in range(TILE_ROWS):
+                i = ib * TILE_ROWS + r
+                panels[ib, k * TILE_ROWS + r] = a[i, k] if i < M else 0
+
+
+@njit(cache=True, error_model="numpy")
+def pack_rhs_into(b, panels):
+    """panels[jb, k * V + v] = B[k, V jb + v] (0 past the last column), V = the panel width."""
+    K, N = b.shape
+    width = panels.shape[1] // K
+    for jb in range(panels.shape[0]):
+        for k in range(K):
+            row = panels[jb, k * width:(k + 1) * width]
+            for v in range(width):
+                j = jb * width + v
+                row[v] = b[k, j] if j < N else 0
+
+
+@parallel_njit(cache=True, error_model="numpy")
+def gemm_packed_into(a_panels, b_panels, k_len, c):
+    """c (4 * panels of A, V * panels of B) = the product of the packed panels; one task per
+    tile, spread over threads (tiles are independent: no two tasks write the same element)."""
+    tiles_down = a_panels.shape[0]
+    width = b_panels.shape[1] // k_len
+    for task in prange(tiles_down * b_panels.shape[0]):
+        ib = task % tiles_down                 # neighbouring tasks share a B panel (cache)
+        jb = task // tiles_down
+        if width == 64:
+            tile_4x64(a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * 64)
+        else:
+            tile_4x32(a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * 32)
+
+
+def pack_rhs(b):
+    """B (K, N) packed into panels of ``tile_width`` columns, for ``gemm_packed``."""
+    K, N = b.shape
+    width = tile_width(b.dtype)
+    panels = np.empty(((N + width - 1) // width, K * width), dtype=b.dtype)
+    with slp_vectorizer():
+        pack_rhs_into(b, panels)
+    return panels
+
+
+def gemm_packed(a, b_panels, n):
+    """A @ B for A (M, K) and B given packed (``pack_rhs(B)``, B with ``n`` columns)."""
+    M, K = a.shape
+    width = tile_width(a.dtype)
+    a_panels = np.empty(((M + TILE_ROWS - 1) // TILE_ROWS, K * TILE_ROWS), dtype=a.dtype)
+    c = np.empty((a_panels.shape[0] * TILE_ROWS, b_panels.shape[0] * width), dtype=a.dtype)
+    with slp_vectorizer():
+        pack_lhs_into(a, a_panels)
+        gemm_packed_into(a_panels, b_panels, K, c)
+    if c.shape != (M, n):
+        return np.ascontiguousarray(c[:M, :n])
+    return c
+
+
 def matmul(a, b):
-    """A @ B for 2-D float arrays of one dtype (checked by the caller)."""
-    return gemm(a, b)
+    """A @ B for 2-D float arrays of one dtype (checked by the caller): the packed GEMM."""
+    return gemm_packed(a, pack_rhs(b), b.shape[1])

@@ -123,3 +123,51 @@ def test_gemm_nt_on_row_views(m, n, k, dtype, build, seed):
         _threads.SMALL_WORK = old
     assert c.dtype == dtype and c.shape == (m, n)
     assert_close(c, truth(a, b.T), scale=np.sqrt(k))
+
+
+# ---------------------------------------------------------------------------------------------
+# The packed GEMM (register tiles from packed panels) and its generated micro-kernels
+# ---------------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(
+    m=st.integers(1, 70), k=st.integers(1, 150), n=st.integers(1, 140),
+    dtype=st.sampled_from(DTYPES), build=st.sampled_from(["parallel", "serial"]),
+    transposed=st.booleans(), seed=st.integers(0, 2**31 - 1),
+)
+def test_gemm_packed(m, k, n, dtype, build, transposed, seed):
+    """Odd sizes leave partial tiles on both edges (4 rows, 64 or 32 columns), which the
+    panels pad with zeros and the result crops; A may be any layout (a transposed view)."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    from minigrad.kernels import _threads
+    rng = np.random.default_rng(seed)
+    a = random_array(rng, (k, m), dtype).T if transposed else random_array(rng, (m, k), dtype)
+    b = random_array(rng, (k, n), dtype)
+    old = _threads.SMALL_WORK
+    _threads.SMALL_WORK = 0 if build == "parallel" else 1 << 40
+    try:
+        with _threads.threads_for(a.size + b.size):
+            c = numba_kernels.gemm_packed(a, numba_kernels.pack_rhs(b), n)
+    finally:
+        _threads.SMALL_WORK = old
+    assert c.dtype == dtype and c.shape == (m, n) and c.flags.c_contiguous
+    assert_close(c, truth(a, b), scale=np.sqrt(k))
+
+
+def test_packed_rhs_is_reused_unchanged(kernel_rng):
+    """One packing of B serves many products (an RNN's W_hh at every step)."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    b = random_array(kernel_rng, (37, 70), np.float32)
+    panels = numba_kernels.pack_rhs(b)
+    before = panels.copy()
+    for m in (1, 5, 32):
+        a = random_array(kernel_rng, (m, 37), np.float32)
+        assert_close(numba_kernels.gemm_packed(a, panels, 70), truth(a, b), scale=np.sqrt(37))
+    np.testing.assert_array_equal(panels, before)
+
+
+def test_generated_tiles_are_up_to_date():
+    """kernels/_gemm_tiles.py is exactly what kernels/_make_gemm_tiles.py writes."""
+    from minigrad.kernels import _make_gemm_tiles
+    assert _make_gemm_tiles.target().read_text() == _make_gemm_tiles.module_source(), (
+        "kernels/_gemm_tiles.py is stale: run python -m minigrad.kernels._make_gemm_tiles")
