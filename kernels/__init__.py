@@ -5,6 +5,7 @@ and know nothing of Tensors or autograd.
 
     from minigrad import kernels as K
     K.matmul(a, b)                          # 2-D @ 2-D
+    product = K.matmul_by(b); product(a)    # many a, one b (packed once)
     K.softmax(x, axis=-1)                   # also log_softmax, softmax_backward,
                                             #      log_softmax_backward
     K.conv2d(x, w, stride=1, padding=0, dilation=1)
@@ -45,6 +46,7 @@ from .ops import (
     lstm_cell,
     lstm_cell_backward,
     matmul,
+    matmul_by,
     max_pool2d,
     max_pool2d_backward,
     relu,
@@ -55,7 +57,7 @@ from .ops import (
 
 __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
-    "matmul", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
+    "matmul", "matmul_by", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
     "relu", "relu_backward",

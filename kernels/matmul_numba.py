@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _threads as threads
 from ._gemm_tiles import tile_4x32, tile_4x64
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 
@@ -399,15 +400,19 @@ def pack_rhs(b):
     return panels
 
 
-def gemm_packed(a, b_panels, n):
-    """A @ B for A (M, K) and B given packed (``pack_rhs(B)``, B with ``n`` columns)."""
+def gemm_packed(a, b_panels, n, build=None):
+    """A @ B for A (M, K) and B given packed (``pack_rhs(B)``, B with ``n`` columns).
+
+    ``build``: "serial" or "parallel" to choose the driver's build (kernels/_threads.py);
+    None lets the caller's ``threads_for`` block decide."""
     M, K = a.shape
     width = tile_width(a.dtype)
     a_panels = np.empty(((M + TILE_ROWS - 1) // TILE_ROWS, K * TILE_ROWS), dtype=a.dtype)
     c = np.empty((a_panels.shape[0] * TILE_ROWS, b_panels.shape[0] * width), dtype=a.dtype)
     with slp_vectorizer():
         pack_lhs_into(a, a_panels)
-        gemm_packed_into(a_panels, b_panels, K, c)
+        driver = gemm_packed_into if build is None else getattr(gemm_packed_into, build)
+        driver(a_panels, b_panels, K, c)
     if c.shape != (M, n):
         return np.ascontiguousarray(c[:M, :n])
     return c
@@ -416,3 +421,14 @@ def gemm_packed(a, b_panels, n):
 def matmul(a, b):
     """A @ B for 2-D float arrays of one dtype (checked by the caller): the packed GEMM."""
     return gemm_packed(a, pack_rhs(b), b.shape[1])
+
+
+def matmul_by(b):
+    """``product(a) = A @ B`` with B packed once (see ``kernels.matmul_by``). Each call picks
+    the serial or parallel build by its size, as ``threads_for`` would."""
+    panels, n = pack_rhs(b), b.shape[1]
+
+    def product(a):
+        build = "serial" if a.size + b.size < threads.SMALL_WORK else "parallel"
+        return gemm_packed(a, panels, n, build)
+    return product

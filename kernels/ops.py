@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import importlib
 
+import numpy as np
+
 from . import _validate as check
 from ._device import array_module
 from ._threads import threads_for
@@ -83,6 +85,34 @@ def matmul(a, b, impl: str | None = None):
     if a.size == 0 or b.size == 0:           # an empty sum is 0
         return array_module(a).zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
     return _call("matmul", chosen, "matmul", a, b)
+
+
+def matmul_by(b, impl: str | None = None):
+    """``product`` with ``product(a) = a @ b``, for many ``a`` and one ``b``: an RNN's recurrent
+    weight, multiplied at every time step.
+
+    The implementation is chosen once, and the Numba one packs ``b`` into its panels once
+    (matmul_numba.py) instead of at every call. Every ``a`` must be 2-D with b's dtype and
+    ``b.shape[0]`` columns (checked at each call: the checks are a few attribute reads).
+    """
+    chosen = choose_impl("matmul", (b,), impl)
+    if b.ndim != 2 or np.dtype(b.dtype) not in check.FLOAT_DTYPES:
+        raise ValueError(f"kernels.matmul_by: b must be a 2-D float32 or float64 array, got "
+                         f"{check._describe(b)}")
+    module = _implementation("matmul", chosen)
+    if b.size == 0:                                     # an empty sum is 0
+        return _checked_product(lambda a: matmul(a, b, impl=chosen), b)
+    if chosen == "numba":
+        return _checked_product(module.matmul_by(b), b)
+    return _checked_product(lambda a: module.matmul(a, b), b)
+
+
+def _checked_product(product, b):
+    def checked(a):
+        if a.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+            check.check_matmul_operands(a, b)           # raises the full message
+        return product(a)
+    return checked
 
 
 # ---------------------------------------------------------------------------------------------

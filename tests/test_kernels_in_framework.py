@@ -96,21 +96,41 @@ def test_a_training_step_is_the_same_on_every_implementation():
     np.testing.assert_allclose(values, values[0], rtol=1e-4), losses
 
 
-def test_in_loop_dispatches_once_and_keeps_matmul_2ds_fallback():
-    """The time loops' kernel calls (ops/kernel_calls.in_loop): checked on the first call,
-    direct after; dtypes the kernels do not take stay on matmul_2d's NumPy fallback."""
+def test_in_loop_dispatches_once():
+    """The time loops' cell kernels (ops/kernel_calls.in_loop): checked on the first call,
+    direct after."""
     from minigrad.ops import kernel_calls
     rng = np.random.default_rng(2)
-    for dtype, direct in ((np.float32, True), (np.float16, False)):
-        a, b = rng.normal(size=(5, 3)).astype(dtype), rng.normal(size=(3, 7)).astype(dtype)
-        product = kernel_calls.in_loop("matmul")
-        for _ in range(3):
-            out = product(a, b)
-            assert out.dtype == dtype
-            np.testing.assert_allclose(out, a @ b, rtol=1e-3)
-        assert (product.direct is not product.checked) == direct
-    with pytest.raises(ValueError, match=r"kernels\.matmul: .*inner sizes differ"):
-        kernel_calls.in_loop("matmul")(np.ones((2, 3), np.float32), np.ones((4, 2), np.float32))
+    gates = rng.normal(size=(3, 8)).astype(np.float32)
+    c = rng.normal(size=(3, 2)).astype(np.float32)
+    cell = kernel_calls.in_loop("lstm_cell")
+    first = cell(gates, c)
+    assert cell.direct is not None and cell.direct is not cell.checked
+    for got, want in zip(cell(gates, c), first):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("impl", ["numpy", "numba"])
+def test_matmul_by_packs_once_and_keeps_matmul_2ds_fallback(impl):
+    """The time loops' products by one weight (ops/kernel_calls.matmul_by): the same numbers
+    as a @ b at every call, for the implementation chosen; dtypes the kernels do not take,
+    or an a of another dtype, stay on matmul_2d's NumPy fallback; bad shapes name the op."""
+    from minigrad import kernels
+    from minigrad.ops import kernel_calls
+    rng = np.random.default_rng(2)
+    with kernels.use(impl):
+        for dtype in (np.float32, np.float64, np.float16):
+            b = rng.normal(size=(37, 70)).astype(dtype)
+            product = kernel_calls.matmul_by(b)
+            for rows in (5, 1, 33):
+                a = rng.normal(size=(rows, 37)).astype(dtype)
+                out = product(a)
+                assert out.dtype == dtype and out.shape == (rows, 70)
+                np.testing.assert_allclose(out, a.astype(np.float64) @ b, rtol=2e-3, atol=2e-3)
+        mixed = kernel_calls.matmul_by(np.ones((3, 2), np.float32))(np.ones((4, 3), np.float64))
+        assert mixed.dtype == np.float64
+        with pytest.raises(ValueError, match=r"kernels\.matmul: .*inner sizes differ"):
+            kernel_calls.matmul_by(np.ones((4, 2), np.float32))(np.ones((2, 3), np.float32))
 
 
 def _away_from_zero(rng, *shape):

@@ -59,9 +59,9 @@ class GRUSequence(Function):
         hs = xp.empty_like(a_n)
         w_t = w_hh.T
         h = h0
-        product = kernel_calls.in_loop("matmul")     # same shapes every step: dispatch once
+        product = kernel_calls.matmul_by(w_t)     # one weight every step: packed once
         for t in range(steps):
-            a = product(h, w_t)
+            a = product(h)
             if b_hh is not None:
                 a += b_hh
             x = x_seq[t]
@@ -98,7 +98,7 @@ def _backward_through_time(ctx, g_hs, g_hn):
     d_x = xp.empty(gates.shape, dtype=gates.dtype)
     d_a = xp.empty(gates.shape, dtype=gates.dtype)
     dh = g_hn
-    product = kernel_calls.in_loop("matmul")
+    product = kernel_calls.matmul_by(w_hh)
     for t in range(steps - 1, -1, -1):
         dh = dh + g_hs[t]
         r, z, n = (gates[t, :, k * hidden:(k + 1) * hidden] for k in range(3))
@@ -108,7 +108,7 @@ def _backward_through_time(ctx, g_hs, g_hn):
         d_pre_z = dh * (h_prev - n) * z * (1 - z)
         d_x[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n], axis=-1)
         d_a[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n * r], axis=-1)
-        dh = dh * z + product(d_a[t], w_hh)
+        dh = dh * z + product(d_a[t])
     need_x, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
     g_x, g_w = input_and_recurrent_weight_grads(d_x, d_a, h0, hs, ctx.reverse, need_x, need_w)
     g_b = None

@@ -133,8 +133,18 @@ class _DispatchedOnce:
 
 
 def in_loop(op):
-    """``matmul_2d``, ``lstm_cell`` or ``lstm_cell_backward`` (by ``op``), dispatched once for a
-    loop (see ``_DispatchedOnce``). Make a fresh one per loop."""
-    checked = {"matmul": matmul_2d, "lstm_cell": lstm_cell,
-               "lstm_cell_backward": lstm_cell_backward}[op]
+    """``lstm_cell`` or ``lstm_cell_backward`` (by ``op``), dispatched once for a loop (see
+    ``_DispatchedOnce``). Make a fresh one per loop."""
+    checked = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward}[op]
     return _DispatchedOnce(op, checked)
+
+
+def matmul_by(b):
+    """``product`` with ``product(a) = a @ b`` for a time loop that multiplies by one weight b
+    at every step (``kernels.matmul_by``: the implementation chosen once, and b packed once
+    into the Numba GEMM's panels). Other dtypes, or an a whose dtype differs from b's, keep
+    ``matmul_2d``."""
+    if b.dtype not in _KERNEL_DTYPES:
+        return lambda a: matmul_2d(a, b)
+    fixed = _kernels().matmul_by(b)
+    return lambda a: fixed(a) if a.dtype == b.dtype else matmul_2d(a, b)

@@ -53,10 +53,11 @@ class LSTMSequence(Function):
         w_t = w_hh.T
         h, c = h0, c0
         hs, cs, acts, tanh_cs = [], [], [], []               # per step, for the backward
-        # every step has the same shapes: dispatch once (kernel_calls.in_loop)
-        product, cell = kernel_calls.in_loop("matmul"), kernel_calls.in_loop("lstm_cell")
+        # every step has the same shapes: dispatch once (kernel_calls.in_loop), and W_hh^T is
+        # packed for the GEMM once (kernel_calls.matmul_by)
+        product, cell = kernel_calls.matmul_by(w_t), kernel_calls.in_loop("lstm_cell")
         for x_t in x_seq:
-            gates = product(h, w_t)
+            gates = product(h)
             gates += x_t
             h, c, a, tc = cell(gates, c)                     # one pass (kernels/lstm_cell_*)
             hs.append(h)
@@ -96,13 +97,13 @@ def _backward_through_time(ctx, g_hs, g_hn, g_cn):
         g_hs = g_hs[::-1]
     d_gates = xp.empty((steps,) + g_hs.shape[1:-1] + (4 * h0.shape[-1],), dtype=g_hs.dtype)
     dh, dc = g_hn, g_cn
-    product = kernel_calls.in_loop("matmul")
+    product = kernel_calls.matmul_by(w_hh)
     cell_backward = kernel_calls.in_loop("lstm_cell_backward")
     for t in range(steps - 1, -1, -1):
         dh = dh + g_hs[t]
         c_prev = cs[t - 1] if t > 0 else c0
         d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], c_prev, dh, dc)
-        dh = product(d_gates[t], w_hh)
+        dh = product(d_gates[t])
     need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
     g_x, g_w = input_and_recurrent_weight_grads(d_gates, d_gates, h0, hs, ctx.reverse,
                                                 need_x, need_w)

@@ -40,9 +40,9 @@ class RNNSequence(Function):
         hs = xp.empty(x_proj.shape, dtype=x_proj.dtype)
         w_t = w_hh.T
         h = h0
-        product = kernel_calls.in_loop("matmul")     # same shapes every step: dispatch once
+        product = kernel_calls.matmul_by(w_t)     # one weight every step: packed once
         for t in range(x_proj.shape[0]):
-            pre = x_seq[t] + product(h, w_t)
+            pre = x_seq[t] + product(h)
             h = hs[t] = xp.tanh(pre) if nonlinearity == "tanh" else xp.maximum(pre, 0)
         ctx.arrays = (hs, h0, w_hh)
         ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
@@ -69,12 +69,12 @@ def _backward_through_time(ctx, g_hs, g_hn):
         g_hs = g_hs[::-1]
     d_pre = xp.empty(hs.shape, dtype=hs.dtype)
     dh = g_hn
-    product = kernel_calls.in_loop("matmul")
+    product = kernel_calls.matmul_by(w_hh)
     for t in range(hs.shape[0] - 1, -1, -1):
         dh = dh + g_hs[t]
         h = hs[t]
         d_pre[t] = dh * (1 - h * h) if ctx.nonlinearity == "tanh" else dh * (h > 0)
-        dh = product(d_pre[t], w_hh)
+        dh = product(d_pre[t])
     need_x, need_h0, need_w = ctx.needs_input_grad[:3]
     g_x, g_w = input_and_recurrent_weight_grads(d_pre, d_pre, h0, hs, ctx.reverse, need_x,
                                                 need_w)
