@@ -367,6 +367,13 @@ def pack_rhs_into(b, panels):
     """panels[jb, k * V + v] = B[k, V jb + v] (0 past the last column), V = the panel width."""
     K, N = b.shape
     width = panels.shape[1] // K
+    if b.strides[0] < b.strides[1]:       # B's columns are contiguous (a transposed view):
+        panels[:] = 0                      # read it down the columns
+        for j in range(N):
+            jb, v = j // width, j % width
+            for k in range(K):
+                panels[jb, k * width + v] = b[k, j]
+        return
     for jb in range(panels.shape[0]):
         for k in range(K):
             row = panels[jb, k * width:(k + 1) * width]

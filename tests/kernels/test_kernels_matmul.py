@@ -133,16 +133,17 @@ def test_gemm_nt_on_row_views(m, n, k, dtype, build, seed):
 @given(
     m=st.integers(1, 70), k=st.integers(1, 150), n=st.integers(1, 140),
     dtype=st.sampled_from(DTYPES), build=st.sampled_from(["parallel", "serial"]),
-    transposed=st.booleans(), seed=st.integers(0, 2**31 - 1),
+    transposed=st.booleans(), b_transposed=st.booleans(), seed=st.integers(0, 2**31 - 1),
 )
-def test_gemm_packed(m, k, n, dtype, build, transposed, seed):
+def test_gemm_packed(m, k, n, dtype, build, transposed, b_transposed, seed):
     """Odd sizes leave partial tiles on both edges (4 rows, 64 or 32 columns), which the
-    panels pad with zeros and the result crops; A may be any layout (a transposed view)."""
+    panels pad with zeros and the result crops; A and B may be any layout (transposed views:
+    B's columns contiguous take the other packing loop)."""
     numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
     from minigrad.kernels import _threads
     rng = np.random.default_rng(seed)
     a = random_array(rng, (k, m), dtype).T if transposed else random_array(rng, (m, k), dtype)
-    b = random_array(rng, (k, n), dtype)
+    b = random_array(rng, (n, k), dtype).T if b_transposed else random_array(rng, (k, n), dtype)
     old = _threads.SMALL_WORK
     _threads.SMALL_WORK = 0 if build == "parallel" else 1 << 40
     try:
