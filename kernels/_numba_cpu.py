@@ -1,10 +1,17 @@
 """Numba for the CPU kernels, set up once: every ``*_numba.py`` imports njit/prange from here.
 
-Threading layer. Numba's default on Linux is OpenMP, whose worker threads keep spinning for a
-while after each parallel loop. NumPy's OpenBLAS spins too. On a 2-core machine the two pools
-then fight: a 32x128 @ 128x512 matmul measured 15 ms instead of 30 us right after a parallel
-softmax. Numba's own "workqueue" layer puts its threads to sleep, which removes the fight
-(measured: 27-36 us). Set NUMBA_THREADING_LAYER yourself to choose another layer.
+Threading layer: OpenMP, one pool for everything. Numba's OpenMP workers spin for a moment
+after each parallel loop, so the next loop starts in ~2.5 us; its "workqueue" layer puts them
+to sleep and pays ~70-110 us to wake them at every parallel call, which a training step with a
+dozen parallel kernels feels (a small CNN: 7-7.6 ms a step on OpenMP, 10.4-11 ms on
+workqueue). Spinning threads are harmful only when a second pool spins on the same cores:
+NumPy's OpenBLAS does, and the two fought badly when minigrad's products ran on OpenBLAS (CNN
+30-34 ms). Since the matrix products run on our own packed GEMM (matmul_numba.py), minigrad
+never wakes OpenBLAS's threads, and OpenMP is the one pool, as it is in PyTorch. If your own
+code interleaves large NumPy products with minigrad's kernels, set
+NUMBA_THREADING_LAYER=workqueue. OpenMP is tried first, then workqueue (where Numba has no
+OpenMP); setting NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY yourself wins.
+docs/design.md ("One thread pool") has the measurements.
 
 SLP vectorizer. Numba compiles with LLVM's loop vectorizer on and its SLP vectorizer off (a
 default chosen in 2023 after miscompilations, numba#8852). The packed GEMM's micro-kernels
@@ -23,7 +30,9 @@ from numba import njit, prange
 from ._threads import ParallelKernel
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
-    numba.config.THREADING_LAYER = "workqueue"
+    numba.config.THREADING_LAYER = "default"            # the first of the priority list...
+    if "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
+        numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]   # ...that loads
 
 
 def slp_vectorizer():

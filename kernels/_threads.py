@@ -5,10 +5,11 @@ Every ``@parallel_njit`` kernel is compiled twice from one source: with ``parall
 Which one runs is decided per call: below ``SMALL_WORK`` input elements, the serial build.
 
 Why two builds and not ``numba.set_num_threads(1)`` around the parallel one: entering a
-``parallel=True`` function costs ~90 us on the 2-core machine this was written on even with
-one thread (the parallel runtime schedules the loop either way), while the serial build of the
-same (64, 10) log_softmax runs in 3 us. For a 3x7 softmax or a 5x5 convolution that launch
-cost is many times the arithmetic. (PyTorch does the same with a "grain size" per op.)
+``parallel=True`` function costs something even with one thread (the parallel runtime
+schedules the loop either way): ~1.3 us on Numba's OpenMP layer, ~90 us on its workqueue
+layer, on the 2-core machine this was written on, while the serial build of a (64, 10)
+log_softmax runs in 3 us. For a 3x7 softmax or a 5x5 convolution that launch cost is many
+times the arithmetic. (PyTorch does the same with a "grain size" per op.)
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import contextlib
 import threading
 import types
 
-# Elements of the inputs. Measured crossover on 2 cores (serial vs parallel build): softmax
-# rows 187 vs 183 us at 131k elements, 373 vs 282 us at 262k; 2x2 max-pool 184 vs 236 us at
-# 125k, 361 vs 374 us at 251k. Below 128k elements the ~110 us launch is not paid back.
-SMALL_WORK = 1 << 17
+# Elements of the inputs. With the OpenMP layer (kernels/_numba_cpu.py) a parallel launch is
+# cheap, and 8192 elements is where the four benchmark training steps were fastest (medians of
+# 15 steps, 3 rounds, ms): LSTM 5.1-5.5 at 2^17, 4.3-4.8 at 2^15, 4.0-4.5 at 2^13, 4.7-5.0
+# at 2^11 (its per-step 32x128 @ 128x512 product: 69k elements); MLP 1.02-1.04, 0.87-0.99,
+# 0.88-0.90, 0.89-0.91; the CNN and the transformer within noise (7.0-7.7, 7.1-7.9 ms).
+# (On the workqueue layer the crossover was ~128k elements: softmax rows 187 vs 183 us at
+# 131k, 2x2 max-pool 184 vs 236 us at 125k.)
+SMALL_WORK = 1 << 13
 
 _state = threading.local()
 

@@ -87,7 +87,7 @@ OPS = tuple(OP_FAMILIES)
 
 # (op, device) -> implementation. See the table in the module docstring and docs/kernels.md.
 _DEFAULTS = {
-    "matmul": {"cpu": "numpy", "cuda": "numpy"},
+    "matmul": {"cpu": "numba", "cuda": "numpy"},
     "softmax": {"cpu": "numba", "cuda": "numpy"},
     "log_softmax": {"cpu": "numba", "cuda": "numpy"},
     "softmax_backward": {"cpu": "numba", "cuda": "numpy"},
