@@ -28,8 +28,10 @@ available when it was chosen; it takes the CuPy path (vendor libraries) until so
 benchmark on a GPU.
 
     op                      cpu     measured (numba speed-up over numpy)          cuda
-    matmul                  numpy   0.99x at 1024^3 (OpenBLAS 9.67 ms, ours 9.77; numpy: not measured
-                                    0.71-1.33x from 128^3 to 2048^3)
+    matmul                  numba   1.67x at 1024^3 (OpenBLAS 9.05 ms, our packed numpy: not measured
+                                    GEMM 5.43; 1.17-1.74x from 128^3 to 2048^3;
+                                    --ops matmul, 16:17; docs/design.md "One thread
+                                    pool": minigrad's products stay off OpenBLAS)
     softmax                 numba   2.05x at 4096x4096 (1.3-3.5x on 4 shapes)     numpy: not measured
     log_softmax             numba   1.90x at 4096x4096 (1.3-3.1x)                 numpy: not measured
     softmax_backward        numba   1.60x at 4096x4096 (0.97-1.73x)               numpy: not measured
