@@ -178,10 +178,11 @@ class Tensor:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
                                  allow_unused=True)
+            from .autograd.engine import _accumulate_leaf
+            handed = {id(gradient.data)}                 # see _accumulate_leaf
             for t, g in zip(inputs, grads):
                 if g is not None:
-                    from .autograd.engine import _accumulate_leaf
-                    _accumulate_leaf(t, g, create_graph)
+                    _accumulate_leaf(t, g, create_graph, handed)
             return
         run_backward([self], [gradient], retain_graph, create_graph)
 

@@ -351,3 +351,26 @@ def test_set_grad_enabled_as_call_context_and_decorator():
     finally:
         mg.set_grad_enabled(True)
     assert (x * 2).requires_grad
+
+
+def test_leaves_sharing_one_gradient_array_accumulate_separately():
+    """``a + b`` hands one gradient array to both leaves; each must own its .grad, or the
+    second backward's in-place accumulation into one would change the other too."""
+    a = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
+    b = mg.tensor(np.array([4.0, 5.0, 6.0]), requires_grad=True)
+    for _ in range(2):
+        (a + b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0, 2.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+
+
+def test_root_gradient_is_not_adopted_by_a_leaf():
+    """backward(gradient=g) on a leaf-fed sum must not make g itself a leaf's .grad (a later
+    accumulation would write into the caller's array)."""
+    a = mg.tensor(np.zeros(3), requires_grad=True)
+    g = mg.tensor(np.array([1.0, 2.0, 3.0]))
+    (a * 1.0).backward(g)
+    (a * 1.0).backward(g)
+    np.testing.assert_array_equal(g.numpy(), [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 4.0, 6.0])

@@ -51,13 +51,23 @@ def _apply_hooks(hooks, grad):
     return grad
 
 
-def _accumulate_leaf(leaf, grad, create_graph):
-    """``leaf.grad += grad`` — gradients of leaves add up across backward calls."""
+def _accumulate_leaf(leaf, grad, create_graph, handed):
+    """``leaf.grad += grad`` — gradients of leaves add up across backward calls.
+
+    A leaf's first gradient is adopted, not copied, when nothing else holds it. ``handed``
+    holds the ids of the arrays already given out in this pass (and the root gradients):
+    ``a + b`` sends one array to both a and b, and if both adopted it, the next backward's
+    in-place ``a.grad += ...`` would change b.grad too. Such an array is copied instead."""
     Tensor = _function.Tensor
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
     if leaf.grad is None:
-        leaf.grad = grad if create_graph else Tensor._make(_owned(grad.data))
+        if create_graph:
+            leaf.grad = grad
+            return
+        data = grad.data.copy() if id(grad.data) in handed else _owned(grad.data)
+        handed.add(id(data))
+        leaf.grad = Tensor._make(data)
     elif create_graph:
         leaf.grad = leaf.grad + grad
     else:
@@ -120,10 +130,12 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                         if t.grad_fn is not None}
         results = [None] * len(inputs)
 
+    handed = {id(getattr(g, "data", g)) for g in root_grads}   # see _accumulate_leaf
+
     def to_leaf(leaf, g):
         """A leaf's gradient: captured for autograd.grad, else accumulated into leaf.grad."""
         if not capture:
-            _accumulate_leaf(leaf, g, create_graph)
+            _accumulate_leaf(leaf, g, create_graph, handed)
             return
         i = targets_leaf.get(id(leaf))
         if i is not None:

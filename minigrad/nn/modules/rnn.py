@@ -35,9 +35,10 @@ import warnings
 from ...ops.dropout import dropout as dropout_op
 from ...ops.elementwise import relu, tanh
 from ...ops.gru_sequence import gru_sequence, gru_step
+from ...ops.linear import linear_op
 from ...ops.lstm_gates import lstm_gates
 from ...ops.lstm_sequence import lstm_sequence
-from ...ops.matmul import addmm, matmul
+from ...ops.matmul import addmm
 from ...ops.movement import cat, squeeze, stack, transpose, unsqueeze
 from ...ops.rnn_sequence import rnn_sequence
 from ...tensor import Tensor, empty, zeros
@@ -54,9 +55,9 @@ __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell"
 
 
 def _linear(x: Tensor, w: Tensor, b) -> Tensor:
-    """x W^T + b (b may be None)."""
-    y = matmul(x, transpose(w, 0, 1))
-    return y if b is None else y + b
+    """x W^T + b (b may be None): the linear layer's op (one graph node; the bias is added in
+    place to the fresh product instead of in one more array)."""
+    return linear_op(x, w, b)
 
 
 # Each cell is written once, as a *step* on the already projected input x_proj = x W_ih^T + b_ih
