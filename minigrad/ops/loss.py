@@ -28,7 +28,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from .activation import Softplus, log_softmax
 from .elementwise import clamp, exp, log, where
-from .movement import gather, reshape
+from .movement import reshape
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -218,15 +218,49 @@ def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduc
     _check_weight(op, weight, c)
     xp = backend.array_module(t)
     safe_t = xp.where(valid, t, 0)  # ignored positions pick class 0, then get weight 0
-    picked = gather(logp, cdim, Tensor._make(xp.expand_dims(safe_t, cdim))).squeeze(cdim)
     w = valid.astype(logp.dtype)
     if weight is not None:
         w = w * weight.data.astype(logp.dtype)[safe_t]
-    w = Tensor._make(w)
-    loss = -picked * w
-    if reduction == "mean":
-        return loss.sum() / w.sum()
-    return _reduce(loss, reduction)
+    return NLLLoss.apply(logp, safe_t, w, cdim, reduction)
+
+
+class NLLLoss(Function):
+    """The negative log-likelihood of picked log-probabilities, as one op:
+
+        l_n = -w_n logp[n, t_n]            (t_n: the target class, w_n: its weight, 0 if ignored)
+        "none": l      "sum": sum_n l_n      "mean": sum_n l_n / sum_n w_n
+
+    Written with gather, multiply and two sums it was seven graph nodes, a sizeable part of a
+    small model's training step (92 us forward, 232 us with backward, for 32 x 10 logits).
+    The gradient is -w_n / (sum_n w_n, for "mean") times the incoming gradient at [n, t_n],
+    zero elsewhere: a constant array times g, so it is differentiable again (the second
+    derivative with respect to logp is zero).
+    """
+
+    @staticmethod
+    def forward(ctx, logp, index, w, cdim, reduction):
+        xp = backend.array_module(logp)
+        at = xp.expand_dims(index, cdim)
+        per_sample = -xp.take_along_axis(logp, at, cdim).squeeze(cdim) * w
+        ctx.at, ctx.cdim, ctx.reduction, ctx.shape = at, cdim, reduction, logp.shape
+        ctx.coef = -w
+        if reduction == "mean":
+            total = w.sum()
+            with np.errstate(invalid="ignore", divide="ignore"):   # all ignored: nan, as torch
+                ctx.coef = ctx.coef / total
+                return xp.asarray(per_sample.sum() / total, dtype=logp.dtype)
+        if reduction == "sum":
+            return xp.asarray(per_sample.sum(), dtype=logp.dtype)
+        return per_sample
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = backend.array_module(ctx.at)
+        dense = xp.zeros(ctx.shape, dtype=ctx.coef.dtype)
+        xp.put_along_axis(dense, ctx.at, xp.expand_dims(ctx.coef, ctx.cdim), ctx.cdim)
+        if ctx.reduction == "none":
+            g = g.unsqueeze(ctx.cdim)
+        return Tensor._make(dense) * g, None, None, None, None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
