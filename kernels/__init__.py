@@ -14,6 +14,8 @@ and know nothing of Tensors or autograd.
     K.max_pool2d_backward(gy, idx, x_shape, kernel_size, ...)
     h, c, acts, tanh_c = K.lstm_cell(gates, c)   # one LSTM step after its products
     K.lstm_cell_backward(acts, tanh_c, c, gh, gc)
+    hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh)   # a layer's time loop
+    d_gates, dh0, dc0 = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
     K.relu(x), K.relu_backward(gy, y)       # max(x, 0); gy where y > 0 (y: relu's output)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
@@ -45,6 +47,8 @@ from .ops import (
     log_softmax_backward,
     lstm_cell,
     lstm_cell_backward,
+    lstm_sequence,
+    lstm_sequence_backward,
     matmul,
     matmul_by,
     max_pool2d,
@@ -60,5 +64,6 @@ __all__ = [
     "matmul", "matmul_by", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
+    "lstm_sequence", "lstm_sequence_backward",
     "relu", "relu_backward",
 ]

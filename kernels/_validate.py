@@ -301,6 +301,31 @@ def check_lstm_cell_operands(op: str, gates_name: str, gates, named_states: dict
             )
 
 
+def check_lstm_sequence_operands(op: str, gates_name: str, gates, w_hh, states: dict,
+                                 per_step: dict) -> None:
+    """``gates`` (L, N, 4H), w_hh (4H, H), every entry of ``states`` (N, H) and of
+    ``per_step`` (L, N, H); one float dtype."""
+    check_float_array(op, gates_name, gates, ndim=3)
+    check_float_array(op, "w_hh", w_hh, ndim=2)
+    for name, array in states.items():
+        check_float_array(op, name, array, ndim=2)
+    for name, array in per_step.items():
+        check_float_array(op, name, array, ndim=3)
+    arrays = {"w_hh": w_hh, **states, **per_step}
+    check_same_dtype(op, {gates_name: gates, **arrays})
+    steps, n, four_h = gates.shape
+    hidden = four_h // 4
+    expected = {"w_hh": (four_h, hidden), **{name: (n, hidden) for name in states},
+                **{name: (steps, n, hidden) for name in per_step}}
+    for name, shape in expected.items():
+        if four_h % 4 or tuple(arrays[name].shape) != shape:
+            raise ValueError(
+                f"kernels.{op}: {gates_name} has shape {tuple(gates.shape)} (L, N, 4H), so "
+                f"{name} must have shape {shape}, got {tuple(arrays[name].shape)}"
+                + ("; the gate axis must hold 4 blocks (i, f, g, o) of H" if four_h % 4 else "")
+            )
+
+
 # ---------------------------------------------------------------------------------------------
 # ReLU
 # ---------------------------------------------------------------------------------------------

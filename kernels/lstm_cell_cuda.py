@@ -14,6 +14,7 @@ import math
 
 from numba import cuda
 
+from . import lstm_cell_numpy
 from ._cuda_launch import grid_stride_launch
 from ._device import array_module
 
@@ -77,3 +78,15 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     blocks, threads = grid_stride_launch(c.size)
     _kernels()[1][blocks, threads](acts, tanh_c, c, gh, gc, d_gates, d_c)
     return d_gates, d_c
+
+
+def lstm_sequence(x_proj, h0, c0, w_hh):
+    """A layer over a sequence: the reference time loop (lstm_cell_numpy.py) around the CUDA
+    cell kernel, the products on cuBLAS (or NumPy in the simulator)."""
+    return lstm_cell_numpy.lstm_sequence(x_proj, h0, c0, w_hh, cell=lstm_cell)
+
+
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
+    """Backpropagation through time, as ``lstm_sequence``."""
+    return lstm_cell_numpy.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
+                                                  cell_backward=lstm_cell_backward)

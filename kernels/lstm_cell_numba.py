@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, parallel_njit, prange
+from . import _threads as threads
+from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from ._numba_exp import exp_nonpositive_float32
+from .matmul_numba import TILE_ROWS, gemm_packed_into, pack_rhs
 
 _ONE = np.float32(1.0)
 
@@ -57,49 +59,58 @@ def _sigmoid64(z):
     return 1.0 / (1.0 + e) if z >= 0 else e / (1.0 + e)
 
 
+@njit(inline="always", fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_row(z, c_old, a, c_out, t_out, h_out):
+    """One sample's cell: z (4H) the gate pre-activations, c_old (H); writes a (4H) and
+    c_out, t_out, h_out (H)."""
+    H = c_old.shape[0]
+    a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    z_i, z_f, z_g, z_o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
+    if z.itemsize == 4:            # known at compile time: one branch per dtype
+        for j in range(H):
+            i, f, g, o = _sigmoid32(z_i[j]), _sigmoid32(z_f[j]), _tanh32(z_g[j]), _sigmoid32(z_o[j])
+            cj = f * c_old[j] + i * g
+            tc = _tanh32(cj)
+            a_i[j], a_f[j], a_g[j], a_o[j] = i, f, g, o
+            c_out[j], t_out[j], h_out[j] = cj, tc, o * tc
+    else:
+        for j in range(H):
+            i, f, g, o = _sigmoid64(z_i[j]), _sigmoid64(z_f[j]), np.tanh(z_g[j]), _sigmoid64(z_o[j])
+            cj = f * c_old[j] + i * g
+            tc = np.tanh(cj)
+            a_i[j], a_f[j], a_g[j], a_o[j] = i, f, g, o
+            c_out[j], t_out[j], h_out[j] = cj, tc, o * tc
+
+
+@njit(inline="always", fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_backward_row(a, tc, c_old, g_h, g_c, d, dc_out):
+    """One sample's cell backward: writes d (4H) and dc_out (H) (dc_out may be g_c itself:
+    each element is read before it is written)."""
+    H = c_old.shape[0]
+    a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    d_i, d_f, d_g, d_o = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
+    for j in range(H):
+        i, f, g, o, t = a_i[j], a_f[j], a_g[j], a_o[j], tc[j]
+        total = g_c[j] + g_h[j] * o * (1 - t * t)
+        d_i[j] = total * g * i * (1 - i)
+        d_f[j] = total * c_old[j] * f * (1 - f)
+        d_g[j] = total * i * (1 - g * g)
+        d_o[j] = g_h[j] * t * o * (1 - o)
+        dc_out[j] = total * f
+
+
 @parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
 def lstm_cell_into(gates, c, h_new, c_new, acts, tanh_c):
     """One pass over the cell: fills h_new, c_new, tanh_c (N, H) and acts (N, 4H)."""
-    N, H = c.shape
-    for n in prange(N):
-        z = gates[n]
-        a_i, a_f, a_g, a_o = acts[n, :H], acts[n, H:2 * H], acts[n, 2 * H:3 * H], acts[n, 3 * H:]
-        z_i, z_f, z_g, z_o = z[:H], z[H:2 * H], z[2 * H:3 * H], z[3 * H:]
-        c_old, c_out, t_out, h_out = c[n], c_new[n], tanh_c[n], h_new[n]
-        if gates.itemsize == 4:        # known at compile time: one branch per dtype
-            for j in range(H):
-                i, f, g, o = _sigmoid32(z_i[j]), _sigmoid32(z_f[j]), _tanh32(z_g[j]), _sigmoid32(z_o[j])
-                cj = f * c_old[j] + i * g
-                tc = _tanh32(cj)
-                a_i[j], a_f[j], a_g[j], a_o[j] = i, f, g, o
-                c_out[j], t_out[j], h_out[j] = cj, tc, o * tc
-        else:
-            for j in range(H):
-                i, f, g, o = _sigmoid64(z_i[j]), _sigmoid64(z_f[j]), np.tanh(z_g[j]), _sigmoid64(z_o[j])
-                cj = f * c_old[j] + i * g
-                tc = np.tanh(cj)
-                a_i[j], a_f[j], a_g[j], a_o[j] = i, f, g, o
-                c_out[j], t_out[j], h_out[j] = cj, tc, o * tc
+    for n in prange(c.shape[0]):
+        _cell_row(gates[n], c[n], acts[n], c_new[n], tanh_c[n], h_new[n])
 
 
 @parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
 def lstm_cell_backward_into(acts, tanh_c, c, gh, gc, d_gates, d_c):
     """One pass over the backward formula: fills d_gates (N, 4H) and d_c (N, H)."""
-    N, H = c.shape
-    for n in prange(N):
-        a = acts[n]
-        a_i, a_f, a_g, a_o = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        d = d_gates[n]
-        d_i, d_f, d_g, d_o = d[:H], d[H:2 * H], d[2 * H:3 * H], d[3 * H:]
-        tc, c_old, g_h, g_c, dc_out = tanh_c[n], c[n], gh[n], gc[n], d_c[n]
-        for j in range(H):
-            i, f, g, o, t = a_i[j], a_f[j], a_g[j], a_o[j], tc[j]
-            total = g_c[j] + g_h[j] * o * (1 - t * t)
-            d_i[j] = total * g * i * (1 - i)
-            d_f[j] = total * c_old[j] * f * (1 - f)
-            d_g[j] = total * i * (1 - g * g)
-            d_o[j] = g_h[j] * t * o * (1 - o)
-            dc_out[j] = total * f
+    for n in prange(c.shape[0]):
+        _cell_backward_row(acts[n], tanh_c[n], c[n], gh[n], gc[n], d_gates[n], d_c[n])
 
 
 def lstm_cell(gates, c):
@@ -117,3 +128,97 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     d_gates, d_c = np.empty_like(acts), np.empty_like(c)
     lstm_cell_backward_into(acts, tanh_c, c, gh, gc, d_gates, d_c)
     return d_gates, d_c
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole layer over a sequence (the math: lstm_cell_numpy.py): the time loop runs in Numba
+# ---------------------------------------------------------------------------------------------
+#
+# Each step is one product and one cell, and both are already kernels (the packed GEMM with
+# W_hh packed once, the cell above). Called from Python, a step also paid ~10 us of Python
+# around them (dispatch, allocation, slicing), as much as the cell itself at N = 32, H = 128.
+# Here the loop over t is compiled: it calls the same two kernels' parallel (or serial) builds
+# directly, and writes every step's results into slices of preallocated (L, ...) arrays.
+
+_gemm_parallel, _gemm_serial = gemm_packed_into.parallel, gemm_packed_into.serial
+_cell_parallel, _cell_serial = lstm_cell_into.parallel, lstm_cell_into.serial
+_cell_backward_parallel = lstm_cell_backward_into.parallel
+_cell_backward_serial = lstm_cell_backward_into.serial
+
+
+@njit(cache=True, error_model="numpy")
+def lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates, parallel):
+    """Forward over t = 0 .. L-1; gates: a (N rounded up to 4, padded 4H) work array."""
+    n, g = x_proj.shape[1], x_proj.shape[2]
+    z = np.empty((n, g), dtype=x_proj.dtype)   # contiguous, so the cell's loops vectorise
+    for t in range(x_proj.shape[0]):
+        h_prev = h0 if t == 0 else hs[t - 1]
+        c_prev = c0 if t == 0 else cs[t - 1]
+        if parallel:
+            _gemm_parallel(h_prev, w_panels, gates)
+        else:
+            _gemm_serial(h_prev, w_panels, gates)
+        for row in range(n):
+            z_row, product_row, x_row = z[row], gates[row, :g], x_proj[t, row]
+            for k in range(g):
+                z_row[k] = product_row[k] + x_row[k]
+        if parallel:
+            _cell_parallel(z, c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
+        else:
+            _cell_serial(z, c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
+
+
+@njit(cache=True, error_model="numpy")
+def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, dh, dc, d_gates,
+                                dh_next, parallel):
+    """Backpropagation through time, t = L-1 .. 0; dh, dc start as the final state's
+    gradients and end as h0's and c0's; dh_next: a (N rounded up to 4, padded H) work array."""
+    n, hidden = dh.shape
+    for t in range(acts.shape[0] - 1, -1, -1):
+        for row in range(n):
+            dh[row] += g_hs[t, row]
+        c_prev = c0 if t == 0 else cs[t - 1]
+        if parallel:                                  # dc is updated in place (see the row)
+            _cell_backward_parallel(acts[t], tanh_cs[t], c_prev, dh, dc, d_gates[t], dc)
+            _gemm_parallel(d_gates[t], w_panels, dh_next)
+        else:
+            _cell_backward_serial(acts[t], tanh_cs[t], c_prev, dh, dc, d_gates[t], dc)
+            _gemm_serial(d_gates[t], w_panels, dh_next)
+        dh[:, :] = dh_next[:n, :hidden]
+
+
+def _runs_parallel(n, four_h, hidden):
+    """One step's product reads N x 4H (or H) and 4H x H elements: the same rule as a single
+    product (kernels/_threads.py)."""
+    return n * four_h + four_h * hidden >= threads.SMALL_WORK
+
+
+def lstm_sequence(x_proj, h0, c0, w_hh):
+    """(hs, cs, acts, tanh_cs); see lstm_cell_numpy.py."""
+    x_proj, h0, c0 = (np.ascontiguousarray(a) for a in (x_proj, h0, c0))
+    steps, n, four_h = x_proj.shape
+    hidden = four_h // 4
+    hs, cs, tanh_cs = (np.empty((steps, n, hidden), dtype=x_proj.dtype) for _ in range(3))
+    acts = np.empty_like(x_proj)
+    w_panels = pack_rhs(w_hh.T)                                        # B = W_hh^T (H, 4H)
+    gates = np.empty((-(-n // TILE_ROWS) * TILE_ROWS, w_panels.shape[1] // hidden
+                      * w_panels.shape[0]), dtype=x_proj.dtype)
+    with slp_vectorizer():
+        lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates,
+                           _runs_parallel(n, four_h, hidden))
+    return hs, cs, acts, tanh_cs
+
+
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
+    """(d_gates, dL/dh0, dL/dc0); see lstm_cell_numpy.py."""
+    acts, tanh_cs, cs, c0, g_hs = (np.ascontiguousarray(a) for a in (acts, tanh_cs, cs, c0, g_hs))
+    n, hidden = c0.shape
+    dh, dc = np.array(g_hn, dtype=acts.dtype), np.array(g_cn, dtype=acts.dtype)   # own copies
+    w_panels = pack_rhs(w_hh)                                          # B = W_hh (4H, H)
+    d_gates = np.empty_like(acts)
+    dh_next = np.empty((-(-n // TILE_ROWS) * TILE_ROWS, w_panels.shape[1] // (4 * hidden)
+                        * w_panels.shape[0]), dtype=acts.dtype)
+    with slp_vectorizer():
+        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, dh, dc, d_gates,
+                                    dh_next, _runs_parallel(n, 4 * hidden, hidden))
+    return d_gates, dh, dc

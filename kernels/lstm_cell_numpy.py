@@ -73,3 +73,46 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     xp = array_module(acts)
     i, f, g, o = split_gates(acts, c.shape[1])
     return gate_grads(i, f, g, o, tanh_c, c, gh, gc, lambda parts: xp.concatenate(parts, axis=1))
+
+
+# ---------------------------------------------------------------------------------------------
+# A whole layer over a sequence: the time loops around the cell (ops/lstm_sequence.py)
+# ---------------------------------------------------------------------------------------------
+#
+# forward, t = 0 .. L-1 (x_proj[t] = x_t W_ih^T + biases, in processing order):
+#     gates_t = x_proj[t] + h_{t-1} W_hh^T          then the cell: h_t, c_t, acts_t, tanh(c_t)
+# backward, t = L-1 .. 0 (dh, dc: the gradients arriving from step t+1; g_hs[t] = dL/dh_t from
+# the layer's output):
+#     dh += g_hs[t];   d gates_t, dc = the cell's backward;   dh = d gates_t W_hh
+
+
+def lstm_sequence(x_proj, h0, c0, w_hh, cell=None):
+    """(hs, cs, acts, tanh_cs): every step's h_t, c_t (L, N, H), acts (L, N, 4H) and tanh(c_t)
+    (L, N, H), for x_proj (L, N, 4H) in processing order, h0, c0 (N, H), w_hh (4H, H).
+    ``cell``: the step's cell function (this file's ``lstm_cell`` by default; the CUDA
+    implementation passes its kernel)."""
+    cell = cell or lstm_cell
+    xp = array_module(x_proj)
+    steps, n, hidden = x_proj.shape[0], h0.shape[0], h0.shape[1]
+    hs, cs, tanh_cs = (xp.empty((steps, n, hidden), dtype=x_proj.dtype) for _ in range(3))
+    acts = xp.empty(x_proj.shape, dtype=x_proj.dtype)
+    h, c, w_t = h0, c0, w_hh.T
+    for t in range(steps):
+        h, c, acts[t], tanh_cs[t] = cell(x_proj[t] + h @ w_t, c)
+        hs[t], cs[t] = h, c
+    return hs, cs, acts, tanh_cs
+
+
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn, cell_backward=None):
+    """(d_gates (L, N, 4H), dL/dh0, dL/dc0): backpropagation through time of ``lstm_sequence``
+    given what it kept, its c0 and w_hh, and the gradients of every h_t (g_hs, (L, N, H)) and
+    of the final state (g_hn, g_cn, (N, H)). ``cell_backward`` as ``cell`` above."""
+    cell_backward = cell_backward or lstm_cell_backward
+    xp = array_module(acts)
+    d_gates = xp.empty(acts.shape, dtype=acts.dtype)
+    dh, dc = g_hn, g_cn
+    for t in range(acts.shape[0] - 1, -1, -1):
+        dh = dh + g_hs[t]
+        d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], cs[t - 1] if t else c0, dh, dc)
+        dh = d_gates[t] @ w_hh
+    return d_gates, dh, dc

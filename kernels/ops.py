@@ -318,6 +318,37 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc, impl: str | None = None):
     return _call(op, chosen, "lstm_cell_backward", acts, tanh_c, c, gh, gc)
 
 
+def lstm_sequence(x_proj, h0, c0, w_hh, impl: str | None = None):
+    """One LSTM layer (one direction) over a sequence, after its input products:
+    (hs, cs, acts, tanh_cs), every step's h_t, c_t (L, N, H), gate activations (L, N, 4H)
+    and tanh(c_t) (L, N, H).
+
+        gates_t = x_proj[t] + h_{t-1} W_hh^T,  then the cell (``lstm_cell``),  t = 0 .. L-1
+
+    x_proj (L, N, 4H) in processing order, h0 and c0 (N, H), w_hh (4H, H) (PyTorch's layout).
+    """
+    op = "lstm_sequence"
+    chosen = choose_impl(op, (x_proj, h0, c0, w_hh), impl)
+    check.check_lstm_sequence_operands(op, "x_proj", x_proj, w_hh, {"h0": h0, "c0": c0}, {})
+    return _call(op, chosen, "lstm_sequence", x_proj, h0, c0, w_hh)
+
+
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
+                           impl: str | None = None):
+    """Backpropagation through time of ``lstm_sequence``: (d_gates (L, N, 4H), dL/dh0,
+    dL/dc0) from its acts, tanh_cs and cs, its c0 and w_hh, and the gradients of every h_t
+    (g_hs, (L, N, H)) and of the final state (g_hn, g_cn, (N, H)). d_gates[t] is also the
+    gradient of x_proj[t]; W_hh's gradient is sum_t d_gates[t]^T h_{t-1}, one product the
+    caller takes."""
+    op = "lstm_sequence_backward"
+    arrays = (acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
+    chosen = choose_impl(op, arrays, impl)
+    check.check_lstm_sequence_operands(op, "acts", acts, w_hh,
+                                       {"c0": c0, "g_hn": g_hn, "g_cn": g_cn},
+                                       {"tanh_cs": tanh_cs, "cs": cs, "g_hs": g_hs})
+    return _call(op, chosen, "lstm_sequence_backward", *arrays)
+
+
 # ---------------------------------------------------------------------------------------------
 # ReLU: elementwise, any shape (the implementations work on the raveled C-contiguous array)
 # ---------------------------------------------------------------------------------------------

@@ -92,6 +92,17 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
     return _kernels().lstm_cell_backward(acts, tanh_c, c, gh, gc)
 
 
+# one LSTM layer's whole time loop (x_proj in processing order), and its backpropagation
+# through time: (hs, cs, acts, tanh_cs) and (d_gates, dh0, dc0)
+
+def lstm_sequence(x_proj, h0, c0, w_hh):
+    return _kernels().lstm_sequence(x_proj, h0, c0, w_hh)
+
+
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
+    return _kernels().lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
+
+
 # ReLU: y = max(x, 0), and its gradient gx = gy where y > 0, else 0 (y: the forward's output).
 # Dtypes the kernels do not take (float16, integers, bool) keep NumPy's / CuPy's own calls,
 # as matmul_2d does; the results are the same (for bool, maximum gives int64, as it always did).

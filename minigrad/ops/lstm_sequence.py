@@ -49,28 +49,23 @@ class LSTMSequence(Function):
     @staticmethod
     def forward(ctx, x_proj, h0, c0, w_hh, reverse):
         xp = backend.array_module(x_proj)
-        x_seq = x_proj[::-1] if reverse else x_proj          # processing order
-        w_t = w_hh.T
-        h, c = h0, c0
-        hs, cs, acts, tanh_cs = [], [], [], []               # per step, for the backward
-        # every step has the same shapes: dispatch once (kernel_calls.in_loop), and W_hh^T is
-        # packed for the GEMM once (kernel_calls.matmul_by)
-        product, cell = kernel_calls.matmul_by(w_t), kernel_calls.in_loop("lstm_cell")
-        for x_t in x_seq:
-            gates = product(h)
-            gates += x_t
-            h, c, a, tc = cell(gates, c)                     # one pass (kernels/lstm_cell_*)
-            hs.append(h)
-            cs.append(c)
-            acts.append(a)
-            tanh_cs.append(tc)
+        # the kernel takes one dtype: that of the result (a float64 input to a float32 layer
+        # computes in float64, as the products would)
+        dtype = functools.reduce(backend.promote_types, (a.dtype for a in (h0, c0, w_hh)),
+                                 x_proj.dtype)
+        x_seq = x_proj[::-1] if reverse else x_proj                         # processing order
+        x_seq, h0, c0, w_hh = (xp.ascontiguousarray(a, dtype=dtype)
+                               for a in (x_seq, h0, c0, w_hh))
+        # the whole time loop is one kernel (kernels/lstm_cell_*.py: in Numba on the CPU)
+        hs, cs, acts, tanh_cs = kernel_calls.lstm_sequence(x_seq, h0, c0, w_hh)
         ctx.arrays = (acts, hs, cs, tanh_cs, h0, c0, w_hh)
         ctx.reverse = reverse
         ctx.save_for_backward(x_proj, h0, c0, w_hh)
         # outputs are copies: backward reads hs and cs from ctx, and an in-place change to an
         # output (allowed on a non-leaf) must not reach them
-        hs_out = _stack(xp, hs[::-1] if reverse else hs, h0)
-        return hs_out, h.copy(), c.copy()
+        hs_out = hs[::-1].copy() if reverse else hs.copy()
+        last = (hs[-1].copy(), cs[-1].copy()) if len(hs) else (h0.copy(), c0.copy())
+        return (hs_out,) + last
 
     @staticmethod
     def backward(ctx, g_hs, g_hn, g_cn):
@@ -83,27 +78,16 @@ class LSTMSequence(Function):
         return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
 
 
-def _stack(xp, arrays, like):
-    """(L, N, H) from L arrays of like's shape (L may be 0)."""
-    return xp.stack(arrays) if arrays else xp.empty((0,) + like.shape, dtype=like.dtype)
-
-
 def _backward_through_time(ctx, g_hs, g_hn, g_cn):
-    """The BPTT loop of the module docstring, on arrays."""
+    """The BPTT loop of the module docstring (one kernel), then the weight's gradient."""
     acts, hs, cs, tanh_cs, h0, c0, w_hh = ctx.arrays
     xp = backend.array_module(g_hs)
-    steps = len(hs)
     if ctx.reverse:
         g_hs = g_hs[::-1]
-    d_gates = xp.empty((steps,) + g_hs.shape[1:-1] + (4 * h0.shape[-1],), dtype=g_hs.dtype)
-    dh, dc = g_hn, g_cn
-    product = kernel_calls.matmul_by(w_hh)
-    cell_backward = kernel_calls.in_loop("lstm_cell_backward")
-    for t in range(steps - 1, -1, -1):
-        dh = dh + g_hs[t]
-        c_prev = cs[t - 1] if t > 0 else c0
-        d_gates[t], dc = cell_backward(acts[t], tanh_cs[t], c_prev, dh, dc)
-        dh = product(d_gates[t])
+    dtype = acts.dtype
+    g_hs, g_hn, g_cn = (xp.ascontiguousarray(g, dtype=dtype) for g in (g_hs, g_hn, g_cn))
+    d_gates, dh, dc = kernel_calls.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs,
+                                                          g_hn, g_cn)
     need_x, need_h0, need_c0, need_w = ctx.needs_input_grad[:4]
     g_x, g_w = input_and_recurrent_weight_grads(d_gates, d_gates, h0, hs, ctx.reverse,
                                                 need_x, need_w)

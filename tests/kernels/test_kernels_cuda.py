@@ -265,3 +265,22 @@ def test_gpu_conv2d_layer(kernel_rng):
                  K.conv2d_backward_input(gy, w, x.shape, **hyper, impl="numpy"), scale=20)
     assert_close(run_cuda("conv2d_backward_weight", x, gy, w_shape=w.shape, **hyper),
                  K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numpy"), scale=200)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_lstm_sequence_forward_and_backward(dtype, kernel_rng):
+    steps, n, hidden = 2, 3, 2                        # the CUDA cell kernel at every step
+    x_proj = random_array(kernel_rng, (steps, n, 4 * hidden), dtype, scale=2.0)
+    h0, c0 = (random_array(kernel_rng, (n, hidden), dtype) for _ in range(2))
+    w_hh = random_array(kernel_rng, (4 * hidden, hidden), dtype)
+    refs = K.lstm_sequence(x_proj, h0, c0, w_hh, impl="numpy")
+    outs = K.lstm_sequence(*(to_device(a) for a in (x_proj, h0, c0, w_hh)), impl="cuda")
+    for out, ref in zip(outs, refs):
+        assert_close(to_host(out), ref)
+    hs, cs, acts, tanh_cs = refs
+    g_hs = random_array(kernel_rng, (steps, n, hidden), dtype)
+    g_hn, g_cn = (random_array(kernel_rng, (n, hidden), dtype) for _ in range(2))
+    args = (acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
+    outs = K.lstm_sequence_backward(*(to_device(a) for a in args), impl="cuda")
+    for out, ref in zip(outs, K.lstm_sequence_backward(*args, impl="numpy")):
+        assert_close(to_host(out), ref)

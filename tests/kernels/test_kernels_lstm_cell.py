@@ -122,3 +122,90 @@ def test_dtype_errors():
         a = np.zeros((2, 8), np.float32)
         s = np.zeros((2, 2), np.float32)
         K.lstm_cell_backward(a, s, s, np.zeros((2, 3), np.float32), s)
+
+
+# ---------------------------------------------------------------------------------------------
+# lstm_sequence and its backward: a whole layer's time loop
+# ---------------------------------------------------------------------------------------------
+
+def lstm_sequence_truth(x_proj, h0, c0, w_hh):
+    """The loop from its definition, in float64, on lstm_cell_truth: (hs, cs)."""
+    h, c = np.asarray(h0, np.float64), np.asarray(c0, np.float64)
+    hs, cs = [], []
+    for t in range(x_proj.shape[0]):
+        h, c = lstm_cell_truth(np.asarray(x_proj[t], np.float64) + h @ np.asarray(w_hh).T, c)
+        hs.append(h)
+        cs.append(c)
+    return hs, cs
+
+
+def _sequence_operands(rng, steps, n, hidden, dtype):
+    x_proj = random_array(rng, (steps, n, 4 * hidden), dtype, scale=2.0)
+    h0, c0 = (random_array(rng, (n, hidden), dtype) for _ in range(2))
+    w_hh = random_array(rng, (4 * hidden, hidden), dtype, scale=1 / np.sqrt(hidden))
+    return x_proj, h0, c0, w_hh
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps=st.integers(1, 6), n=st.integers(1, 9), hidden=st.integers(1, 40),
+       dtype=st.sampled_from(DTYPES), impl=st.sampled_from(CPU_IMPLS),
+       seed=st.integers(0, 2**31 - 1))
+def test_sequence_forward_matches_the_loop_of_cells(steps, n, hidden, dtype, impl, seed):
+    """Odd N and H leave partial GEMM tiles (4 rows, 32/64 columns) at every step."""
+    rng = np.random.default_rng(seed)
+    x_proj, h0, c0, w_hh = _sequence_operands(rng, steps, n, hidden, dtype)
+    hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh, impl=impl)
+    assert hs.shape == cs.shape == tanh_cs.shape == (steps, n, hidden)
+    assert acts.shape == x_proj.shape and hs.dtype == dtype
+    hs_truth, cs_truth = lstm_sequence_truth(x_proj, h0, c0, w_hh)
+    for t in range(steps):
+        assert_close(hs[t], hs_truth[t], scale=np.sqrt(hidden) * (t + 1))
+        assert_close(cs[t], cs_truth[t], scale=np.sqrt(hidden) * (t + 1))
+        assert_close(tanh_cs[t], np.tanh(cs_truth[t]), scale=np.sqrt(hidden) * (t + 1))
+
+
+@pytest.mark.parametrize("impl", CPU_IMPLS)
+def test_sequence_backward_matches_finite_differences(impl, kernel_rng):
+    """float64, L=3 N=2 H=3: the gradients of sum(g_hs * hs) + <g_hn, h_n> + <g_cn, c_n>
+    with respect to x_proj (= d_gates), h0 and c0, against central differences."""
+    x_proj, h0, c0, w_hh = _sequence_operands(kernel_rng, 3, 2, 3, np.float64)
+    g_hs, g_hn, g_cn = (random_array(kernel_rng, s, np.float64) for s in
+                        ((3, 2, 3), (2, 3), (2, 3)))
+
+    def loss():
+        hs, cs, _, _ = K.lstm_sequence(x_proj, h0, c0, w_hh, impl="numpy")
+        return float((hs * g_hs).sum() + (hs[-1] * g_hn).sum() + (cs[-1] * g_cn).sum())
+
+    hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh, impl=impl)
+    d_gates, dh0, dc0 = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
+                                                 impl=impl)
+    assert_close(d_gates, numeric_gradient(loss, x_proj), scale=1e3)
+    assert_close(dh0, numeric_gradient(loss, h0), scale=1e3)
+    assert_close(dc0, numeric_gradient(loss, c0), scale=1e3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_sequence_backward_numba_matches_reference(dtype, kernel_rng):
+    """N=32, H=128, L=5: the sizes where the Numba loop runs the parallel builds."""
+    x_proj, h0, c0, w_hh = _sequence_operands(kernel_rng, 5, 32, 128, dtype)
+    hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh, impl="numpy")
+    for out, ref in zip(K.lstm_sequence(x_proj, h0, c0, w_hh, impl="numba"), (hs, cs, acts, tanh_cs)):
+        assert_close(out, ref, scale=30)
+    grads = (random_array(kernel_rng, s, dtype) for s in ((5, 32, 128), (32, 128), (32, 128)))
+    g_hs, g_hn, g_cn = grads
+    refs = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn, impl="numpy")
+    inputs = [a.copy() for a in (g_hs, g_hn, g_cn)]
+    outs = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn, impl="numba")
+    for out, ref in zip(outs, refs):
+        assert_close(out, ref, scale=100)
+    for before, after in zip(inputs, (g_hs, g_hn, g_cn)):   # dh, dc start as copies
+        np.testing.assert_array_equal(before, after)
+
+
+def test_sequence_shape_errors_name_the_op_and_shapes():
+    x_proj, h0, c0, w_hh = _sequence_operands(np.random.default_rng(0), 2, 3, 4, np.float32)
+    with pytest.raises(ValueError, match=r"kernels\.lstm_sequence: x_proj has shape \(2, 3, 16\)"
+                                         r".*w_hh must have shape \(16, 4\), got \(16, 5\)"):
+        K.lstm_sequence(x_proj, h0, c0, np.zeros((16, 5), np.float32))
+    with pytest.raises(ValueError, match=r"kernels\.lstm_sequence: dtypes differ"):
+        K.lstm_sequence(x_proj, h0.astype(np.float64), c0, w_hh)
