@@ -140,51 +140,69 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
 # Here the loop over t is compiled: it calls the same two kernels' parallel (or serial) builds
 # directly, and writes every step's results into slices of preallocated (L, ...) arrays.
 
+@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_after_product_into(gates, x_t, c_prev, h_out, c_out, acts, tanh_c):
+    """A step's cell, rows in parallel, on gates = its product (rows padded) + x_t (added in
+    place, row by row: each row slice is contiguous, so the cell's loops still vectorise)."""
+    width = x_t.shape[1]
+    for n in prange(c_prev.shape[0]):
+        z, x = gates[n, :width], x_t[n]
+        for k in range(width):
+            z[k] += x[k]
+        _cell_row(z, c_prev[n], acts[n], c_out[n], tanh_c[n], h_out[n])
+
+
+@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_backward_after_product_into(acts, tanh_c, c_prev, incoming, g_h_t, dh, dc, d_gates):
+    """A step's cell backward, rows in parallel, on dh = incoming (the product from step
+    t+1, rows padded) + g_h_t (from the layer's output); dc is updated in place."""
+    hidden = dh.shape[1]
+    for n in prange(dh.shape[0]):
+        gh, came, out = dh[n], incoming[n, :hidden], g_h_t[n]
+        for j in range(hidden):
+            gh[j] = came[j] + out[j]
+        _cell_backward_row(acts[n], tanh_c[n], c_prev[n], gh, dc[n], d_gates[n], dc[n])
+
+
 _gemm_parallel, _gemm_serial = gemm_packed_into.parallel, gemm_packed_into.serial
-_cell_parallel, _cell_serial = lstm_cell_into.parallel, lstm_cell_into.serial
-_cell_backward_parallel = lstm_cell_backward_into.parallel
-_cell_backward_serial = lstm_cell_backward_into.serial
+_cell_parallel = _cell_after_product_into.parallel
+_cell_serial = _cell_after_product_into.serial
+_cell_backward_parallel = _cell_backward_after_product_into.parallel
+_cell_backward_serial = _cell_backward_after_product_into.serial
 
 
 @njit(cache=True, error_model="numpy")
 def lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates, parallel):
     """Forward over t = 0 .. L-1; gates: a (N rounded up to 4, padded 4H) work array."""
-    n, g = x_proj.shape[1], x_proj.shape[2]
-    z = np.empty((n, g), dtype=x_proj.dtype)   # contiguous, so the cell's loops vectorise
     for t in range(x_proj.shape[0]):
         h_prev = h0 if t == 0 else hs[t - 1]
         c_prev = c0 if t == 0 else cs[t - 1]
         if parallel:
             _gemm_parallel(h_prev, w_panels, gates)
+            _cell_parallel(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
         else:
             _gemm_serial(h_prev, w_panels, gates)
-        for row in range(n):
-            z_row, product_row, x_row = z[row], gates[row, :g], x_proj[t, row]
-            for k in range(g):
-                z_row[k] = product_row[k] + x_row[k]
-        if parallel:
-            _cell_parallel(z, c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
-        else:
-            _cell_serial(z, c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
+            _cell_serial(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, dh, dc, d_gates,
-                                dh_next, parallel):
-    """Backpropagation through time, t = L-1 .. 0; dh, dc start as the final state's
-    gradients and end as h0's and c0's; dh_next: a (N rounded up to 4, padded H) work array."""
-    n, hidden = dh.shape
-    for t in range(acts.shape[0] - 1, -1, -1):
-        for row in range(n):
-            dh[row] += g_hs[t, row]
+def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
+                                dh, dh_next, parallel):
+    """Backpropagation through time, t = L-1 .. 0 (L >= 1). g_hn: the final h's gradient; dc
+    starts as the final c's and ends as c0's; dh: a work array; dh_next (N rounded up to 4,
+    padded H) ends holding h0's gradient in its top-left corner."""
+    steps = acts.shape[0]
+    for t in range(steps - 1, -1, -1):
+        incoming = g_hn if t == steps - 1 else dh_next
         c_prev = c0 if t == 0 else cs[t - 1]
-        if parallel:                                  # dc is updated in place (see the row)
-            _cell_backward_parallel(acts[t], tanh_cs[t], c_prev, dh, dc, d_gates[t], dc)
+        if parallel:
+            _cell_backward_parallel(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
+                                    d_gates[t])
             _gemm_parallel(d_gates[t], w_panels, dh_next)
         else:
-            _cell_backward_serial(acts[t], tanh_cs[t], c_prev, dh, dc, d_gates[t], dc)
+            _cell_backward_serial(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
+                                  d_gates[t])
             _gemm_serial(d_gates[t], w_panels, dh_next)
-        dh[:, :] = dh_next[:n, :hidden]
 
 
 def _runs_parallel(n, four_h, hidden):
@@ -211,14 +229,18 @@ def lstm_sequence(x_proj, h0, c0, w_hh):
 
 def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
     """(d_gates, dL/dh0, dL/dc0); see lstm_cell_numpy.py."""
-    acts, tanh_cs, cs, c0, g_hs = (np.ascontiguousarray(a) for a in (acts, tanh_cs, cs, c0, g_hs))
+    acts, tanh_cs, cs, c0, g_hs, g_hn = (np.ascontiguousarray(a, dtype=acts.dtype)
+                                         for a in (acts, tanh_cs, cs, c0, g_hs, g_hn))
     n, hidden = c0.shape
-    dh, dc = np.array(g_hn, dtype=acts.dtype), np.array(g_cn, dtype=acts.dtype)   # own copies
+    dc = np.array(g_cn, dtype=acts.dtype)                      # our own copy, updated in place
+    if acts.shape[0] == 0:
+        return np.empty_like(acts), g_hn.copy(), dc
     w_panels = pack_rhs(w_hh)                                          # B = W_hh (4H, H)
     d_gates = np.empty_like(acts)
+    dh = np.empty_like(c0)
     dh_next = np.empty((-(-n // TILE_ROWS) * TILE_ROWS, w_panels.shape[1] // (4 * hidden)
                         * w_panels.shape[0]), dtype=acts.dtype)
     with slp_vectorizer():
-        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, dh, dc, d_gates,
-                                    dh_next, _runs_parallel(n, 4 * hidden, hidden))
-    return d_gates, dh, dc
+        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
+                                    dh, dh_next, _runs_parallel(n, 4 * hidden, hidden))
+    return d_gates, np.ascontiguousarray(dh_next[:n, :hidden]), dc
