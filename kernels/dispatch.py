@@ -47,10 +47,10 @@ benchmark on a GPU.
     lstm_cell               numba   3.0x at N=32, H=128 (13.4 vs 39.7 us; one     numpy: not measured
                                     step's gates, measured by hand 2026-11-23)
     lstm_cell_backward      numba   6.0x at N=32, H=128 (4.5 vs 27.1 us)          numpy: not measured
-    lstm_sequence           numba   L=32, N=32, H=128: 0.70-0.73 ms for the whole   numpy: not measured
-                                    loop in Numba (the same kernels called from a
-                                    Python loop: ~0.97 ms); by hand, 2026-11-23
-    lstm_sequence_backward  numba   same layer: 0.70-0.74 ms (Python loop ~1.0 ms)  numpy: not measured
+    lstm_sequence           numba   L=32, N=32, H=128: 0.60 ms for the whole loop   numpy: not measured
+                                    in Numba (the same kernels called from a Python
+                                    loop: ~0.97 ms); by hand, 2026-11-23
+    lstm_sequence_backward  numba   same layer: 0.44 ms (Python loop ~1.0 ms)       numpy: not measured
     relu                    numba   3.6x at (64,16,28,28) float32 (72 vs 260 us), numpy: not measured
                                     2.6x at (128,256) (5.0 vs 13 us); by hand,
                                     medians of 3000+ calls, 2026-11-23 15:40
