@@ -81,14 +81,20 @@ def normalize_axis(op: str, axis: int, ndim: int) -> int:
     return int(axis) % max(ndim, 1)
 
 
-def check_softmax_backward_operands(op: str, y, gy) -> None:
-    check_float_array(op, "y", y)
-    if tuple(y.shape) != tuple(gy.shape):
+def check_float_pair(op: str, first: str, a, second: str, b) -> None:
+    """a and b: float32/float64, one shape, one dtype (an output and its gradient)."""
+    check_float_array(op, first, a)
+    check_float_array(op, second, b)
+    if tuple(a.shape) != tuple(b.shape):
         raise ValueError(
-            f"kernels.{op}: y has {_describe(y)} but gy has {_describe(gy)}; "
+            f"kernels.{op}: {first} has {_describe(a)} but {second} has {_describe(b)}; "
             "they must have the same shape"
         )
-    check_same_dtype(op, {"y": y, "gy": gy})
+    check_same_dtype(op, {first: a, second: b})
+
+
+def check_softmax_backward_operands(op: str, y, gy) -> None:
+    check_float_pair(op, "y", y, "gy", gy)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -331,12 +337,4 @@ def check_lstm_sequence_operands(op: str, gates_name: str, gates, w_hh, states: 
 # ---------------------------------------------------------------------------------------------
 
 def check_relu_backward_operands(op: str, gy, y) -> None:
-    """gy and y: float32/float64, one shape, one dtype."""
-    check_float_array(op, "gy", gy)
-    check_float_array(op, "y", y)
-    if tuple(gy.shape) != tuple(y.shape):
-        raise ValueError(
-            f"kernels.{op}: gy has {_describe(gy)} but y has {_describe(y)}; "
-            "they must have the same shape"
-        )
-    check_same_dtype(op, {"gy": gy, "y": y})
+    check_float_pair(op, "gy", gy, "y", y)
