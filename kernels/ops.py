@@ -58,19 +58,6 @@ def _call(op: str, impl: str, function: str, *args):
     return _bound(op, impl, function, _work(args))(*args)
 
 
-def resolved(op: str, *arrays, impl: str | None = None):
-    """``op``'s implementation for arrays like ``arrays``, chosen once, to call many times.
-
-    A loop that runs one op on arrays of the same shapes and dtype at every iteration (an
-    LSTM's time steps) would otherwise pay the choice and the checks at every call: several
-    microseconds each, as much as a small step's arithmetic. The function returned skips
-    both, so call the public entry point once first (it validates) and this one after.
-    Only for ops whose implementation function has the op's name and arguments (matmul,
-    lstm_cell, lstm_cell_backward).
-    """
-    return _bound(op, choose_impl(op, arrays, impl), op, _work(arrays))
-
-
 # ---------------------------------------------------------------------------------------------
 # matmul
 # ---------------------------------------------------------------------------------------------

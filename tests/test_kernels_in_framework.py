@@ -96,20 +96,6 @@ def test_a_training_step_is_the_same_on_every_implementation():
     np.testing.assert_allclose(values, values[0], rtol=1e-4), losses
 
 
-def test_in_loop_dispatches_once():
-    """The time loops' cell kernels (ops/kernel_calls.in_loop): checked on the first call,
-    direct after."""
-    from minigrad.ops import kernel_calls
-    rng = np.random.default_rng(2)
-    gates = rng.normal(size=(3, 8)).astype(np.float32)
-    c = rng.normal(size=(3, 2)).astype(np.float32)
-    cell = kernel_calls.in_loop("lstm_cell")
-    first = cell(gates, c)
-    assert cell.direct is not None and cell.direct is not cell.checked
-    for got, want in zip(cell(gates, c), first):
-        np.testing.assert_array_equal(got, want)
-
-
 @pytest.mark.parametrize("impl", ["numpy", "numba"])
 def test_matmul_by_packs_once_and_keeps_matmul_2ds_fallback(impl):
     """The time loops' products by one weight (ops/kernel_calls.matmul_by): the same numbers

@@ -120,35 +120,8 @@ def relu_backward(gy, y):
 
 
 # ---------------------------------------------------------------------------------------------
-# Time loops: dispatch once, not at every step
+# Time loops: one weight multiplied at every step
 # ---------------------------------------------------------------------------------------------
-
-class _DispatchedOnce:
-    """A kernel call for a loop whose iterations all pass arrays of the same shapes and dtype:
-    the first call goes through the checked function (dispatch + validation), the later ones
-    straight to the implementation it chose (``kernels.ops.resolved``). That saves a few
-    microseconds per call, as much as a small time step's arithmetic."""
-
-    def __init__(self, op, checked):
-        self.op, self.checked, self.direct = op, checked, None
-
-    def __call__(self, *arrays):
-        if self.direct is not None:
-            return self.direct(*arrays)
-        out = self.checked(*arrays)
-        dtypes = {a.dtype for a in arrays}
-        # dtypes the kernels do not take keep the checked call (matmul_2d's NumPy fallback)
-        self.direct = (_kernels().ops.resolved(self.op, *arrays)
-                       if len(dtypes) == 1 and dtypes <= set(_KERNEL_DTYPES) else self.checked)
-        return out
-
-
-def in_loop(op):
-    """``lstm_cell`` or ``lstm_cell_backward`` (by ``op``), dispatched once for a loop (see
-    ``_DispatchedOnce``). Make a fresh one per loop."""
-    checked = {"lstm_cell": lstm_cell, "lstm_cell_backward": lstm_cell_backward}[op]
-    return _DispatchedOnce(op, checked)
-
 
 def matmul_by(b):
     """``product`` with ``product(a) = a @ b`` for a time loop that multiplies by one weight b
