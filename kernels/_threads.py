@@ -34,11 +34,17 @@ def serial_requested() -> bool:
     return getattr(_state, "serial", False)
 
 
+def build_for(work: int) -> str:
+    """"serial" or "parallel": the build of a ``@parallel_njit`` kernel for ``work`` input
+    elements."""
+    return "serial" if work < SMALL_WORK else "parallel"
+
+
 @contextlib.contextmanager
 def threads_for(work: int):
     """Run the block's ``@parallel_njit`` kernels serially if ``work`` is small."""
     previous = serial_requested()
-    _state.serial = work < SMALL_WORK
+    _state.serial = build_for(work) == "serial"
     try:
         yield
     finally:

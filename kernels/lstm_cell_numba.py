@@ -35,7 +35,7 @@ import numpy as np
 from . import _threads as threads
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from ._numba_exp import exp_nonpositive_float32
-from .matmul_numba import TILE_ROWS, gemm_packed_into, pack_rhs
+from .matmul_numba import gemm_packed_into, pack_rhs, padded_product
 
 _ONE = np.float32(1.0)
 
@@ -208,7 +208,7 @@ def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc,
 def _runs_parallel(n, four_h, hidden):
     """One step's product reads N x 4H (or H) and 4H x H elements: the same rule as a single
     product (kernels/_threads.py)."""
-    return n * four_h + four_h * hidden >= threads.SMALL_WORK
+    return threads.build_for(n * four_h + four_h * hidden) == "parallel"
 
 
 def lstm_sequence(x_proj, h0, c0, w_hh):
@@ -219,8 +219,7 @@ def lstm_sequence(x_proj, h0, c0, w_hh):
     hs, cs, tanh_cs = (np.empty((steps, n, hidden), dtype=x_proj.dtype) for _ in range(3))
     acts = np.empty_like(x_proj)
     w_panels = pack_rhs(w_hh.T)                                        # B = W_hh^T (H, 4H)
-    gates = np.empty((-(-n // TILE_ROWS) * TILE_ROWS, w_panels.shape[1] // hidden
-                      * w_panels.shape[0]), dtype=x_proj.dtype)
+    gates = padded_product(n, w_panels, hidden, x_proj.dtype)
     with slp_vectorizer():
         lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates,
                            _runs_parallel(n, four_h, hidden))
@@ -238,8 +237,7 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
     w_panels = pack_rhs(w_hh)                                          # B = W_hh (4H, H)
     d_gates = np.empty_like(acts)
     dh = np.empty_like(c0)
-    dh_next = np.empty((-(-n // TILE_ROWS) * TILE_ROWS, w_panels.shape[1] // (4 * hidden)
-                        * w_panels.shape[0]), dtype=acts.dtype)
+    dh_next = padded_product(n, w_panels, 4 * hidden, acts.dtype)
     with slp_vectorizer():
         lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
                                     dh, dh_next, _runs_parallel(n, 4 * hidden, hidden))

@@ -318,8 +318,6 @@ def gemm(a, b):
     return c
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # The packed GEMM: a tile of C held in registers, fed from packed panels
 # ---------------------------------------------------------------------------------------------
@@ -418,9 +416,15 @@ def pack_rhs(b):
     K, N = b.shape
     width = tile_width(b.dtype, N)
     panels = np.empty(((N + width - 1) // width, K * width), dtype=b.dtype)
-    with slp_vectorizer():
-        pack_rhs_into(b, panels)
+    pack_rhs_into(b, panels)
     return panels
+
+
+def padded_product(rows, b_panels, k_len, dtype):
+    """An uninitialised C for ``gemm_packed_into``: ``rows`` rounded up to whole tiles, by
+    every column of the packed B (k_len rows of B)."""
+    width = b_panels.shape[1] // k_len
+    return np.empty((-(-rows // TILE_ROWS) * TILE_ROWS, b_panels.shape[0] * width), dtype=dtype)
 
 
 def gemm_packed(a, b_panels, n, build=None):
@@ -429,9 +433,7 @@ def gemm_packed(a, b_panels, n, build=None):
     ``build``: "serial" or "parallel" to choose the driver's build (kernels/_threads.py);
     None lets the caller's ``threads_for`` block decide."""
     M, K = a.shape
-    width = b_panels.shape[1] // K
-    c = np.empty(((M + TILE_ROWS - 1) // TILE_ROWS * TILE_ROWS, b_panels.shape[0] * width),
-                 dtype=a.dtype)
+    c = padded_product(M, b_panels, K, a.dtype)
     driver = gemm_packed_into if build is None else getattr(gemm_packed_into, build)
     with slp_vectorizer():
         driver(a, b_panels, c)
@@ -451,6 +453,5 @@ def matmul_by(b):
     panels, n = pack_rhs(b), b.shape[1]
 
     def product(a):
-        build = "serial" if a.size + b.size < threads.SMALL_WORK else "parallel"
-        return gemm_packed(a, panels, n, build)
+        return gemm_packed(a, panels, n, threads.build_for(a.size + b.size))
     return product

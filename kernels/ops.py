@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import importlib
 
-import numpy as np
-
 from . import _validate as check
 from ._device import array_module
 from ._threads import threads_for
@@ -83,9 +81,7 @@ def matmul_by(b, impl: str | None = None):
     ``b.shape[0]`` columns (checked at each call: the checks are a few attribute reads).
     """
     chosen = choose_impl("matmul", (b,), impl)
-    if b.ndim != 2 or np.dtype(b.dtype) not in check.FLOAT_DTYPES:
-        raise ValueError(f"kernels.matmul_by: b must be a 2-D float32 or float64 array, got "
-                         f"{check._describe(b)}")
+    check.check_float_array("matmul_by", "b", b, ndim=2)
     module = _implementation("matmul", chosen)
     if b.size == 0:                                     # an empty sum is 0
         return _checked_product(lambda a: matmul(a, b, impl=chosen), b)

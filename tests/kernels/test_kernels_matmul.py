@@ -172,3 +172,12 @@ def test_generated_tiles_are_up_to_date():
     from minigrad.kernels import _make_gemm_tiles
     assert _make_gemm_tiles.target().read_text() == _make_gemm_tiles.module_source(), (
         "kernels/_gemm_tiles.py is stale: run python -m minigrad.kernels._make_gemm_tiles")
+
+
+@pytest.mark.parametrize("b, why", [
+    (np.ones(3, np.float32), "must be 2-D"),
+    (np.ones((3, 2), np.int64), "must be float32 or float64"),
+])
+def test_matmul_by_rejects_a_bad_right_operand(b, why):
+    with pytest.raises(ValueError, match=rf"kernels\.matmul_by: b {why}"):
+        K.matmul_by(b)
