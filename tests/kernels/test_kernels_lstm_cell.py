@@ -209,3 +209,8 @@ def test_sequence_shape_errors_name_the_op_and_shapes():
         K.lstm_sequence(x_proj, h0, c0, np.zeros((16, 5), np.float32))
     with pytest.raises(ValueError, match=r"kernels\.lstm_sequence: dtypes differ"):
         K.lstm_sequence(x_proj, h0.astype(np.float64), c0, w_hh)
+    hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh)
+    with pytest.raises(ValueError, match=r"kernels\.lstm_sequence_backward: acts has shape "
+                                         r"\(2, 3, 16\).*g_hs must have shape \(2, 3, 4\), "
+                                         r"got \(1, 3, 4\)"):
+        K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, hs[:1], h0, c0)
