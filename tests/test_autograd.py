@@ -358,10 +358,13 @@ def test_leaves_sharing_one_gradient_array_accumulate_separately():
     second backward's in-place accumulation into one would change the other too."""
     a = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     b = mg.tensor(np.array([4.0, 5.0, 6.0]), requires_grad=True)
+    scale = mg.tensor(np.array([1.0, 10.0, 100.0]))
     for _ in range(2):
-        (a + b).sum().backward()
-    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0, 2.0])
-    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+        # the product's backward makes a fresh array of its own (not a broadcast view, which
+        # the engine would copy anyway); the sum then hands that one array to a and to b
+        ((a + b) * scale).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 20.0, 200.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 20.0, 200.0])
     assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
 
 
