@@ -132,3 +132,26 @@ def matmul_by(b):
         return lambda a: matmul_2d(a, b)
     fixed = _kernels().matmul_by(b)
     return lambda a: fixed(a) if a.dtype == b.dtype else matmul_2d(a, b)
+
+
+# im2col and its adjoint col2im (the reference convolution's, kernels/conv2d_numpy.py; NumPy or
+# CuPy): every kernel_size window of an (N, C, H, W) image as a column of
+# (C * kH * kW, N * H_out * W_out), and the sum of such columns back into an image. They are
+# what F.unfold and F.fold compute. kernel_size, stride, padding and dilation are pairs of ints.
+
+def _block_geometry(op, image_shape, kernel_size, stride, padding, dilation):
+    from ..kernels._validate import conv2d_geometry
+    return conv2d_geometry(op, image_shape, (1, image_shape[1]) + tuple(kernel_size), stride,
+                           padding, dilation)
+
+
+def im2col(x, kernel_size, stride, padding, dilation):
+    from ..kernels import conv2d_numpy
+    g = _block_geometry("im2col", x.shape, kernel_size, stride, padding, dilation)
+    return conv2d_numpy.im2col(x, g)
+
+
+def col2im(cols, image_shape, kernel_size, stride, padding, dilation):
+    from ..kernels import conv2d_numpy
+    g = _block_geometry("col2im", image_shape, kernel_size, stride, padding, dilation)
+    return conv2d_numpy.col2im(cols, g)

@@ -22,3 +22,10 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+
+# More optimizers, one file each
+from .adadelta import Adadelta  # noqa: E402
+from .adagrad import Adagrad  # noqa: E402
+from .lbfgs import LBFGS  # noqa: E402
+
+__all__ += ["Adagrad", "Adadelta", "LBFGS"]

@@ -254,6 +254,8 @@ def _cast_state_value(p: Tensor, key, value):
         return int(value.item() if hasattr(value, "item") else value)
     if isinstance(value, dict):
         return {k: _cast_state_value(p, k, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):   # a list of buffers (LBFGS's history)
+        return type(value)(_cast_state_value(p, key, v) for v in value)
     if isinstance(value, Tensor):
         value = value.data
     elif not (isinstance(value, np.ndarray) or backend.device_of(value).type == "cuda"):
