@@ -24,11 +24,15 @@ from .elementwise import sqrt, where
 from .movement import _dim, broadcast_to
 
 
-def _float_pair(name, x1: Tensor, x2: Tensor):
-    """x1 and x2 in one floating dtype (integers become the default float, as in PyTorch),
-    broadcast to one shape."""
+def _float_pair(name, x1: Tensor, x2: Tensor, integers_ok: bool):
+    """x1 and x2 in one floating dtype, broadcast to one shape. Two integer inputs are an
+    error (cosine_similarity) or become the default float (pairwise_distance), as in
+    PyTorch."""
     dtype = backend.promote_types(x1.dtype, x2.dtype)
     if dtype.kind != "f":
+        if not integers_ok:
+            raise RuntimeError(f"{name}: expected floating point inputs, got {x1.dtype} and "
+                               f"{x2.dtype}")
         dtype = backend.DEFAULT_FLOAT
     try:
         shape = np.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
@@ -58,7 +62,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     x1 and x2 broadcast to one shape; ``dim`` indexes that shape and is removed. Each vector
     is normalised first (more stable than dividing the dot product by the product of norms).
     """
-    x1, x2, shape = _float_pair("cosine_similarity", x1, x2)
+    x1, x2, shape = _float_pair("cosine_similarity", x1, x2, integers_ok=False)
     d = _dim(dim, len(shape), "cosine_similarity")
     return ((x1 / _clamped_norm(x1, d, eps)) * (x2 / _clamped_norm(x2, d, eps))).sum(d)
 
@@ -84,7 +88,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     ``eps`` is added to the difference (PyTorch's rule), so identical vectors are at distance
     eps * n^(1/p), not 0, and the gradient stays finite there.
     """
-    x1, x2, shape = _float_pair("pairwise_distance", x1, x2)
+    x1, x2, shape = _float_pair("pairwise_distance", x1, x2, integers_ok=True)
     if len(shape) == 0:
         raise RuntimeError("pairwise_distance: expected inputs with at least one dimension "
                            "(vectors), got 0-d tensors")
