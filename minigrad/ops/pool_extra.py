@@ -8,7 +8,7 @@
   floor(i H / H_out) .. ceil((i + 1) H / H_out) and the same columns (windows of unequal
   sizes, so no strided view). The winners are found on raw arrays: every window is read
   through index arrays padded to the largest window (padding reads count as -inf), and
-  ``argmax`` picks the first maximum, as PyTorch does. The values are then a ``gather`` of
+  ``argmax`` picks the first maximum (or the last NaN), as PyTorch does. The values are then a ``gather`` of
   the winners, whose gradient (a scatter-add back to them) and second derivative (a gather
   again) already exist.
 """
@@ -120,6 +120,16 @@ def _adaptive_windows(size: int, out: int):
     return np.minimum(start[:, None] + k, size - 1), k < (end - start)[:, None]
 
 
+def _first_max_or_last_nan(windows, xp):
+    """Position of each window's winner along the last axis, by PyTorch's scan rule
+    (``val > max or isnan(val)`` replaces the winner): the first maximum, or the last NaN if
+    the window holds any."""
+    nan = xp.isnan(windows)
+    first_max = xp.where(nan, -xp.inf, windows).argmax(axis=-1)
+    last_nan = windows.shape[-1] - 1 - nan[..., ::-1].argmax(axis=-1)
+    return xp.where(nan.any(axis=-1), last_nan, first_max)
+
+
 def _adaptive_max_indices(x, out):
     """The flat index h * W + w of each window's (first) maximum: (N, C, H_out, W_out)."""
     xp = backend.array_module(x)
@@ -133,7 +143,7 @@ def _adaptive_max_indices(x, out):
     n, ch = x.shape[:2]
     kh, kw = rows.shape[1], cols.shape[1]
     flat = candidates.transpose(0, 1, 2, 4, 3, 5).reshape(n, ch, out[0], out[1], kh * kw)
-    winner = flat.argmax(axis=-1)                        # first maximum (NaN wins, as a max)
+    winner = _first_max_or_last_nan(flat, xp)
     a, b = winner // kw, winner % kw                     # offsets inside the window
     i, j = xp.arange(out[0])[:, None], xp.arange(out[1])[None, :]
     return xp.asarray(rows)[i, a] * w + xp.asarray(cols)[j, b]

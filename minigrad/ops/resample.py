@@ -249,19 +249,23 @@ def _output_size(input, size, scale_factor, recompute_scale_factor):  # noqa: A0
 
 
 def _taps_for_axis(mode, axis, in_size, out_size, scale, align_corners, dims, dtype, xp):
+    """The ``Taps`` of one axis, or None when the axis is copied unchanged. Positions and
+    weights are computed in ``dtype``'s arithmetic (float32 for float16 inputs, as ATen does)
+    and the weights stored in ``dtype``."""
+    real = np.dtype(np.float32) if dtype == np.float16 else dtype
     if mode in ("nearest", "nearest-exact"):
         index = _nearest_index(in_size, out_size, scale, exact=mode == "nearest-exact",
                                shortcut=mode == "nearest" and dims == 2)
         index, weight = index[:, None], None
     elif mode == "area":
-        index, weight = _area_taps(in_size, out_size, dtype)
+        index, weight = _area_taps(in_size, out_size, real)
     elif mode == "bicubic":
-        index, weight = _cubic_taps(in_size, out_size, scale, align_corners, dtype)
+        index, weight = _cubic_taps(in_size, out_size, scale, align_corners, real)
     elif out_size == in_size:
         return None         # PyTorch's linear kernels copy an axis whose size is unchanged,
         #                     whatever the scale factor (bicubic and nearest do not)
     else:
-        index, weight = _linear_taps(in_size, out_size, scale, align_corners, dtype)
+        index, weight = _linear_taps(in_size, out_size, scale, align_corners, real)
     if weight is None or (index.shape[1] == 1 and np.all(weight == 1)):
         if np.array_equal(index[:, 0], np.arange(in_size)):
             return None        # this axis is copied unchanged: nothing to do

@@ -131,6 +131,18 @@ def test_interpolate_float32_matches_torch(mode, r):
                                                                **kw).numpy(), atol=1e-5)
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic"])
+def test_interpolate_float16_computes_positions_in_float32(mode):
+    """ATen computes half-precision sampling positions in float32; in float16 itself the
+    positions of a 40 -> 377 resize would be off by up to a tenth of a pixel."""
+    x = np.linspace(-30, 30, 40 * 3).reshape(1, 1, 40, 3).astype(np.float16)
+    got = F.interpolate(mg.tensor(x), size=(377, 3), mode=mode)
+    want = TF.interpolate(torch.tensor(x), size=(377, 3), mode=mode)
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got.numpy().astype(np.float64),
+                               want.numpy().astype(np.float64), atol=0.05)
+
+
 def test_interpolate_nearest_follows_torch_shortcuts():
     """PyTorch's 2-D nearest kernel copies an axis whose size is unchanged (and takes j // 2
     when it doubles) whatever the scale factor; its 1-D and 3-D kernels apply the formula.
@@ -374,6 +386,19 @@ def test_adaptive_max_pool2d_matches_torch(out, r):
         np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
         np.testing.assert_array_equal(y.numpy(), ty.numpy())
         assert idx.dtype == np.int64
+
+
+def test_adaptive_max_pool_nan_wins_as_in_torch():
+    """PyTorch's scan replaces the winner on a larger value or on any NaN: NaN wins, and of
+    several NaNs the last one."""
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 0, 1] = x[0, 0, 1, 0] = np.nan
+    x[0, 1, 2, 3] = np.nan
+    for out in (1, 2, (3, 2)):
+        y, idx = F.adaptive_max_pool2d(mg.tensor(x), out, return_indices=True)
+        ty, tidx = TF.adaptive_max_pool2d(torch.tensor(x), out, return_indices=True)
+        np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+        np.testing.assert_array_equal(y.numpy(), ty.numpy())
 
 
 # ---------------------------------------------------------------------------------------------
