@@ -11,7 +11,8 @@
 
 One concept per module: ``optimizer.py`` (the base class: groups, state, checkpoints),
 ``sgd.py``, ``adam.py`` (Adam and the update AdamW shares), ``adamw.py``, ``rmsprop.py``,
-``lr_scheduler.py``.
+``adagrad.py``, ``adadelta.py``, ``lbfgs.py`` (a quasi-Newton method whose ``step`` takes a
+closure), ``lr_scheduler.py``.
 """
 
 from . import lr_scheduler
