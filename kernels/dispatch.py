@@ -22,7 +22,7 @@ arrays runs only when forced: the default for NumPy arrays stays the CPU default
 
 Default table. CPU column chosen from ``python benchmarks/kernels.py`` (full sweep, 15 repeats,
 float32, 2026-11-23 13:24) on a 2-core AMD EPYC (Zen 5) VM; results and plots in
-benchmarks/results/cpu-x86_64-2core/, reasoning in docs/kernels.md. The ratio is the NumPy
+benchmarks/results/cpu-amd-epyc-avx512-2core/, reasoning in docs/kernels.md. The ratio is the NumPy
 reference's median time over Numba's (> 1: Numba faster). GPU column: not measured, no GPU was
 available when it was chosen; it takes the CuPy path (vendor libraries) until someone runs the
 benchmark on a GPU.
