@@ -9,6 +9,8 @@ only what a tensor *is*: data, device, dtype, gradient bookkeeping and in-place 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from . import backend
@@ -36,13 +38,13 @@ def default_generator() -> np.random.Generator:
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
                  "_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         t = tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
-        self.data, self.requires_grad, self.grad = t.data, t.requires_grad, None
+        self.data, self.requires_grad, self._grad = t.data, t.requires_grad, None
         self.grad_fn, self._output_nr, self._version = None, 0, [0]
         self._hooks, self._retains_grad = None, False
 
@@ -52,7 +54,7 @@ class Tensor:
         t = _new(cls)
         t.data = array
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t._output_nr = output_nr
         t._version = [0]
@@ -102,6 +104,19 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward: filled for leaves (and for tensors that called
+        ``retain_grad()``). Reading it on any other tensor warns, as PyTorch does: it is always
+        None there, which usually means the wrong tensor is being looked at."""
+        if self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -384,6 +399,14 @@ class Tensor:
 from .autograd import function as _function  # noqa: E402  (see the note there)
 
 _function.Tensor = Tensor
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
 
 
 class Size(tuple):

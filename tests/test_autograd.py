@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -377,3 +378,32 @@ def test_root_gradient_is_not_adopted_by_a_leaf():
     (a * 1.0).backward(g)
     np.testing.assert_array_equal(g.numpy(), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_reading_grad_of_a_non_leaf_warns_as_pytorch_does():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.sum().backward()
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert y.grad is None
+    z = x * 2
+    z.retain_grad()
+    z.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(z.grad.numpy(), [1.0, 1.0])
+        np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])  # 3 + 2, accumulated
+
+
+def test_function_whose_forward_returns_a_tensor_gets_a_clear_error():
+    class Double(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return mg.tensor(x) * 2          # should have been x * 2 on the array
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match="Double.forward returned a Tensor.*raw arrays"):
+        Double.apply(mg.tensor([1.0], requires_grad=True))

@@ -190,6 +190,8 @@ class Function:
         raw = cls.forward(ctx, *arrays, **kwargs)
         single = type(raw) is not tuple
         outs = (raw,) if single else raw
+        if isinstance(raw, Tensor) or (not single and any(isinstance(o, Tensor) for o in outs)):
+            _raise_tensor_from_forward(cls)
         if isinstance(raw, np.generic) or (not single and any(
                 isinstance(o, np.generic) for o in outs)):
             outs = _scalars_to_arrays(ctx, outs)
@@ -274,6 +276,14 @@ def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
             if trace:
                 msg += "\n\nThe op was created in forward here:\n" + trace
             raise RuntimeError(msg)
+
+
+def _raise_tensor_from_forward(cls):
+    raise TypeError(
+        f"{cls.__name__}.forward returned a Tensor, but forward works on raw arrays: it gets "
+        "the inputs' arrays and must return arrays (compute with NumPy, or return t.data), so "
+        "that apply() can wrap them and record the node. Tensor ops belong in backward."
+    )
 
 
 def _raise_device_mismatch(cls, args):
