@@ -172,6 +172,13 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch does; other tensors
+        format as ``object`` does (a format spec on them is a TypeError)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     # -- gradients -----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -296,6 +303,24 @@ class Tensor:
     def bool(self) -> Tensor:
         return self.to(np.bool_)
 
+    def type(self, dtype=None):
+        """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``,
+        ``'torch.cuda.LongTensor'``): code compares these strings, so they are PyTorch's
+        spelling. With a dtype (or such a name), the tensor converted to it."""
+        if dtype is None:
+            name = _LEGACY_TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"type(): no legacy type name for dtype {self.dtype}")
+            return f"torch.{'cuda.' if self.is_cuda else ''}{name}"
+        if isinstance(dtype, str):
+            by_name = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
+            key = dtype.rsplit(".", 1)[-1]
+            if key not in by_name:
+                raise ValueError(f"type(): invalid type {dtype!r}; expected e.g. "
+                                 "'torch.FloatTensor' or a dtype such as mg.float64")
+            return self.to(by_name[key], device="cuda" if ".cuda." in dtype else None)
+        return self.to(dtype)
+
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
 
@@ -400,6 +425,14 @@ from .autograd import function as _function  # noqa: E402  (see the note there)
 
 _function.Tensor = Tensor
 
+
+_LEGACY_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
 
 _NON_LEAF_GRAD_WARNING = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

@@ -127,6 +127,21 @@ class Context:
     def name(self) -> str:
         return self.fn.__name__
 
+    @property
+    def next_functions(self):
+        """PyTorch's view of the edges: ``((node, output_index), ...)``, one per input; a leaf
+        that requires grad appears as an ``AccumulateGrad`` node holding it in ``.variable``,
+        an input that needs no gradient as ``(None, 0)``."""
+        out = []
+        for edge in self.next_edges:
+            if edge is None:
+                out.append((None, 0))
+            elif edge[1] < 0:
+                out.append((AccumulateGrad(edge[0]), 0))
+            else:
+                out.append(edge)
+        return tuple(out)
+
     # -- engine bookkeeping -------------------------------------------------------------------
     def release(self):
         """Drop everything forward stored: the graph above this node is no longer usable."""
@@ -145,6 +160,22 @@ class Context:
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends: the node ``next_functions`` shows for a leaf (as in
+    PyTorch). minigrad's engine accumulates into ``leaf.grad`` directly; this is its name."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 class Function:
