@@ -219,7 +219,7 @@ class Tensor:
         else:
             node = self.grad_fn
             if node._hooks is None:
-                node.__dict__["_hooks"] = {}
+                node._hooks = {}
             hooks = node._hooks.setdefault(self._output_nr, {})
         return _RemovableHandle(hooks, hook)
 
@@ -419,11 +419,6 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     __str__ = __repr__
-
-
-from .autograd import function as _function  # noqa: E402  (see the note there)
-
-_function.Tensor = Tensor
 
 
 _LEGACY_TYPE_NAMES = {

@@ -33,11 +33,8 @@ import traceback
 import numpy as np
 
 from ..backend import array_module
+from ..tensor import Tensor  # tensor.py needs only grad_mode from this package, so no cycle
 from .grad_mode import STATE
-
-# tensor.py imports this package, so Tensor can't be imported here at the top; tensor.py
-# fills this in right after defining the class (one global lookup per op, no import machinery)
-Tensor = None
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to use saved values after they "
@@ -83,18 +80,17 @@ class Context:
     _trace = None
 
     def __init__(self, fn, needs_input_grad):
-        d = self.__dict__
-        d["fn"] = fn
-        d["needs_input_grad"] = needs_input_grad
+        self.fn = fn
+        self.needs_input_grad = needs_input_grad
 
     # -- what forward calls ------------------------------------------------------------------
     def save_for_backward(self, *arrays):
         """Keep these arrays (inputs, outputs or intermediates) for backward as Tensors."""
-        self.__dict__["_to_save"] = arrays
+        self._to_save = arrays
 
     def mark_non_differentiable(self, *arrays):
         """These outputs get no gradient (indices from argmax, masks, ...)."""
-        self.__dict__["_non_diff"] = arrays
+        self._non_diff = arrays
 
     # -- what backward calls -----------------------------------------------------------------
     @property
@@ -144,7 +140,9 @@ class Context:
 
     # -- engine bookkeeping -------------------------------------------------------------------
     def release(self):
-        """Drop everything forward stored: the graph above this node is no longer usable."""
+        """Drop everything forward stored: the graph above this node is no longer usable.
+        (A node keeps what forward stored in its instance ``__dict__``; clearing that dict,
+        keeping the graph's own fields, drops all of it at once.)"""
         d = self.__dict__
         keep = {k: d[k] for k in ("fn", "needs_input_grad", "next_edges", "n_outputs",
                                   "output_meta", "_hooks") if k in d}
@@ -154,7 +152,7 @@ class Context:
 
     def __getattr__(self, item):
         # only called when an attribute is missing: after release() that is the usual cause
-        if self.__dict__.get("_freed"):
+        if self._freed:            # a class default, so reading it never lands back here
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
         raise AttributeError(f"{self.name} context has no attribute {item!r}")
 
@@ -236,12 +234,11 @@ class Function:
             return tuple([Tensor._make(o) for o in outs])
 
         # 4. record the node: where gradients go, what backward needs
-        d = ctx.__dict__
-        d["n_outputs"] = len(outs)
-        d["output_meta"] = tuple([(o.shape, o.dtype) for o in outs])
-        d["next_edges"] = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
+        ctx.n_outputs = len(outs)
+        ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
+        ctx.next_edges = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
         if STATE.anomaly:
-            d["_trace"] = "".join(traceback.format_stack()[:-2])
+            ctx._trace = "".join(traceback.format_stack()[:-2])
         non_diff = ctx._non_diff
         result = []
         for i, o in enumerate(outs):
@@ -249,9 +246,9 @@ class Function:
             result.append(Tensor._make(o, diff, ctx if diff else None, i))
         if ctx._to_save:
             boxes = [t._version for t in result]
-            d["_saved"] = tuple([_resolve_saved(x, arrays, args, outs, boxes)
-                                 for x in ctx._to_save])
-            d["_to_save"] = ()
+            ctx._saved = tuple([_resolve_saved(x, arrays, args, outs, boxes)
+                                for x in ctx._to_save])
+            ctx._to_save = ()
         return result[0] if single else tuple(result)
 
 
@@ -269,7 +266,7 @@ def _scalars_to_arrays(ctx, outs):
     for o in outs:
         if isinstance(o, np.generic):
             a = np.asarray(o)
-            ctx.__dict__["_to_save"] = tuple(a if x is o else x for x in ctx._to_save)
+            ctx._to_save = tuple(a if x is o else x for x in ctx._to_save)
             o = a
         converted.append(o)
     return tuple(converted)
