@@ -16,10 +16,13 @@ _KERNELS = None
 
 
 def _kernels():
-    """minigrad.kernels, imported on first use (it stays out of ``import minigrad``)."""
+    """minigrad.kernels, set up on first use: the process-wide changes minigrad makes for
+    speed (glibc's malloc keeps freed arrays, ``_allocator.py``; Numba's thread pool,
+    ``kernels/_numba_cpu.py``) happen here, when a kernel first runs, not at import."""
     global _KERNELS
     if _KERNELS is None:
-        from .. import kernels
+        from .. import _allocator, kernels
+        _allocator.tune_once()
         _KERNELS = kernels
     return _KERNELS
 
