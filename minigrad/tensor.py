@@ -9,6 +9,8 @@ only what a tensor *is*: data, device, dtype, gradient bookkeeping and in-place 
 
 from __future__ import annotations
 
+import math
+import operator
 import warnings
 
 import numpy as np
@@ -543,10 +545,46 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def _shape_arg(size):
+def _shape_arg(op: str, size) -> tuple:
+    """The sizes of a new tensor, given as ints (``zeros(2, 3)``) or as one tuple, list or
+    Size (``zeros((2, 3))``): each a whole number >= 0, as PyTorch requires. A float size
+    (``zeros(n / 2)``) raises instead of being truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+        size = tuple(size[0])
+    shape = []
+    for s in size:
+        if isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"{op}: size must be a tuple of ints, got a bool in {tuple(size)}")
+        try:
+            shape.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{op}: size must be a tuple of ints, got {type(s).__name__} {s!r} "
+                            f"in {tuple(size)}") from None
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"{op}: trying to create a tensor with negative dimension "
+                           f"{negative[0]}: {shape}")
+    return tuple(shape)
+
+
+def _count_arg(op: str, name: str, n) -> int:
+    """A count (randperm's n, eye's n and m, linspace's steps): a whole number >= 0."""
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(n).__name__} {n!r}") from None
+    if value < 0:
+        raise RuntimeError(f"{op}: {name} must be greater or equal to 0, got {value}")
+    return value
+
+
+def _random_float_dtype(op: str, dtype):
+    """rand, randn and normal draw real numbers: the dtype must be a float type."""
+    dt = _float_dtype(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{op}: dtype must be a floating point type, got {dt} (for random "
+                           "integers use randint)")
+    return dt
 
 
 def _xp(device):
@@ -561,23 +599,27 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+    return _finish(np.zeros(_shape_arg("zeros", size), _float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+    return _finish(np.ones(_shape_arg("ones", size), _float_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    """A new tensor (filled with zeros here: NumPy's uninitialised memory would only make
+    bugs harder to reproduce)."""
+    return _finish(np.zeros(_shape_arg("empty", size), _float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = backend.dtype_from_data(fill_value) if not isinstance(fill_value, float) \
             else backend.DEFAULT_FLOAT
-    return _finish(np.full(_shape_arg((size,)), fill_value, np.dtype(dtype)), requires_grad,
-                   device)
+    return _finish(np.full(_shape_arg("full", (size,)), fill_value, np.dtype(dtype)),
+                   requires_grad, device)
 
 
 def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -604,8 +646,16 @@ def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tenso
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """start, start + step, ... up to (not including) end."""
     if end is None:
         start, end = 0, start
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} with step {step}")
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero (start={start}, end={end})")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign: "
+                           f"start={start}, end={end}, step={step}")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = backend.DEFAULT_FLOAT if is_float else backend.DEFAULT_INT
@@ -613,43 +663,53 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    steps = _count_arg("linspace", "steps", steps)
     return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
                    device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    n = _count_arg("eye", "n", n)
+    m = None if m is None else _count_arg("eye", "m", m)
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     g = generator or _rng
-    return _finish(g.standard_normal(_shape_arg(size)).astype(_float_dtype(dtype)),
-                   requires_grad, device)
+    shape, dt = _shape_arg("randn", size), _random_float_dtype("randn", dtype)
+    return _finish(g.standard_normal(shape).astype(dt), requires_grad, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     g = generator or _rng
-    return _finish(g.random(_shape_arg(size)).astype(_float_dtype(dtype)), requires_grad, device)
+    shape, dt = _shape_arg("rand", size), _random_float_dtype("rand", dtype)
+    return _finish(g.random(shape).astype(dt), requires_grad, device)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low
+    if not low < high:
+        raise RuntimeError(f"randint: expects low < high (values are drawn from [low, high)), "
+                           f"got low={low} and high={high}")
     g = generator or _rng
-    return _finish(g.integers(low, high, size=tuple(size)).astype(
+    return _finish(g.integers(low, high, size=_shape_arg("randint", (size,))).astype(
         backend.resolve_dtype(dtype, backend.DEFAULT_INT)), False, device)
 
 
 def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
+    n = _count_arg("randperm", "n", n)
     g = generator or _rng
     return _finish(g.permutation(n).astype(backend.resolve_dtype(dtype, backend.DEFAULT_INT)),
                    False, device)
 
 
 def normal(mean, std, size, dtype=None, device=None, generator=None) -> Tensor:
+    if not std >= 0:
+        raise RuntimeError(f"normal: expects std >= 0.0, but found std {std}")
+    shape, dt = _shape_arg("normal", (size,)), _random_float_dtype("normal", dtype)
     g = generator or _rng
-    return _finish(g.normal(mean, std, size=tuple(size)).astype(_float_dtype(dtype)), False,
-                   device)
+    return _finish(g.normal(mean, std, size=shape).astype(dt), False, device)
 
 
 def is_tensor(obj) -> bool:
