@@ -82,7 +82,15 @@ class Tensor:
         return Size(self.data.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.shape
+        ndim = self.data.ndim
+        if ndim == 0:
+            raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size: dimension out of range (expected to be in range of "
+                             f"[{-ndim}, {ndim - 1}], but got {dim})")
+        return self.data.shape[dim]
 
     @property
     def dtype(self):

@@ -229,9 +229,9 @@ class Function:
 
         # 3. no graph needed (nothing requires grad, or grad mode is off): plain Tensors
         if not (any_needs and STATE.enabled):
-            if single:
-                return Tensor._make(outs[0])
-            return tuple([Tensor._make(o) for o in outs])
+            plain = [Tensor._make(o) for o in outs]
+            _share_versions_of_views(plain, outs, args, arrays)
+            return plain[0] if single else tuple(plain)
 
         # 4. record the node: where gradients go, what backward needs
         ctx.n_outputs = len(outs)
@@ -244,12 +244,27 @@ class Function:
         for i, o in enumerate(outs):
             diff = not non_diff or not any(o is nd for nd in non_diff)
             result.append(Tensor._make(o, diff, ctx if diff else None, i))
+        _share_versions_of_views(result, outs, args, arrays)
         if ctx._to_save:
             boxes = [t._version for t in result]
             ctx._saved = tuple([_resolve_saved(x, arrays, args, outs, boxes)
                                 for x in ctx._to_save])
             ctx._to_save = ()
         return result[0] if single else tuple(result)
+
+
+def _share_versions_of_views(results, outs, args, arrays):
+    """An output that is a view of an input's memory (``view``, slicing, ``transpose``...)
+    shares that input's version counter, as in PyTorch: a write through either is then seen
+    by every graph that saved the other, instead of silently changing what backward reads."""
+    for t, o in zip(results, outs):
+        base = getattr(o, "base", None)
+        if base is None:
+            continue
+        for arg, a in zip(args, arrays):
+            if isinstance(arg, Tensor) and (a is base or getattr(a, "base", None) is base):
+                t._version = arg._version
+                break
 
 
 def _check_same_device(cls, args, first_type, other_type):
