@@ -90,6 +90,7 @@ OP_FAMILIES = {
     "lstm_sequence_backward": "lstm_cell",
     "relu": "relu",
     "relu_backward": "relu",
+    "adam_step": "adam",
 }
 OPS = tuple(OP_FAMILIES)
 
@@ -111,6 +112,7 @@ _DEFAULTS = {
     "lstm_sequence_backward": {"cpu": "numba", "cuda": "numpy"},
     "relu": {"cpu": "numba", "cuda": "numpy"},
     "relu_backward": {"cpu": "numba", "cuda": "numpy"},
+    "adam_step": {"cpu": "numba", "cuda": "numpy"},
 }
 
 
