@@ -159,8 +159,14 @@ class ConvGeometry(NamedTuple):
         return (self.N, self.F, self.OH, self.OW)
 
 
+# The largest stride, padding, dilation or kernel size accepted: the compiled kernels compute
+# positions such as i * stride + p * dilation in 64-bit ints, which must not overflow.
+LARGEST_HYPER_PARAMETER = 2**31 - 1
+
+
 def normalize_pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints -> (for height, for width), each at least ``minimum``."""
+    """An int or a pair of ints -> (for height, for width), each at least ``minimum`` and at
+    most ``LARGEST_HYPER_PARAMETER``."""
     if isinstance(value, (int, np.integer)):
         pair = (value, value)
     else:
@@ -174,6 +180,8 @@ def normalize_pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
         raise ValueError(f"kernels.{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"kernels.{op}: {name} must be >= {minimum}, got {value!r}")
+    if max(pair) > LARGEST_HYPER_PARAMETER:
+        raise ValueError(f"kernels.{op}: {name} must be at most 2**31 - 1, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 

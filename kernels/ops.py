@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 
 from . import _validate as check
-from ._device import array_module
+from ._device import array_module, device_of
 from ._threads import threads_for
 from .adam_numpy import step_scalars as adam_step_scalars
 from .dispatch import OP_FAMILIES, choose_impl
@@ -93,7 +93,9 @@ def matmul_by(b, impl: str | None = None):
 
 def _checked_product(product, b):
     def checked(a):
-        if a.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+        if type(a) is not type(b) or a.ndim != 2 or a.shape[1] != b.shape[0] \
+                or a.dtype != b.dtype:
+            device_of("matmul", a, b)                   # not an array, or on another device
             check.check_matmul_operands(a, b)           # raises the full message
         return product(a)
     return checked

@@ -65,6 +65,9 @@ CASES = {
     "matmul_by wrong left operand": (
         "K.matmul_by(ones(3, 4), impl='numba')(ones(2, 5))",
         Raises("ValueError", r"kernels\.matmul: .*\(2, 5\).*\(3, 4\)")),
+    "matmul_by a list": (
+        "K.matmul_by(ones(3, 4), impl='numba')([[1.0, 2.0, 3.0]])",
+        Raises("TypeError", r"kernels\.matmul: expected numpy\.ndarray or cupy\.ndarray")),
     "matmul_by zero rows": (
         "shapes(K.matmul_by(ones(3, 4), impl='numba')(ones(0, 3)))",
         Returns(r"\(0, 4\)")),
@@ -127,6 +130,10 @@ CASES = {
     "max_pool2d float16": (
         "K.max_pool2d(ones(1, 1, 4, 4, dtype=np.float16), 2, impl='numba')",
         Raises("ValueError", r"kernels\.max_pool2d: x must hold float32, float64 or integers")),
+    "max_pool2d stride past int64": (
+        "K.max_pool2d(ones(1, 1, 4, 4), 3, stride=2**63, padding=1, impl='numba')",
+        Raises("ValueError", r"kernels\.max_pool2d: stride must be at most 2\*\*31 - 1, got "
+                             r"9223372036854775808")),
     "max_pool2d zero channels": (
         "shapes(K.max_pool2d(ones(1, 0, 4, 4), 2, impl='numba'))",
         Returns(r"\[\(1, 0, 2, 2\), \(1, 0, 2, 2\)\]")),
