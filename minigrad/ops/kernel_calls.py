@@ -182,3 +182,24 @@ def matmul_by(b):
         return lambda a: matmul_2d(a, b)
     fixed = _kernels().matmul_by(b)
     return lambda a: fixed(a) if a.dtype == b.dtype else matmul_2d(a, b)
+
+
+# Optimizers: Adam's moment and parameter update (optim/adam.py).
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
+              step) -> None:
+    """One Adam update of ``param`` and its buffers, in place: ``kernels.adam_step``.
+
+    The kernels take float32 and float64; for another float dtype (float16) this runs the
+    kernels' NumPy reference directly, which works in any dtype. A gradient of another dtype
+    than the parameter's is cast to it first (PyTorch refuses such a gradient outright).
+    """
+    grad = grad.astype(param.dtype, copy=False)
+    if np.dtype(param.dtype) in _KERNEL_DTYPES:
+        _kernels().adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr=lr,
+                             beta1=beta1, beta2=beta2, eps=eps, step=step)
+        return
+    from ..kernels import adam_numpy
+    step_size, sqrt_bias_correction2 = adam_numpy.step_scalars(lr, beta1, beta2, step)
+    adam_numpy.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps,
+                         step_size, sqrt_bias_correction2)

@@ -23,46 +23,15 @@ The moment and parameter updates are one kernel op, ``minigrad.kernels.adam_step
 (kernels/adam_*.py): chosen like every kernel (``mg.kernels.use``, ``MINIGRAD_KERNELS``, the
 default table), it runs the NumPy/CuPy reference formulas or one compiled pass over the
 elements (Numba on the CPU, the default there), which gives the same numbers. This file
-prepares what the kernel takes: the gradient after weight decay and ``maximize``, and the step
+prepares what the kernel takes (through ``ops/kernel_calls.py``, the framework's one door to the
+kernels): the gradient after weight decay and ``maximize``, and the step
 count.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
+from ..ops import kernel_calls
 from .optimizer import Optimizer
-
-_KERNELS = None
-_KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
-
-def _kernels():
-    """minigrad.kernels, imported on first use (it stays out of ``import minigrad``)."""
-    global _KERNELS
-    if _KERNELS is None:
-        from .. import kernels
-        _KERNELS = kernels
-    return _KERNELS
-
-
-def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *, lr, beta1, beta2, eps,
-              step) -> None:
-    """One Adam update of ``param`` and its buffers, in place: ``kernels.adam_step``.
-
-    The kernels take float32 and float64; for another float dtype (float16) this runs the
-    kernels' NumPy reference directly, which works in any dtype. A gradient of another dtype
-    than the parameter's is cast to it first (PyTorch refuses such a gradient outright).
-    """
-    grad = grad.astype(param.dtype, copy=False)
-    if np.dtype(param.dtype) in _KERNEL_DTYPES:
-        _kernels().adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr=lr,
-                             beta1=beta1, beta2=beta2, eps=eps, step=step)
-        return
-    from ..kernels import adam_numpy
-    step_size, sqrt_bias_correction2 = adam_numpy.step_scalars(lr, beta1, beta2, step)
-    adam_numpy.adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps,
-                         step_size, sqrt_bias_correction2)
 
 
 class Adam(Optimizer):
@@ -111,9 +80,10 @@ class Adam(Optimizer):
         if decoupled and wd != 0:
             p.data *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
         beta1, beta2 = group["betas"]
-        adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"],
-                  state["max_exp_avg_sq"] if group["amsgrad"] else None,
-                  lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"], step=state["step"])
+        kernel_calls.adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"],
+                               state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                               lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+                               step=state["step"])
 
     def _init_state(self, p, group) -> dict:
         """The state of ``p``; its buffers start at zero when they do not exist yet (a first
