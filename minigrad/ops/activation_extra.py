@@ -16,8 +16,9 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .activation import softmax, softplus
+from .arguments import normalize_dim
 from .elementwise import sigmoid, tanh, where
-from .movement import _dim, chunk
+from .movement import chunk
 
 # ---------------------------------------------------------------------------------------------
 # Piecewise linear: hardtanh, relu6, hardsigmoid, hardswish
@@ -115,7 +116,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:  # noqa: A002
     if input.ndim == 0:
         raise RuntimeError("glu: does not support 0-d tensors (the halved dimension must be "
                            "even)")
-    d = _dim(dim, input.ndim, "glu")
+    d = normalize_dim("glu", dim, input.ndim)
     if input.shape[d] % 2:
         raise RuntimeError(f"glu: halving dimension must be even, but dimension {d} of the "
                            f"input of shape {tuple(input.shape)} is size {input.shape[d]}")

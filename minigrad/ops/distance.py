@@ -20,8 +20,9 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import sqrt, where
-from .movement import _dim, broadcast_to
+from .movement import broadcast_to
 
 
 def _float_pair(name, x1: Tensor, x2: Tensor, integers_ok: bool):
@@ -63,7 +64,7 @@ def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -
     is normalised first (more stable than dividing the dot product by the product of norms).
     """
     x1, x2, shape = _float_pair("cosine_similarity", x1, x2, integers_ok=False)
-    d = _dim(dim, len(shape), "cosine_similarity")
+    d = normalize_dim("cosine_similarity", dim, len(shape))
     return ((x1 / _clamped_norm(x1, d, eps)) * (x2 / _clamped_norm(x2, d, eps))).sum(d)
 
 

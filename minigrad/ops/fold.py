@@ -27,7 +27,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import kernel_calls
-from .conv import pair
+from .arguments import int_tuple
 from .movement import squeeze, unsqueeze
 
 
@@ -89,8 +89,9 @@ class Fold(Function):
 
 
 def _blocks(name, image, kernel_size, dilation, padding, stride) -> Blocks:
-    kernel, dilation = pair(kernel_size, "kernel_size"), pair(dilation, "dilation")
-    padding, stride = pair(padding, "padding"), pair(stride, "stride")
+    kernel = int_tuple(name, "kernel_size", kernel_size, 2)
+    dilation = int_tuple(name, "dilation", dilation, 2)
+    padding, stride = int_tuple(name, "padding", padding, 2), int_tuple(name, "stride", stride, 2)
     for what, value, low in (("kernel_size", kernel, 1), ("dilation", dilation, 1),
                              ("padding", padding, 0), ("stride", stride, 1)):
         if min(value) < low:
@@ -123,7 +124,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Te
         raise RuntimeError(f"fold: expected a 2-D (unbatched) or 3-D (batched) input "
                            f"(N, C * kH * kW, L), got shape {tuple(input.shape)}")
     cols = unsqueeze(input, 0) if input.ndim == 2 else input
-    blocks = _blocks("fold", pair(output_size, "output_size"), kernel_size, dilation, padding,
+    blocks = _blocks("fold", int_tuple("fold", "output_size", output_size, 2), kernel_size, dilation, padding,
                      stride)
     per_block = blocks.kernel[0] * blocks.kernel[1]
     if cols.shape[1] % per_block:

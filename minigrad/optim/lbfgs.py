@@ -206,6 +206,16 @@ class LBFGS(Optimizer):
         super().add_param_group(param_group)
 
     # -- the parameters as one flat vector -----------------------------------------------------
+    # state arrays that are vectors over all parameters at once; the rest are scalars
+    _FLAT_STATE = ("d", "prev_flat_grad", "old_dirs", "old_stps")
+
+    def _state_shape(self, p, key):
+        """LBFGS keeps its state on the first parameter, as vectors over every parameter
+        (flattened and joined) and scalars: a loaded checkpoint is checked against that."""
+        if key in self._FLAT_STATE:
+            return (sum(q.numel() for q in self._params),)
+        return None
+
     def _gather_flat_grad(self):
         xp = backend.array_module(self._params[0].data)
         return xp.concatenate([p.grad.data.ravel() if p.grad is not None

@@ -344,3 +344,26 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
         theirs.step()
     for p, tp in zip(params, tparams):
         np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10)
+
+
+def test_lbfgs_checkpoint_of_other_sizes_is_refused():
+    """LBFGS's state is vectors over all parameters at once: a checkpoint of a model with
+    other sizes is refused at load time, and the optimizer is left as it was."""
+    def trained(n_in):
+        model = mg.nn.Linear(n_in, 2)
+        opt = mg.optim.LBFGS(model.parameters(), max_iter=3)
+        x = mg.randn(6, n_in)
+
+        def closure():
+            opt.zero_grad()
+            loss = (model(x) ** 2).sum()
+            loss.backward()
+            return loss
+        opt.step(closure)
+        return opt
+    small, large = trained(3), trained(5)
+    before = large.state_dict()
+    with pytest.raises(ValueError, match=r"has shape \(8,\) but it must have shape \(12,\)"):
+        large.load_state_dict(small.state_dict())
+    assert large.state_dict()["state"][0]["d"].shape == before["state"][0]["d"].shape
+    large.load_state_dict(trained(5).state_dict())        # same sizes: accepted
