@@ -570,7 +570,8 @@ def reciprocal(x):
 
 
 def log1p(x):
-    return log(add(x, 1.0))
+    from .pointwise import log1p as accurate_log1p  # exact near 0 (pointwise imports us)
+    return accurate_log1p(x)
 
 
 def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names

@@ -258,13 +258,10 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, _axes(dim, x.ndim, "logsumexp"), keepdim)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Product, written as exp(sum(log|x|)) * sign: differentiable where x != 0."""
-    from .elementwise import exp, log
-    axes = _axes(dim, x.ndim, "prod")
-    negatives = sum((x < 0).to(np.int64), dim=axes, keepdim=keepdim)
-    sign = 1 - 2 * (negatives % 2).to(x.dtype)
-    return sign * exp(sum(log(x.abs()), dim=axes, keepdim=keepdim))
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements or along ``dim``; its gradient is exact at zeros (scan.Prod)."""
+    from .scan import prod as exact_prod  # the product lives with the scans it is made of
+    return exact_prod(x, dim, keepdim, dtype=dtype)
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
