@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as _np
 
-# _allocator asks glibc to keep freed arrays for reuse (see the module); ops attaches the
-# Tensor methods
-from . import _allocator, autograd, backend, cuda, ops  # noqa: F401
+# ops attaches the Tensor methods; accelerator and backends answer PyTorch's availability
+# queries. Nothing here changes the process: that waits for the first kernel call
+# (ops/kernel_calls.py).
+from . import accelerator, autograd, backend, backends, cuda, ops  # noqa: F401
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from .autograd.grad_mode import is_grad_enabled  # noqa: F401
 from .backend import Device as device  # noqa: F401

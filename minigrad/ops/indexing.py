@@ -17,11 +17,11 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import where
 from .movement import (
     Gather,
     IndexAddInto,
-    _dim,
     _full_index,
     _scatter_add,
     expand,
@@ -99,13 +99,13 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:  # noqa: A002 - PyTo
         raise IndexError(f"{op}: index must be a vector (0-d or 1-d), got shape "
                          f"{tuple(idx.shape)}")
     if input.ndim == 0:
-        _dim(dim, 0, op)
+        normalize_dim(op, dim, 0)
         if idx.size != 1:
             raise RuntimeError(f"{op}: index to a 0-d tensor can have only 1 value, got "
                                f"{idx.size}")
         _check_in_range(op, idx, 1, 0)
         return input.clone()
-    d = _dim(dim, input.ndim, op)
+    d = normalize_dim(op, dim, input.ndim)
     _check_in_range(op, idx, input.shape[d], d)
     return getitem(input, (slice(None),) * d + (idx.reshape(-1),))
 
@@ -121,7 +121,7 @@ def take_along_dim(input: Tensor, indices, dim=None) -> Tensor:  # noqa: A002
     if idx.ndim != input.ndim:
         raise RuntimeError(f"{op}: input {tuple(input.shape)} and indices {tuple(idx.shape)} "
                            "should have the same number of dimensions")
-    d = _dim(dim, input.ndim, op)
+    d = normalize_dim(op, dim, input.ndim)
     _check_in_range(op, idx, input.shape[d], d)
     # broadcast every dim except ``dim``, where each keeps its own size
     try:
@@ -156,7 +156,7 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:  # noqa: A002
     """x[..., start:start + length, ...] along ``dim`` (``start`` may be negative)."""
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
-    d = _dim(dim, input.ndim, "narrow")
+    d = normalize_dim("narrow", dim, input.ndim)
     size, start, length = input.shape[d], int(start), int(length)
     if not -size <= start <= size:
         raise IndexError(f"narrow: start out of range (expected to be in range of "
@@ -172,7 +172,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
     """x[..., index, ...] along ``dim``: that dimension is removed."""
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    d = _dim(dim, input.ndim, "select")
+    d = normalize_dim("select", dim, input.ndim)
     size, index = input.shape[d], int(index)
     if not -size <= index < size:
         raise IndexError(f"select(): index {index} out of range for tensor of size "
@@ -196,7 +196,7 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
         raise IndexError(f"{op}: index must be a vector (0-d or 1-d), got shape "
                          f"{tuple(idx.shape)}")
     idx = idx.reshape(-1)
-    d = _dim(dim, input.ndim, op)
+    d = normalize_dim(op, dim, input.ndim)
     x_shape = tuple(input.shape) if input.ndim else (1,)
     expected = x_shape[:d] + (idx.size,) + x_shape[d + 1:]
     if tuple(source.shape) != expected and not (input.ndim == 0 and source.numel() == 1):
@@ -247,7 +247,7 @@ def scatter(input: Tensor, dim: int, index, src=None, *, value=None, reduce=None
         raise TypeError(f"{op}: give exactly one of src (a tensor) or value (a number)")
     if src is not None and not isinstance(src, Tensor):
         src, value = None, src                      # x.scatter(dim, index, 1.5)
-    d = _dim(dim, input.ndim, op)
+    d = normalize_dim(op, dim, input.ndim)
     idx = _index_data(op, index)
     _check_scatter_shapes(op, input, d, idx, None if src is None else tuple(src.shape))
     if input.ndim == 0:                             # as a 1-element vector, then back
@@ -431,7 +431,7 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *, 
     if src.dtype != input.dtype:
         raise RuntimeError(f"{op}: expected self.dtype to be equal to src.dtype, got "
                            f"{input.dtype} and {src.dtype}")
-    d = _dim(dim, input.ndim, op)
+    d = normalize_dim(op, dim, input.ndim)
     idx = _index_data(op, index)
     _check_scatter_shapes(op, input, d, idx, tuple(src.shape))
     if input.ndim == 0:

@@ -22,9 +22,10 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import where
 from .matmul import matmul
-from .movement import _dim, expand, sum_to
+from .movement import expand, sum_to
 from .reduce import _axes, _spread, amax, amin
 from .reduce import sum as sum_
 
@@ -308,7 +309,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     if len(dims) != 2:
         raise RuntimeError(f"{op}: dim must be a 2-tuple, got {dim!r}")
-    d0, d1 = (_dim(d, A.ndim, op) for d in dims)
+    d0, d1 = (normalize_dim(op, d, A.ndim) for d in dims)
     if d0 == d1:
         raise RuntimeError(f"{op}: dims must be different, got {dim!r}")
     if ord == "fro":

@@ -25,6 +25,7 @@ from .elementwise import (
     clamp,
     div,
     exp,
+    ieee_specials,
     mul,
     where,
 )
@@ -41,7 +42,8 @@ class Log2(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).log2(x)
+        with ieee_specials():           # log2(0) = -inf, log2(-1) = nan
+            return backend.array_module(x).log2(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -55,7 +57,8 @@ class Log10(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).log10(x)
+        with ieee_specials():           # log10(0) = -inf, log10(-1) = nan
+            return backend.array_module(x).log10(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -73,7 +76,8 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).log1p(x)
+        with ieee_specials():           # log1p(-1) = -inf, log1p(-2) = nan, as in PyTorch
+            return backend.array_module(x).log1p(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -257,14 +261,9 @@ def atan2(input, other):  # noqa: A002
 
 
 def _check_integer_divisor(op, a, b):
-    """Integer division by zero has no answer: PyTorch raises, NumPy would return 0."""
-    t = a if isinstance(a, Tensor) else b
-    if t.dtype.kind not in "biu":
-        return
-    divisor = b.data if isinstance(b, Tensor) else b
-    if bool(backend.array_module(t.data).any(divisor == 0)):
-        raise RuntimeError(f"{op}: integer division by zero (the divisor has a 0; "
-                           f"dtype {t.dtype})")
+    """Bools refused, integer division by zero raised: compare.check_integer_division."""
+    from .compare import check_integer_division
+    check_integer_division(op, a, b)
 
 
 def remainder(input, other):  # noqa: A002

@@ -13,7 +13,8 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .movement import _dim, _sizes, cat, permute, repeat, reshape
+from .arguments import normalize_dim
+from .movement import _sizes, cat, permute, repeat, reshape
 
 # ---------------------------------------------------------------------------------------------
 # roll
@@ -48,7 +49,7 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:  # noqa: A002 - PyTorch's 
     if len(shifts) != len(dims):
         raise RuntimeError(f"roll: shifts {list(shifts)} and dims {list(dims)} must have the "
                            "same length")
-    dims = tuple(_dim(d, input.ndim, "roll") for d in dims)
+    dims = tuple(normalize_dim("roll", d, input.ndim) for d in dims)
     if input.ndim == 0:
         return input.clone()
     return Roll.apply(input, shifts, dims)
@@ -70,8 +71,8 @@ def movedim(input: Tensor, source, destination) -> Tensor:  # noqa: A002
                            f"dims) should contain the same number of dims as destination "
                            f"({list(dst)} dims)")
     n = input.ndim
-    src = tuple(_dim(d, n, "movedim") for d in src)
-    dst = tuple(_dim(d, n, "movedim") for d in dst)
+    src = tuple(normalize_dim("movedim", d, n) for d in src)
+    dst = tuple(normalize_dim("movedim", d, n) for d in dst)
     for name, dims in (("source", src), ("destination", dst)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
@@ -131,7 +132,7 @@ def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None
         index = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
         return Tensor._make(backend.to_device(index, input.device))
     x = reshape(input, (-1,)) if dim is None else input
-    d = 0 if dim is None else _dim(dim, x.ndim, "repeat_interleave")
+    d = 0 if dim is None else normalize_dim("repeat_interleave", dim, x.ndim)
     if x.ndim == 0:
         x = reshape(x, (1,))
     n = x.shape[d]
@@ -218,7 +219,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     if input.ndim < 2:
         raise RuntimeError(f"diagonal: expected a tensor with at least 2 dimensions, got shape "
                            f"{tuple(input.shape)}")
-    d1, d2 = _dim(dim1, input.ndim, "diagonal"), _dim(dim2, input.ndim, "diagonal")
+    d1, d2 = normalize_dim("diagonal", dim1, input.ndim), normalize_dim("diagonal", dim2, input.ndim)
     if d1 == d2:
         raise RuntimeError(f"diagonal: diagonal dimensions cannot be identical {dim1}, {dim2}")
     return Diagonal.apply(input, int(offset), d1, d2)

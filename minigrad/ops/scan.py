@@ -17,8 +17,9 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import where
-from .movement import _dim, cat, expand, flip, reshape, unsqueeze
+from .movement import cat, expand, flip, reshape, unsqueeze
 
 
 def _scan_input(x: Tensor, dtype, op: str) -> Tensor:
@@ -120,13 +121,13 @@ def _cumprod_grad_with_zeros(g: Tensor, x: Tensor, y: Tensor, dim: int) -> Tenso
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's names
     """Running sum along ``dim``: y_j = x_0 + ... + x_j."""
     x = _scan_input(input, dtype, "cumsum")
-    return CumSum.apply(x, _dim(dim, x.ndim, "cumsum"))
+    return CumSum.apply(x, normalize_dim("cumsum", dim, x.ndim))
 
 
 def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     """Running product along ``dim``: y_j = x_0 * ... * x_j (gradient exact at zeros)."""
     x = _scan_input(input, dtype, "cumprod")
-    return CumProd.apply(x, _dim(dim, x.ndim, "cumprod"))
+    return CumProd.apply(x, normalize_dim("cumprod", dim, x.ndim))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -170,7 +171,7 @@ def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tenso
         return Prod.apply(reshape(x, (-1,)), 0, False)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod: dim must be one int (prod reduces one dim or all), got {dim!r}")
-    d = _dim(dim, x.ndim, "prod")
+    d = normalize_dim("prod", dim, x.ndim)
     if x.ndim == 0:
         return x.clone()
     return Prod.apply(x, d, keepdim)

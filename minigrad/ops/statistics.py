@@ -14,7 +14,8 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .movement import _dim, gather, reshape
+from .arguments import normalize_dim
+from .movement import gather, reshape
 from .reduce import mean, std, var
 
 MedianResult = collections.namedtuple("median", ["values", "indices"])
@@ -95,7 +96,7 @@ def median(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A002 - PyTo
         if keepdim:
             raise TypeError("median(): keepdim needs dim")
         return MedianAll.apply(input)
-    d = _dim(dim, input.ndim, "median")
+    d = normalize_dim("median", dim, input.ndim)
     if input.ndim == 0:
         return MedianResult(input.clone(), Tensor._make(np.asarray(0, dtype=np.int64)))
     if input.shape[d] == 0:
@@ -124,7 +125,7 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
                                             return_counts=True)
         inverse = inverse.reshape(input.shape)
     else:
-        d = _dim(dim, input.ndim, "unique")
+        d = normalize_dim("unique", dim, input.ndim)
         values, inverse, counts = xp.unique(input.data, return_inverse=True,
                                             return_counts=True, axis=d)
         inverse = inverse.reshape(-1)

@@ -44,7 +44,6 @@ def attach():
     T.__neg__ = E.neg
     T.__pos__ = lambda self: self
     T.__abs__ = E.abs
-    T.__floordiv__, T.__mod__ = C.floor_divide, C.remainder
     # in place: p -= lr * p.grad changes p itself
     T.__iadd__ = _inplace_op("__iadd__", E.add)
     T.__isub__ = _inplace_op("__isub__", E.sub)
@@ -97,8 +96,8 @@ def attach():
     T.squeeze, T.unsqueeze = V.squeeze, V.unsqueeze
     T.flatten, T.unflatten = V.flatten, V.unflatten
     T.expand_as = lambda self, other: V.expand(self, tuple(other.shape))
-    T.view_as = lambda self, other: V.reshape(self, tuple(other.shape))
-    T.reshape_as = T.view_as
+    T.view_as = lambda self, other: V.view(self, tuple(other.shape))
+    T.reshape_as = lambda self, other: V.reshape(self, tuple(other.shape))
     T.contiguous, T.clone = V.contiguous, V.clone
     T.__getitem__ = V.getitem
     T.gather, T.scatter_add = V.gather, V.scatter_add
