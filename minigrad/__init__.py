@@ -165,3 +165,51 @@ from . import (  # noqa: E402,F401  (viz imports matplotlib lazily)
 )
 from .nn.functional import log_softmax, softmax  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+
+# more ops: scans, indexing, rearranging, pointwise, statistics, linear algebra (mg.linalg)
+# isort: split
+from . import linalg  # noqa: E402,F401
+from .ops.creation import empty_like  # noqa: E402,F401
+from .ops.indexing import (  # noqa: E402,F401
+    index_add,
+    index_select,
+    masked_select,
+    narrow,
+    scatter,
+    scatter_reduce,
+    select,
+    take_along_dim,
+)
+from .ops.linalg import baddbmm, einsum, mv  # noqa: E402,F401
+from .ops.pointwise import (  # noqa: E402,F401
+    addcdiv,
+    addcmul,
+    atan2,
+    clamp_max,
+    clamp_min,
+    erfc,
+    expm1,
+    floor_divide,
+    fmod,
+    log2,
+    log10,
+    nan_to_num,
+    remainder,
+    tan,
+)
+from .ops.rearrange import (  # noqa: E402,F401
+    diagonal,
+    hstack,
+    moveaxis,
+    movedim,
+    repeat_interleave,
+    roll,
+    tile,
+    tril,
+    triu,
+    vstack,
+)
+from .ops.scan import cumprod, cumsum  # noqa: E402,F401
+from .ops.statistics import median, searchsorted, std_mean, unique, var_mean  # noqa: E402,F401
+
+arctan2 = atan2

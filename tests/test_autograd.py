@@ -380,6 +380,22 @@ def test_root_gradient_is_not_adopted_by_a_leaf():
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 4.0, 6.0])
 
 
+def test_gradcheck_fails_on_a_nan_gradient():
+    class NanGradient(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * float("nan")
+
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.autograd.GradcheckError, match="analytic .* = nan"):
+        mg.autograd.gradcheck(NanGradient.apply, (x,))
+    assert not mg.autograd.gradcheck(NanGradient.apply, (x,), raise_exception=False)
+
+
 def test_reading_grad_of_a_non_leaf_warns_as_pytorch_does():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3

@@ -81,21 +81,30 @@ def _rounded_division(op: str, compute):
         if isinstance(a, Tensor) and isinstance(b, Tensor):
             _data(b, a)                                      # same device
         a, b = _as_operands(op, a, b)
+        check_integer_division(op, a, b)
         t = a if isinstance(a, Tensor) else b
         ad, bd = (v.data if isinstance(v, Tensor) else v for v in (a, b))
-        if t.dtype == np.bool_:
-            raise RuntimeError(f"{op}: not implemented for bool tensors; convert them with "
-                               ".long() first")
-        if t.dtype.kind in "iu":
-            zeros = int((bd == 0).sum()) if isinstance(b, Tensor) else int(bd == 0)
-            if zeros:
-                raise RuntimeError(f"ZeroDivisionError: {op} of integers by zero (the divisor "
-                                   f"has {zeros} zero{'s' if zeros > 1 else ''}; dividend "
-                                   f"{_describe(a)}, divisor {_describe(b)})")
         with ieee_specials():
             return _wrap(compute(backend.array_module(t.data), ad, bd, t.dtype))
     fn.__name__ = op
     return fn
+
+
+def check_integer_division(op: str, a, b) -> None:
+    """Rounded division and remainders refuse bools, and integers divided by an integer 0
+    raise ``RuntimeError: ZeroDivisionError`` as in PyTorch (NumPy would return 0 with a
+    warning). ``a``, ``b``: operands after ``_as_operands`` (one of them a Tensor)."""
+    t = a if isinstance(a, Tensor) else b
+    if t.dtype == np.bool_:
+        raise RuntimeError(f"{op}: not implemented for bool tensors; convert them with "
+                           ".long() first")
+    if t.dtype.kind in "iu":
+        bd = b.data if isinstance(b, Tensor) else b
+        zeros = int((bd == 0).sum()) if isinstance(b, Tensor) else int(bd == 0)
+        if zeros:
+            raise RuntimeError(f"ZeroDivisionError: {op} of integers by zero (the divisor "
+                               f"has {zeros} zero{'s' if zeros > 1 else ''}; dividend "
+                               f"{_describe(a)}, divisor {_describe(b)})")
 
 
 def _describe(v) -> str:
@@ -104,12 +113,9 @@ def _describe(v) -> str:
     return repr(v)
 
 
-floor_divide = _rounded_division("floor_divide", lambda xp, a, b, _: xp.floor_divide(a, b))
-floor_divide.__doc__ = "a // b: the quotient rounded down (floor), Python's and PyTorch's rule."
 trunc_divide = _rounded_division("trunc_divide", _trunc_divide_arrays)
-trunc_divide.__doc__ = "a / b rounded towards zero (``div(a, b, rounding_mode='trunc')``)."
-remainder = _rounded_division("remainder", lambda xp, a, b, _: xp.remainder(a, b))
-remainder.__doc__ = "a % b with the sign of b (Python's and PyTorch's rule)."
+trunc_divide.__doc__ = ("a / b rounded towards zero (``div(a, b, rounding_mode='trunc')``). "
+                        "Floor division and the remainders are in pointwise.py.")
 
 
 def _unary(name):

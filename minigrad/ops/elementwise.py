@@ -508,7 +508,8 @@ def div(a, b, rounding_mode=None):
     """a / b. ``rounding_mode="floor"`` rounds the quotient down (``a // b``), ``"trunc"``
     towards zero; integers divided by an integer 0 with either mode raise, as in PyTorch."""
     if rounding_mode is not None:
-        from .compare import floor_divide, trunc_divide
+        from .compare import trunc_divide
+        from .pointwise import floor_divide
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
                              f"{rounding_mode!r}")
@@ -611,7 +612,8 @@ def reciprocal(x):
 
 
 def log1p(x):
-    return log(add(x, 1.0))
+    from .pointwise import log1p as accurate_log1p  # exact near 0 (pointwise imports us)
+    return accurate_log1p(x)
 
 
 def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names

@@ -341,48 +341,10 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, _axes(dim, x.ndim, "logsumexp"), keepdim)
 
 
-class Prod(Function):
-    """y = product of x over ``axes``.
-
-    dx_i = the product of all the other entries. Without zeros that is y / x_i; a zero makes
-    y / x_i = 0 / 0, so the zeros are handled apart (PyTorch's gradient, not nan):
-
-        no zero:        dx_i = y / x_i
-        one zero, x_k:  dx_k = the product of the nonzero entries; every other dx_i = 0
-        two or more:    dx_i = 0 everywhere
-
-    It is written so that its own gradient is right too: the other entries' 0 is s * x_k / x_i
-    (s the product of the nonzero entries), which is 0 but still depends on x_k.
-    """
-
-    @staticmethod
-    def forward(ctx, x, axes, keepdim):
-        ctx.x_shape, ctx.axes = x.shape, axes
-        ctx.save_for_backward(x)
-        return backend.array_module(x).prod(x, axis=axes, keepdims=keepdim)
-
-    @staticmethod
-    def backward(ctx, g):
-        from .elementwise import where
-        (x,) = ctx.saved_tensors
-        axes = ctx.axes
-        is_zero = x == 0
-        zeros = sum(is_zero.to(np.int64), axes, keepdim=True)
-        nonzero = where(is_zero, 1.0, x)
-        s = prod(nonzero, axes, keepdim=True)              # product of the nonzero entries
-        t = prod(where(is_zero, x, 1.0), axes, keepdim=True)   # of the zeros: 0, or 1 if none
-        other_zero = sum(where(is_zero, x, 0.0), axes, keepdim=True) - x   # with exactly two
-        at_zero = s * where(zeros == 1, 1.0, where(zeros == 2, other_zero, 0.0))
-        grad = where(is_zero, at_zero, s * t / nonzero)
-        return _spread(g, ctx.x_shape, axes) * grad, None, None
-
-
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Product over ``dim`` (every element by default). Integers and bools multiply as int64,
-    as in PyTorch; the gradient at zeros is the product of the other entries, not nan."""
-    if x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype != np.int64):
-        x = x.to(np.int64)
-    return Prod.apply(x, _axes(dim, x.ndim, "prod"), keepdim)
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements or along ``dim``; its gradient is exact at zeros (scan.Prod)."""
+    from .scan import prod as exact_prod  # the product lives with the scans it is made of
+    return exact_prod(x, dim, keepdim, dtype=dtype)
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
