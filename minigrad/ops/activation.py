@@ -21,8 +21,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
+from .arguments import normalize_dim
 from .elementwise import erf, exp, sigmoid, tanh, where
-from .movement import _dim
 
 # ---------------------------------------------------------------------------------------------
 # softmax and log_softmax
@@ -111,8 +111,10 @@ def _softmax_input(name: str, input: Tensor, dim, dtype):  # noqa: A002
         raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}; "
                            "convert it with .float()")
     if input.ndim == 0:
+        if dim is not None:
+            normalize_dim(name, dim, 0)         # 0 and -1 are the only dims of a 0-d tensor
         return input, None
-    return input, _dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
+    return input, normalize_dim(name, _softmax_dim(name, input.ndim, dim), input.ndim)
 
 
 def softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
