@@ -926,3 +926,46 @@ def test_dim_errors_vs_torch():
             fn(mg.randn(2, 3))
     with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
         torch.randn(2, 3).sum(dim=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 0-d inputs, overloads and empty inputs found by PyTorch's OpInfo samples
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn, value, grad", [
+    (lambda x: mg.sigmoid(x), 1 / (1 + np.exp(-0.5)), np.exp(-0.5) / (1 + np.exp(-0.5)) ** 2),
+    (lambda x: F.softmax(x, 0), 1.0, 0.0),
+    (lambda x: F.log_softmax(x, -1), 0.0, 0.0),
+    (lambda x: F.softmin(x, 0), 1.0, 0.0),
+])
+def test_0d_inputs_of_activations(fn, value, grad):
+    x = mg.tensor(0.5, dtype=mg.float64, requires_grad=True)
+    y = fn(x)
+    assert y.shape == () and y.item() == pytest.approx(value)
+    (y * 1.3).backward()
+    assert x.grad.item() == pytest.approx(1.3 * grad)
+
+
+def test_fractional_correction_and_the_unbiased_overload():
+    x = mg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]], dtype=mg.float64)
+    flat = x.numpy().ravel()
+    dev = ((flat - flat.mean()) ** 2).sum()
+    assert mg.var(x, correction=0.5).item() == pytest.approx(dev / 5.5)
+    assert mg.std(x, correction=1.3).item() == pytest.approx(np.sqrt(dev / 4.7))
+    assert mg.var(x, False).item() == pytest.approx(dev / 6)      # var(x, unbiased)
+    assert mg.var(x, True).item() == pytest.approx(dev / 5)
+    assert mg.var(x, 1, False).shape == (2,)                      # var(x, dim, unbiased)
+
+
+def test_take_along_dim_counts_negative_indices_from_the_end():
+    x = mg.arange(5.0)
+    assert mg.take_along_dim(x, mg.tensor([-1, -5]), 0).tolist() == [4.0, 0.0]
+    for bad in (-6, 5):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for dimension 0"):
+            mg.take_along_dim(x, mg.tensor([bad]), 0)
+
+
+def test_empty_inputs_of_searchsorted_and_unfold():
+    assert mg.searchsorted(mg.zeros(0, 0), mg.zeros(0, 0)).shape == (0, 0)
+    assert mg.searchsorted(mg.zeros(3, 0), mg.zeros(3, 2)).tolist() == [[0, 0]] * 3
+    assert F.unfold(mg.zeros(0, 1, 5, 5), 2).shape == (0, 4, 16)

@@ -120,16 +120,16 @@ def _softmax_input(name: str, input: Tensor, dim, dtype):  # noqa: A002
 def softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """Probabilities along ``dim``: non-negative, summing to 1."""
     input, axis = _softmax_input("softmax", input, dim, dtype)
-    if axis is None:  # a 0-d tensor: softmax over one element is 1
-        return exp(input - input.detach())
+    if axis is None:  # a 0-d tensor: one row of one element (the value 1, the gradient 0)
+        return Softmax.apply(input.reshape(1), 0).reshape(())
     return Softmax.apply(input, axis)
 
 
 def log_softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """log(softmax(input)) computed stably (the input of ``nll_loss``)."""
     input, axis = _softmax_input("log_softmax", input, dim, dtype)
-    if axis is None:
-        return input - input.detach()
+    if axis is None:  # a 0-d tensor: as softmax above (the value 0, the gradient 0)
+        return LogSoftmax.apply(input.reshape(1), 0).reshape(())
     return LogSoftmax.apply(input, axis)
 
 

@@ -301,7 +301,7 @@ class Tanh(Function):
 def sigmoid_array(x):
     """The sigmoid of a float array (see ``Sigmoid``), in its dtype: four passes, in place."""
     xp = backend.array_module(x)
-    t = xp.negative(x)
+    t = xp.negative(x, out=xp.empty_like(x))    # an array even for a 0-d x (not a scalar)
     with np.errstate(over="ignore"):        # exp(-x) -> inf for x < -88 (float32): harmless
         xp.exp(t, out=t)
     t += 1

@@ -21,6 +21,7 @@ PyTorch's (N, C * kH * kW, L) layout and argument checks.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .. import backend
@@ -50,7 +51,7 @@ class Blocks:
         """(N, C, H, W) -> (N, C * kH * kW, L)."""
         cols = kernel_calls.im2col(x, self.kernel, self.stride, self.padding, self.dilation)
         n = x.shape[0]
-        cols = cols.reshape(cols.shape[0], n, -1)                 # (C kH kW, N, L)
+        cols = cols.reshape(cols.shape[0], n, math.prod(self.counts()))  # (C kH kW, N, L)
         return backend.array_module(cols).ascontiguousarray(cols.transpose(1, 0, 2))
 
     def image_from(self, cols):

@@ -54,6 +54,16 @@ def _check_in_range(op: str, index, size: int, dim: int):
                          f"{size}")
 
 
+def _wrapped(op: str, index, size: int, dim: int):
+    """Indices in [-size, size), negative ones counted from the end (take_along_dim's rule in
+    PyTorch, unlike gather's), as indices in [0, size)."""
+    if index.size and int(index.min()) < -size:
+        raise IndexError(f"{op}: index {int(index.min())} is out of bounds for dimension {dim} "
+                         f"with size {size}")
+    _check_in_range(op, index + size * (index < 0), size, dim)   # reports a too-large index
+    return index % size if size else index
+
+
 def _check_scatter_shapes(op, x: Tensor, dim: int, index, src_shape):
     """``scatter``-family shapes: index has x's ndim, fits inside src, and inside x apart from
     ``dim``."""
@@ -116,13 +126,13 @@ def take_along_dim(input: Tensor, indices, dim=None) -> Tensor:  # noqa: A002
     op = "take_along_dim"
     idx = _index_data(op, indices)
     if dim is None:
-        _check_in_range(op, idx, input.numel(), 0)
+        idx = _wrapped(op, idx, input.numel(), 0)
         return gather(reshape(input, (-1,)), 0, idx.reshape(-1))
     if idx.ndim != input.ndim:
         raise RuntimeError(f"{op}: input {tuple(input.shape)} and indices {tuple(idx.shape)} "
                            "should have the same number of dimensions")
     d = normalize_dim(op, dim, input.ndim)
-    _check_in_range(op, idx, input.shape[d], d)
+    idx = _wrapped(op, idx, input.shape[d], d)
     # broadcast every dim except ``dim``, where each keeps its own size
     try:
         common = list(np.broadcast_shapes(

@@ -160,8 +160,10 @@ class Std(Function):
 
 
 def _correction(unbiased, correction):
+    """N - correction is the divisor; PyTorch accepts any real correction (0.5 as well)."""
     if correction is not None:
-        return int(correction)
+        c = float(correction)
+        return int(c) if c.is_integer() else c
     return 1 if unbiased in (None, True) else 0
 
 
@@ -169,6 +171,8 @@ def _var_or_std(op, cls, x, dim, unbiased, keepdim, correction):
     if x.dtype.kind not in "fc":
         raise RuntimeError(f"{op}(): expected a floating point input, got {x.dtype}; "
                            "use x.float()")
+    if isinstance(dim, bool) and unbiased is None:    # PyTorch's var(x, unbiased) overload
+        dim, unbiased = None, dim
     axes = _axes(dim, x.ndim, op)
     correction = _correction(unbiased, correction)
     _warn_no_degrees_of_freedom(op, x.shape, axes, correction)

@@ -8,6 +8,7 @@ them either), so they work on arrays and hand back plain tensors.
 from __future__ import annotations
 
 import collections
+import math
 
 import numpy as np
 
@@ -171,7 +172,11 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
     if seq.ndim == 1:
         out = xp.searchsorted(seq, vals, side=how)
     else:
-        rows, row_values = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
-        out = xp.stack([xp.searchsorted(r, v, side=how) for r, v in zip(rows, row_values)])
+        n_rows = math.prod(seq.shape[:-1])        # not reshape(-1, ...): rows may be empty
+        rows = seq.reshape(n_rows, seq.shape[-1])
+        row_values = vals.reshape(n_rows, vals.shape[-1])
+        out = xp.zeros(vals.shape, dtype=np.int64).reshape(n_rows, vals.shape[-1])
+        for i, (r, v) in enumerate(zip(rows, row_values)):
+            out[i] = xp.searchsorted(r, v, side=how)
         out = out.reshape(vals.shape)
     return Tensor._make(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))

@@ -14,13 +14,6 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 
 from __future__ import annotations
 
-_ZERO_DIM_KERNEL = ("0-d input: the Numba kernel rejects a 0-d array ('TypeError: return arrays "
-                    "must be of ArrayType')")
-_ZERO_DIM_SORT = ("0-d input: sorting along dim 0 / -1 of a 0-d tensor raises inside gather "
-                  "('dimension out of range' / 'index (1,) must have as many dimensions')")
-_SOFTMAX_0D = ("wrong gradient on a 0-d input: softmax(x, 0) of a 0-d x is the constant 1 (or 0 "
-               "for log_softmax), so the gradient is 0; minigrad passes the incoming gradient "
-               "through")
 _MEMORY_FORMAT = ("missing keyword: memory_format= (torch.contiguous_format, "
                   "torch.channels_last) is not accepted")
 _NO_GRAD_OUTPUT = ("piecewise-constant op returns a tensor that does not require grad; PyTorch's "
@@ -37,15 +30,6 @@ KNOWN_FAILURES: dict[str, str] = {
                "also an empty index of another rank (input (5,), index (2, 0)) is refused, "
                "PyTorch accepts it"),
     "nonzero": "0-d input: NumPy's nonzero refuses 0-d arrays (ValueError)",
-    "sigmoid": _ZERO_DIM_KERNEL + " in forward",
-    "nn.functional.silu": _ZERO_DIM_KERNEL + " in backward",
-    "nn.functional.logsigmoid": _ZERO_DIM_KERNEL + " in backward",
-    "nn.functional.softplus": _ZERO_DIM_KERNEL + " in backward",
-    "nn.functional.binary_cross_entropy_with_logits": _ZERO_DIM_KERNEL + " in backward",
-    "softmax": _SOFTMAX_0D,
-    "softmax.with_dtype": _SOFTMAX_0D,
-    "log_softmax": _SOFTMAX_0D,
-    "log_softmax.with_dtype": _SOFTMAX_0D,
     # -- missing keywords and overloads -----------------------------------------------------
     "to": _MEMORY_FORMAT + ("; positional non_blocking / copy flags (to(dtype, True, False)) "
                             "are read as a dtype ('Cannot interpret True as a data type')"),
@@ -58,12 +42,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "clamp": ("tensor min/max (clamp(x, lo_tensor, hi_tensor)) raises ValueError from item(); "
               "only Python numbers are accepted"),
     "div.trunc_rounding": "rounding_mode='trunc' is refused (only None and 'floor')",
-    "std": "correction= with a non-integer value (1.3, 0.5) gives a different value",
-    "var": "correction= with a non-integer value (1.3, 0.5) gives a different value",
-    "std.unbiased": ("positional unbiased (std(x, True)) is read as dim: wrong shape and, for "
-                     "False, the unbiased value"),
-    "var.unbiased": ("positional unbiased (var(x, True)) is read as dim: wrong shape and, for "
-                     "False, the unbiased value"),
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
     "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
     "nn.functional.avg_pool2d": "padding given as a 1-tuple ((1,)) is refused",
@@ -96,18 +74,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
     "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
-    "nn.functional.mish": _ZERO_DIM_KERNEL + " in backward",
-    "nn.Mish": _ZERO_DIM_KERNEL + " in backward",
-    "nn.functional.softmin": _SOFTMAX_0D,
-    "nn.functional.softmin.with_dtype": _SOFTMAX_0D,
-    "nn.Softmin": _SOFTMAX_0D,
-    "nn.functional.unfold": ("a batch of 0 (input (0, 1, 5, 5)) raises from a reshape inside "
-                             "im2col"),
-    "searchsorted": "empty sorted sequence (0, 0) raises from a reshape",
-    "std_mean": "correction= with a non-integer value (1.3) gives a different value (as std)",
-    "var_mean": "correction= with a non-integer value (1.3) gives a different value (as var)",
-    "take_along_dim": ("negative indices (-5 in a dim of size 5) are refused; PyTorch wraps "
-                       "them here"),
     # -- layers (ModuleInfo) -----------------------------------------------------------------
     "nn.BatchNorm1d": ("a batch of 0 in train mode raises 'Expected more than 1 value per "
                        "channel'; PyTorch returns the empty output"),
@@ -115,11 +81,6 @@ KNOWN_FAILURES: dict[str, str] = {
                        "channel'; PyTorch returns the empty output"),
     "nn.MultiheadAttention": "add_bias_kv=True / add_zero_attn=True raise NotImplementedError",
     "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
-    "nn.Sigmoid": _ZERO_DIM_KERNEL + " in forward",
-    "nn.SiLU": _ZERO_DIM_KERNEL + " in backward",
-    "nn.Softplus": _ZERO_DIM_KERNEL + " in backward",
-    "nn.Softmax": _SOFTMAX_0D,
-    "nn.LogSoftmax": _SOFTMAX_0D,
     # -- float32 / float64 accuracy ---------------------------------------------------------
     "pow/float32": ("float32 gradient of the exponent, summed over a broadcast dim, is ~6e-6 "
                     "relative off the float64 reference (PyTorch: ~5e-7)"),
