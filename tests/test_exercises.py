@@ -466,9 +466,10 @@ def _notebook(chapter):
 
 def _exercise_cells(chapter):
     cells = _notebook(chapter).cells
-    start = next(i for i, c in enumerate(cells)
-                 if c.cell_type == "markdown" and c.source.startswith("## Exercises"))
-    return cells[start:]
+    starts = [i for i, c in enumerate(cells)
+              if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
+    assert len(starts) == 1, f"chapter {chapter}: no cell starting with '## Exercises'"
+    return cells[starts[0]:]
 
 
 def _defines(source, name):
