@@ -52,7 +52,7 @@ conformance:
 	$(BIN)/python benchmarks/conformance.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check minigrad kernels tests benchmarks notebooks/*.py
+	$(BIN)/ruff check minigrad kernels tests benchmarks notebooks/*.py notebooks/exercises
 	$(BIN)/python notebooks/run_all.py --check-stripped
 
 clean:
