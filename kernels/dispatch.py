@@ -20,47 +20,45 @@ NumPy arrays outside the simulator) is an error naming the op, the implementatio
 the choice came from; it never falls back silently. Under the simulator, "cuda" on NumPy
 arrays runs only when forced: the default for NumPy arrays stays the CPU default.
 
-Default table. CPU column chosen from ``python benchmarks/kernels.py`` (full sweep, 15 repeats,
-float32, 2026-11-23 13:24) on a 2-core AMD EPYC (Zen 5) VM; results and plots in
-benchmarks/results/cpu-amd-epyc-avx512-2core/, reasoning in docs/kernels.md. The ratio is the NumPy
-reference's median time over Numba's (> 1: Numba faster). GPU column: not measured, no GPU was
-available when it was chosen; it takes the CuPy path (vendor libraries) until someone runs the
-benchmark on a GPU.
+Default table. CPU column: ``python benchmarks/kernels.py`` (float32, medians) on a 2-core AMD
+EPYC (Zen 5, AVX-512) VM; the result files named below are under
+benchmarks/results/cpu-amd-epyc-avx512-2core/, and docs/kernels.md explains each choice. The
+ratio is the NumPy reference's median time over Numba's (> 1: Numba faster); "one-off" marks
+a measurement timed by hand on the same VM that no committed file holds. GPU column: the CuPy
+path (vendor libraries) for every op, not chosen by measurement: the CUDA kernels have only
+run under Numba's CUDA simulator, so no GPU number is given.
 
-    op                      cpu     measured (numba speed-up over numpy)          cuda
-    matmul                  numba   1.67x at 1024^3 (OpenBLAS 9.05 ms, our packed numpy: not measured
-                                    GEMM 5.43; 1.17-1.74x from 128^3 to 2048^3;
-                                    --ops matmul, 16:17; docs/design.md "One thread
-                                    pool": minigrad's products stay off OpenBLAS)
-    softmax                 numba   2.05x at 4096x4096 (1.3-3.5x on 4 shapes)     numpy: not measured
-    log_softmax             numba   1.90x at 4096x4096 (1.3-3.1x)                 numpy: not measured
-    softmax_backward        numba   1.60x at 4096x4096 (0.97-1.73x)               numpy: not measured
-    log_softmax_backward    numba   1.75x at 4096x4096 (1.4-3.1x)                 numpy: not measured
-    conv2d                  numba   1.04-1.90x on 4 layers (1.65x on N32 C32 F32  numpy: not measured
-                                    28x28 3x3: 3.17 vs 5.23 ms)
-    conv2d_backward_input   numba   1.11-2.97x on 4 layers                        numpy: not measured
-    conv2d_backward_weight  numba   1.34-3.15x on 4 layers (dot-product GEMM,     numpy: not measured
-                                    benchmarks/kernels.py --ops conv2d, 15:04)
-    max_pool2d              numba   9.4-20x on 3 layers (0.51 vs 8.9 ms on        numpy: not measured
-                                    N64 C16 28x28 2x2)
-    max_pool2d_backward     numba   5.6-9.3x on 3 layers                          numpy: not measured
-    lstm_cell               numba   3.0x at N=32, H=128 (13.4 vs 39.7 us; one     numpy: not measured
-                                    step's gates, measured by hand 2026-11-23)
-    lstm_cell_backward      numba   6.0x at N=32, H=128 (4.5 vs 27.1 us)          numpy: not measured
-    lstm_sequence           numba   L=32, N=32, H=128: 0.60 ms for the whole loop   numpy: not measured
-                                    in Numba (the same kernels called from a Python
-                                    loop: ~0.97 ms); by hand, 2026-11-23
-    lstm_sequence_backward  numba   same layer: 0.44 ms (Python loop ~1.0 ms)       numpy: not measured
-    relu                    numba   3.6x at (64,16,28,28) float32 (72 vs 260 us), numpy: not measured
-                                    2.6x at (128,256) (5.0 vs 13 us); by hand,
-                                    medians of 3000+ calls, 2026-11-23 15:40
-    relu_backward           numba   37x at (64,16,28,28) (90 us vs 3.3 ms: where  numpy: not measured
-                                    on a random mask; old g * (y > 0): 175 us),
-                                    6.5x at (128,256) (7.0 vs 46 us)
-    adam_step               numba   8.1x on a (1024,1024) float32 parameter       numpy: not measured
-                                    (0.57 vs 4.7 ms), 6.7x on (256,256), 3.2x on
-                                    (128,); by hand, medians, on the shared
-                                    machine (docs/kernels.md)
+    op                      cpu     measured (numba speed-up over numpy)                cuda
+    matmul                  numba   packed GEMM: 1.67x at 1024^3 (5.43 vs 9.05 ms),     numpy
+                                    1.17-1.77x from 128^3 to 2048^3 (kernels-matmul.md);
+                                    minigrad's products also stay off OpenBLAS's thread
+                                    pool (docs/design.md, "One thread pool")
+    softmax                 numba   2.05x at 4096x4096, 1.3-3.5x (kernels.md)           numpy
+    log_softmax             numba   1.90x at 4096x4096, 1.3-3.1x (kernels.md)           numpy
+    softmax_backward        numba   1.60x at 4096x4096, 0.97-1.73x (kernels.md)         numpy
+    log_softmax_backward    numba   1.75x at 4096x4096, 1.4-3.1x (kernels.md)           numpy
+    conv2d                  numba   0.82-2.11x on 4 layers, 1.65-2.11x on N32 C32 F32   numpy
+                                    28x28 3x3 (kernels.md, kernels-conv2d-run1.md,
+                                    kernels-conv2d.md)
+    conv2d_backward_input   numba   0.87-3.23x on 4 layers (same three files)           numpy
+    conv2d_backward_weight  numba   1.34-3.15x on 4 layers (NT GEMM;                    numpy
+                                    kernels-conv2d-run1.md, kernels-conv2d.md)
+    max_pool2d              numba   9.4-20x on 3 layers (0.51 vs 8.9 ms on N64 C16      numpy
+                                    28x28 2x2; kernels.md)
+    max_pool2d_backward     numba   5.6-9.3x on 3 layers (kernels.md)                   numpy
+    lstm_cell               numba   one-off: 3.0x at N=32, H=128 (13.4 vs 39.7 us)      numpy
+    lstm_cell_backward      numba   one-off: 6.0x at N=32, H=128 (4.5 vs 27.1 us)       numpy
+    lstm_sequence           numba   one-off: L=32, N=32, H=128: 0.60 ms for the loop    numpy
+                                    in Numba, ~0.97 ms for the same kernels called
+                                    from a Python loop
+    lstm_sequence_backward  numba   one-off: same layer, 0.44 ms (Python loop ~1.0 ms)  numpy
+    relu                    numba   one-off: 3.6x at (64,16,28,28) float32 (72 vs       numpy
+                                    260 us), 2.6x at (128,256) (5.0 vs 13 us)
+    relu_backward           numba   one-off: 37x at (64,16,28,28) (90 us vs 3.3 ms      numpy
+                                    for ``where``), 6.5x at (128,256) (7.0 vs 46 us)
+    adam_step               numba   one-off, on the shared VM: 8.1x on a (1024,1024)    numpy
+                                    float32 parameter (0.57 vs 4.7 ms), 6.7x on
+                                    (256,256), 3.2x on (128,)
 """
 
 from __future__ import annotations

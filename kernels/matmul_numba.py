@@ -1,9 +1,25 @@
-"""Matrix product on the CPU with Numba: a cache-blocked, register-blocked, parallel GEMM.
+"""Matrix products on the CPU with Numba: three GEMMs, each for the operands it is used on.
 
     C = A @ B,    C[i, j] = sum_k A[i, k] * B[k, j]        A: (M, K), B: (K, N), C: (M, N)
 
-The naive triple loop (i, j, k) runs at a few percent of the CPU's speed. Three ideas fix it,
-in the order they matter here:
+The naive triple loop (i, j, k) runs at a few percent of the CPU's speed. The three kernels
+below differ in where they keep C while summing over k and in how they read A and B:
+
+* **The packed GEMM** (``gemm_packed``, at the end of the file): A and B are first copied
+  ("packed") into panels that the inner loop reads contiguously, and each 4 x 64 (float32;
+  4 x 32 float64) tile of C stays in registers for the whole sum over k. The micro-kernels are
+  generated into _gemm_tiles.py. ``matmul`` (what ``kernels.matmul`` runs with impl="numba")
+  and ``matmul_by`` (B packed once, for an RNN's W_hh at every time step) use it, and so do
+  the compiled LSTM time loops in lstm_cell_numba.py (``pack_rhs``, ``gemm_packed_into``).
+* **The broadcast GEMM** (``gemm_views_into``, ``gemm``): loop order i-k-j with a 4x4 register
+  block, C's rows kept in L1, A and B read as *row views* (next paragraph). The convolution's
+  forward and input-gradient passes use it (conv2d_numba.py), so that the matrix im2col would
+  copy is read in place.
+* **The NT GEMM** (``gemm_nt``): C = A @ B^T for operands contiguous along K, each entry a dot
+  product of two rows, sixteen sums kept in vector registers. The convolution's weight
+  gradient uses it.
+
+The broadcast GEMM, the one to read first, rests on three ideas, in the order they matter:
 
 1. Loop order i, k, j ("broadcast A[i, k] along a row of B"). The innermost loop then walks
    B's row k and C's row i contiguously, with no reduction in it, so LLVM turns it into SIMD
@@ -22,15 +38,16 @@ in the order they matter here:
 Tiles of C are independent, so they are spread over threads with ``prange``: no two threads
 ever write the same element of C, so no locks are needed.
 
-Measured on the 2-core machine this was written on (benchmarks/kernels.py): 66-101% of
-OpenBLAS at 1024^3 float32 across runs (9.8 ms against 9.7 ms in the committed full run),
-61-71% at 2048^3. What OpenBLAS adds: packing A and B into contiguous panels, and a
-micro-kernel written in assembly that keeps all of C's tile in registers.
+Measured with benchmarks/kernels.py on a 2-core AMD EPYC (Zen 5, AVX-512) VM
+(benchmarks/results/cpu-amd-epyc-avx512-2core/): the packed GEMM is 1.17-1.77x OpenBLAS from
+128^3 to 2048^3 float32 (5.43 vs 9.05 ms at 1024^3, kernels-matmul.md); the broadcast GEMM
+0.71-1.33x (9.77 vs 9.67 ms at 1024^3, 101 vs 72 ms at 2048^3, kernels.md, whose matmul rows
+time it).
 
-The micro-kernel reads A and B as *row views*: a flat buffer plus the position where each row
-starts. For an ordinary matrix the rows start every K (or N) elements; convolution
-(conv2d_numba.py) passes rows that start one pixel apart in the same image, so the matrix
-that im2col would copy is read in place, with no copy at all.
+The broadcast micro-kernel reads A and B as *row views*: a flat buffer plus the position
+where each row starts. For an ordinary matrix the rows start every K (or N) elements;
+convolution (conv2d_numba.py) passes rows that start one pixel apart in the same image, so
+the matrix that im2col would copy is read in place, with no copy at all.
 
 A pitfall worth knowing: the inner loops run over ``range(width)`` of row *slices*. Written as
 ``for j in range(j0, j1): c[i, j] += ...`` the same loop was not vectorised at all (scalar
@@ -162,7 +179,7 @@ def gemm_views_into(a, a_rows, b, b_rows, c):
 # each sum a vector register of partial sums (16 float32 lanes with AVX-512) that stays in a
 # register for the whole loop. Each pass loads 8 vectors (4 rows of A, 4 of B) and does 16
 # FMAs, and nothing of C is loaded or stored inside the loop: the broadcast form above loads
-# and stores 4 rows of C for every 16 FMAs. Measured on the 2-core machine: 176 GFLOP/s on
+# and stores 4 rows of C for every 16 FMAs. Timed by hand on the 2-core VM: 176 GFLOP/s on
 # (32 x 16384) @ (16384 x 144), the product of a 16->32 channel 14x14 conv's weight gradient,
 # as fast as OpenBLAS on the same product; the broadcast form ran the same product at 55.
 #
@@ -336,8 +353,8 @@ def gemm(a, b):
 # tiles, so every tile is full; C is computed padded and cropped if M or N is not a multiple.
 #
 # Packing costs one pass over A and one over B. A product repeated with the same B (an RNN's
-# W_hh at every time step) packs B once: ``pack_rhs`` + ``gemm_packed``. Measured on the
-# 2-core Zen 5 machine, one thread: 21 us for (32 x 128) @ (128 x 512) with B packed in
+# W_hh at every time step) packs B once: ``pack_rhs`` + ``gemm_packed``. Timed by hand on the
+# 2-core Zen 5 VM, one thread: 21 us for (32 x 128) @ (128 x 512) with B packed in
 # advance, against 42 us for OpenBLAS on one thread (25 us on two); ~200 GFLOP/s, where the
 # broadcast kernel reaches ~110.
 

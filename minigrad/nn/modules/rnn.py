@@ -14,11 +14,19 @@ The cells (PyTorch's equations and gate order; W_i* act on x_t, W_h* on h_{t-1})
            n  = tanh(W_in x + b_in + r * (W_hn h + b_hn))        (r gates the *hidden* part)
            h' = (1 - z) * n + z * h
 
-Training is backpropagation through time, and minigrad needs nothing special for it: the
-forward loop over t records every step in the graph, so ``backward`` walks the unrolled
-network back through all of them. The functions ``rnn_tanh_cell``, ``lstm_cell``, ... below are
-the only place the equations are written; the *Cell modules and the multi-layer modules both
-call them.
+Training is backpropagation through time (BPTT). The *Cell modules record one step per call,
+so a time loop you write yourself records every step in the graph and ``backward`` walks the
+unrolled network back through all of them. RNN, LSTM and GRU do not record per step: each
+layer and direction is one op, ``ops/lstm_sequence.py``, ``ops/gru_sequence.py`` or
+``ops/rnn_sequence.py``, whose forward runs the time loop on arrays (for LSTM one kernel call,
+``kernels.lstm_sequence``; for GRU and RNN a Python loop multiplying by W_hh through
+``kernels.matmul_by``) and whose backward is BPTT written out by hand, with dW_hh one product
+after the loop. Under ``create_graph=True`` that backward instead recomputes the layer step by
+step with differentiable ops (the same equations) and differentiates the recomputation
+(``ops/recompute.py``), so second derivatives work. The step functions below
+(``rnn_tanh_step``, ``lstm_step``; ``gru_step`` from ops/gru_sequence.py) and the cells
+built from them (``rnn_tanh_cell``, ``lstm_cell``, ``gru_cell``, ...) are what the *Cell
+modules run and the references the sequence ops are tested against.
 
 Multi-layer, bidirectional: layer l > 0 reads the outputs of layer l - 1. A bidirectional
 layer runs a second cell from t = L-1 down to 0 with its own weights (suffix ``_reverse``) and
