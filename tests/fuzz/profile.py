@@ -11,7 +11,7 @@ import os
 
 from hypothesis import HealthCheck, settings
 
-EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("MINIGRAD_FUZZ_EXAMPLES", "60"))
 
 settings.register_profile(
     "minigrad-fuzz",
