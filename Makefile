@@ -2,8 +2,11 @@
 #   make test        create .venv, install minigrad with its test extras, run every test
 #   make notebooks   execute every chapter notebook (full mode), write executed copies + figures
 #   make bench       kernel, overhead and training-step benchmarks (GPU columns where a GPU exists)
-#   make lab         open the notebooks in JupyterLab
+#   make lab         open your own copies of the chapters (notebooks/mine/) in JupyterLab;
+#                    LAB_ARGS passes flags to it, e.g. make lab LAB_ARGS="--no-browser --port 8899"
 #   make lint        ruff
+#   make conformance PyTorch's own OpInfo/ModuleInfo inputs run on minigrad (installs the
+#                    torch extra): writes benchmarks/results/conformance.{md,json}
 # EXTRAS picks the optional dependency groups; add "torch" for the PyTorch comparison tests
 # (pinned torch==2.13.0, CPU build): make test EXTRAS=dev,torch
 
@@ -14,8 +17,11 @@ comma  := ,
 EXTRAS ?= dev
 STAMP  := $(VENV)/.installed-$(subst $(comma),-,$(EXTRAS))
 PYTEST_ARGS ?=
+LAB_ARGS ?=
+# JupyterLab refuses to start as root unless told that it is meant
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: test notebooks bench lab lint clean
+.PHONY: test notebooks bench lab lint conformance clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,10 +44,16 @@ bench: $(STAMP)
 
 lab: | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev,notebooks]'
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/python notebooks/run_all.py --copy-to notebooks/mine
+	PYTHONPATH=$(CURDIR)/notebooks $(BIN)/jupyter lab $(ROOT_FLAG) $(LAB_ARGS) notebooks/mine
+
+conformance:
+	$(MAKE) --no-print-directory $(VENV)/.installed-dev-torch EXTRAS=dev,torch
+	$(BIN)/python benchmarks/conformance.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check minigrad kernels tests benchmarks notebooks/*.py
+	$(BIN)/ruff check minigrad kernels tests benchmarks notebooks/*.py notebooks/exercises
+	$(BIN)/python notebooks/run_all.py --check-stripped
 
 clean:
 	rm -rf $(VENV) notebooks/executed notebooks/figures .pytest_cache .hypothesis

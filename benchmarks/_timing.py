@@ -73,13 +73,43 @@ def cpu_description() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_vector_width() -> str:
+    """The widest SIMD instruction set the CPU reports ('avx512', 'avx2', 'neon', ...): two
+    CPUs of one model name can differ here, and the kernels' speed depends on it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f
+                          if line.startswith(("flags", "Features"))), [])
+    except OSError:
+        flags = []
+    for name, flag in (("avx512", "avx512f"), ("avx2", "avx2"), ("sve", "sve"),
+                       ("neon", "asimd"), ("sse4", "sse4_2")):
+        if flag in flags:
+            return name
+    return platform.machine()
+
+
 def machine_name(cupy=None) -> str:
-    """Results folder name: the GPU's name, or e.g. 'cpu-x86_64-2core'. Never the hostname."""
+    """Results folder name: the GPU's name, or the CPU's model, vector width and core count,
+    e.g. 'cpu-amd-epyc-avx512-2core', so results of different machines never overwrite each
+    other. Never the hostname."""
     if cupy is not None:
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
-        return "gpu-" + re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return f"cpu-{platform.machine()}-{os.cpu_count()}core"
+        return "gpu-" + _slug(name)
+    return f"cpu-{_slug(cpu_description())}-{cpu_vector_width()}-{os.cpu_count()}core"
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"\(r\)|\(tm\)|\bcpu\b|@.*$", "", text.lower())
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+
+
+def ratio_cell(value, digits=2, suffix="") -> str:
+    """A table cell for a number that may be missing (no PyTorch installed): '—', not 'nan'."""
+    if value is None or value != value:
+        return "—"
+    return f"{value:.{digits}f}{suffix}"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ references that are importable (PyTorch on CPU and GPU), and reports
 Results go to ``<out>/<machine>/`` as Markdown (``kernels.md``), JSON (``kernels.json``) and
 PNG plots; ``--quick`` (small sweep, under ~2 minutes on a 2-core CPU) writes
 ``kernels-quick.*`` instead, so it never overwrites a full run. ``<machine>`` is the GPU's
-name or e.g. ``cpu-x86_64-2core`` (never the hostname).
+name or e.g. ``cpu-amd-epyc-avx512-2core`` (never the hostname).
 """
 
 from __future__ import annotations

@@ -134,8 +134,8 @@ def to_markdown(rows, torch_version) -> str:
     lines = [head, "|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['op']} | {r['minigrad_us']:.1f} | {r['numpy_us']:.1f} | "
-                     f"{r.get('torch_us', float('nan')):.1f} | "
-                     f"{r.get('minigrad_over_torch', float('nan')):.2f}x |")
+                     f"{_timing.ratio_cell(r.get('torch_us'), 1)} | "
+                     f"{_timing.ratio_cell(r.get('minigrad_over_torch'), 2, 'x')} |")
     note = (f"\nForward + backward per op, chain of {CHAIN} ops, median of repeats; "
             f"machine {_timing.machine_name()} ({_timing.cpu_description()}), "
             f"PyTorch {torch_version or 'not installed'} (1 thread).\n")

@@ -142,9 +142,9 @@ HEADER = ("| model | minigrad ms/step | PyTorch ms/step | minigrad / PyTorch | f
 
 
 def _row_md(r):
-    return (f"| {r['model']} | {r['minigrad_ms']:.2f} | {r.get('torch_ms', float('nan')):.2f} | "
-            f"{r.get('minigrad_over_torch', float('nan')):.2f}x | "
-            f"{r['minigrad_loss']:.5f} / {r.get('torch_loss', float('nan')):.5f} |")
+    return (f"| {r['model']} | {r['minigrad_ms']:.2f} | {_timing.ratio_cell(r.get('torch_ms'))} | "
+            f"{_timing.ratio_cell(r.get('minigrad_over_torch'), 2, 'x')} | "
+            f"{r['minigrad_loss']:.5f} / {_timing.ratio_cell(r.get('torch_loss'), 5)} |")
 
 
 def main():

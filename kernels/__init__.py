@@ -17,6 +17,7 @@ and know nothing of Tensors or autograd.
     hs, cs, acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh)   # a layer's time loop
     d_gates, dh0, dc0 = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
     K.relu(x), K.relu_backward(gy, y)       # max(x, 0); gy where y > 0 (y: relu's output)
+    K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # what runs when nothing is forced
@@ -32,6 +33,8 @@ Where to read what (one op family per file, one implementation per file):
     maxpool2d_numpy.py maxpool2d_numba.py maxpool2d_cuda.py  window max + position; scatter
     lstm_cell_numpy.py lstm_cell_numba.py lstm_cell_cuda.py  an LSTM step's gates, one pass
     relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
+    adam_numpy.py     adam_numba.py     adam_cuda.py       an Adam step on one parameter, one
+                                                           pass
     dispatch.py       ops.py            _validate.py       choosing; entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
@@ -40,6 +43,7 @@ Importing this package is cheap: Numba and CuPy are imported, and kernels compil
 
 from .dispatch import IMPLEMENTATIONS, OPS, available, default_impl, use
 from .ops import (
+    adam_step,
     conv2d,
     conv2d_backward_input,
     conv2d_backward_weight,
@@ -65,5 +69,5 @@ __all__ = [
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
     "lstm_sequence", "lstm_sequence_backward",
-    "relu", "relu_backward",
+    "relu", "relu_backward", "adam_step",
 ]

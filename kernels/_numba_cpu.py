@@ -22,6 +22,7 @@ happen inside the block, and only those. Their results are checked against NumPy
 from __future__ import annotations
 
 import os
+import threading
 
 import numba
 import numba.core.config
@@ -43,12 +44,26 @@ def slp_vectorizer():
 
 
 class _SLPOn:
+    """Numba's setting is one per process, so with several Python threads it stays on while
+    any thread is inside a block, and goes back to what it was when the last one leaves
+    (saving and restoring it per block would let one thread switch it off under another)."""
+
+    _lock = threading.Lock()
+    _inside = 0
+    _before = None
+
     def __enter__(self):
-        self.previous = numba.core.config.SLP_VECTORIZE
-        numba.core.config.SLP_VECTORIZE = 1
+        with _SLPOn._lock:
+            if _SLPOn._inside == 0:
+                _SLPOn._before = numba.core.config.SLP_VECTORIZE
+                numba.core.config.SLP_VECTORIZE = 1
+            _SLPOn._inside += 1
 
     def __exit__(self, *exc):
-        numba.core.config.SLP_VECTORIZE = self.previous
+        with _SLPOn._lock:
+            _SLPOn._inside -= 1
+            if _SLPOn._inside == 0:
+                numba.core.config.SLP_VECTORIZE = _SLPOn._before
 
 
 def parallel_njit(**options):

@@ -10,6 +10,13 @@ schedules the loop either way): ~1.3 us on Numba's OpenMP layer, ~90 us on its w
 layer, on the 2-core machine this was written on, while the serial build of a (64, 10)
 log_softmax runs in 3 us. For a 3x7 softmax or a 5x5 convolution that launch cost is many
 times the arithmetic. (PyTorch does the same with a "grain size" per op.)
+
+Python threads. Numba's OpenMP and TBB layers take parallel launches from several Python
+threads at once; its workqueue layer (used where OpenMP is missing, or when asked for with
+``NUMBA_THREADING_LAYER=workqueue``) aborts the whole process when a second thread launches a
+parallel kernel while one runs. Until the first launch has shown which layer loaded, and for
+good if it is workqueue, a parallel launch first takes ``_launch_lock`` without waiting; a
+thread that finds it taken runs the serial build instead (the same numbers, on its own core).
 """
 
 from __future__ import annotations
@@ -66,7 +73,39 @@ class ParallelKernel:
         self.serial = njit(**options)(_renamed_copy(function, "_serial"))
 
     def __call__(self, *args):
-        return (self.serial if serial_requested() else self.parallel)(*args)
+        if serial_requested():
+            return self.serial(*args)
+        if _layer_threadsafe:
+            return self.parallel(*args)
+        return launch(lambda: self.parallel(*args), lambda: self.serial(*args))
+
+
+_launch_lock = threading.Lock()
+_layer_threadsafe = False      # True once a launch has shown Numba's layer is OpenMP or TBB
+
+
+def launch(parallel, serial):
+    """``parallel()``, or ``serial()`` while another thread holds the parallel runtime of a
+    layer that can't share it (see the module docstring). Both are zero-argument callables
+    running the same kernel's two builds."""
+    global _layer_threadsafe
+    if _layer_threadsafe:
+        return parallel()
+    if not _launch_lock.acquire(blocking=False):
+        return serial()
+    try:
+        return parallel()
+    finally:
+        _launch_lock.release()
+        _layer_threadsafe = _threadsafe_layer_loaded()
+
+
+def _threadsafe_layer_loaded() -> bool:
+    import numba
+    try:
+        return numba.threading_layer() in ("omp", "tbb")
+    except ValueError:          # no parallel kernel has run yet: the layer is not loaded
+        return False
 
 
 def _renamed_copy(function, suffix):

@@ -11,6 +11,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._device import array_module
+
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -29,13 +31,31 @@ def check_float_array(op: str, name: str, array, ndim: int | None = None) -> Non
 
 
 def check_real_array(op: str, name: str, array, ndim: int) -> None:
-    """``array`` holds floats or integers (not bool, not complex) and has ``ndim`` dimensions."""
-    if np.dtype(array.dtype).kind not in "fiu":
+    """``array`` holds float32/float64 or integers (not bool, not complex, not float16, in the
+    machine's byte order: what the compiled kernels can read) and has ``ndim`` dimensions."""
+    dtype = np.dtype(array.dtype)
+    if not (dtype in FLOAT_DTYPES or (dtype.kind in "iu" and dtype.isnative)):
         raise ValueError(
-            f"kernels.{op}: {name} must hold floats or integers, got {_describe(array)}"
+            f"kernels.{op}: {name} must hold float32, float64 or integers (in native byte "
+            f"order), got {_describe(array)}"
         )
     if array.ndim != ndim:
         raise ValueError(f"kernels.{op}: {name} must be {ndim}-D, got {_describe(array)}")
+
+
+def check_shape(op: str, name: str, shape, ndim: int, meaning: str) -> tuple[int, ...]:
+    """A shape passed as an argument (``x_shape`` of a backward pass): ``ndim`` non-negative
+    ints, returned as a tuple of Python ints. ``meaning`` names the axes, e.g. "(N, C, H, W)"."""
+    try:
+        sizes = tuple(shape)
+    except TypeError:
+        sizes = None
+    if (sizes is None or len(sizes) != ndim
+            or not all(isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_))
+                       and s >= 0 for s in sizes)):
+        raise ValueError(f"kernels.{op}: {name} must be {ndim} non-negative ints {meaning}, "
+                         f"got {shape!r}")
+    return tuple(int(s) for s in sizes)
 
 
 def check_same_dtype(op: str, names_and_arrays: dict) -> None:
@@ -139,8 +159,14 @@ class ConvGeometry(NamedTuple):
         return (self.N, self.F, self.OH, self.OW)
 
 
+# The largest stride, padding, dilation or kernel size accepted: the compiled kernels compute
+# positions such as i * stride + p * dilation in 64-bit ints, which must not overflow.
+LARGEST_HYPER_PARAMETER = 2**31 - 1
+
+
 def normalize_pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints -> (for height, for width), each at least ``minimum``."""
+    """An int or a pair of ints -> (for height, for width), each at least ``minimum`` and at
+    most ``LARGEST_HYPER_PARAMETER``."""
     if isinstance(value, (int, np.integer)):
         pair = (value, value)
     else:
@@ -154,16 +180,15 @@ def normalize_pair(op: str, name: str, value, minimum: int) -> tuple[int, int]:
         raise ValueError(f"kernels.{op}: {name} must be an int or a pair of ints, got {value!r}")
     if min(pair) < minimum:
         raise ValueError(f"kernels.{op}: {name} must be >= {minimum}, got {value!r}")
+    if max(pair) > LARGEST_HYPER_PARAMETER:
+        raise ValueError(f"kernels.{op}: {name} must be at most 2**31 - 1, got {value!r}")
     return int(pair[0]), int(pair[1])
 
 
 def conv2d_geometry(op, x_shape, w_shape, stride, padding, dilation) -> ConvGeometry:
     """Validate a convolution's shapes and hyper-parameters and compute its output size."""
-    x_shape, w_shape = tuple(int(s) for s in x_shape), tuple(int(s) for s in w_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"kernels.{op}: input must be 4-D (N, C, H, W), got shape {x_shape}")
-    if len(w_shape) != 4:
-        raise ValueError(f"kernels.{op}: weight must be 4-D (F, C, KH, KW), got shape {w_shape}")
+    x_shape = check_shape(op, "the input's shape", x_shape, 4, "(N, C, H, W)")
+    w_shape = check_shape(op, "the weight's shape", w_shape, 4, "(F, C, KH, KW)")
     N, C, H, W = x_shape
     F, Cw, KH, KW = w_shape
     if Cw != C:
@@ -251,9 +276,7 @@ def pool2d_geometry(op, x_shape, kernel_size, stride, padding, dilation, ceil_mo
     ``stride=None`` means stride = kernel_size. Padding may be at most half the window's
     extent, so that every window holds at least one real element.
     """
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"kernels.{op}: input must be 4-D (N, C, H, W), got shape {x_shape}")
+    x_shape = check_shape(op, "the input's shape", x_shape, 4, "(N, C, H, W)")
     kh, kw = normalize_pair(op, "kernel_size", kernel_size, 1)
     sh, sw = (kh, kw) if stride is None else normalize_pair(op, "stride", stride, 1)
     ph, pw = normalize_pair(op, "padding", padding, 0)
@@ -338,3 +361,90 @@ def check_lstm_sequence_operands(op: str, gates_name: str, gates, w_hh, states: 
 
 def check_relu_backward_operands(op: str, gy, y) -> None:
     check_float_pair(op, "gy", gy, "y", y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adam
+# ---------------------------------------------------------------------------------------------
+
+def check_adam_operands(op: str, grad, written: dict) -> None:
+    """The parameter and its buffers (``written``: name -> array, updated in place) and the
+    gradient: float32/float64, one dtype, the parameter's shape, any layout. The written
+    arrays must be writeable and no two arrays may share memory: the implementations read
+    and write element by element, and on overlapping arrays their results would differ.
+
+    Called for every parameter at every optimizer step, so the common case (all fine) is a
+    few attribute reads per array; the detailed messages are built only when something is
+    wrong.
+    """
+    named = {"grad": grad, **written}
+    param = written["param"]
+    dtype, shape = param.dtype, param.shape
+    if dtype not in FLOAT_DTYPES:
+        _explain_adam_operands(op, named)
+    owners = set()          # the arrays that own their memory (separate allocations)
+    for array in named.values():
+        if array.dtype != dtype or array.shape != shape:
+            _explain_adam_operands(op, named)
+        if isinstance(array, np.ndarray) and array.flags.owndata:
+            owners.add(id(array))
+    for name, array in written.items():
+        if isinstance(array, np.ndarray) and not array.flags.writeable:   # (CuPy: always)
+            raise ValueError(f"kernels.{op}: {name} is updated in place but is read-only")
+    if len(owners) == len(named):
+        return                       # separate allocations, each its own: they cannot overlap
+    may_share_memory = array_module(param).may_share_memory
+    names = list(named)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            if may_share_memory(named[first], named[second]):
+                raise ValueError(f"kernels.{op}: {first} and {second} share memory; pass "
+                                 "separate arrays")
+
+
+def _explain_adam_operands(op: str, named: dict) -> None:
+    """Raise the error that says which array has the wrong dtype or shape."""
+    for name, array in named.items():
+        check_float_array(op, name, array)
+    check_same_dtype(op, named)
+    shape = tuple(named["param"].shape)
+    for name, array in named.items():
+        if tuple(array.shape) != shape:
+            raise ValueError(
+                f"kernels.{op}: param has shape {shape} but {name} has shape "
+                f"{tuple(array.shape)}; every buffer and the gradient must have the "
+                "parameter's shape"
+            )
+
+
+def real_number(op: str, name: str, value) -> float:
+    """A Python float from a real number (a Python or NumPy int or float, or a 0-d array of
+    one); bool, complex, NaN and anything else are errors."""
+    if type(value) is float and value == value:          # the common case, answered first
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        real = False
+    elif isinstance(value, (int, float, np.integer, np.floating)):
+        real = True
+    else:
+        real = isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+    number = float(value) if real else float("nan")
+    if number != number:
+        raise ValueError(f"kernels.{op}: {name} must be a real number, got {value!r}")
+    return number
+
+
+def check_adam_scalars(op: str, lr, beta1, beta2, eps, step) -> tuple[float, float, float,
+                                                                      float, int]:
+    """(lr, beta1, beta2, eps, step) as Python numbers: 0 <= beta < 1 and step >= 1, so that
+    the bias corrections 1 - beta^step are never zero."""
+    lr, eps = real_number(op, "lr", lr), real_number(op, "eps", eps)
+    beta1, beta2 = real_number(op, "beta1", beta1), real_number(op, "beta2", beta2)
+    for name, beta in (("beta1", beta1), ("beta2", beta2)):
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"kernels.{op}: {name} must be in [0, 1), got {beta}")
+    if (not isinstance(step, (int, np.integer)) or isinstance(step, (bool, np.bool_))
+            or step < 1):
+        raise ValueError(f"kernels.{op}: step must be an int >= 1 (the number of this step, "
+                         f"counting from 1), got {step!r}")
+    return lr, beta1, beta2, eps, int(step)

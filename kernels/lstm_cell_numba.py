@@ -211,6 +211,14 @@ def _runs_parallel(n, four_h, hidden):
     return threads.build_for(n * four_h + four_h * hidden) == "parallel"
 
 
+def _run_build(run, parallel):
+    """``run(parallel)`` through ``threads.launch`` (a second Python thread may not share the
+    parallel runtime on every threading layer)."""
+    if not parallel:
+        return run(False)
+    return threads.launch(lambda: run(True), lambda: run(False))
+
+
 def lstm_sequence(x_proj, h0, c0, w_hh):
     """(hs, cs, acts, tanh_cs); see lstm_cell_numpy.py."""
     x_proj, h0, c0 = (np.ascontiguousarray(a) for a in (x_proj, h0, c0))
@@ -220,9 +228,10 @@ def lstm_sequence(x_proj, h0, c0, w_hh):
     acts = np.empty_like(x_proj)
     w_panels = pack_rhs(w_hh.T)                                        # B = W_hh^T (H, 4H)
     gates = padded_product(n, w_panels, hidden, x_proj.dtype)
+    def run(parallel):
+        lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates, parallel)
     with slp_vectorizer():
-        lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates,
-                           _runs_parallel(n, four_h, hidden))
+        _run_build(run, _runs_parallel(n, four_h, hidden))
     return hs, cs, acts, tanh_cs
 
 
@@ -238,7 +247,9 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
     d_gates = np.empty_like(acts)
     dh = np.empty_like(c0)
     dh_next = padded_product(n, w_panels, 4 * hidden, acts.dtype)
-    with slp_vectorizer():
+    def run(parallel):
         lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
-                                    dh, dh_next, _runs_parallel(n, 4 * hidden, hidden))
+                                    dh, dh_next, parallel)
+    with slp_vectorizer():
+        _run_build(run, _runs_parallel(n, 4 * hidden, hidden))
     return d_gates, np.ascontiguousarray(dh_next[:n, :hidden]), dc

@@ -434,9 +434,14 @@ def gemm_packed(a, b_panels, n, build=None):
     None lets the caller's ``threads_for`` block decide."""
     M, K = a.shape
     c = padded_product(M, b_panels, K, a.dtype)
-    driver = gemm_packed_into if build is None else getattr(gemm_packed_into, build)
     with slp_vectorizer():
-        driver(a, b_panels, c)
+        if build is None:
+            gemm_packed_into(a, b_panels, c)
+        elif build == "serial":
+            gemm_packed_into.serial(a, b_panels, c)
+        else:
+            threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c),
+                           lambda: gemm_packed_into.serial(a, b_panels, c))
     if c.shape != (M, n):
         return np.ascontiguousarray(c[:M, :n])
     return c

@@ -18,8 +18,9 @@ from __future__ import annotations
 import importlib
 
 from . import _validate as check
-from ._device import array_module
+from ._device import array_module, device_of
 from ._threads import threads_for
+from .adam_numpy import step_scalars as adam_step_scalars
 from .dispatch import OP_FAMILIES, choose_impl
 
 _MODULES = {}
@@ -92,7 +93,9 @@ def matmul_by(b, impl: str | None = None):
 
 def _checked_product(product, b):
     def checked(a):
-        if a.ndim != 2 or a.shape[1] != b.shape[0] or a.dtype != b.dtype:
+        if type(a) is not type(b) or a.ndim != 2 or a.shape[1] != b.shape[0] \
+                or a.dtype != b.dtype:
+            device_of("matmul", a, b)                   # not an array, or on another device
             check.check_matmul_operands(a, b)           # raises the full message
         return product(a)
     return checked
@@ -313,6 +316,9 @@ def lstm_sequence(x_proj, h0, c0, w_hh, impl: str | None = None):
     op = "lstm_sequence"
     chosen = choose_impl(op, (x_proj, h0, c0, w_hh), impl)
     check.check_lstm_sequence_operands(op, "x_proj", x_proj, w_hh, {"h0": h0, "c0": c0}, {})
+    if x_proj.shape[2] == 0:                    # H = 0: every output is empty
+        empty = array_module(x_proj).empty(x_proj.shape, dtype=x_proj.dtype)
+        return empty, empty.copy(), empty.copy(), empty.copy()
     return _call(op, chosen, "lstm_sequence", x_proj, h0, c0, w_hh)
 
 
@@ -329,6 +335,10 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
     check.check_lstm_sequence_operands(op, "acts", acts, w_hh,
                                        {"c0": c0, "g_hn": g_hn, "g_cn": g_cn},
                                        {"tanh_cs": tanh_cs, "cs": cs, "g_hs": g_hs})
+    if acts.shape[2] == 0:                      # H = 0: every gradient is empty
+        xp = array_module(acts)
+        return (xp.empty(acts.shape, dtype=acts.dtype), xp.empty(c0.shape, dtype=acts.dtype),
+                xp.empty(c0.shape, dtype=acts.dtype))
     return _call(op, chosen, "lstm_sequence_backward", *arrays)
 
 
@@ -370,3 +380,35 @@ def relu_backward(gy, y, impl: str | None = None):
     if gy.size == 0:
         return array_module(gy).empty(gy.shape, dtype=gy.dtype)
     return _call_serial(op, chosen, "relu_backward", gy, y)
+
+
+# ---------------------------------------------------------------------------------------------
+# Adam: one optimizer step on one parameter, in place
+# ---------------------------------------------------------------------------------------------
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, lr, beta1, beta2, eps,
+              step, impl: str | None = None) -> None:
+    """Step ``step`` (1, 2, ...) of Adam on one parameter, in place (formulas in adam_numpy.py):
+
+        exp_avg    <- lerp(exp_avg, grad, 1 - beta1)
+        exp_avg_sq <- beta2 exp_avg_sq + (1 - beta2) grad^2
+        max_exp_avg_sq <- max(max_exp_avg_sq, exp_avg_sq)             (AMSGrad, when given)
+        param <- param - lr / (1 - beta1^step) * exp_avg
+                 / (sqrt(exp_avg_sq) / sqrt(1 - beta2^step) + eps)  (max_exp_avg_sq with AMSGrad)
+
+    ``grad`` is the gradient after weight decay and ``maximize`` (the optimizer's part). Every
+    array: float32/float64, one dtype, the parameter's shape, any layout; the updated ones
+    writeable and no two sharing memory. 0 <= beta1, beta2 < 1; step >= 1.
+    """
+    op = "adam_step"
+    written = {"param": param, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
+    if max_exp_avg_sq is not None:
+        written["max_exp_avg_sq"] = max_exp_avg_sq
+    chosen = choose_impl(op, (grad, *written.values()), impl)
+    check.check_adam_operands(op, grad, written)
+    lr, beta1, beta2, eps, step = check.check_adam_scalars(op, lr, beta1, beta2, eps, step)
+    if param.size == 0:
+        return
+    step_size, sqrt_bias_correction2 = adam_step_scalars(lr, beta1, beta2, step)
+    _call_serial(op, chosen, "adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                 beta1, beta2, eps, step_size, sqrt_bias_correction2)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import numpy as _np
 
-# _allocator asks glibc to keep freed arrays for reuse (see the module); ops attaches the
-# Tensor methods
-from . import _allocator, autograd, backend, cuda, ops  # noqa: F401
+# ops attaches the Tensor methods; accelerator and backends answer PyTorch's availability
+# queries. Nothing here changes the process: that waits for the first kernel call
+# (ops/kernel_calls.py).
+from . import accelerator, autograd, backend, backends, cuda, ops  # noqa: F401
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: F401
 from .autograd.grad_mode import is_grad_enabled  # noqa: F401
 from .backend import Device as device  # noqa: F401
@@ -164,3 +165,51 @@ from . import (  # noqa: E402,F401  (viz imports matplotlib lazily)
 )
 from .nn.functional import log_softmax, softmax  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402,F401
+
+# more ops: scans, indexing, rearranging, pointwise, statistics, linear algebra (mg.linalg)
+# isort: split
+from . import linalg  # noqa: E402,F401
+from .ops.creation import empty_like  # noqa: E402,F401
+from .ops.indexing import (  # noqa: E402,F401
+    index_add,
+    index_select,
+    masked_select,
+    narrow,
+    scatter,
+    scatter_reduce,
+    select,
+    take_along_dim,
+)
+from .ops.linalg import baddbmm, einsum, mv  # noqa: E402,F401
+from .ops.pointwise import (  # noqa: E402,F401
+    addcdiv,
+    addcmul,
+    atan2,
+    clamp_max,
+    clamp_min,
+    erfc,
+    expm1,
+    floor_divide,
+    fmod,
+    log2,
+    log10,
+    nan_to_num,
+    remainder,
+    tan,
+)
+from .ops.rearrange import (  # noqa: E402,F401
+    diagonal,
+    hstack,
+    moveaxis,
+    movedim,
+    repeat_interleave,
+    roll,
+    tile,
+    tril,
+    triu,
+    vstack,
+)
+from .ops.scan import cumprod, cumsum  # noqa: E402,F401
+from .ops.statistics import median, searchsorted, std_mean, unique, var_mean  # noqa: E402,F401
+
+arctan2 = atan2

@@ -1,4 +1,4 @@
-"""Keep freed array memory for reuse: glibc's malloc, tuned once at ``import minigrad``.
+"""Keep freed array memory for reuse: glibc's malloc, tuned once, on minigrad's first kernel call.
 
 A training step allocates the same arrays every time: activations, their gradients, the
 convolution's padded copies, a few MB each. By default glibc's malloc hands blocks above a
@@ -19,7 +19,10 @@ The tuning, with glibc's ``mallopt``:
 The price is memory: the process keeps what its largest step used (it would need it again
 next step anyway), up to 256 MiB of it free. Arrays of 32 MiB and more are unaffected. This is
 the same advice PyTorch's CPU performance guide gives (there via jemalloc/tcmalloc). It
-changes the C library's behaviour for the whole process, so it is skipped when you already
+changes the C library's behaviour for the whole process, so ``import minigrad`` alone does not
+do it: the first call of one of minigrad's kernels (a matrix product, a convolution, a
+softmax: ``ops/kernel_calls.py``) does, the moment minigrad starts doing the work the tuning
+is for. It is skipped when you already
 set glibc's own ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_`` variables, and you can
 switch it off with ``MINIGRAD_MALLOC=default``. Off Linux/glibc it does nothing.
 """
@@ -53,4 +56,12 @@ def tune_malloc() -> bool:
                 and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
 
-TUNED = tune_malloc()
+TUNED = None   # None: not tried yet; then what tune_malloc() returned
+
+
+def tune_once() -> bool:
+    """``tune_malloc()`` the first time, its answer after that."""
+    global TUNED
+    if TUNED is None:
+        TUNED = tune_malloc()
+    return TUNED

@@ -9,6 +9,10 @@ only what a tensor *is*: data, device, dtype, gradient bookkeeping and in-place 
 
 from __future__ import annotations
 
+import math
+import operator
+import warnings
+
 import numpy as np
 
 from . import backend
@@ -36,13 +40,13 @@ def default_generator() -> np.random.Generator:
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
                  "_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         t = tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
-        self.data, self.requires_grad, self.grad = t.data, t.requires_grad, None
+        self.data, self.requires_grad, self._grad = t.data, t.requires_grad, None
         self.grad_fn, self._output_nr, self._version = None, 0, [0]
         self._hooks, self._retains_grad = None, False
 
@@ -52,7 +56,7 @@ class Tensor:
         t = _new(cls)
         t.data = array
         t.requires_grad = requires_grad
-        t.grad = None
+        t._grad = None
         t.grad_fn = grad_fn
         t._output_nr = output_nr
         t._version = [0]
@@ -78,7 +82,15 @@ class Tensor:
         return Size(self.data.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.shape
+        ndim = self.data.ndim
+        if ndim == 0:
+            raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
+        if not -ndim <= dim < ndim:
+            raise IndexError(f"size: dimension out of range (expected to be in range of "
+                             f"[{-ndim}, {ndim - 1}], but got {dim})")
+        return self.data.shape[dim]
 
     @property
     def dtype(self):
@@ -102,6 +114,19 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward: filled for leaves (and for tensors that called
+        ``retain_grad()``). Reading it on any other tensor warns, as PyTorch does: it is always
+        None there, which usually means the wrong tensor is being looked at."""
+        if self.grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        self._grad = value
 
     @property
     def is_leaf(self) -> bool:
@@ -157,6 +182,13 @@ class Tensor:
     def __hash__(self):
         return id(self)
 
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch does; other tensors
+        format as ``object`` does (a format spec on them is a TypeError)."""
+        if self.data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     # -- gradients -----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
@@ -197,7 +229,7 @@ class Tensor:
         else:
             node = self.grad_fn
             if node._hooks is None:
-                node.__dict__["_hooks"] = {}
+                node._hooks = {}
             hooks = node._hooks.setdefault(self._output_nr, {})
         return _RemovableHandle(hooks, hook)
 
@@ -280,6 +312,24 @@ class Tensor:
 
     def bool(self) -> Tensor:
         return self.to(np.bool_)
+
+    def type(self, dtype=None):
+        """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``,
+        ``'torch.cuda.LongTensor'``): code compares these strings, so they are PyTorch's
+        spelling. With a dtype (or such a name), the tensor converted to it."""
+        if dtype is None:
+            name = _LEGACY_TYPE_NAMES.get(self.dtype)
+            if name is None:
+                raise TypeError(f"type(): no legacy type name for dtype {self.dtype}")
+            return f"torch.{'cuda.' if self.is_cuda else ''}{name}"
+        if isinstance(dtype, str):
+            by_name = {v: k for k, v in _LEGACY_TYPE_NAMES.items()}
+            key = dtype.rsplit(".", 1)[-1]
+            if key not in by_name:
+                raise ValueError(f"type(): invalid type {dtype!r}; expected e.g. "
+                                 "'torch.FloatTensor' or a dtype such as mg.float64")
+            return self.to(by_name[key], device="cuda" if ".cuda." in dtype else None)
+        return self.to(dtype)
 
     def type_as(self, other: Tensor) -> Tensor:
         return self.to(other.dtype)
@@ -381,9 +431,20 @@ class Tensor:
     __str__ = __repr__
 
 
-from .autograd import function as _function  # noqa: E402  (see the note there)
+_LEGACY_TYPE_NAMES = {
+    np.dtype(np.float32): "FloatTensor", np.dtype(np.float64): "DoubleTensor",
+    np.dtype(np.float16): "HalfTensor", np.dtype(np.int64): "LongTensor",
+    np.dtype(np.int32): "IntTensor", np.dtype(np.int16): "ShortTensor",
+    np.dtype(np.int8): "CharTensor", np.dtype(np.uint8): "ByteTensor",
+    np.dtype(np.bool_): "BoolTensor",
+}
 
-_function.Tensor = Tensor
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
+)
 
 
 class Size(tuple):
@@ -492,10 +553,46 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array)
 
 
-def _shape_arg(size):
+def _shape_arg(op: str, size) -> tuple:
+    """The sizes of a new tensor, given as ints (``zeros(2, 3)``) or as one tuple, list or
+    Size (``zeros((2, 3))``): each a whole number >= 0, as PyTorch requires. A float size
+    (``zeros(n / 2)``) raises instead of being truncated."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
-        return tuple(size[0])
-    return tuple(int(s) for s in size)
+        size = tuple(size[0])
+    shape = []
+    for s in size:
+        if isinstance(s, (bool, np.bool_)):
+            raise TypeError(f"{op}: size must be a tuple of ints, got a bool in {tuple(size)}")
+        try:
+            shape.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{op}: size must be a tuple of ints, got {type(s).__name__} {s!r} "
+                            f"in {tuple(size)}") from None
+    negative = [s for s in shape if s < 0]
+    if negative:
+        raise RuntimeError(f"{op}: trying to create a tensor with negative dimension "
+                           f"{negative[0]}: {shape}")
+    return tuple(shape)
+
+
+def _count_arg(op: str, name: str, n) -> int:
+    """A count (randperm's n, eye's n and m, linspace's steps): a whole number >= 0."""
+    try:
+        value = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(n).__name__} {n!r}") from None
+    if value < 0:
+        raise RuntimeError(f"{op}: {name} must be greater or equal to 0, got {value}")
+    return value
+
+
+def _random_float_dtype(op: str, dtype):
+    """rand, randn and normal draw real numbers: the dtype must be a float type."""
+    dt = _float_dtype(dtype)
+    if dt.kind != "f":
+        raise RuntimeError(f"{op}: dtype must be a floating point type, got {dt} (for random "
+                           "integers use randint)")
+    return dt
 
 
 def _xp(device):
@@ -510,23 +607,27 @@ def _float_dtype(dtype):
 
 
 def zeros(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+    return _finish(np.zeros(_shape_arg("zeros", size), _float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), requires_grad, device)
+    return _finish(np.ones(_shape_arg("ones", size), _float_dtype(dtype)), requires_grad, device)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    """A new tensor (filled with zeros here: NumPy's uninitialised memory would only make
+    bugs harder to reproduce)."""
+    return _finish(np.zeros(_shape_arg("empty", size), _float_dtype(dtype)), requires_grad,
+                   device)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     if dtype is None:
         dtype = backend.dtype_from_data(fill_value) if not isinstance(fill_value, float) \
             else backend.DEFAULT_FLOAT
-    return _finish(np.full(_shape_arg((size,)), fill_value, np.dtype(dtype)), requires_grad,
-                   device)
+    return _finish(np.full(_shape_arg("full", (size,)), fill_value, np.dtype(dtype)),
+                   requires_grad, device)
 
 
 def zeros_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -553,8 +654,16 @@ def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tenso
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """start, start + step, ... up to (not including) end."""
     if end is None:
         start, end = 0, start
+    if not all(math.isfinite(v) for v in (start, end, step)):
+        raise RuntimeError(f"arange: unsupported range: {start} -> {end} with step {step}")
+    if step == 0:
+        raise RuntimeError(f"arange: step must be nonzero (start={start}, end={end})")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and lower bound inconsistent with step sign: "
+                           f"start={start}, end={end}, step={step}")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = backend.DEFAULT_FLOAT if is_float else backend.DEFAULT_INT
@@ -562,43 +671,53 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    steps = _count_arg("linspace", "steps", steps)
     return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
                    device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
+    n = _count_arg("eye", "n", n)
+    m = None if m is None else _count_arg("eye", "m", m)
     return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     g = generator or _rng
-    return _finish(g.standard_normal(_shape_arg(size)).astype(_float_dtype(dtype)),
-                   requires_grad, device)
+    shape, dt = _shape_arg("randn", size), _random_float_dtype("randn", dtype)
+    return _finish(g.standard_normal(shape).astype(dt), requires_grad, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) -> Tensor:
     g = generator or _rng
-    return _finish(g.random(_shape_arg(size)).astype(_float_dtype(dtype)), requires_grad, device)
+    shape, dt = _shape_arg("rand", size), _random_float_dtype("rand", dtype)
+    return _finish(g.random(shape).astype(dt), requires_grad, device)
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
     if high is None:
         low, high = 0, low
+    if not low < high:
+        raise RuntimeError(f"randint: expects low < high (values are drawn from [low, high)), "
+                           f"got low={low} and high={high}")
     g = generator or _rng
-    return _finish(g.integers(low, high, size=tuple(size)).astype(
+    return _finish(g.integers(low, high, size=_shape_arg("randint", (size,))).astype(
         backend.resolve_dtype(dtype, backend.DEFAULT_INT)), False, device)
 
 
 def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
+    n = _count_arg("randperm", "n", n)
     g = generator or _rng
     return _finish(g.permutation(n).astype(backend.resolve_dtype(dtype, backend.DEFAULT_INT)),
                    False, device)
 
 
 def normal(mean, std, size, dtype=None, device=None, generator=None) -> Tensor:
+    if not std >= 0:
+        raise RuntimeError(f"normal: expects std >= 0.0, but found std {std}")
+    shape, dt = _shape_arg("normal", (size,)), _random_float_dtype("normal", dtype)
     g = generator or _rng
-    return _finish(g.normal(mean, std, size=tuple(size)).astype(_float_dtype(dtype)), False,
-                   device)
+    return _finish(g.normal(mean, std, size=shape).astype(dt), False, device)
 
 
 def is_tensor(obj) -> bool:

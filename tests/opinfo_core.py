@@ -63,7 +63,8 @@ register("sum", mg.sum, lambda r: [Sample(t(r, 3, 4, 5), **k) for k in _dims])
 register("mean", mg.mean, lambda r: [Sample(t(r, 3, 4, 5), **k) for k in _dims])
 register("var", mg.var, lambda r: [Sample(t(r, 3, 4, 5), **k) for k in _dims] +
          [Sample(t(r, 5, 3), dim=0, unbiased=False)])
-register("std", mg.std, lambda r: [Sample(t(r, 3, 5), dim=1), Sample(t(r, 4))])
+register("std", mg.std, lambda r: [Sample(t(r, 3, 5), dim=1), Sample(t(r, 4)),
+                                    Sample(t(r, 2, 3), dim=0, correction=0)])
 register("amax", mg.amax, lambda r: [Sample(t(r, 3, 5), dim=1), Sample(t(r, 3, 5))])
 register("amin", mg.amin, lambda r: [Sample(t(r, 3, 5), dim=0, keepdim=True)])
 register("max", lambda x, **k: mg.max(x, **k)[0] if "dim" in k else mg.max(x), lambda r: [
@@ -72,9 +73,14 @@ register("min", lambda x, **k: mg.min(x, **k)[0] if "dim" in k else mg.min(x), l
     Sample(t(r, 3, 5), dim=-1), Sample(t(r, 4, 3))])
 register("logsumexp", mg.logsumexp, lambda r: [Sample(t(r, 3, 5), dim=1),
                                                 Sample(t(r, 2, 3, 4), dim=(0, 2), keepdim=True)])
-register("prod", mg.prod, lambda r: [Sample(t(r, 3, 4, away_from=0.0), dim=1)])
-register("norm", mg.norm, lambda r: [Sample(t(r, 3, 4)), Sample(t(r, 3, 4, away_from=0.0), p=1,
-                                                                dim=1)])
+register("prod", mg.prod, lambda r: [
+    Sample(t(r, 3, 4, away_from=0.0), dim=1),
+    Sample(mg.tensor([[0.0, 2.0, -1.5], [0.5, 0.0, 0.0], [1.0, -2.0, 0.5]], dtype=mg.float64,
+                     requires_grad=True), dim=1, desc="rows with no, one and two zeros")])
+register("norm", mg.norm, lambda r: [
+    Sample(t(r, 3, 4)), Sample(t(r, 3, 4, away_from=0.0), p=1, dim=1),
+    Sample(t(r, 3, 4, away_from=0.0), p=3, dim=0), Sample(t(r, 2, 5, away_from=0.0), p=0.5),
+    Sample(t(r, 4, 3), p=float("inf"), dim=1, keepdim=True)])
 
 # ---- shapes ---------------------------------------------------------------------------------
 register("reshape", lambda x: mg.reshape(x, (5, -1)), lambda r: [Sample(t(r, 3, 5))],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import warnings
 import weakref
 
 import numpy as np
@@ -358,10 +359,13 @@ def test_leaves_sharing_one_gradient_array_accumulate_separately():
     second backward's in-place accumulation into one would change the other too."""
     a = mg.tensor(np.array([1.0, 2.0, 3.0]), requires_grad=True)
     b = mg.tensor(np.array([4.0, 5.0, 6.0]), requires_grad=True)
+    scale = mg.tensor(np.array([1.0, 10.0, 100.0]))
     for _ in range(2):
-        (a + b).sum().backward()
-    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 2.0, 2.0])
-    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 2.0, 2.0])
+        # the product's backward makes a fresh array of its own (not a broadcast view, which
+        # the engine would copy anyway); the sum then hands that one array to a and to b
+        ((a + b) * scale).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [2.0, 20.0, 200.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [2.0, 20.0, 200.0])
     assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
 
 
@@ -374,3 +378,77 @@ def test_root_gradient_is_not_adopted_by_a_leaf():
     (a * 1.0).backward(g)
     np.testing.assert_array_equal(g.numpy(), [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(a.grad.numpy(), [2.0, 4.0, 6.0])
+
+
+def test_gradcheck_fails_on_a_nan_gradient():
+    class NanGradient(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * float("nan")
+
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.autograd.GradcheckError, match="analytic .* = nan"):
+        mg.autograd.gradcheck(NanGradient.apply, (x,))
+    assert not mg.autograd.gradcheck(NanGradient.apply, (x,), raise_exception=False)
+
+
+def test_reading_grad_of_a_non_leaf_warns_as_pytorch_does():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    y.sum().backward()
+    with pytest.warns(UserWarning, match="not a leaf Tensor"):
+        assert y.grad is None
+    z = x * 2
+    z.retain_grad()
+    z.sum().backward()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_array_equal(z.grad.numpy(), [1.0, 1.0])
+        np.testing.assert_array_equal(x.grad.numpy(), [5.0, 5.0])  # 3 + 2, accumulated
+
+
+def test_function_whose_forward_returns_a_tensor_gets_a_clear_error():
+    class Double(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return mg.tensor(x) * 2          # should have been x * 2 on the array
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    with pytest.raises(TypeError, match="Double.forward returned a Tensor.*raw arrays"):
+        Double.apply(mg.tensor([1.0], requires_grad=True))
+
+
+def test_a_write_through_a_view_is_seen_by_a_graph_that_saved_the_base():
+    """A view shares its base's version counter (as in PyTorch): changing the memory through
+    either one makes a backward that saved the other fail loudly instead of using the new
+    values."""
+    a = mg.tensor([0.5, 1.0, 1.5], requires_grad=True)
+    z = a.exp()                          # Exp saves its output z
+    with mg.no_grad():
+        z.view(3)[0] = 100.0             # the same memory as z, through a view
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.sum().backward()
+
+    b = mg.tensor([[0.5, 1.0], [1.5, 2.0]], requires_grad=True)
+    y = b * 1.0
+    w = y[:, 0]                          # a view of y's memory
+    out = (w * w).sum()                  # Mul saves w
+    with mg.no_grad():
+        y.mul_(2.0)                      # writes into the memory w views
+    with pytest.raises(RuntimeError, match="modified in place"):
+        out.backward()
+
+
+def test_size_with_a_dim_out_of_range_names_the_range():
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
+        mg.ones(2, 3).size(2)
+    with pytest.raises(IndexError, match="tensor has no dimensions"):
+        mg.tensor(3.0).size(0)
+    assert mg.ones(2, 3).size(-2) == 2

@@ -61,17 +61,20 @@ NOT_DIFFERENTIABLE = {
     "isinf", "isfinite", "floor", "ceil", "round", "sign", "allclose", "isclose", "equal",
     "nonzero", "argsort", "argmax", "argmin", "all", "any", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "device", "Tensor", "Size",
+    "empty_like", "floor_divide", "unique", "searchsorted",
 }
 
 
 def _public_ops():
+    """Ops under mg (``exp``) and under the mg.linalg namespace (``linalg.norm``)."""
     names = set()
-    for name in dir(mg):
-        obj = getattr(mg, name)
-        if name.startswith("_") or not callable(obj) or isinstance(obj, (type, np.dtype)):
-            continue
-        if getattr(obj, "__module__", "").startswith("minigrad.ops"):
-            names.add(name)
+    for prefix, namespace in (("", mg), ("linalg.", mg.linalg)):
+        for name in dir(namespace):
+            obj = getattr(namespace, name)
+            if name.startswith("_") or not callable(obj) or isinstance(obj, (type, np.dtype)):
+                continue
+            if getattr(obj, "__module__", "").startswith("minigrad.ops"):
+                names.add(prefix + name)
     return names - NOT_DIFFERENTIABLE
 
 

@@ -18,7 +18,7 @@ Without ``retain_graph`` each node is released after it runs, freeing what it sa
 
 from __future__ import annotations
 
-from . import function as _function
+from ..tensor import Tensor
 from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
 
@@ -40,7 +40,7 @@ def _accumulate(buffer, index, grad, create_graph):
     elif create_graph:
         buffer[index] = old + grad
     else:
-        buffer[index] = _function.Tensor._make(old.data + grad.data)
+        buffer[index] = Tensor._make(old.data + grad.data)
 
 
 def _apply_hooks(hooks, grad):
@@ -58,7 +58,6 @@ def _accumulate_leaf(leaf, grad, create_graph, handed):
     holds the ids of the arrays already given out in this pass (and the root gradients):
     ``a + b`` sends one array to both a and b, and if both adopted it, the next backward's
     in-place ``a.grad += ...`` would change b.grad too. Such an array is copied instead."""
-    Tensor = _function.Tensor
     if leaf._hooks:
         grad = _apply_hooks(leaf._hooks, grad)
     if leaf.grad is None:
@@ -214,7 +213,6 @@ def _release_edges(node, deps, ready):
 
 def _call_backward(node, grads):
     """Run one node's backward and check what it returned (shapes, dtypes, count)."""
-    Tensor = _function.Tensor
     if node._freed:
         raise RuntimeError(_FREED_MESSAGE.format(op=node.name))
     filled = []

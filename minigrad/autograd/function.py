@@ -33,11 +33,8 @@ import traceback
 import numpy as np
 
 from ..backend import array_module
+from ..tensor import Tensor  # tensor.py needs only grad_mode from this package, so no cycle
 from .grad_mode import STATE
-
-# tensor.py imports this package, so Tensor can't be imported here at the top; tensor.py
-# fills this in right after defining the class (one global lookup per op, no import machinery)
-Tensor = None
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to use saved values after they "
@@ -83,18 +80,17 @@ class Context:
     _trace = None
 
     def __init__(self, fn, needs_input_grad):
-        d = self.__dict__
-        d["fn"] = fn
-        d["needs_input_grad"] = needs_input_grad
+        self.fn = fn
+        self.needs_input_grad = needs_input_grad
 
     # -- what forward calls ------------------------------------------------------------------
     def save_for_backward(self, *arrays):
         """Keep these arrays (inputs, outputs or intermediates) for backward as Tensors."""
-        self.__dict__["_to_save"] = arrays
+        self._to_save = arrays
 
     def mark_non_differentiable(self, *arrays):
         """These outputs get no gradient (indices from argmax, masks, ...)."""
-        self.__dict__["_non_diff"] = arrays
+        self._non_diff = arrays
 
     # -- what backward calls -----------------------------------------------------------------
     @property
@@ -127,9 +123,26 @@ class Context:
     def name(self) -> str:
         return self.fn.__name__
 
+    @property
+    def next_functions(self):
+        """PyTorch's view of the edges: ``((node, output_index), ...)``, one per input; a leaf
+        that requires grad appears as an ``AccumulateGrad`` node holding it in ``.variable``,
+        an input that needs no gradient as ``(None, 0)``."""
+        out = []
+        for edge in self.next_edges:
+            if edge is None:
+                out.append((None, 0))
+            elif edge[1] < 0:
+                out.append((AccumulateGrad(edge[0]), 0))
+            else:
+                out.append(edge)
+        return tuple(out)
+
     # -- engine bookkeeping -------------------------------------------------------------------
     def release(self):
-        """Drop everything forward stored: the graph above this node is no longer usable."""
+        """Drop everything forward stored: the graph above this node is no longer usable.
+        (A node keeps what forward stored in its instance ``__dict__``; clearing that dict,
+        keeping the graph's own fields, drops all of it at once.)"""
         d = self.__dict__
         keep = {k: d[k] for k in ("fn", "needs_input_grad", "next_edges", "n_outputs",
                                   "output_meta", "_hooks") if k in d}
@@ -139,12 +152,28 @@ class Context:
 
     def __getattr__(self, item):
         # only called when an attribute is missing: after release() that is the usual cause
-        if self.__dict__.get("_freed"):
+        if self._freed:            # a class default, so reading it never lands back here
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
         raise AttributeError(f"{self.name} context has no attribute {item!r}")
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends: the node ``next_functions`` shows for a leaf (as in
+    PyTorch). minigrad's engine accumulates into ``leaf.grad`` directly; this is its name."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 class Function:
@@ -190,6 +219,8 @@ class Function:
         raw = cls.forward(ctx, *arrays, **kwargs)
         single = type(raw) is not tuple
         outs = (raw,) if single else raw
+        if isinstance(raw, Tensor) or (not single and any(isinstance(o, Tensor) for o in outs)):
+            _raise_tensor_from_forward(cls)
         if isinstance(raw, np.generic) or (not single and any(
                 isinstance(o, np.generic) for o in outs)):
             outs = _scalars_to_arrays(ctx, outs)
@@ -198,28 +229,42 @@ class Function:
 
         # 3. no graph needed (nothing requires grad, or grad mode is off): plain Tensors
         if not (any_needs and STATE.enabled):
-            if single:
-                return Tensor._make(outs[0])
-            return tuple([Tensor._make(o) for o in outs])
+            plain = [Tensor._make(o) for o in outs]
+            _share_versions_of_views(plain, outs, args, arrays)
+            return plain[0] if single else tuple(plain)
 
         # 4. record the node: where gradients go, what backward needs
-        d = ctx.__dict__
-        d["n_outputs"] = len(outs)
-        d["output_meta"] = tuple([(o.shape, o.dtype) for o in outs])
-        d["next_edges"] = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
+        ctx.n_outputs = len(outs)
+        ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
+        ctx.next_edges = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
         if STATE.anomaly:
-            d["_trace"] = "".join(traceback.format_stack()[:-2])
+            ctx._trace = "".join(traceback.format_stack()[:-2])
         non_diff = ctx._non_diff
         result = []
         for i, o in enumerate(outs):
             diff = not non_diff or not any(o is nd for nd in non_diff)
             result.append(Tensor._make(o, diff, ctx if diff else None, i))
+        _share_versions_of_views(result, outs, args, arrays)
         if ctx._to_save:
             boxes = [t._version for t in result]
-            d["_saved"] = tuple([_resolve_saved(x, arrays, args, outs, boxes)
-                                 for x in ctx._to_save])
-            d["_to_save"] = ()
+            ctx._saved = tuple([_resolve_saved(x, arrays, args, outs, boxes)
+                                for x in ctx._to_save])
+            ctx._to_save = ()
         return result[0] if single else tuple(result)
+
+
+def _share_versions_of_views(results, outs, args, arrays):
+    """An output that is a view of an input's memory (``view``, slicing, ``transpose``...)
+    shares that input's version counter, as in PyTorch: a write through either is then seen
+    by every graph that saved the other, instead of silently changing what backward reads."""
+    for t, o in zip(results, outs):
+        base = getattr(o, "base", None)
+        if base is None:
+            continue
+        for arg, a in zip(args, arrays):
+            if isinstance(arg, Tensor) and (a is base or getattr(a, "base", None) is base):
+                t._version = arg._version
+                break
 
 
 def _check_same_device(cls, args, first_type, other_type):
@@ -236,7 +281,7 @@ def _scalars_to_arrays(ctx, outs):
     for o in outs:
         if isinstance(o, np.generic):
             a = np.asarray(o)
-            ctx.__dict__["_to_save"] = tuple(a if x is o else x for x in ctx._to_save)
+            ctx._to_save = tuple(a if x is o else x for x in ctx._to_save)
             o = a
         converted.append(o)
     return tuple(converted)
@@ -274,6 +319,14 @@ def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
             if trace:
                 msg += "\n\nThe op was created in forward here:\n" + trace
             raise RuntimeError(msg)
+
+
+def _raise_tensor_from_forward(cls):
+    raise TypeError(
+        f"{cls.__name__}.forward returned a Tensor, but forward works on raw arrays: it gets "
+        "the inputs' arrays and must return arrays (compute with NumPy, or return t.data), so "
+        "that apply() can wrap them and record the node. Tensor ops belong in backward."
+    )
 
 
 def _raise_device_mismatch(cls, args):

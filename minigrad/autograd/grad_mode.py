@@ -4,14 +4,23 @@ Recording the graph costs memory (every op keeps what its backward needs). Evalu
 optimizer updates don't need it, so they run under ``with mg.no_grad():``. The engine itself
 runs a backward pass under ``set_grad_enabled(create_graph)``: that one switch is what makes
 gradients differentiable (``create_graph=True``) or cheap (the default).
+
+The switches belong to the thread that sets them, as in PyTorch: one thread evaluating under
+``no_grad`` (or running ``optimizer.step()``, or a backward pass) does not stop another thread's
+forward pass from recording its graph. A new thread starts with recording on and anomaly
+detection off, whatever the thread that started it had.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 
 
-class _State:
+class _State(threading.local):
+    """The engine's switches, one set per thread (``threading.local``: the class attributes
+    are each thread's starting values; an assignment changes the calling thread's copy only)."""
+
     enabled = True
     anomaly = False
     backward_node = None  # the node whose backward is running (named in anomaly errors)

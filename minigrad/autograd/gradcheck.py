@@ -101,7 +101,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     """Compare the gradients of ``fn`` at ``inputs`` with central finite differences.
 
     Passes if |analytic - numeric| <= atol + rtol * |numeric| for every input element and every
-    output element. On failure raises ``GradcheckError`` naming the input, the element index,
+    output element (a NaN on either side fails). On failure raises ``GradcheckError`` naming the input, the element index,
     the output element and both values.
     """
     inputs = _as_tuple(inputs)
@@ -114,7 +114,8 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     analytic = _analytic_jacobian(fn, inputs, diff, n_out)
     for (i, t), a_jac in zip(diff, analytic):
         n_jac = _numeric_jacobian(fn, inputs, i, t, eps, n_out, out_sizes)
-        bad = np.abs(a_jac - n_jac) > atol + rtol * np.abs(n_jac)
+        # written as "not close" so that a NaN on either side counts as a disagreement
+        bad = ~(np.abs(a_jac - n_jac) <= atol + rtol * np.abs(n_jac))
         if bad.any():
             j, k = map(int, np.argwhere(bad)[0])
             if not raise_exception:

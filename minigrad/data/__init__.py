@@ -11,7 +11,13 @@ ConcatDataset), ``dataloader.py`` (DataLoader, default_collate), ``datasets.py``
 bundled sets and generated tasks), ``mnist.py`` (MNIST / FashionMNIST downloads).
 """
 
-from .dataloader import DataLoader, default_collate, default_convert
+from .dataloader import (
+    DataLoader,
+    WorkerInfo,
+    default_collate,
+    default_convert,
+    get_worker_info,
+)
 from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, random_split
 from .datasets import (
     ArrayDataset,
@@ -30,6 +36,7 @@ from .mnist import MNIST, FashionMNIST, read_idx
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
+    "WorkerInfo", "get_worker_info",
     "default_collate", "default_convert", "ArrayDataset", "load_digits", "load_iris",
     "load_breast_cancer", "load_diabetes", "make_moons", "make_circles", "make_spirals",
     "make_sequence_task", "make_adding_problem", "make_shapes_images", "MNIST",

@@ -84,3 +84,39 @@ __all__ = [
     "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "scaled_dot_product_attention",
 ]
+
+# ---------------------------------------------------------------------------------------------
+# More functionals, one op file each: resampling (ops/resample.py), sliding blocks
+# (ops/fold.py), activations (ops/activation_extra.py), distances (ops/distance.py), pooling
+# (ops/pool_extra.py), normalization (ops/norm_extra.py)
+# ---------------------------------------------------------------------------------------------
+
+from ..ops.activation_extra import (  # noqa: E402,F401
+    glu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    relu6,
+    softmin,
+    softsign,
+)
+from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
+from ..ops.fold import fold, unfold  # noqa: E402,F401
+from ..ops.norm_extra import instance_norm, rms_norm  # noqa: E402,F401
+from ..ops.pool_extra import (  # noqa: E402,F401
+    adaptive_avg_pool1d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    max_pool1d,
+)
+from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402,F401
+
+__all__ += [
+    "interpolate", "pixel_shuffle", "pixel_unshuffle", "unfold", "fold",
+    "hardtanh", "relu6", "hardsigmoid", "hardswish", "mish", "glu", "softmin", "softsign",
+    "cosine_similarity", "pairwise_distance",
+    "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
+    "adaptive_max_pool2d", "instance_norm", "rms_norm",
+]

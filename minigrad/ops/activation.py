@@ -21,8 +21,8 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
+from .arguments import normalize_dim
 from .elementwise import erf, exp, sigmoid, tanh, where
-from .movement import _dim
 
 # ---------------------------------------------------------------------------------------------
 # softmax and log_softmax
@@ -111,23 +111,25 @@ def _softmax_input(name: str, input: Tensor, dim, dtype):  # noqa: A002
         raise RuntimeError(f"{name}: expected a floating point input, got {input.dtype}; "
                            "convert it with .float()")
     if input.ndim == 0:
+        if dim is not None:
+            normalize_dim(name, dim, 0)         # 0 and -1 are the only dims of a 0-d tensor
         return input, None
-    return input, _dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
+    return input, normalize_dim(name, _softmax_dim(name, input.ndim, dim), input.ndim)
 
 
 def softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """Probabilities along ``dim``: non-negative, summing to 1."""
     input, axis = _softmax_input("softmax", input, dim, dtype)
-    if axis is None:  # a 0-d tensor: softmax over one element is 1
-        return exp(input - input.detach())
+    if axis is None:  # a 0-d tensor: one row of one element (the value 1, the gradient 0)
+        return Softmax.apply(input.reshape(1), 0).reshape(())
     return Softmax.apply(input, axis)
 
 
 def log_softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Tensor:  # noqa: A002
     """log(softmax(input)) computed stably (the input of ``nll_loss``)."""
     input, axis = _softmax_input("log_softmax", input, dim, dtype)
-    if axis is None:
-        return input - input.detach()
+    if axis is None:  # a 0-d tensor: as softmax above (the value 0, the gradient 0)
+        return LogSoftmax.apply(input.reshape(1), 0).reshape(())
     return LogSoftmax.apply(input, axis)
 
 

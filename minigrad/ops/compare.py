@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import backend
 from ..tensor import Tensor
+from .arguments import as_int, normalize_dim
 
 
 def _wrap(result) -> Tensor:
@@ -51,10 +52,70 @@ ge = _compare("greater_equal")
 logical_and = _compare("logical_and")
 logical_or = _compare("logical_or")
 logical_xor = _compare("logical_xor")
-floor_divide = _compare("floor_divide")
-remainder = _compare("remainder")
 bitwise_and = _compare("bitwise_and")
 bitwise_or = _compare("bitwise_or")
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounded division and remainder (no gradient here)
+# ---------------------------------------------------------------------------------------------
+
+def _trunc_divide_arrays(xp, a, b, dtype):
+    """a / b rounded towards zero. For integers: floor division, plus one where it rounded
+    a negative quotient down (a nonzero remainder and operands of opposite signs)."""
+    if dtype.kind == "f":
+        return xp.trunc(a / b)
+    q = xp.floor_divide(a, b)
+    rounded_down = (a - q * b != 0) & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0))
+    return q + rounded_down
+
+
+def _rounded_division(op: str, compute):
+    """An op of two operands (tensors or Python numbers) with PyTorch's type promotion.
+
+    Integers divided by an integer 0 raise ``RuntimeError: ZeroDivisionError`` as in PyTorch
+    (NumPy would return 0 with a warning); floats give inf and nan without a warning.
+    """
+    def fn(a, b):
+        from .elementwise import _as_operands, ieee_specials
+        if isinstance(a, Tensor) and isinstance(b, Tensor):
+            _data(b, a)                                      # same device
+        a, b = _as_operands(op, a, b)
+        check_integer_division(op, a, b)
+        t = a if isinstance(a, Tensor) else b
+        ad, bd = (v.data if isinstance(v, Tensor) else v for v in (a, b))
+        with ieee_specials():
+            return _wrap(compute(backend.array_module(t.data), ad, bd, t.dtype))
+    fn.__name__ = op
+    return fn
+
+
+def check_integer_division(op: str, a, b) -> None:
+    """Rounded division and remainders refuse bools, and integers divided by an integer 0
+    raise ``RuntimeError: ZeroDivisionError`` as in PyTorch (NumPy would return 0 with a
+    warning). ``a``, ``b``: operands after ``_as_operands`` (one of them a Tensor)."""
+    t = a if isinstance(a, Tensor) else b
+    if t.dtype == np.bool_:
+        raise RuntimeError(f"{op}: not implemented for bool tensors; convert them with "
+                           ".long() first")
+    if t.dtype.kind in "iu":
+        bd = b.data if isinstance(b, Tensor) else b
+        zeros = int((bd == 0).sum()) if isinstance(b, Tensor) else int(bd == 0)
+        if zeros:
+            raise RuntimeError(f"ZeroDivisionError: {op} of integers by zero (the divisor "
+                               f"has {zeros} zero{'s' if zeros > 1 else ''}; dividend "
+                               f"{_describe(a)}, divisor {_describe(b)})")
+
+
+def _describe(v) -> str:
+    if isinstance(v, Tensor):
+        return f"{v.dtype} tensor of shape {tuple(v.shape)}"
+    return repr(v)
+
+
+trunc_divide = _rounded_division("trunc_divide", _trunc_divide_arrays)
+trunc_divide.__doc__ = ("a / b rounded towards zero (``div(a, b, rounding_mode='trunc')``). "
+                        "Floor division and the remainders are in pointwise.py.")
 
 
 def _unary(name):
@@ -108,23 +169,44 @@ SortResult = collections.namedtuple("sort", ["values", "indices"])
 TopKResult = collections.namedtuple("topk", ["values", "indices"])
 
 
+def _sorted_indices(x: Tensor, d: int, descending: bool):
+    """Indices that sort x along d (stable: equal values keep their order), as int64."""
+    xp = backend.array_module(x.data)
+    if x.ndim == 0:
+        return xp.zeros((), dtype=np.int64)
+    key = x.data
+    if descending:
+        key = ~key if key.dtype == np.bool_ else -key
+    return xp.argsort(key, axis=d, kind="stable").astype(np.int64)
+
+
 def sort(x: Tensor, dim: int = -1, descending: bool = False):
     """(values, indices) sorted along ``dim``; values are differentiable through gather."""
     from .movement import gather
-    xp = backend.array_module(x.data)
-    idx = xp.argsort(-x.data if descending else x.data, axis=dim, kind="stable")
-    idx_t = Tensor._make(idx.astype(np.int64))
-    return SortResult(gather(x, dim, idx_t), idx_t)
+    d = normalize_dim("sort", dim, x.ndim)
+    idx_t = Tensor._make(_sorted_indices(x, d, descending))
+    return SortResult(gather(x, d, idx_t), idx_t)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    """The k largest (or smallest) values along ``dim`` and their indices, largest first.
+    k must lie in 0..size of that dim."""
     from .movement import gather
-    xp = backend.array_module(x.data)
-    idx = xp.argsort(-x.data if largest else x.data, axis=dim, kind="stable")
-    idx = xp.take(idx, xp.arange(k), axis=dim).astype(np.int64)
+    k = as_int("topk", "k", k)
+    d = normalize_dim("topk", dim, x.ndim)
+    size = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= size:
+        raise RuntimeError(f"topk: selected index k out of range: k={k}, but dimension {d} of "
+                           f"the tensor of shape {tuple(x.shape)} has size {size} (k must be "
+                           f"in 0..{size})")
+    idx = _sorted_indices(x, d, descending=largest)
+    if x.ndim:
+        xp = backend.array_module(idx)
+        idx = xp.take(idx, xp.arange(k), axis=d)
     idx_t = Tensor._make(idx)
-    return TopKResult(gather(x, dim, idx_t), idx_t)
+    return TopKResult(gather(x, d, idx_t), idx_t)
 
 
 def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
-    return sort(x, dim, descending).indices
+    d = normalize_dim("argsort", dim, x.ndim)
+    return Tensor._make(_sorted_indices(x, d, descending))

@@ -44,25 +44,13 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import kernel_calls
+from .arguments import as_int, int_tuple
 from .movement import pad as pad_op
 from .movement import reshape, squeeze, unsqueeze
 
 # ---------------------------------------------------------------------------------------------
 # Arguments
 # ---------------------------------------------------------------------------------------------
-
-
-def ntuple(value, n: int, name: str = "argument") -> tuple:
-    """``3`` -> ``(3, 3)``; ``(1, 2)`` stays; the way PyTorch reads stride/padding/... ."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != n:
-            raise ValueError(f"{name} must be an int or a tuple of {n} ints, got {value!r}")
-        return tuple(int(v) for v in value)
-    return (int(value),) * n
-
-
-def pair(value, name: str = "argument") -> tuple:
-    return ntuple(value, 2, name)
 
 
 @dataclass(frozen=True)
@@ -281,7 +269,7 @@ def _resolve_padding(name, padding, kernel, stride, dilation, dims):
     can't go to the kernels (they pad symmetrically), so they are padded explicitly first.
     """
     if not isinstance(padding, str):
-        return ntuple(padding, dims, "padding"), None
+        return int_tuple(name, "padding", padding, dims), None
     if padding == "valid":
         return (0,) * dims, None
     if padding != "same":
@@ -315,7 +303,9 @@ def conv_nd(name, dims, input, weight, bias, stride, padding, dilation, groups):
     ``name`` goes into error messages: the functional's name, or a layer's description.
     """
     x, unbatched = _check_batched(name, input, weight, dims)
-    stride, dilation = ntuple(stride, dims, "stride"), ntuple(dilation, dims, "dilation")
+    stride, dilation = int_tuple(name, "stride", stride, dims), \
+        int_tuple(name, "dilation", dilation, dims)
+    groups = as_int(name, "groups", groups)
     kernel = tuple(weight.shape[2:])
     padding, sides = _resolve_padding(name, padding, kernel, stride, dilation, dims)
     _check_settings(name, stride, dilation, padding, groups)
@@ -371,8 +361,10 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     """
     name = "conv_transpose2d"
     x, unbatched = _check_batched(name, input, weight, 2)
-    stride, padding = pair(stride, "stride"), pair(padding, "padding")
-    dilation, output_padding = pair(dilation, "dilation"), pair(output_padding, "output_padding")
+    stride, padding = int_tuple(name, "stride", stride, 2), int_tuple(name, "padding", padding, 2)
+    dilation = int_tuple(name, "dilation", dilation, 2)
+    output_padding = int_tuple(name, "output_padding", output_padding, 2)
+    groups = as_int(name, "groups", groups)
     _check_settings(name, stride, dilation, padding, groups)
     c_in = x.shape[1]
     if c_in != weight.shape[0] or c_in % groups:

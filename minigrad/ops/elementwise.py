@@ -71,6 +71,14 @@ def _scalar(x):
 # Arithmetic
 # ---------------------------------------------------------------------------------------------
 
+def ieee_specials():
+    """``with ieee_specials():`` lets NumPy return inf and nan where IEEE arithmetic says so
+    (1 / 0 = inf, log(0) = -inf, sqrt(-1) = nan, exp(1000) = inf) without a RuntimeWarning,
+    as PyTorch does. Used around the ops that make such values from ordinary inputs: entering
+    np.errstate costs about a microsecond, as much as a small add, so add/sub/mul go without
+    (they warn only on overflow or when their inputs already hold inf or nan)."""
+    return np.errstate(divide="ignore", invalid="ignore", over="ignore")
+
 class Add(Function):
     """z = a + b.   dz/da = 1, dz/db = 1 (then summed over broadcast dimensions)."""
 
@@ -125,7 +133,10 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
-        return a / b
+        if isinstance(b, (int, float)) and abs(b) >= 1:    # can't divide by 0 or overflow
+            return a / b
+        with ieee_specials():
+            return a / b
 
     @staticmethod
     def backward(ctx, g):
@@ -152,7 +163,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        z = a ** b
+        with ieee_specials():
+            z = a ** b
         ctx.save_for_backward(a, b, z)
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         return z
@@ -185,7 +197,8 @@ class Exp(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = backend.array_module(x).exp(x)
+        with ieee_specials():                # exp(1000) = inf
+            y = backend.array_module(x).exp(x)
         ctx.save_for_backward(y)
         return y
 
@@ -201,7 +214,8 @@ class Log(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).log(x)
+        with ieee_specials():                # log(0) = -inf, log(-1) = nan
+            return backend.array_module(x).log(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -214,7 +228,8 @@ class Sqrt(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = backend.array_module(x).sqrt(x)
+        with ieee_specials():                # sqrt(-1) = nan
+            y = backend.array_module(x).sqrt(x)
         ctx.save_for_backward(y)
         return y
 
@@ -244,7 +259,8 @@ class Sin(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).sin(x)
+        with ieee_specials():                # sin(inf) = nan
+            return backend.array_module(x).sin(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -258,7 +274,8 @@ class Cos(Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return backend.array_module(x).cos(x)
+        with ieee_specials():
+            return backend.array_module(x).cos(x)
 
     @staticmethod
     def backward(ctx, g):
@@ -284,7 +301,7 @@ class Tanh(Function):
 def sigmoid_array(x):
     """The sigmoid of a float array (see ``Sigmoid``), in its dtype: four passes, in place."""
     xp = backend.array_module(x)
-    t = xp.negative(x)
+    t = xp.negative(x, out=xp.empty_like(x))    # an array even for a 0-d x (not a scalar)
     with np.errstate(over="ignore"):        # exp(-x) -> inf for x < -88 (float32): harmless
         xp.exp(t, out=t)
     t += 1
@@ -412,12 +429,13 @@ class Where(Function):
 
     @staticmethod
     def backward(ctx, g):
+        # a true 0 for the branch not taken (not g * 0: an inf or nan g would leak through
+        # it, and the "double where" trick depends on that branch getting exactly 0)
         (cond,) = ctx.saved_tensors
         _, na, nb = ctx.needs_input_grad
-        zero = g * 0
         return (None,
-                sum_to(where(cond, g, zero), ctx.a_shape) if na else None,
-                sum_to(where(cond, zero, g), ctx.b_shape) if nb else None)
+                sum_to(where(cond, g, 0.0), ctx.a_shape) if na else None,
+                sum_to(where(cond, 0.0, g), ctx.b_shape) if nb else None)
 
 
 def _winner_weight(a, b, a_wins, dtype):
@@ -487,11 +505,15 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
+    """a / b. ``rounding_mode="floor"`` rounds the quotient down (``a // b``), ``"trunc"``
+    towards zero; integers divided by an integer 0 with either mode raise, as in PyTorch."""
     if rounding_mode is not None:
-        from .compare import floor_divide
-        if rounding_mode != "floor":
-            raise ValueError(f"div: rounding_mode must be None or 'floor', got {rounding_mode!r}")
-        return floor_divide(a, b)
+        from .compare import trunc_divide
+        from .pointwise import floor_divide
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
+                             f"{rounding_mode!r}")
+        return (floor_divide if rounding_mode == "floor" else trunc_divide)(a, b)
     # true division: integers divide into the default float dtype, as in PyTorch
     a, b = _as_operands("div", a, b)
     t = a if isinstance(a, Tensor) else b
@@ -507,7 +529,27 @@ def neg(x):
 
 def pow(a, b):  # noqa: A001 - PyTorch's name
     a, b = _as_operands("pow", a, b)
+    _check_integer_power(a, b)
     return Pow.apply(a, b)
+
+
+def _check_integer_power(a, b):
+    """An integer to a negative integer power is a fraction, which an integer can't hold."""
+    def is_int(v):
+        return v.dtype.kind in "iu" if isinstance(v, Tensor) else isinstance(v, (int, np.integer))
+    if not (is_int(a) and is_int(b)):
+        return
+    exponent = b.data if isinstance(b, Tensor) else np.asarray(b)
+    if exponent.size and bool((exponent < 0).any()):
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (base "
+                           f"{_describe(a)}, exponent {_describe(b)}); make the base a float, "
+                           "e.g. x.float() ** -1")
+
+
+def _describe(v) -> str:
+    if isinstance(v, Tensor):
+        return f"{v.dtype} tensor of shape {tuple(v.shape)}"
+    return repr(v)
 
 
 def _float_input(x: Tensor) -> Tensor:
@@ -570,7 +612,8 @@ def reciprocal(x):
 
 
 def log1p(x):
-    return log(add(x, 1.0))
+    from .pointwise import log1p as accurate_log1p  # exact near 0 (pointwise imports us)
+    return accurate_log1p(x)
 
 
 def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names

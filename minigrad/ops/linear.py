@@ -15,6 +15,8 @@ product. The backward is written with minigrad ops, so it is differentiable agai
 
 from __future__ import annotations
 
+import math
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .kernel_calls import matmul_2d
@@ -30,7 +32,7 @@ class Linear(Function):
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
         ctx.has_bias = b is not None
-        rows = x.reshape(-1, x.shape[-1])
+        rows = x.reshape(math.prod(x.shape[:-1]), x.shape[-1])   # not -1: in may be 0
         y = matmul_2d(rows, w.T)
         if b is not None:
             y += b                       # y is a fresh array: add in place
@@ -40,9 +42,10 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        g_rows = reshape(g, (-1, w.shape[0]))
+        n_rows = math.prod(x.shape[:-1])
+        g_rows = reshape(g, (n_rows, w.shape[0]))
         gx = matmul(g, w) if nx else None
-        gw = matmul(transpose(g_rows, 0, 1), reshape(x, (-1, w.shape[1]))) if nw else None
+        gw = matmul(transpose(g_rows, 0, 1), reshape(x, (n_rows, w.shape[1]))) if nw else None
         gb = sum_op(g_rows, 0) if nb and ctx.has_bias else None
         return gx, gw, gb
 

@@ -221,7 +221,7 @@ def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduc
     w = valid.astype(logp.dtype)
     if weight is not None:
         w = w * weight.data.astype(logp.dtype)[safe_t]
-    return NLLLoss.apply(logp, safe_t, w, cdim, reduction)
+    return NLLLoss.apply(logp, safe_t, w, valid, cdim, reduction)
 
 
 class NLLLoss(Function):
@@ -235,22 +235,27 @@ class NLLLoss(Function):
     The gradient is -w_n / (sum_n w_n, for "mean") times the incoming gradient at [n, t_n],
     zero elsewhere: a constant array times g, so it is differentiable again (the second
     derivative with respect to logp is zero).
+
+    When every target is ignored, "mean" is 0 / 0 = nan, and the gradient is 0 (the ignored
+    samples get exactly 0, not -0 / 0), as in PyTorch. A target that is not ignored but has
+    class weight 0, with a total weight of 0, still gets -0 / 0 = nan there, as in PyTorch.
     """
 
     @staticmethod
-    def forward(ctx, logp, index, w, cdim, reduction):
+    def forward(ctx, logp, index, w, valid, cdim, reduction):
         xp = backend.array_module(logp)
         at = xp.expand_dims(index, cdim)
         per_sample = -xp.take_along_axis(logp, at, cdim).squeeze(cdim) * w
         ctx.at, ctx.cdim, ctx.reduction, ctx.shape = at, cdim, reduction, logp.shape
         ctx.coef = -w
+        acc = np.float32 if logp.dtype == np.float16 else logp.dtype  # float16 sums in float32
         if reduction == "mean":
-            total = w.sum()
+            total = w.sum(dtype=acc)
             with np.errstate(invalid="ignore", divide="ignore"):   # all ignored: nan, as torch
-                ctx.coef = ctx.coef / total
-                return xp.asarray(per_sample.sum() / total, dtype=logp.dtype)
+                ctx.coef = xp.where(valid, ctx.coef / total, 0).astype(w.dtype, copy=False)
+                return xp.asarray(per_sample.sum(dtype=acc) / total, dtype=logp.dtype)
         if reduction == "sum":
-            return xp.asarray(per_sample.sum(), dtype=logp.dtype)
+            return xp.asarray(per_sample.sum(dtype=acc), dtype=logp.dtype)
         return per_sample
 
     @staticmethod
@@ -260,7 +265,7 @@ class NLLLoss(Function):
         xp.put_along_axis(dense, ctx.at, xp.expand_dims(ctx.coef, ctx.cdim), ctx.cdim)
         if ctx.reduction == "none":
             g = g.unsqueeze(ctx.cdim)
-        return Tensor._make(dense) * g, None, None, None, None
+        return Tensor._make(dense) * g, None, None, None, None, None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
@@ -283,16 +288,20 @@ def _class_weight_view(weight: Tensor, ndim: int, cdim: int) -> Tensor:
 def _smoothing_term(logp, t, valid, cdim, weight, reduction):
     """The label-smoothing part of cross_entropy for class-index targets (PyTorch's
     definition): -sum_c weight[c] * logp[c] per sample, 0 at ignored samples; "mean" divides
-    by the same denominator as the NLL part (total weight of the non-ignored targets)."""
+    by the same denominator as the NLL part (total weight of the non-ignored targets).
+
+    Ignored samples are set to 0 with ``where``, not multiplied by 0: when every target is
+    ignored, "mean" divides by 0 and its gradient 1 / 0 = inf must still give them exactly 0.
+    """
     weighted = logp if weight is None else logp * _class_weight_view(weight, logp.ndim, cdim)
-    smooth = -weighted.sum(cdim) * Tensor._make(valid.astype(logp.dtype))
+    smooth = where(Tensor._make(valid), -weighted.sum(cdim), 0.0)
     if reduction != "mean":
         return _reduce(smooth, reduction)
     if weight is None:
         denom = float(valid.sum())
     else:
         denom = float(weight.data[t[valid]].sum())
-    return smooth.sum() / denom if denom else smooth.sum() * float("nan")
+    return smooth.sum() / denom
 
 
 def _soft_target_ce(logp, target, weight, cdim, reduction, label_smoothing):

@@ -7,6 +7,8 @@ Batched inputs broadcast over the leading dims, so their gradients are summed ba
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .. import backend
@@ -26,7 +28,7 @@ def matmul_arrays(a, b):
         if a.ndim == 2:
             return matmul_2d(a, b)
         if a.ndim > 2:
-            rows = a.reshape(-1, a.shape[-1])
+            rows = a.reshape(math.prod(a.shape[:-1]), a.shape[-1])    # not -1: K may be 0
             return matmul_2d(rows, b).reshape(a.shape[:-1] + (b.shape[1],))
     return backend.array_module(a, b).matmul(a, b)
 
@@ -48,7 +50,8 @@ class MatMul(Function):
             # one matrix shared by a batch of rows: dL/dB = sum over the batch of A_i^T G_i,
             # which is one product with the batch folded into the inner axis
             k, n = b.shape
-            gb = matmul(transpose(reshape(a, (-1, k)), 0, 1), reshape(g, (-1, n)))
+            rows = math.prod(a.shape[:-1])          # not -1 in the reshapes: k or n may be 0
+            gb = matmul(transpose(reshape(a, (rows, k)), 0, 1), reshape(g, (rows, n)))
         else:
             gb = sum_to(matmul(transpose(a, -1, -2), g), b.shape) if nb else None
         return ga, gb

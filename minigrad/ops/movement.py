@@ -14,6 +14,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
+from .arguments import as_int, check_index_range, normalize_dim
 
 # ---------------------------------------------------------------------------------------------
 # Broadcasting and its adjoint
@@ -111,22 +112,104 @@ class Reshape(Function):
         return reshape(g, ctx.x_shape), None
 
 
-def reshape(x: Tensor, *shape) -> Tensor:
-    shape = _sizes(shape)
+def _target_shape(op: str, x: Tensor, shape) -> tuple:
+    """``shape`` with its one allowed -1 filled in; an error if it can't hold x's elements."""
     n = x.data.size
     known = math.prod(s for s in shape if s != -1)
-    if shape.count(-1) > 1 or (-1 not in shape and known != n) or \
-            (-1 in shape and (known == 0 or n % known)):
-        raise RuntimeError(f"reshape: shape {list(shape)} is invalid for a tensor of "
+    if shape.count(-1) > 1 or any(s < -1 for s in shape) or \
+            (-1 not in shape and known != n) or (-1 in shape and (known == 0 or n % known)):
+        raise RuntimeError(f"{op}: shape {list(shape)} is invalid for a tensor of "
                            f"{n} elements (shape {tuple(x.shape)})")
     if -1 in shape:
         shape = tuple(n // known if s == -1 else s for s in shape)
+    return shape
+
+
+def reshape(x: Tensor, *shape) -> Tensor:
+    """The same elements in a new shape: a view of x's memory when strides allow, else a copy."""
+    shape = _target_shape("reshape", x, _sizes(shape))
     if shape == tuple(x.shape):
         return x
     return Reshape.apply(x, shape)
 
 
-view = reshape
+def view_strides(shape, strides, new_shape):
+    """Strides that lay ``new_shape`` over the memory of an array with ``shape`` and
+    ``strides``, or None if no such strides exist (PyTorch's ``computeStride``).
+
+    Walk x's dims from the last, grouping them into runs that are contiguous with each other
+    (dim i-1 steps over exactly the whole of dims i..: stride[i-1] = size * stride of the run's
+    last dim). Inside a run the elements are evenly spaced, so it can be cut into any sizes;
+    a new dim that would take elements from two runs cannot be expressed with one stride.
+    Merging the rows of a transposed matrix crosses runs, so ``x.t().view(-1)`` is refused.
+    """
+    if len(shape) == 0:
+        return (0,) * len(new_shape) if math.prod(new_shape) == 1 else None
+    if math.prod(shape) == 0:               # no memory is read: any strides do
+        return (0,) * len(new_shape)
+    new_strides = [0] * len(new_shape)
+    view_d = len(new_shape) - 1
+    base_stride = strides[-1]               # the stride of the current run's last dim
+    run_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        run_numel *= shape[d]
+        run_ends = d == 0 or (shape[d - 1] != 1 and strides[d - 1] != run_numel * base_stride)
+        if not run_ends:
+            continue
+        while view_d >= 0 and (view_numel < run_numel or new_shape[view_d] == 1):
+            new_strides[view_d] = view_numel * base_stride
+            view_numel *= new_shape[view_d]
+            view_d -= 1
+        if view_numel != run_numel:
+            return None
+        if d > 0:
+            base_stride, run_numel, view_numel = strides[d - 1], 1, 1
+    return tuple(new_strides) if view_d == -1 else None
+
+
+class View(Function):
+    """y = x's memory read in a new shape (never a copy: writes through y reach x).
+    dx = g reshaped back."""
+
+    @staticmethod
+    def forward(ctx, x, shape, strides):
+        ctx.x_shape = x.shape
+        if strides is None:                 # contiguous: a reshape is a view
+            return x.reshape(shape)
+        xp = backend.array_module(x)
+        return xp.lib.stride_tricks.as_strided(x, shape, strides)
+
+    @staticmethod
+    def backward(ctx, g):
+        return reshape(g, ctx.x_shape), None, None
+
+
+def view(x: Tensor, *shape) -> Tensor:
+    """The same memory in a new shape, or PyTorch's error when strides can't express it.
+
+    Unlike ``reshape``, ``view`` never copies, so writing through the result always changes
+    x. That is only possible when each new dim lies within one evenly spaced run of x's
+    memory (see ``view_strides``); otherwise use ``reshape`` (which copies) or
+    ``x.contiguous().view(...)``.
+    """
+    shape = _target_shape("view", x, _sizes(shape))
+    if shape == tuple(x.shape):
+        return x
+    data = x.data
+    if data.flags.c_contiguous:
+        return View.apply(x, shape, None)
+    strides = view_strides(data.shape, data.strides, shape)
+    if strides is None:
+        raise RuntimeError(
+            f"view size is not compatible with input tensor's size and stride (at least one "
+            f"dimension spans across two contiguous subspaces): view{list(shape)} of a tensor "
+            f"of shape {tuple(x.shape)} with strides {_element_strides(data)}. Use "
+            f".reshape(...) instead.")
+    return View.apply(x, shape, strides)
+
+
+def _element_strides(array) -> tuple:
+    return tuple(s // array.itemsize for s in array.strides)
 
 
 class Permute(Function):
@@ -142,28 +225,24 @@ class Permute(Function):
         return permute(g, tuple(np.argsort(ctx.dims))), None
 
 
-def _dim(d, ndim, op="dim"):
-    if not -ndim <= d < max(ndim, 1):
-        raise IndexError(f"{op}: dimension out of range (expected to be in range of "
-                         f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
-    return d % ndim if ndim else 0
-
-
 def permute(x: Tensor, *dims) -> Tensor:
     dims = _sizes(dims)
-    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)) or len(dims) != x.ndim:
-        raise RuntimeError(f"permute: dims {list(dims)} are not a permutation of the "
-                           f"{x.ndim} dimensions of a tensor of shape {tuple(x.shape)}")
-    dims = tuple(d % x.ndim for d in dims)
+    if len(dims) != x.ndim:
+        raise RuntimeError(f"permute: dims {list(dims)} must list each of the {x.ndim} "
+                           f"dimensions of a tensor of shape {tuple(x.shape)} once")
+    dims = tuple(normalize_dim("permute", d, x.ndim) for d in dims)
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"permute: duplicate dims are not allowed: {list(dims)} for a "
+                           f"tensor of shape {tuple(x.shape)}")
     if dims == tuple(range(x.ndim)):
         return x
     return Permute.apply(x, dims)
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
+    d0, d1 = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
     if x.ndim == 0:
         return x
-    d0, d1 = _dim(dim0, x.ndim, "transpose"), _dim(dim1, x.ndim, "transpose")
     dims = list(range(x.ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
     return permute(x, dims)
@@ -179,29 +258,32 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {_dim(d, x.ndim, "squeeze") for d in (dim if isinstance(dim, (tuple, list))
+        dims = {normalize_dim("squeeze", d, x.ndim) for d in (dim if isinstance(dim, (tuple, list))
                                                        else (dim,))}
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
 
 def unsqueeze(x: Tensor, dim: int) -> Tensor:
-    d = _dim(dim, x.ndim + 1, "unsqueeze")
+    d = normalize_dim("unsqueeze", dim, x.ndim + 1)
     shape = list(x.shape)
     shape.insert(d, 1)
     return reshape(x, shape)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    s, e = normalize_dim("flatten", start_dim, x.ndim), normalize_dim("flatten", end_dim, x.ndim)
     if x.ndim == 0:
         return reshape(x, (1,))
-    s, e = _dim(start_dim, x.ndim, "flatten"), _dim(end_dim, x.ndim, "flatten")
+    if s > e:
+        raise RuntimeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                           f"a tensor of shape {tuple(x.shape)}")
     shape = tuple(x.shape[:s]) + (math.prod(x.shape[s:e + 1]),) + tuple(x.shape[e + 1:])
     return reshape(x, shape)
 
 
 def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
-    d = _dim(dim, x.ndim, "unflatten")
+    d = normalize_dim("unflatten", dim, x.ndim)
     return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
 
 
@@ -434,28 +516,55 @@ def _full_index(index, dim, xp):
     return tuple(grids)
 
 
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    d = _dim(dim, x.ndim, "gather")
+def _index_array(op: str, index, x: Tensor):
+    """The integer array behind ``index``, with as many dims as x (gather, scatter_add)."""
     idx = index.data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+        raise RuntimeError(f"{op}: index must be an integer tensor (int64), got {idx.dtype} "
+                           f"with shape {tuple(idx.shape)}")
     if idx.ndim != x.ndim:
-        raise RuntimeError(f"gather: index {tuple(idx.shape)} must have as many dimensions as "
-                           f"input {tuple(x.shape)}")
-    for i, (a, b) in enumerate(zip(idx.shape, x.shape)):
-        if i != d and a > b:
-            raise RuntimeError(f"gather: index {tuple(idx.shape)} is larger than input "
-                               f"{tuple(x.shape)} in dimension {i}")
-    if idx.size and (int(idx.min()) < -x.shape[d] or int(idx.max()) >= x.shape[d]):
-        raise IndexError(f"gather: index out of range for dimension {d} of size {x.shape[d]} "
-                         f"(indices from {int(idx.min())} to {int(idx.max())})")
-    return Gather.apply(x, d, idx % x.shape[d] if x.shape[d] else idx)
+        raise RuntimeError(f"{op}: index of shape {tuple(idx.shape)} must have as many "
+                           f"dimensions as the tensor of shape {tuple(x.shape)}")
+    return idx
+
+
+def _no_larger(op: str, idx, d: int, other_shape, what: str, skip_d: bool):
+    for i, (a, b) in enumerate(zip(idx.shape, other_shape)):
+        if a > b and not (skip_d and i == d):
+            apart = f" apart from dimension {d}" if skip_d else ""
+            raise RuntimeError(f"{op}: expected index {list(idx.shape)} to be no larger than "
+                               f"{what} {list(other_shape)}{apart} (dimension {i}: {a} > {b})")
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] for dim=1 (likewise for any dim). Every index must lie
+    in 0..size-1 of that dim: negative indices are refused, as in PyTorch."""
+    d = normalize_dim("gather", dim, x.ndim)
+    idx = _index_array("gather", index, x)
+    if x.ndim == 0:                 # a 0-d tensor gathers from itself, as if it were 1-D
+        return reshape(gather(reshape(x, (1,)), 0, idx.reshape(1)), ())
+    _no_larger("gather", idx, d, x.shape, "input", skip_d=True)
+    check_index_range("gather", idx, d, x.shape[d])
+    return Gather.apply(x, d, idx)
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
-    """``x`` plus ``src`` added at ``index`` along ``dim`` (out of place, differentiable)."""
-    d = _dim(dim, x.ndim, "scatter_add")
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (out of place, differentiable):
+    out[i][index[i][j]] += src[i][j] for dim=1. index may be smaller than src (only its part
+    of src is used) and than x apart from dim; every index must lie in 0..x.size(dim)-1."""
+    d = normalize_dim("scatter_add", dim, x.ndim)
+    idx = _index_array("scatter_add", index, x)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    if src.ndim != x.ndim:
+        raise RuntimeError(f"scatter_add: src of shape {tuple(src.shape)} must have as many "
+                           f"dimensions as the tensor of shape {tuple(x.shape)}")
+    if x.ndim == 0:
+        return reshape(scatter_add(reshape(x, (1,)), 0, idx.reshape(1), reshape(src, (1,))),
+                       ())
+    _no_larger("scatter_add", idx, d, x.shape, "self", skip_d=True)
+    _no_larger("scatter_add", idx, d, src.shape, "src", skip_d=False)
+    check_index_range("scatter_add", idx, d, x.shape[d])
     return x + ScatterAdd.apply(src[tuple(slice(0, s) for s in idx.shape)], d, idx,
                                 tuple(x.shape))
 
@@ -487,20 +596,35 @@ class Cat(Function):
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
+    """The tensors joined along ``dim``; all other sizes must match.
+
+    A 1-D tensor of size 0 joins anything (PyTorch keeps this old rule so that ``cat([acc, x])``
+    can start from an empty ``acc``): it is taken as an empty piece of the others' shape.
+    """
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("cat: expected a non-empty list of tensors")
-    ref = tensors[0]
-    d = _dim(dim, ref.ndim, "cat")
+    if not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"cat: expected a list of Tensors, got "
+                        f"{[type(t).__name__ for t in tensors]}")
+    legacy_empty = [t.shape == (0,) for t in tensors]
+    r = next((i for i, e in enumerate(legacy_empty) if not e), 0)
+    ref = tensors[r]
+    d = normalize_dim("cat", dim, ref.ndim)
+    if ref.ndim == 0:
+        raise RuntimeError("cat: zero-dimensional tensors can't be concatenated; "
+                           "use stack, or unsqueeze them first")
     dtype = ref.dtype
-    for t in tensors[1:]:
+    for t in tensors:
         dtype = backend.promote_types(dtype, t.dtype)
+    empty_piece = tuple(0 if j == d else s for j, s in enumerate(ref.shape))
+    tensors = [reshape(t, empty_piece) if e else t for t, e in zip(tensors, legacy_empty)]
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(t.shape, ref.shape))
                                      if j != d):
             raise RuntimeError(
-                f"cat: sizes of tensors must match except in dimension {d}: tensor 0 has shape "
-                f"{tuple(ref.shape)}, tensor {i} has shape {tuple(t.shape)}")
+                f"cat: sizes of tensors must match except in dimension {d}: tensor {r} has "
+                f"shape {tuple(ref.shape)}, tensor {i} has shape {tuple(t.shape)}")
     tensors = [t if t.dtype == dtype else t.to(dtype) for t in tensors]
     return Cat.apply(*tensors, dim=d)
 
@@ -517,7 +641,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
             raise RuntimeError(f"stack: expects each tensor to be equal size, but got "
                                f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
                                f"entry {i}")
-    d = _dim(dim, tensors[0].ndim + 1, "stack")
+    d = normalize_dim("stack", dim, tensors[0].ndim + 1)
     dtype = tensors[0].dtype
     for t in tensors[1:]:
         dtype = backend.promote_types(dtype, t.dtype)
@@ -574,30 +698,51 @@ class Unbind(Function):
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0):
-    d = _dim(dim, x.ndim, "split")
+    """Pieces of ``split_size`` along ``dim`` (the last one shorter), or of the given sizes.
+
+    A split size of 0 is only allowed on an empty dim (one empty piece), as in PyTorch."""
+    _require_dims("split", x)
+    d = normalize_dim("split", dim, x.ndim)
     n = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        step = split_size_or_sections
-        if step <= 0:
-            raise ValueError(f"split: split_size must be positive, got {step}")
-        sizes = [min(step, n - s) for s in range(0, n, step)] or [0]
+    if isinstance(split_size_or_sections, (tuple, list)):
+        sizes = [as_int("split", "each split size", s) for s in split_size_or_sections]
+        if any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise RuntimeError(f"split: split sizes {sizes} must be non-negative and sum to "
+                               f"the size {n} of dimension {d} (tensor of shape "
+                               f"{tuple(x.shape)})")
     else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n:
-            raise RuntimeError(f"split: sections {sizes} sum to {sum(sizes)}, but dimension {d} "
-                               f"has size {n}")
+        step = as_int("split", "split_size", split_size_or_sections)
+        if step < 0 or (step == 0 and n != 0):
+            raise RuntimeError(f"split: split_size must be positive (0 only for an empty "
+                               f"dimension), got split_size={step} for dimension {d} of size "
+                               f"{n} (tensor of shape {tuple(x.shape)})")
+        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
     out = Split.apply(x, tuple(sizes), d)
     return out if isinstance(out, tuple) else (out,)
 
 
+def _require_dims(op: str, x: Tensor):
+    if x.ndim == 0:
+        raise RuntimeError(f"{op}: expects at least a 1-dimensional tensor, got a 0-d tensor")
+
+
 def chunk(x: Tensor, chunks: int, dim: int = 0):
-    d = _dim(dim, x.ndim, "chunk")
-    size = -(-x.shape[d] // chunks)
-    return split(x, max(size, 1), d)
+    """``chunks`` pieces of equal size ceil(n / chunks) along ``dim`` (the last one smaller,
+    and fewer pieces when they run out first: 5 rows in 4 chunks are 2 + 2 + 1)."""
+    chunks = as_int("chunk", "chunks", chunks)
+    if chunks <= 0:
+        raise RuntimeError(f"chunk: expects `chunks` to be greater than 0, got {chunks}")
+    _require_dims("chunk", x)
+    d = normalize_dim("chunk", dim, x.ndim)
+    n = x.shape[d]
+    if n == 0:                  # PyTorch keeps the count here: ``chunks`` empty pieces
+        return split(x, [0] * chunks, d)
+    return split(x, -(-n // chunks), d)
 
 
 def unbind(x: Tensor, dim: int = 0):
-    d = _dim(dim, x.ndim, "unbind")
+    _require_dims("unbind", x)
+    d = normalize_dim("unbind", dim, x.ndim)
     if x.shape[d] == 0:
         return ()
     out = Unbind.apply(x, d)
@@ -605,7 +750,7 @@ def unbind(x: Tensor, dim: int = 0):
 
 
 def flip(x: Tensor, dims) -> Tensor:
-    dims = {_dim(d, x.ndim, "flip") for d in (dims if isinstance(dims, (tuple, list)) else [dims])}
+    dims = {normalize_dim("flip", d, x.ndim) for d in (dims if isinstance(dims, (tuple, list)) else [dims])}
     return GetItem.apply(x, tuple(slice(None, None, -1) if i in dims else slice(None)
                                   for i in range(x.ndim)))
 

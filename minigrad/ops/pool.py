@@ -29,7 +29,7 @@ from ..autograd.function import Function
 from ..kernels._validate import pool_output_size
 from ..tensor import Tensor
 from . import kernel_calls
-from .conv import pair
+from .arguments import as_int, int_tuple
 from .movement import gather, reshape, squeeze, unsqueeze
 
 
@@ -67,9 +67,11 @@ class _Windows:
 
 
 def _windows(name, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
-    kernel = pair(kernel_size, "kernel_size")
-    stride = kernel if stride is None or stride == [] or stride == () else pair(stride, "stride")
-    padding, dilation = pair(padding, "padding"), pair(dilation, "dilation")
+    kernel = int_tuple(name, "kernel_size", kernel_size, 2)
+    no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    stride = kernel if no_stride else int_tuple(name, "stride", stride, 2)
+    padding = int_tuple(name, "padding", padding, 2)
+    dilation = int_tuple(name, "dilation", dilation, 2)
     if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(d <= 0 for d in dilation):
         raise ValueError(f"{name}: kernel_size {kernel}, stride {stride} and dilation "
                          f"{dilation} must be positive")
@@ -263,6 +265,17 @@ def _averaging_matrix(size: int, out: int, xp, dtype):
     return Tensor._make(xp.asarray(a, dtype=dtype))
 
 
+def _adaptive_output_size(name, output_size, size) -> tuple:
+    """(H_out, W_out) from an int, or a pair whose None entries keep the input's size."""
+    pair = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
+    if len(pair) != 2:
+        raise ValueError(f"{name}: output_size must be an int or a pair, got {output_size!r}")
+    out = tuple(s if o is None else as_int(name, "output_size", o) for o, s in zip(pair, size))
+    if out[0] < 0 or out[1] < 0:
+        raise ValueError(f"{name}: output_size must be >= 0, got {out}")
+    return out
+
+
 def adaptive_avg_pool2d(input, output_size):
     """Average pooling to a fixed output size (H_out, W_out), whatever the input's size.
 
@@ -270,15 +283,13 @@ def adaptive_avg_pool2d(input, output_size):
     windows may overlap and differ in size); columns likewise. ``None`` in ``output_size``
     keeps that input size. Written as y = A_h @ x @ A_w^T, so matmul gives the gradient.
     """
-    x, unbatched = _batched("adaptive_avg_pool2d", input)
-    out = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
-    if len(out) != 2:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be an int or a pair, got "
-                         f"{output_size!r}")
+    name = "adaptive_avg_pool2d"
+    x, unbatched = _batched(name, input)
     h, w = x.shape[-2:]
-    out = (h if out[0] is None else int(out[0]), w if out[1] is None else int(out[1]))
-    if out[0] <= 0 or out[1] <= 0:
-        raise ValueError(f"adaptive_avg_pool2d: output_size must be positive, got {out}")
+    out = _adaptive_output_size(name, output_size, (h, w))
+    if 0 in tuple(x.shape[1:]):
+        raise RuntimeError(f"{name}: expected input to have non-zero size for non-batch "
+                           f"dimensions, but got input of shape {tuple(input.shape)}")
     xp = backend.array_module(x.data)
     dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
     a_h = _averaging_matrix(h, out[0], xp, dtype)

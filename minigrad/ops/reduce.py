@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import builtins
 import collections
+import math
+import warnings
 
 import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .movement import ScatterAdd, _dim, expand, reshape
+from .arguments import normalize_dim, normalize_dims
+from .movement import ScatterAdd, expand, reshape
 
 # PyTorch returns (values, indices) as a named tuple: x.max(dim=1)[0] and .values both work
 MaxResult = collections.namedtuple("max", ["values", "indices"])
@@ -22,14 +25,8 @@ MinResult = collections.namedtuple("min", ["values", "indices"])
 
 
 def _axes(dim, ndim, op):
-    """Normalise ``dim`` (None, int or tuple) into a sorted tuple of axes."""
-    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
-        return tuple(range(ndim))
-    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-    axes = tuple(sorted({_dim(int(d), ndim, op) for d in dims}))
-    if len(axes) != len(dims):
-        raise RuntimeError(f"{op}: dim {dim} appears more than once")
-    return axes
+    """``dim`` (None, int or tuple) as a sorted tuple of axes (see ``normalize_dims``)."""
+    return normalize_dims(op, dim, ndim)
 
 
 def _keep_shape(shape, axes):
@@ -73,41 +70,124 @@ def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
     return Sum.apply(x, axes, keepdim) / n if n else Sum.apply(x, axes, keepdim) * float("nan")
 
 
+# ---------------------------------------------------------------------------------------------
+# Variance and standard deviation
+# ---------------------------------------------------------------------------------------------
+
+def _count(shape, axes) -> int:
+    return math.prod(shape[a] for a in axes)
+
+
+def _variance(x, axes, correction, keepdim):
+    """sum((x - mean)^2) / (N - correction) on arrays. N - correction <= 0 divides by zero,
+    as PyTorch does: nan for 0 / 0 (one element), inf otherwise; no NumPy warning."""
+    xp = backend.array_module(x)
+    n = _count(x.shape, axes)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        centred = x - xp.sum(x, axis=axes, keepdims=True) / n      # n = 0: nan, no warning
+        total = xp.sum(centred * centred, axis=axes, keepdims=keepdim)
+        return (total / builtins.max(n - correction, 0)).astype(x.dtype, copy=False)
+
+
+def _warn_no_degrees_of_freedom(op, shape, axes, correction):
+    if _count(shape, axes) - correction <= 0:
+        warnings.warn(f"{op}(): degrees of freedom is <= 0. Correction should be strictly "
+                      f"less than the reduction factor (input numel divided by output numel): "
+                      f"correction={correction}, {_count(shape, axes)} elements reduced.",
+                      stacklevel=3)
+
+
+def _variance_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
+    """d var / dx times g (g already broadcast to x's shape): 2 (x - mean) / (N - correction).
+
+    With N - correction <= 0 this is PyTorch's answer, so that a one-element variance gives
+    nan like it does: over all dims (dim=None), nan where x equals the mean and inf elsewhere;
+    over given dims, the formula with 2 / 0 = inf (so nan where x equals the mean) or, for
+    correction > N, the negative factor as written.
+    """
+    dof = _count(ctx.x_shape, ctx.axes) - ctx.correction
+    centred = x - mean(x, dim=ctx.axes, keepdim=True)
+    if dof > 0:
+        return g * centred * (2.0 / dof)
+    with np.errstate(invalid="ignore", over="ignore"):   # inf * 0 = nan, on purpose
+        if ctx.all_dims:
+            c = centred.data
+            slope = backend.array_module(c).where(c == 0, math.nan, math.inf).astype(c.dtype)
+            return g * Tensor._make(slope)
+        return g * centred * (2.0 / dof if dof else math.inf)
+
+
 class Var(Function):
-    """y = sum((x - mean)^2) / (N - correction).   dx = g * 2 (x - mean) / (N - correction)."""
+    """y = sum((x - mean)^2) / (N - correction) over ``axes``.
+
+    dx = g * 2 (x - mean) / (N - correction)   (see ``_variance_grad`` for N <= correction).
+    """
 
     @staticmethod
-    def forward(ctx, x, axes, correction, keepdim):
-        n = int(np.prod([x.shape[a] for a in axes]))
-        ctx.x_shape, ctx.axes, ctx.denom = x.shape, axes, builtins.max(n - correction, 0)
+    def forward(ctx, x, axes, correction, keepdim, all_dims):
+        ctx.x_shape, ctx.axes, ctx.correction, ctx.all_dims = x.shape, axes, correction, all_dims
         ctx.save_for_backward(x)
-        xp = backend.array_module(x)
-        centred = x - x.mean(axis=axes, keepdims=True)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (xp.sum(centred * centred, axis=axes, keepdims=keepdim)
-                    / ctx.denom).astype(x.dtype, copy=False)
+        return _variance(x, axes, correction, keepdim)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        centred = x - mean(x, dim=ctx.axes, keepdim=True)
-        return _spread(g, ctx.x_shape, ctx.axes) * centred * (2.0 / ctx.denom), None, None, None
+        return _variance_grad(ctx, x, _spread(g, ctx.x_shape, ctx.axes)), None, None, None, None
+
+
+class Std(Function):
+    """y = sqrt(var(x)).   dx = var's gradient times g / (2y), and 0 where y == 0.
+
+    At y = 0 (a constant input) sqrt's slope is infinite but var's is 0: PyTorch defines the
+    gradient there as 0 (its masked formula), not 0 * inf = nan, and so do we.
+    """
+
+    @staticmethod
+    def forward(ctx, x, axes, correction, keepdim, all_dims):
+        ctx.x_shape, ctx.axes, ctx.correction, ctx.all_dims = x.shape, axes, correction, all_dims
+        y = backend.array_module(x).sqrt(_variance(x, axes, correction, keepdim))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import where
+        x, y = ctx.saved_tensors
+        zero = y == 0
+        g_var = where(zero, 0.0, g / (2 * where(zero, 1.0, y)))
+        return (_variance_grad(ctx, x, _spread(g_var, ctx.x_shape, ctx.axes)),
+                None, None, None, None)
 
 
 def _correction(unbiased, correction):
+    """N - correction is the divisor; PyTorch accepts any real correction (0.5 as well)."""
     if correction is not None:
-        return int(correction)
+        c = float(correction)
+        return int(c) if c.is_integer() else c
     return 1 if unbiased in (None, True) else 0
+
+
+def _var_or_std(op, cls, x, dim, unbiased, keepdim, correction):
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}(): expected a floating point input, got {x.dtype}; "
+                           "use x.float()")
+    if isinstance(dim, bool) and unbiased is None:    # PyTorch's var(x, unbiased) overload
+        dim, unbiased = None, dim
+    axes = _axes(dim, x.ndim, op)
+    correction = _correction(unbiased, correction)
+    _warn_no_degrees_of_freedom(op, x.shape, axes, correction)
+    all_dims = dim is None or x.ndim == 0
+    return cls.apply(x, axes, correction, keepdim, all_dims)
 
 
 def var(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
     """Variance; ``unbiased=True`` (default) divides by N - 1, as PyTorch does."""
-    return Var.apply(x, _axes(dim, x.ndim, "var"), _correction(unbiased, correction), keepdim)
+    return _var_or_std("var", Var, x, dim, unbiased, keepdim, correction)
 
 
 def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction=None) -> Tensor:
-    from .elementwise import sqrt
-    return sqrt(var(x, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation, sqrt(var); its gradient at a constant input is 0, as in PyTorch."""
+    return _var_or_std("std", Std, x, dim, unbiased, keepdim, correction)
 
 
 class AMax(Function):
@@ -178,10 +258,14 @@ def _max_min(x, dim, keepdim, largest, op):
         if keepdim:
             raise TypeError(f"{op}(): keepdim needs dim")
         return (amax if largest else amin)(x)
-    d = _dim(dim, x.ndim, op)
+    d = normalize_dim(op, dim, x.ndim)
+    result = MaxResult if largest else MinResult
+    if x.ndim == 0:              # one element: itself, at index 0
+        values, indices = MaxWithIndices.apply(reshape(x, (1,)), 0, False, largest)
+        return result(reshape(values, ()), reshape(indices, ()))
     _check_nonempty(x, (d,), op)
     values, indices = MaxWithIndices.apply(x, d, keepdim, largest)
-    return (MaxResult if largest else MinResult)(values, indices)
+    return result(values, indices)
 
 
 def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
@@ -206,8 +290,11 @@ def _arg(x, dim, keepdim, largest, op):
         _check_nonempty(x, tuple(range(x.ndim)), op)
         out = fn(x.data.reshape(-1))
         out = out.reshape((1,) * x.ndim) if keepdim else out
+    elif x.ndim == 0:
+        normalize_dim(op, dim, 0)
+        out = xp.zeros((), dtype=np.int64)
     else:
-        d = _dim(dim, x.ndim, op)
+        d = normalize_dim(op, dim, x.ndim)
         _check_nonempty(x, (d,), op)
         out = fn(x.data, axis=d)
         if keepdim:
@@ -258,13 +345,10 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, _axes(dim, x.ndim, "logsumexp"), keepdim)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
-    """Product, written as exp(sum(log|x|)) * sign: differentiable where x != 0."""
-    from .elementwise import exp, log
-    axes = _axes(dim, x.ndim, "prod")
-    negatives = sum((x < 0).to(np.int64), dim=axes, keepdim=keepdim)
-    sign = 1 - 2 * (negatives % 2).to(x.dtype)
-    return sign * exp(sum(log(x.abs()), dim=axes, keepdim=keepdim))
+def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Product of all elements or along ``dim``; its gradient is exact at zeros (scan.Prod)."""
+    from .scan import prod as exact_prod  # the product lives with the scans it is made of
+    return exact_prod(x, dim, keepdim, dtype=dtype)
 
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
@@ -279,13 +363,90 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
                                                                    keepdims=keepdim)))
 
 
+# ---------------------------------------------------------------------------------------------
+# Vector norms
+# ---------------------------------------------------------------------------------------------
+
+class Norm(Function):
+    """y = ||x||_p over ``axes``: (sum |x|^p)^(1/p); p = inf is max |x|, -inf min |x|, and
+    p = 0 counts the nonzero entries.
+
+    Backward, with g broadcast back and y kept in the reduced dims (PyTorch's formulas):
+
+        p = 1:       g sign(x)
+        p = +-inf:   g sign(x) where |x| == y (shared evenly between ties), else 0
+        p = 0:       0 (a count is a step function)
+        p < 1:       g sign(x) |x|^(p - 1) y^(1 - p),   0 where x == 0
+        p > 1:       g sign(x) |x|^(p - 1) / y^(p - 1),   0 where y == 0
+
+    (p = 2 is the familiar g x / y.) The last two are masked: at the zero vector the slope of
+    the 2-norm is undefined (0 / 0) and PyTorch's gradient there is 0, not nan; so is ours.
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        xp = backend.array_module(x)
+        a = xp.abs(x)
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            if p == 1:
+                y = a.sum(axis=axes, keepdims=True)
+            elif p == 2:
+                y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+            elif p == math.inf:
+                y = a.max(axis=axes, keepdims=True)
+            elif p == -math.inf:
+                y = a.min(axis=axes, keepdims=True)
+            elif p == 0:
+                y = (x != 0).sum(axis=axes, keepdims=True)
+            else:
+                y = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        y = y.astype(x.dtype, copy=False)
+        ctx.x_shape, ctx.axes, ctx.p = x.shape, axes, p
+        if not keepdim:
+            y = y.reshape(tuple(s for i, s in enumerate(y.shape) if i not in axes))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        from .elementwise import sign, where
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        g = _spread(g, ctx.x_shape, ctx.axes)
+        y = reshape(y, _keep_shape(ctx.x_shape, ctx.axes))
+        if p == 0:
+            zeros = backend.array_module(x.data).zeros(ctx.x_shape, dtype=g.dtype)
+            return Tensor._make(zeros), None, None, None
+        if p == 1:
+            return g * sign(x), None, None, None
+        if math.isinf(p):
+            at_norm = (x.abs() == y.detach()).to(g.dtype)
+            return g * sign(x) * at_norm / sum(at_norm, ctx.axes, keepdim=True), None, None, None
+        # where(mask, 0, f(where(mask, 1, v))): the masked entries never reach f, so neither
+        # the value nor the gradient sees the 0 ** negative that would make them inf or nan
+        if p < 1:
+            x_zero = x == 0
+            slope = where(x_zero, 0.0, where(x_zero, 1.0, x.abs()) ** (p - 1)) * y ** (1 - p)
+        else:
+            y_zero = y == 0
+            slope = where(y_zero, 0.0, x.abs() ** (p - 1) / where(y_zero, 1.0, y) ** (p - 1))
+        return g * sign(x) * slope, None, None, None
+
+
 def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """The p-norm (p=2 by default; p=1, p=inf too)."""
-    from .elementwise import sqrt
-    if p == 2 or p == "fro":
-        return sqrt(sum(x * x, dim=dim, keepdim=keepdim))
-    if p == 1:
-        return sum(x.abs(), dim=dim, keepdim=keepdim)
-    if p == float("inf"):
-        return amax(x.abs(), dim=dim, keepdim=keepdim)
-    return sum(x.abs() ** p, dim=dim, keepdim=keepdim) ** (1.0 / p)
+    """The vector p-norm over ``dim`` (every element by default): p = 2 ("fro"), 1, inf,
+    -inf, 0 or any other number. Its gradient at the zero vector is 0, as in PyTorch."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise NotImplementedError(f"norm: p={p!r} is not implemented; use p='fro' or a "
+                                      "number (vector norms)")
+        p = 2
+    p = float(p)
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"norm: expected a floating point tensor as input, got {x.dtype}; "
+                           "use x.float()")
+    axes = _axes(dim, x.ndim, "norm")
+    if math.isinf(p) and builtins.any(x.shape[a] == 0 for a in axes):
+        raise RuntimeError(f"norm: can't compute the {p} norm over an empty dimension of a "
+                           f"tensor of shape {tuple(x.shape)}: max and min have no identity")
+    return Norm.apply(x, p, axes, keepdim)

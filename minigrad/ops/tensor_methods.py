@@ -44,7 +44,6 @@ def attach():
     T.__neg__ = E.neg
     T.__pos__ = lambda self: self
     T.__abs__ = E.abs
-    T.__floordiv__, T.__mod__ = C.floor_divide, C.remainder
     # in place: p -= lr * p.grad changes p itself
     T.__iadd__ = _inplace_op("__iadd__", E.add)
     T.__isub__ = _inplace_op("__isub__", E.sub)
@@ -97,8 +96,8 @@ def attach():
     T.squeeze, T.unsqueeze = V.squeeze, V.unsqueeze
     T.flatten, T.unflatten = V.flatten, V.unflatten
     T.expand_as = lambda self, other: V.expand(self, tuple(other.shape))
-    T.view_as = lambda self, other: V.reshape(self, tuple(other.shape))
-    T.reshape_as = T.view_as
+    T.view_as = lambda self, other: V.view(self, tuple(other.shape))
+    T.reshape_as = lambda self, other: V.reshape(self, tuple(other.shape))
     T.contiguous, T.clone = V.contiguous, V.clone
     T.__getitem__ = V.getitem
     T.gather, T.scatter_add = V.gather, V.scatter_add
@@ -114,3 +113,45 @@ def _iter0d():
 
 
 attach()
+
+
+# ---- more ops (pointwise, scan, indexing, rearrange, linalg, statistics, creation) -----------
+
+def _inplace_method(name, fn):
+    """``x.name_(...)``: ``fn(x, ...)`` written into x itself (see ``Tensor._inplace``)."""
+    def method(self, *args, **kwargs):
+        return self._inplace(f"{name}_()", lambda: fn(self, *args, **kwargs))
+    method.__name__ = f"{name}_"
+    return method
+
+
+def attach_more():
+    from . import creation, indexing, linalg, pointwise, rearrange, scan, statistics
+    T = Tensor
+    for module, names in (
+            (pointwise, ("log2", "log10", "log1p", "expm1", "tan", "erfc", "atan2",
+                         "remainder", "fmod", "floor_divide", "clamp_min", "clamp_max",
+                         "nan_to_num", "addcmul", "addcdiv")),
+            (scan, ("cumsum", "cumprod")),
+            (indexing, ("index_select", "take_along_dim", "masked_select", "narrow", "select",
+                        "index_add", "scatter", "scatter_reduce")),
+            (rearrange, ("roll", "movedim", "moveaxis", "repeat_interleave", "diagonal",
+                         "tril", "triu")),
+            (linalg, ("mv", "baddbmm")),
+            (statistics, ("median", "unique")),
+            (creation, ("new_zeros", "new_ones", "new_full", "new_empty", "new_tensor"))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.arctan2 = pointwise.atan2
+    T.tile = lambda self, *dims: rearrange.tile(self, dims)
+    T.__mod__, T.__rmod__ = pointwise.remainder, _swap(pointwise.remainder)
+    T.__floordiv__, T.__rfloordiv__ = pointwise.floor_divide, _swap(pointwise.floor_divide)
+    for name in ("log2", "log10", "log1p", "expm1", "tan", "erfc", "erf", "atan2", "remainder",
+                 "fmod", "floor_divide", "clamp_min", "clamp_max", "nan_to_num", "addcmul",
+                 "addcdiv", "cumsum", "cumprod", "index_add", "scatter", "scatter_reduce",
+                 "scatter_add", "tril", "triu", "baddbmm"):
+        setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
+    T.arctan2_ = T.atan2_
+
+
+attach_more()

@@ -11,7 +11,8 @@
 
 One concept per module: ``optimizer.py`` (the base class: groups, state, checkpoints),
 ``sgd.py``, ``adam.py`` (Adam and the update AdamW shares), ``adamw.py``, ``rmsprop.py``,
-``lr_scheduler.py``.
+``adagrad.py``, ``adadelta.py``, ``lbfgs.py`` (a quasi-Newton method whose ``step`` takes a
+closure), ``lr_scheduler.py``.
 """
 
 from . import lr_scheduler
@@ -22,3 +23,10 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
+
+# More optimizers, one file each
+from .adadelta import Adadelta  # noqa: E402
+from .adagrad import Adagrad  # noqa: E402
+from .lbfgs import LBFGS  # noqa: E402
+
+__all__ += ["Adagrad", "Adadelta", "LBFGS"]

@@ -18,26 +18,20 @@ coordinates with small, consistent gradients move as fast as those with large on
 The state of each parameter: ``step`` (t), ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with
 amsgrad, ``max_exp_avg_sq`` (v_max). AdamW (``adamw.py``) is this same class with decoupled
 weight decay switched on.
+
+The moment and parameter updates are one kernel op, ``minigrad.kernels.adam_step``
+(kernels/adam_*.py): chosen like every kernel (``mg.kernels.use``, ``MINIGRAD_KERNELS``, the
+default table), it runs the NumPy/CuPy reference formulas or one compiled pass over the
+elements (Numba on the CPU, the default there), which gives the same numbers. This file
+prepares what the kernel takes (through ``ops/kernel_calls.py``, the framework's one door to the
+kernels): the gradient after weight decay and ``maximize``, and the step
+count.
 """
 
 from __future__ import annotations
 
-import math
-
-from .. import backend
-from . import _fused_adam
+from ..ops import kernel_calls
 from .optimizer import Optimizer
-
-
-def update_moments(m, v, g, beta1: float, beta2: float) -> None:
-    """Adam's running moments, in place: m <- lerp(m, g, 1-beta1), v <- beta2 v + (1-beta2) g^2.
-
-    ``m + (1-beta1) * (g - m)`` is ``beta1*m + (1-beta1)*g`` rearranged (a "lerp", as PyTorch
-    computes it), which rounds the same way PyTorch does.
-    """
-    m += (1 - beta1) * (g - m)
-    v *= beta2
-    v += (1 - beta2) * (g * g)
 
 
 class Adam(Optimizer):
@@ -73,41 +67,31 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
+    # state entries that are arrays shaped like the parameter (see Optimizer.load_state_dict)
+    _buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+
     def _update(self, p, group):
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
-        beta1, beta2 = group["betas"]
+        lr, wd = group["lr"], group["weight_decay"]
         decoupled = group["decoupled_weight_decay"]
         state = self._init_state(p, group)
 
         g = self._gradient(p, group, l2_weight_decay=not decoupled)
         state["step"] += 1
-        t = state["step"]
         if decoupled and wd != 0:
             p.data *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
-
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        step_size = lr / (1 - beta1 ** t)
-        if not group["amsgrad"] and _fused_adam.can_fuse(p.data, g, m, v):
-            # the same arithmetic in one compiled pass (optim/_fused_adam.py)
-            _fused_adam.adam_step(p.data, g, m, v, beta1, beta2, step_size,
-                                  math.sqrt(1 - beta2 ** t), eps)
-            return
-        update_moments(m, v, g, beta1, beta2)
-        if group["amsgrad"]:
-            xp = backend.array_module(v)
-            v = xp.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-
-        # lr * m_hat / (sqrt(v_hat) + eps), with the corrections folded into two scalars
-        denom = backend.array_module(v).sqrt(v) / math.sqrt(1 - beta2 ** t)
-        denom += eps
-        p.data -= step_size * (m / denom)
+        beta1, beta2 = group["betas"]
+        kernel_calls.adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"],
+                               state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                               lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+                               step=state["step"])
 
     def _init_state(self, p, group) -> dict:
+        """The state of ``p``; its buffers start at zero when they do not exist yet (a first
+        step, or a loaded state without them, such as amsgrad resumed from plain Adam)."""
         state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = self._zeros_like(p)
-            state["exp_avg_sq"] = self._zeros_like(p)
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = self._zeros_like(p)
+        state.setdefault("step", 0)
+        names = self._buffers if group["amsgrad"] else self._buffers[:2]
+        for name in names:
+            if state.get(name) is None:
+                state[name] = self._zeros_like(p)
         return state

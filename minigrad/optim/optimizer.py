@@ -19,14 +19,19 @@ that has a gradient, with graph recording off.
      "param_groups": [{"lr": 0.1, "momentum": 0.9, ..., "params": [0, 1]}]}
 
 Parameters are numbered in order across all groups; the index, not the tensor, is stored, so a
-fresh optimizer over the same model (same order) can load it.
+fresh optimizer over the same model (same order) can load it. ``load_state_dict`` checks the
+whole dict against the optimizer before it changes anything: a checkpoint whose buffers do not
+have the parameters' shapes (saved before a layer changed size) is refused with an error that
+names the parameter, the entry and both shapes.
 """
 
 from __future__ import annotations
 
 import copy
+import reprlib
 import warnings
 from collections import defaultdict
+from collections.abc import Mapping
 from itertools import chain
 
 import numpy as np
@@ -45,6 +50,10 @@ class Optimizer:
             group leaves out come from ``defaults``.
         defaults: the default hyperparameters of every group.
     """
+
+    # The per-parameter state entries a subclass keeps as arrays shaped like the parameter
+    # (``"momentum_buffer"``, ``"exp_avg"``, ...): load_state_dict checks them.
+    _buffers: tuple[str, ...] = ()
 
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
@@ -200,37 +209,148 @@ class Optimizer:
         """Restore state saved by ``state_dict()`` (this optimizer's own parameters are kept).
 
         The groups must have the same sizes as when it was saved. Hyperparameters come from the
-        saved groups; buffers are copied onto each parameter's device and, for floating point
-        parameters, cast to its dtype.
+        saved groups (one the file lacks keeps this optimizer's value); buffers are copied onto
+        each parameter's device and, for floating point parameters, cast to its dtype.
+
+        Everything is checked before anything changes, and a state dict that does not fit is a
+        ValueError that leaves the optimizer as it was: the groups' parameter indices must be
+        ints, each index in one group only; hyperparameters must be of their defaults' kinds
+        (numbers, flags, pairs); every array in a parameter's state must have the parameter's
+        shape (a checkpoint of a model whose layers had other sizes would otherwise be read
+        and written past the ends of the arrays by the update kernels), the buffers this
+        optimizer reads (``_buffers``) must be such arrays (or None: not created yet), and
+        ``step`` a count (an int, or a 0-d array as PyTorch saves it).
         """
-        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
-            raise ValueError("optimizer state dict must be a dict with 'state' and "
-                             "'param_groups' entries, as returned by optimizer.state_dict()")
-        saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
-        if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"loaded state dict has {len(saved_groups)} parameter groups, but "
-                             f"the optimizer has {len(self.param_groups)}")
-        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
-            if len(g["params"]) != len(s["params"]):
-                raise ValueError(f"loaded state dict contains a parameter group ({i}) of "
-                                 f"{len(s['params'])} parameters that doesn't match the size of "
-                                 f"optimizer's group ({len(g['params'])})")
+        saved_groups = self._checked_groups(state_dict)
         params_of = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
                              chain.from_iterable(g["params"] for g in self.param_groups)))
+        names_of = dict(zip(chain.from_iterable(s["params"] for s in saved_groups),
+                            chain.from_iterable(g.get("param_names", [None] * len(g["params"]))
+                                                for g in self.param_groups)))
         state = defaultdict(dict)
-        for key, value in state_dict["state"].items():
-            key = int(key)
-            if key not in params_of:
-                raise ValueError(f"loaded state dict has state for parameter {key}, which is "
+        for key, entries in state_dict["state"].items():
+            index = _state_index(key)
+            if index not in params_of:
+                raise ValueError(f"loaded state dict has state for parameter {index}, which is "
                                  "in none of its parameter groups")
-            p = params_of[key]
-            state[p] = {k: _cast_state_value(p, k, v) for k, v in value.items()}
+            where = f"parameter {index}" + (f" ({names_of[index]!r})" if names_of[index] else "")
+            state[params_of[index]] = self._checked_state(params_of[index], where, entries)
+
+        # every check passed: only now does the optimizer change
         for group, saved in zip(self.param_groups, saved_groups):
+            for name in self.defaults:
+                saved.setdefault(name, group[name])
             saved["params"] = group["params"]
             if "param_names" in group and "param_names" not in saved:
                 saved["param_names"] = group["param_names"]
         self.state = state
         self.param_groups = saved_groups
+
+    def _checked_groups(self, state_dict) -> list[dict]:
+        """Copies of the saved parameter groups, with their indices as ints, once checked."""
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= set(state_dict):
+            raise ValueError("optimizer state dict must be a dict with 'state' and "
+                             "'param_groups' entries, as returned by optimizer.state_dict()")
+        if not isinstance(state_dict["state"], Mapping):
+            raise ValueError("loaded state dict's 'state' must be a dict {parameter index: dict "
+                             f"of state entries}}, got {type(state_dict['state']).__name__}")
+        groups = state_dict["param_groups"]
+        if not isinstance(groups, (list, tuple)) or not all(isinstance(g, Mapping)
+                                                            for g in groups):
+            raise ValueError("loaded state dict's 'param_groups' must be a list of dicts")
+        if len(groups) != len(self.param_groups):
+            raise ValueError(f"loaded state dict has {len(groups)} parameter groups, but "
+                             f"the optimizer has {len(self.param_groups)}")
+        group_of_index: dict[int, int] = {}
+        for i, (own, saved) in enumerate(zip(self.param_groups, groups)):
+            indices = saved.get("params")
+            if not isinstance(indices, (list, tuple)) or not all(map(_is_int, indices)):
+                raise ValueError(f"loaded state dict's param_groups[{i}]['params'] must be a "
+                                 f"list of parameter indices (ints), got "
+                                 f"{reprlib.repr(indices)}")
+            if len(own["params"]) != len(indices):
+                raise ValueError(f"loaded state dict contains a parameter group ({i}) of "
+                                 f"{len(indices)} parameters that doesn't match the size of "
+                                 f"optimizer's group ({len(own['params'])})")
+            for index in map(int, indices):
+                if index in group_of_index:
+                    raise ValueError(
+                        f"loaded state dict lists parameter index {index} more than once (in "
+                        f"param_groups[{group_of_index[index]}] and param_groups[{i}]): each "
+                        "index stands for one parameter")
+                group_of_index[index] = i
+            self._check_hyperparameters(i, saved)
+        copies = copy.deepcopy([{k: v for k, v in g.items() if k != "params"} for g in groups])
+        for copied, saved in zip(copies, groups):
+            copied["params"] = [int(index) for index in saved["params"]]
+        return copies
+
+    def _check_hyperparameters(self, i: int, saved: Mapping) -> None:
+        """Each saved hyperparameter this optimizer has a default for is of the default's kind:
+        a flag (bool), a real number, or a tuple of real numbers of the same length."""
+        for name, default in self.defaults.items():
+            if name not in saved:
+                continue
+            value = saved[name]
+            if isinstance(default, bool):
+                fits, kind = isinstance(value, (bool, np.bool_)), "True or False"
+            elif isinstance(default, (int, float)):
+                fits, kind = _is_real(value), "a real number"
+            elif isinstance(default, tuple):
+                fits = (isinstance(value, (list, tuple)) and len(value) == len(default)
+                        and all(map(_is_real, value)))
+                kind = f"a tuple of {len(default)} real numbers"
+            else:
+                continue
+            if not fits:
+                raise ValueError(f"loaded state dict's param_groups[{i}][{name!r}] must be "
+                                 f"{kind} (default {default!r}), got {reprlib.repr(value)}")
+
+    def _checked_state(self, p: Tensor, where: str, entries) -> dict:
+        """The loaded state of ``p`` (``where`` names it in errors), checked and copied."""
+        if not isinstance(entries, Mapping):
+            raise ValueError(f"loaded state dict's state of {where} must be a dict of state "
+                             f"entries, got {type(entries).__name__}")
+        return {key: self._checked_state_entry(p, where, key, value)
+                for key, value in entries.items()}
+
+    def _state_shape(self, p: Tensor, key) -> tuple | None:
+        """The shape a loaded state array ``key`` of ``p`` must have: p's own, for the
+        per-parameter buffers of SGD, Adam, RMSprop, ... An optimizer whose state is shaped
+        otherwise (LBFGS) says so here; None accepts any shape."""
+        return tuple(p.shape)
+
+    def _checked_state_entry(self, p: Tensor, where: str, key, value):
+        """One loaded state entry, ready for ``p``: ``step`` as an int; an array (which must
+        have p's shape and hold numbers) copied to p's device and float dtype; None, numbers
+        and strings as they are, except where one of this optimizer's buffers must be."""
+        if key == "step":
+            return _step_count(where, value)
+        if isinstance(value, Mapping):
+            return {k: self._checked_state_entry(p, where, k, v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):            # a list of buffers (LBFGS's history)
+            return type(value)(self._checked_state_entry(p, where, key, v) for v in value)
+        array = _as_array(value)
+        if array is None:
+            if key in self._buffers and value is not None:
+                raise ValueError(f"loaded state dict's {key!r} of {where} must be an array of "
+                                 f"the parameter's shape {tuple(p.shape)}, got "
+                                 f"{type(value).__name__} {reprlib.repr(value)}")
+            return value
+        if np.dtype(array.dtype).kind not in "fiub":
+            raise ValueError(f"loaded state dict's {key!r} of {where} must hold numbers, got "
+                             f"an array of dtype {array.dtype}")
+        want = self._state_shape(p, key)
+        if want is not None and tuple(array.shape) != want:
+            expected = (f"the parameter has shape {want}" if want == tuple(p.shape) else
+                        f"it must have shape {want} (the parameter's is {tuple(p.shape)})")
+            raise ValueError(f"loaded state dict does not fit {where}: its {key!r} has shape "
+                             f"{tuple(array.shape)} but {expected}; was the checkpoint saved "
+                             "from a model whose layers had other sizes?")
+        if np.dtype(p.dtype).kind == "f":
+            array = array.astype(p.dtype)
+        # a copy, so the optimizer's in-place updates never write into the caller's arrays
+        return backend.array_module(p.data).array(backend.to_device(array, p.device), copy=True)
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]
@@ -248,19 +368,47 @@ def _check_ordered(params) -> None:
                         "a list instead.")
 
 
-def _cast_state_value(p: Tensor, key, value):
-    """A loaded state entry, ready for ``p``: arrays copied to p's device (and float dtype)."""
-    if key == "step":
-        return int(value.item() if hasattr(value, "item") else value)
-    if isinstance(value, dict):
-        return {k: _cast_state_value(p, k, v) for k, v in value.items()}
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_real(value) -> bool:
+    """A real number: a Python or NumPy int or float (not bool), or a 0-d array of one."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        return True
+    return isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf"
+
+
+def _state_index(key) -> int:
+    """A key of a loaded ``"state"``: a parameter index, as an int or a string of one."""
+    if _is_int(key):
+        return int(key)
+    if isinstance(key, str) and key.strip().lstrip("-").isdigit():
+        return int(key)
+    raise ValueError(f"loaded state dict's 'state' must be keyed by parameter index (an int), "
+                     f"got the key {reprlib.repr(key)}")
+
+
+def _step_count(where: str, value) -> int:
+    """A loaded ``step``: a non-negative whole number, as an int or a 0-d array (PyTorch saves
+    a 0-d float tensor)."""
+    number = value.data if isinstance(value, Tensor) else value
+    if getattr(number, "ndim", None) == 0 and hasattr(number, "item"):
+        number = number.item()
+    if not (_is_real(number) and float(number) >= 0 and float(number).is_integer()):
+        raise ValueError(f"loaded state dict's 'step' of {where} must be a count (a whole "
+                         f"number >= 0), got {reprlib.repr(value)}")
+    return int(number)
+
+
+def _as_array(value):
+    """``value`` as an array (NumPy or CuPy) if it is one (or a Tensor), else None."""
     if isinstance(value, Tensor):
-        value = value.data
-    elif not (isinstance(value, np.ndarray) or backend.device_of(value).type == "cuda"):
-        if not hasattr(value, "__array__") or np.isscalar(value):
-            return value  # a number, string or None: kept as it is
-        value = np.asarray(value)
-    if np.dtype(p.dtype).kind == "f" and np.dtype(value.dtype).kind in "fiub":
-        value = value.astype(p.dtype)
-    # a copy, so the optimizer's in-place updates never write into the caller's arrays
-    return backend.array_module(p.data).array(backend.to_device(value, p.device), copy=True)
+        return value.data
+    if isinstance(value, np.ndarray) or backend.device_of(value).type == "cuda":
+        return value
+    if hasattr(value, "__array__") and not np.isscalar(value):
+        return np.asarray(value)
+    return None

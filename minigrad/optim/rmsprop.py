@@ -57,6 +57,9 @@ class RMSprop(Optimizer):
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults)
 
+    # state entries that are arrays shaped like the parameter (see Optimizer.load_state_dict)
+    _buffers = ("square_avg", "momentum_buffer", "grad_avg")
+
     def _update(self, p, group):
         alpha, lr, momentum = group["alpha"], group["lr"], group["momentum"]
         xp = backend.array_module(p.data)
@@ -84,12 +87,13 @@ class RMSprop(Optimizer):
             p.data -= lr * (g / avg)
 
     def _init_state(self, p, group) -> dict:
+        """The state of ``p``; its buffers start at zero when they do not exist yet (a first
+        step, or a loaded state without them, such as momentum switched on after resuming)."""
         state = self.state[p]
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = self._zeros_like(p)
-            if group["momentum"] > 0:
-                state["momentum_buffer"] = self._zeros_like(p)
-            if group["centered"]:
-                state["grad_avg"] = self._zeros_like(p)
+        state.setdefault("step", 0)
+        needed = {"square_avg": True, "momentum_buffer": group["momentum"] > 0,
+                  "grad_avg": group["centered"]}
+        for name in self._buffers:
+            if needed[name] and state.get(name) is None:
+                state[name] = self._zeros_like(p)
         return state

@@ -49,6 +49,10 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
+    # state entries that are arrays shaped like the parameter (see Optimizer.load_state_dict);
+    # a momentum buffer that is None or missing is created from the gradient at the next step
+    _buffers = ("momentum_buffer",)
+
     def _update(self, p, group):
         g = self._gradient(p, group)  # -grad if maximize, + weight_decay * p
         momentum = group["momentum"]

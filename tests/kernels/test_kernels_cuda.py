@@ -215,6 +215,25 @@ def test_relu_forward_and_backward(dtype, kernel_rng):
     assert run_cuda("relu", empty).shape == (0, 3)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("amsgrad", [False, True])
+def test_adam_step(dtype, amsgrad, kernel_rng):
+    """In place on device arrays, one of them a transposed view (updated through a copy that
+    is written back); 45 elements, so the simulator's threads loop."""
+    p, g, m = (random_array(kernel_rng, (9, 5), dtype) for _ in range(3))
+    v = np.abs(random_array(kernel_rng, (9, 5), dtype))
+    v_max = np.abs(random_array(kernel_rng, (9, 5), dtype)) if amsgrad else None
+    scalars = dict(lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, step=3)
+    refs = [None if a is None else a.copy() for a in (p, m, v, v_max)]
+    K.adam_step(refs[0], g, refs[1], refs[2], refs[3], impl="numpy", **scalars)
+    on_device = [None if a is None else to_device(a.T.copy()).T for a in (p, m, v, v_max)]
+    K.adam_step(on_device[0], to_device(g), on_device[1], on_device[2], on_device[3],
+                impl="cuda", **scalars)
+    for out, ref in zip(on_device, refs):
+        if ref is not None:
+            assert_close(to_host(out), ref)
+
+
 # ---------------------------------------------------------------------------------------------
 # Realistic sizes: a real GPU only
 # ---------------------------------------------------------------------------------------------

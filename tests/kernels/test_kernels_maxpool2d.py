@@ -139,7 +139,7 @@ def test_output_too_small():
 def test_wrong_rank_and_dtype():
     with pytest.raises(ValueError, match="kernels.max_pool2d: x must be 4-D"):
         K.max_pool2d(np.zeros((1, 5, 5)), 2)
-    with pytest.raises(ValueError, match="x must hold floats or integers"):
+    with pytest.raises(ValueError, match="x must hold float32, float64 or integers"):
         K.max_pool2d(np.zeros((1, 1, 4, 4), bool), 2)
 
 

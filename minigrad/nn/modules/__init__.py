@@ -38,3 +38,17 @@ from .transformer import *  # noqa: F401,F403  TransformerEncoderLayer Transform
 # what ``from .modules import *`` (in mg.nn) exports: the layer classes, not the file names
 __all__ = sorted(n for n, v in globals().items()
                  if isinstance(v, type) and issubclass(v, _Module) and not n.startswith("_"))
+
+# More layers, one family per file
+from .activation_extra import *  # noqa: E402,F401,F403  Hardtanh ReLU6 ... Softmin Softsign
+from .distance import *  # noqa: E402,F401,F403  CosineSimilarity PairwiseDistance
+from .fold import *  # noqa: E402,F401,F403  Unfold Fold
+from .instancenorm import *  # noqa: E402,F401,F403  InstanceNorm1d/2d/3d
+from .pixelshuffle import *  # noqa: E402,F401,F403  PixelShuffle PixelUnshuffle
+from .pooling_extra import *  # noqa: E402,F401,F403  MaxPool1d AvgPool1d Adaptive*Pool1d/2d
+from .rmsnorm import *  # noqa: E402,F401,F403  RMSNorm
+from .transformer_decoder import *  # noqa: E402,F401,F403  TransformerDecoder(Layer) Transformer
+from .upsampling import *  # noqa: E402,F401,F403  Upsample UpsamplingNearest2d/Bilinear2d
+
+__all__ = sorted(n for n, v in globals().items()
+                 if isinstance(v, type) and issubclass(v, _Module) and not n.startswith("_"))

@@ -20,6 +20,7 @@ is 1 / sqrt(fan_in).) The bias uses the same bound.
 from __future__ import annotations
 
 from ...ops import conv as C
+from ...ops.arguments import as_int, int_tuple
 from ...tensor import empty
 from .. import init
 from ..module import Module
@@ -39,6 +40,9 @@ class _ConvNd(Module):
         super().__init__()
         n = self._dims
         name = type(self).__name__
+        in_channels = as_int(name, "in_channels", in_channels)
+        out_channels = as_int(name, "out_channels", out_channels)
+        groups = as_int(name, "groups", groups)
         if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
@@ -51,10 +55,10 @@ class _ConvNd(Module):
             raise NotImplementedError(f"{name}: only padding_mode='zeros' is implemented, got "
                                       f"{padding_mode!r}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = C.ntuple(kernel_size, n, "kernel_size")
-        self.stride = C.ntuple(stride, n, "stride")
-        self.dilation = C.ntuple(dilation, n, "dilation")
-        self.output_padding = C.ntuple(output_padding, n, "output_padding")
+        self.kernel_size = int_tuple(name, "kernel_size", kernel_size, n)
+        self.stride = int_tuple(name, "stride", stride, n)
+        self.dilation = int_tuple(name, "dilation", dilation, n)
+        self.output_padding = int_tuple(name, "output_padding", output_padding, n)
         self.padding_mode = padding_mode
         self.transposed = self._transposed
         if isinstance(padding, str):
@@ -66,7 +70,7 @@ class _ConvNd(Module):
                                  f"convolutions (stride={self.stride})")
             self.padding = padding
         else:
-            self.padding = C.ntuple(padding, n, "padding")
+            self.padding = int_tuple(name, "padding", padding, n)
 
         if self._transposed:
             shape = (in_channels, out_channels // groups) + self.kernel_size

@@ -7,9 +7,19 @@ functional of the same name in ``minigrad/ops/pool.py``, where the windows are e
 from __future__ import annotations
 
 from ...ops import pool as P
+from ...ops.arguments import int_tuple
 from ..module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
+
+
+def _check_window(layer, kernel_size, stride, padding, dilation):
+    """Refuse a float kernel_size, stride, padding or dilation when the layer is built (the
+    layer keeps them as given, as PyTorch's does; the functional checks them again)."""
+    for name, value in (("kernel_size", kernel_size), ("stride", stride),
+                        ("padding", padding), ("dilation", dilation)):
+        if value is not None:
+            int_tuple(layer, name, value, 2)
 
 
 class MaxPool2d(Module):
@@ -19,6 +29,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         super().__init__()
+        _check_window("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.dilation = padding, dilation
@@ -39,6 +50,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):
         super().__init__()
+        _check_window("AvgPool2d", kernel_size, stride, padding, 1)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding, self.ceil_mode = padding, ceil_mode

@@ -1,0 +1,348 @@
+"""Linear algebra: einsum, mv, baddbmm, and the norms of ``mg.linalg``.
+
+``einsum`` is one Function for every contraction: C = einsum("ij,jk->ik", A, B) sums
+A_ij B_jk over the letters missing from the output. Its gradient for one operand is another
+einsum: the output gradient contracted with the other operands, written with the operand's
+own letters as output ("ik,jk->ij" for A). That works when each letter of the operand also
+appears in the output or in another operand, and no letter repeats inside an operand, so
+``einsum`` first rewrites the equation into that form with differentiable ops: a repeated
+letter ("ii->i") takes the diagonal, a letter found in one operand only is summed away.
+
+The norms reduce |x| in one of a few ways; their gradients are written by hand (``VectorNorm``)
+because the obvious compositions have a NaN gradient at 0 (sqrt'(0) is infinite), where
+PyTorch returns 0.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .arguments import normalize_dim
+from .elementwise import where
+from .matmul import matmul
+from .movement import expand, sum_to
+from .reduce import _axes, _spread, amax, amin
+from .reduce import sum as sum_
+
+# ---------------------------------------------------------------------------------------------
+# einsum
+# ---------------------------------------------------------------------------------------------
+
+
+class Einsum(Function):
+    """y = einsum(terms -> out)(x_0, x_1, ...), with no letter repeated inside a term and every
+    letter of a term present in ``out`` or another term (``einsum`` prepares that).
+
+    dx_k = einsum(out, terms without k -> term k)(g, other operands), then summed (or
+    broadcast) where x_k had size 1 against a longer dimension of the same letter.
+    """
+
+    @staticmethod
+    def forward(ctx, *operands, terms, out):
+        ctx.terms, ctx.out = terms, out
+        ctx.save_for_backward(*operands)
+        xp = backend.array_module(*operands)
+        return xp.einsum(",".join(terms) + "->" + out, *operands, optimize=len(operands) > 1)
+
+    @staticmethod
+    def backward(ctx, g):
+        operands = ctx.saved_tensors
+        grads = []
+        for k, need in enumerate(ctx.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            others = [(t, x) for j, (t, x) in enumerate(zip(ctx.terms, operands)) if j != k]
+            equation = ",".join([ctx.out] + [t for t, _ in others]) + "->" + ctx.terms[k]
+            grad = einsum(equation, g, *[x for _, x in others])
+            grads.append(_fit_to(grad, tuple(operands[k].shape)))
+        return tuple(grads)
+
+
+def _fit_to(grad: Tensor, shape) -> Tensor:
+    """Sum dims where the operand had size 1 (it was broadcast), expand dims where the
+    gradient has size 1 and the operand does not (another operand broadcast there)."""
+    if tuple(grad.shape) == shape:
+        return grad
+    grad = sum_to(grad, tuple(1 if s == 1 else g for s, g in zip(shape, grad.shape)))
+    return expand(grad, shape)
+
+
+def _parse_einsum(equation: str, shapes):
+    """The equation with the ellipsis spelled out in spare letters: (terms, out)."""
+    equation = equation.replace(" ", "")
+    lhs, arrow, out = equation.partition("->")
+    terms = lhs.split(",")
+    if len(terms) != len(shapes):
+        raise RuntimeError(f"einsum(): the equation {equation!r} has {len(terms)} operand "
+                           f"term(s) but {len(shapes)} operand(s) were given")
+    for term in terms + ([out] if arrow else []):
+        letters = term.replace("...", "")
+        if term.count("...") > 1 or any(c not in string.ascii_letters for c in letters):
+            raise RuntimeError(f"einsum(): invalid subscript {term!r} in {equation!r}: use "
+                               "letters a-z, A-Z and at most one '...'")
+    spare = [c for c in string.ascii_letters if c not in equation]
+    ellipsis_dims = 0
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        n_letters = len(term.replace("...", ""))
+        if ("..." in term and n_letters > len(shape)) or \
+                ("..." not in term and n_letters != len(shape)):
+            raise RuntimeError(f"einsum(): the subscripts {term!r} of operand {i} do not match "
+                               f"its {len(shape)} dimensions (shape {tuple(shape)})")
+        if "..." in term:
+            ellipsis_dims = max(ellipsis_dims, len(shape) - n_letters)
+    ell = "".join(spare[:ellipsis_dims])
+    # an operand's '...' covers its dims without a letter; they align with ell from the right
+    terms = [t.replace("...", ell[ellipsis_dims - (len(s) - len(t.replace("...", ""))):])
+             for t, s in zip(terms, shapes)]
+    if arrow:
+        out = out.replace("...", ell)
+        for c in out:
+            if out.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once "
+                                   "in the output")
+            if not any(c in t for t in terms):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the "
+                                   "equation for any input operand")
+    else:
+        letters = "".join(terms)
+        out = ell + "".join(sorted(c for c in set(letters)
+                                   if letters.count(c) == 1 and c not in ell))
+    return terms, out
+
+
+def _letter_sizes(terms, shapes):
+    """Each letter's size; sizes of one letter must agree or be 1 (broadcast)."""
+    sizes = {}
+    for i, (term, shape) in enumerate(zip(terms, shapes)):
+        for c, s in zip(term, shape):
+            known = sizes.get(c, 1)
+            if s != 1 and known != 1 and s != known:
+                raise RuntimeError(f"einsum(): subscript {c} has size {s} for operand {i} "
+                                   f"which does not broadcast with previously seen size {known}")
+            sizes[c] = max(known, s) if s != 1 else known
+    return sizes
+
+
+def _take_repeated_diagonals(x: Tensor, term: str):
+    """"ii" -> the diagonal, as letter i: no letter repeats in the returned term."""
+    from .rearrange import diagonal
+    while len(set(term)) != len(term):
+        c = next(c for c in term if term.count(c) > 1)
+        d1 = term.index(c)
+        d2 = term.index(c, d1 + 1)
+        if x.shape[d1] != x.shape[d2]:
+            raise RuntimeError(f"einsum(): subscript {c} is repeated for an operand but the "
+                               f"sizes don't match, {x.shape[d1]} != {x.shape[d2]}")
+        x = diagonal(x, 0, d1, d2)                   # the diagonal becomes the last dim
+        term = term[:d1] + term[d1 + 1:d2] + term[d2 + 1:] + c
+    return x, term
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation: ``einsum("bij,bjk->bik", a, b)`` is a batched matmul. Letters
+    missing from the output are summed; '...' stands for leading broadcast dims. The operands
+    may also be passed as one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not operands:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    for i, x in enumerate(operands):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"einsum(): operand {i} is a {type(x).__name__}, expected a Tensor")
+    terms, out = _parse_einsum(equation, [tuple(x.shape) for x in operands])
+    _letter_sizes(terms, [tuple(x.shape) for x in operands])
+    dtype = operands[0].dtype
+    for x in operands[1:]:
+        dtype = backend.promote_types(dtype, x.dtype)
+    xs = []
+    new_terms = []
+    for k, (x, term) in enumerate(zip(operands, terms)):
+        x, term = _take_repeated_diagonals(x if x.dtype == dtype else x.to(dtype), term)
+        # a letter nowhere else is summed before the product (it would have no source in
+        # the gradient's einsum)
+        elsewhere = out + "".join(t for j, t in enumerate(terms) if j != k)
+        lonely = tuple(i for i, c in enumerate(term) if c not in elsewhere)
+        if lonely:
+            x = sum_(x, dim=lonely)
+            term = "".join(c for i, c in enumerate(term) if i not in lonely)
+        xs.append(x)
+        new_terms.append(term)
+    return Einsum.apply(*xs, terms=tuple(new_terms), out=out)
+
+
+# ---------------------------------------------------------------------------------------------
+# Products with checks: mv, baddbmm
+# ---------------------------------------------------------------------------------------------
+
+def mv(input: Tensor, vec: Tensor) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Matrix (n, m) times vector (m,): a vector (n,)."""
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes "
+                           f"{tuple(input.shape)} and {tuple(vec.shape)}")
+    return matmul(input, vec)
+
+
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:  # noqa: A002
+    """beta * input + alpha * (batch1 @ batch2) for batches of matrices (b, n, m) @ (b, m, p);
+    input broadcasts to (b, n, p). With beta = 0, input is ignored (its NaNs too)."""
+    if batch1.ndim != 3 or batch2.ndim != 3:
+        raise RuntimeError(f"baddbmm: batch1 and batch2 must be 3-D, got shapes "
+                           f"{tuple(batch1.shape)} and {tuple(batch2.shape)}")
+    b, n, m = batch1.shape
+    if batch2.shape[0] != b or batch2.shape[1] != m:
+        raise RuntimeError(f"baddbmm: batch1 {tuple(batch1.shape)} and batch2 "
+                           f"{tuple(batch2.shape)} don't multiply: expected batch2 of shape "
+                           f"({b}, {m}, p)")
+    out_shape = (b, n, batch2.shape[2])
+    try:
+        if np.broadcast_shapes(tuple(input.shape), out_shape) != out_shape:
+            raise ValueError
+    except ValueError:
+        raise RuntimeError(f"baddbmm: input of shape {tuple(input.shape)} can't be broadcast "
+                           f"to the product's shape {out_shape}") from None
+    product = matmul(batch1, batch2)
+    if alpha != 1:
+        product = product * alpha
+    if beta == 0:
+        return product
+    return product + (input if beta == 1 else input * beta)
+
+
+# ---------------------------------------------------------------------------------------------
+# Norms
+# ---------------------------------------------------------------------------------------------
+
+class VectorNorm(Function):
+    """y = (sum |x_i|^p)^(1/p) over ``axes``; p = inf is max |x_i|, -inf min |x_i|, 0 the number
+    of nonzeros.
+
+    dy/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1)   (p = 2: x_i / y;  p = 1: sign(x_i)),
+    for p = +-inf: sign(x_i) shared evenly among the elements with |x_i| = y; p = 0: 0.
+    Where y = 0 the gradient is 0, as in PyTorch (the formulas divide 0 by 0 there).
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, axes, keepdim):
+        xp = backend.array_module(x)
+        a = xp.abs(x)
+        if p == np.inf:
+            y = a.max(axis=axes, keepdims=True)
+        elif p == -np.inf:
+            y = a.min(axis=axes, keepdims=True)
+        elif p == 0:
+            y = (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 1:
+            y = a.sum(axis=axes, keepdims=True)
+        elif p == 2:
+            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
+        else:
+            with np.errstate(divide="ignore"):
+                y = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
+        y = y.astype(x.dtype, copy=False)
+        ctx.p, ctx.axes, ctx.keepdim, ctx.x_shape = p, axes, keepdim, x.shape
+        ctx.y_keep_shape = y.shape
+        if not keepdim:
+            y = y.reshape(tuple(s for i, s in enumerate(x.shape) if i not in axes))
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        p = ctx.p
+        g = _spread(g, ctx.x_shape, ctx.axes)
+        y = expand(y.reshape(ctx.y_keep_shape), tuple(ctx.x_shape))
+        if p == 0:
+            return g * 0, None, None, None
+        sign = Tensor._make(backend.array_module(x.data).sign(x.data))
+        if p == 1:
+            return g * sign, None, None, None
+        zero = y.detach() == 0
+        safe_y = where(zero, 1.0, y)
+        if p in (np.inf, -np.inf):
+            winners = (x.detach().abs() == y.detach()).to(g.dtype)
+            count = sum_(winners, dim=ctx.axes, keepdim=True)
+            return g * sign * winners / count, None, None, None
+        if p == 2:
+            return where(zero, 0.0, g * x / safe_y), None, None, None
+        ratio = x.abs() / safe_y
+        return where(zero, 0.0, g * sign * ratio ** (p - 1)), None, None, None
+
+
+def _norm_input(op: str, x: Tensor, dtype) -> Tensor:
+    if dtype is not None:
+        x = x.to(backend.resolve_dtype(dtype))
+    if x.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating point tensor as input, got {x.dtype}")
+    return x
+
+
+def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+    """The ``ord``-norm of x over ``dim`` (all elements when None): (sum |x|^ord)^(1/ord);
+    ord = inf: max |x|, -inf: min |x|, 0: number of nonzeros."""
+    op = "linalg.vector_norm"
+    x = _norm_input(op, x, dtype)
+    if isinstance(ord, str) or not np.isscalar(ord):
+        raise RuntimeError(f"{op}: ord must be a number, got {ord!r} (use linalg.matrix_norm "
+                           "for 'fro' and 'nuc')")
+    axes = _axes(dim, x.ndim, op) if x.ndim else ()
+    if ord in (np.inf, -np.inf) and any(x.shape[a] == 0 for a in axes):
+        raise RuntimeError(f"{op}: cannot compute the {ord} norm over an empty dimension "
+                           f"(shape {tuple(x.shape)})")
+    return VectorNorm.apply(x, float(ord), axes, keepdim)
+
+
+def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: N803, A002
+    """Norm of the matrices over the two dims ``dim``: 'fro' (sqrt of the sum of squares),
+    1 / -1 (max / min column sum of |A|), inf / -inf (max / min row sum of |A|)."""
+    op = "linalg.matrix_norm"
+    A = _norm_input(op, A, dtype)  # noqa: N806
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions, got "
+                           f"shape {tuple(A.shape)}")
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    if len(dims) != 2:
+        raise RuntimeError(f"{op}: dim must be a 2-tuple, got {dim!r}")
+    d0, d1 = (normalize_dim(op, d, A.ndim) for d in dims)
+    if d0 == d1:
+        raise RuntimeError(f"{op}: dims must be different, got {dim!r}")
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in ("nuc", 2, -2):
+        raise NotImplementedError(f"{op}: ord={ord!r} needs singular values (an SVD), which "
+                                  "minigrad does not have; 'fro', 1, -1, inf and -inf work")
+    if ord not in (1, -1, np.inf, -np.inf):
+        raise RuntimeError(f"{op}: Order {ord} not supported.")
+    # 1-norms sum down the columns (over rows, d0), inf-norms along the rows (over d1)
+    summed, over = (d0, d1) if ord in (1, -1) else (d1, d0)
+    sums = sum_(A.abs(), dim=summed, keepdim=True)
+    pick = amax if ord in (1, np.inf) else amin
+    result = pick(sums, dim=over, keepdim=True)
+    return result if keepdim else result.squeeze((d0, d1))
+
+
+def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: N803, A002
+    """``linalg.norm``: a vector norm when ``dim`` is one dim (or A is 1-D), a matrix norm when
+    ``dim`` is two dims (or A is 2-D); with neither ord nor dim, the 2-norm of all elements."""
+    op = "linalg.norm"
+    if dim is not None:
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+        if len(dims) == 1:
+            return vector_norm(A, 2 if ord is None else ord, dims, keepdim, dtype=dtype)
+        if len(dims) == 2:
+            return matrix_norm(A, "fro" if ord is None else ord, dims, keepdim, dtype=dtype)
+        raise RuntimeError(f"{op}: dim must be one or two dims, got {dim!r}")
+    if ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if A.ndim == 1:
+        return vector_norm(A, ord, None, keepdim, dtype=dtype)
+    if A.ndim == 2:
+        return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
+    raise RuntimeError(f"{op}: If dim is not specified but ord is, the input must be 1D or "
+                       f"2D. Got {A.ndim}D.")

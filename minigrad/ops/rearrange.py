@@ -1,0 +1,260 @@
+"""Rearranging ops: roll, movedim, tile, hstack/vstack, repeat_interleave, diagonal, tril/triu.
+
+Like ``movement.py`` they move numbers without computing new ones, so each gradient moves
+them back: roll by the opposite shift, put the diagonal back on a zero matrix, keep the same
+triangle. Most are written with ``movement.py``'s ops (permute, repeat, cat, indexing), whose
+gradients are already there; ``Roll``, ``Diagonal`` and ``Triangle`` are Functions of their own.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .arguments import normalize_dim
+from .movement import _sizes, cat, permute, repeat, reshape
+
+# ---------------------------------------------------------------------------------------------
+# roll
+# ---------------------------------------------------------------------------------------------
+
+
+class Roll(Function):
+    """y = x shifted by ``shifts`` along ``dims``, wrapping around (y_{i+s} = x_i).
+
+    dx = g rolled back by -shifts.
+    """
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return backend.array_module(x).roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Roll.apply(g, tuple(-s for s in ctx.shifts), ctx.dims), None, None
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:  # noqa: A002 - PyTorch's names
+    """Shift elements along ``dims`` (or over the flattened tensor when ``dims`` is None)."""
+    shifts = _int_tuple(shifts)
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be a single number, got "
+                               f"{list(shifts)}")
+        return reshape(Roll.apply(reshape(input, (-1,)), shifts, (0,)), tuple(input.shape))
+    dims = _int_tuple(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts {list(shifts)} and dims {list(dims)} must have the "
+                           "same length")
+    dims = tuple(normalize_dim("roll", d, input.ndim) for d in dims)
+    if input.ndim == 0:
+        return input.clone()
+    return Roll.apply(input, shifts, dims)
+
+
+def _int_tuple(v):
+    return tuple(int(s) for s in v) if isinstance(v, (tuple, list)) else (int(v),)
+
+
+# ---------------------------------------------------------------------------------------------
+# moving and tiling dimensions, joining
+# ---------------------------------------------------------------------------------------------
+
+def movedim(input: Tensor, source, destination) -> Tensor:  # noqa: A002
+    """Move dims ``source`` to positions ``destination``; the others keep their order."""
+    src, dst = _int_tuple(source), _int_tuple(destination)
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
+                           f"dims) should contain the same number of dims as destination "
+                           f"({list(dst)} dims)")
+    n = input.ndim
+    src = tuple(normalize_dim("movedim", d, n) for d in src)
+    dst = tuple(normalize_dim("movedim", d, n) for d in dst)
+    for name, dims in (("source", src), ("destination", dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(dims)})")
+    order = [None] * n
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(n) if d not in src)
+    order = [next(rest) if o is None else o for o in order]
+    return permute(input, tuple(order)) if n else input
+
+
+moveaxis = movedim
+
+
+def tile(input: Tensor, dims) -> Tensor:  # noqa: A002
+    """``repeat`` that accepts fewer repetitions than dimensions (leading ones are 1)."""
+    dims = _sizes((dims,) if isinstance(dims, int) else tuple(dims))
+    dims = (1,) * (input.ndim - len(dims)) + dims
+    return repeat(input, dims)
+
+
+def _at_least(t: Tensor, ndim: int) -> Tensor:
+    """``t`` with size-1 dims in front until it has ``ndim`` dims (atleast_1d/2d)."""
+    return reshape(t, (1,) * (ndim - t.ndim) + tuple(t.shape)) if t.ndim < ndim else t
+
+
+def hstack(tensors) -> Tensor:
+    """Join along dim 1 (dim 0 when every tensor is 1-D), as NumPy's hstack."""
+    tensors = [_at_least(t, 1) for t in _tensor_list(tensors, "hstack")]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join along dim 0, 1-D tensors becoming rows, as NumPy's vstack."""
+    return cat([_at_least(t, 2) for t in _tensor_list(tensors, "vstack")], 0)
+
+
+def _tensor_list(tensors, op):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError(f"{op}: expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: entry {i} is a {type(t).__name__}, expected a Tensor")
+    return tensors
+
+
+def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None):  # noqa: A002
+    """Repeat each element ``repeats`` times along ``dim`` (flattened when dim is None):
+    [a, b] with repeats 2 -> [a, a, b, b]. ``repeats`` is a number or one count per element.
+
+    ``repeat_interleave(counts)`` alone gives the indices 0, 1, ... each repeated count times.
+    Written as ``x[..., index]`` with index = [0, 0, 1, 1, ...]: the gradient adds back.
+    """
+    if repeats is None:
+        counts = _repeat_counts(input, input.numel(), "repeat_interleave")
+        index = np.repeat(np.arange(counts.size, dtype=np.int64), counts)
+        return Tensor._make(backend.to_device(index, input.device))
+    x = reshape(input, (-1,)) if dim is None else input
+    d = 0 if dim is None else normalize_dim("repeat_interleave", dim, x.ndim)
+    if x.ndim == 0:
+        x = reshape(x, (1,))
+    n = x.shape[d]
+    counts = _repeat_counts(repeats, n, "repeat_interleave")
+    # the index is built on the host (counts are few), then moved to x's device
+    index = np.repeat(np.arange(n, dtype=np.int64), counts)
+    if output_size is not None and int(output_size) != index.size:
+        raise RuntimeError(f"repeat_interleave: output_size is {output_size} but the repeats "
+                           f"add up to {index.size}")
+    return x[(slice(None),) * d + (backend.to_device(index, x.device),)]
+
+
+def _repeat_counts(repeats, n, op):
+    """``repeats`` as a NumPy int64 array of n counts (one count is used for every element)."""
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.kind not in "iu":
+            raise RuntimeError(f"{op}: repeats must be an integer tensor, got {repeats.dtype}")
+        if repeats.ndim > 1:
+            raise RuntimeError(f"{op}: repeats must be 0-d or 1-d, got shape "
+                               f"{tuple(repeats.shape)}")
+        counts = backend.to_device(repeats.data, backend.CPU).reshape(-1).astype(np.int64)
+    else:
+        counts = np.asarray([int(repeats)], dtype=np.int64)
+    if counts.size == 1:
+        counts = np.full(n, int(counts[0]), dtype=np.int64)
+    if counts.size != n:
+        raise RuntimeError(f"{op}: repeats must have the same size as input along dim: "
+                           f"{counts.size} repeats for {n} elements")
+    if counts.size and int(counts.min()) < 0:
+        raise RuntimeError(f"{op}: repeats can not be negative (got {int(counts.min())})")
+    return counts
+
+
+# ---------------------------------------------------------------------------------------------
+# diagonals and triangles
+# ---------------------------------------------------------------------------------------------
+
+def _diagonal_positions(xp, shape, offset, dim1, dim2):
+    """Row and column indices (along dim1, dim2) of the diagonal ``offset`` of ``shape``."""
+    length = max(0, min(shape[dim1] + min(offset, 0), shape[dim2] - max(offset, 0)))
+    i = xp.arange(length)
+    return i - min(offset, 0), i + max(offset, 0)
+
+
+class Diagonal(Function):
+    """y[..., i] = x[..., i, i + offset] over dims (dim1, dim2); the diagonal becomes the last
+    dim.   dx = zeros of x's shape with g written back on that diagonal (``DiagonalBackward``).
+    """
+
+    @staticmethod
+    def forward(ctx, x, offset, dim1, dim2):
+        ctx.x_shape, ctx.args = x.shape, (offset, dim1, dim2)
+        return backend.array_module(x).diagonal(x, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return DiagonalBackward.apply(g, ctx.x_shape, *ctx.args), None, None, None
+
+
+class DiagonalBackward(Function):
+    """y = zeros(shape) with g on the diagonal ``offset`` of (dim1, dim2).
+
+    Linear in g, and its adjoint is reading that diagonal: dg = diagonal(gy).
+    """
+
+    @staticmethod
+    def forward(ctx, g, shape, offset, dim1, dim2):
+        ctx.args = (offset, dim1, dim2)
+        xp = backend.array_module(g)
+        out = xp.zeros(shape, dtype=g.dtype)
+        rows, cols = _diagonal_positions(xp, shape, offset, dim1, dim2)
+        # a view with dim1, dim2 last: writing into it writes into out
+        xp.moveaxis(out, (dim1, dim2), (-2, -1))[..., rows, cols] = g
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Diagonal.apply(gg, *ctx.args), None, None, None, None
+
+
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:  # noqa: A002
+    """The diagonal ``offset`` (0 main, > 0 above, < 0 below) of the matrices over dims
+    (dim1, dim2), as a new last dim."""
+    if input.ndim < 2:
+        raise RuntimeError(f"diagonal: expected a tensor with at least 2 dimensions, got shape "
+                           f"{tuple(input.shape)}")
+    d1, d2 = normalize_dim("diagonal", dim1, input.ndim), normalize_dim("diagonal", dim2, input.ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal: diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, int(offset), d1, d2)
+
+
+class Triangle(Function):
+    """y = x where the element is on the kept side of diagonal ``k`` of the last two dims,
+    else 0 (``lower``: tril, j <= i + k; else triu, j >= i + k).
+
+    Multiplying by a fixed 0/1 mask is its own adjoint: dx = the same triangle of g.
+    """
+
+    @staticmethod
+    def forward(ctx, x, k, lower):
+        ctx.k, ctx.lower = k, lower
+        xp = backend.array_module(x)
+        return (xp.tril if lower else xp.triu)(x, k)
+
+    @staticmethod
+    def backward(ctx, g):
+        return Triangle.apply(g, ctx.k, ctx.lower), None, None
+
+
+def _triangle(x: Tensor, diagonal, lower: bool, op: str) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions, got shape "
+                           f"{tuple(x.shape)}")
+    return Triangle.apply(x, int(diagonal), lower)
+
+
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+    """The lower triangle of the last two dims (on and below diagonal ``diagonal``)."""
+    return _triangle(input, diagonal, True, "tril")
+
+
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+    """The upper triangle of the last two dims (on and above diagonal ``diagonal``)."""
+    return _triangle(input, diagonal, False, "triu")

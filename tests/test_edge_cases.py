@@ -1,0 +1,971 @@
+"""Ops at their edges: what PyTorch 2.13 answers, or a clear error naming the op and numbers.
+
+Grouped by op family. Each test states the expected values or the expected error itself, so
+it means something without PyTorch; the ``*_vs_torch`` tests additionally run PyTorch on the
+same numbers (skipped when it is not installed).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+
+def _value_and_grad(fn, values, dtype=mg.float64):
+    """fn(x) and d(sum fn(x))/dx for x = values, as NumPy arrays."""
+    x = mg.tensor(values, dtype=dtype, requires_grad=True)
+    y = fn(x)
+    y.sum().backward()
+    return y.detach().numpy(), x.grad.numpy()
+
+
+def _torch_value_and_grad(torch, fn, values):
+    """The same with PyTorch; a gradient PyTorch leaves undefined (None) is zero."""
+    x = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    y = fn(x)
+    y.sum().backward()
+    grad = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
+    return y.detach().numpy(), grad
+
+
+class no_warnings:  # noqa: N801 - used like warnings.catch_warnings
+    """A context in which any warning (NumPy's RuntimeWarning included) is an error."""
+
+    def __enter__(self):
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("error")
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+# ---------------------------------------------------------------------------------------------
+# var and std: one element, constants, correction >= N
+# ---------------------------------------------------------------------------------------------
+
+DOF_WARNING = "degrees of freedom is <= 0"
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+def test_var_std_of_one_element_is_nan_with_a_warning(op):
+    with pytest.warns(UserWarning, match=f"{op}\\(\\): {DOF_WARNING}"):
+        y, g = _value_and_grad(lambda x: getattr(x, op)(), [3.0])
+    assert np.isnan(y) and np.isnan(g).all() and g.shape == (1,)
+    with pytest.warns(UserWarning, match=DOF_WARNING):
+        y, g = _value_and_grad(lambda x: getattr(x, op)(dim=1), [[3.0], [4.0]])
+    assert y.shape == (2,) and np.isnan(y).all() and np.isnan(g).all()
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+def test_var_std_of_one_element_without_correction_is_zero(op):
+    with no_warnings():
+        y, g = _value_and_grad(lambda x: getattr(x, op)(correction=0), [3.0])
+        assert y == 0.0 and g.tolist() == [0.0]
+        y, g = _value_and_grad(lambda x: getattr(x, op)(dim=0, correction=0), [[3.0, 1.0]])
+    assert y.tolist() == [0.0, 0.0] and g.tolist() == [[0.0, 0.0]]
+
+
+def test_var_with_correction_at_least_n_follows_pytorch():
+    # dim=None: inf where x differs from the mean (nan where equal); dim given: 2 / (N - c)
+    with pytest.warns(UserWarning, match=DOF_WARNING):
+        y, g = _value_and_grad(lambda x: x.var(correction=2), [3.0, 5.0])
+    assert y == np.inf and g.tolist() == [np.inf, np.inf]
+    with pytest.warns(UserWarning, match=DOF_WARNING):
+        y, g = _value_and_grad(lambda x: x.var(dim=0, correction=2), [3.0, 5.0])
+    assert y == np.inf and g.tolist() == [-np.inf, np.inf]
+    with pytest.warns(UserWarning, match=DOF_WARNING):
+        y, g = _value_and_grad(lambda x: x.var(dim=0, correction=3), [3.0, 5.0])
+    assert g.tolist() == [2.0, -2.0]
+
+
+def test_std_of_a_constant_has_gradient_zero(rng):
+    with no_warnings():
+        y, g = _value_and_grad(lambda x: x.std(), [2.0, 2.0, 2.0])
+        assert y == 0.0 and g.tolist() == [0.0, 0.0, 0.0]
+        rows = np.stack([np.full(5, 1.5), rng.standard_normal(5)])
+        y, g = _value_and_grad(lambda x: x.std(dim=1), rows)
+    assert y[0] == 0.0 and (g[0] == 0).all() and np.isfinite(g).all()
+
+
+def test_std_with_a_constant_row_passes_gradcheck(rng):
+    rows = np.stack([np.full(4, -0.5), rng.standard_normal(4)])
+    x = mg.tensor(rows, dtype=mg.float64, requires_grad=True)
+    # finite differences can't follow the kink at the constant row, so check the other one:
+    # its gradient (and its second derivative) must not be disturbed by the masked row
+    assert mg.autograd.gradcheck(lambda a: a.std(dim=1)[1], (x,))
+    assert mg.autograd.gradgradcheck(lambda a: a[1:].std(dim=1), (x,))
+
+
+@pytest.mark.parametrize("op", ["var", "std"])
+@pytest.mark.parametrize("correction", [0, 1])
+@pytest.mark.parametrize("shape_dim", [((1,), None), ((2, 1), 1), ((1, 3), 0), ((), None)])
+def test_var_std_edges_vs_torch(op, correction, shape_dim):
+    torch = pytest.importorskip("torch")
+    shape, dim = shape_dim
+    values = np.arange(1.0, 1.0 + math.prod(shape)).reshape(shape)
+    kw = {} if dim is None else {"dim": dim}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, g = _value_and_grad(lambda x: getattr(x, op)(correction=correction, **kw), values)
+        ty, tg = _torch_value_and_grad(torch, lambda x: getattr(x, op)(correction=correction,
+                                                                      **kw), values)
+    np.testing.assert_array_equal(y, ty)
+    np.testing.assert_array_equal(g, tg)
+
+
+# ---------------------------------------------------------------------------------------------
+# norms at zero
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("p", [2, 1, math.inf, -math.inf, 3, 1.5, 0.5, -1, "fro"])
+def test_norm_of_zero_has_gradient_zero(p):
+    with no_warnings():
+        y, g = _value_and_grad(lambda x: x.norm(p=p), [0.0, 0.0, 0.0])
+    assert y == 0.0 and g.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_norm_of_a_zero_row_has_gradient_zero_and_the_others_are_exact():
+    y, g = _value_and_grad(lambda x: x.norm(dim=1), [[0.0, 0.0], [3.0, 4.0]])
+    assert y.tolist() == [0.0, 5.0]
+    np.testing.assert_allclose(g, [[0.0, 0.0], [0.6, 0.8]], rtol=1e-15)
+
+
+def test_norm_with_zero_entries_and_p_below_one_is_finite():
+    # d/dx ||x||_p at an entry x_i = 0 is 0 for p < 1 (|x|^(p-1) would be inf there)
+    y, g = _value_and_grad(lambda x: x.norm(p=0.5), [0.0, 1.0, -2.0])
+    np.testing.assert_allclose(y, (1 + math.sqrt(2)) ** 2)
+    assert g[0] == 0.0 and np.isfinite(g).all()
+
+
+def test_norm_minus_inf_is_the_smallest_magnitude():
+    y, g = _value_and_grad(lambda x: x.norm(p=-math.inf), [0.5, -0.5, -2.0])
+    assert y == 0.5 and g.tolist() == [0.5, -0.5, 0.0]
+
+
+def test_norm_refuses_what_it_does_not_compute():
+    with pytest.raises(NotImplementedError, match="norm: p='nuc'"):
+        mg.randn(2, 2).norm(p="nuc")
+    with pytest.raises(RuntimeError, match="norm: expected a floating point tensor.*int64"):
+        mg.tensor([3, 4]).norm()
+    with pytest.raises(RuntimeError, match="norm: can't compute the inf norm over an empty"):
+        mg.zeros(0).norm(p=math.inf)
+
+
+@pytest.mark.parametrize("p", [2, 1, math.inf, -math.inf, 3, 1.5, 0.5, -1, 0])
+def test_norm_vs_torch(p):
+    torch = pytest.importorskip("torch")
+    for values in ([0.0, 0.0, 0.0], [0.0, 1.0, -2.0], [[0.5, -0.5], [0.0, 3.0]]):
+        y, g = _value_and_grad(lambda x: x.norm(p=p), values)
+        ty, tg = _torch_value_and_grad(torch, lambda x: x.norm(p=p), values)
+        np.testing.assert_allclose(y, ty, rtol=1e-14)
+        np.testing.assert_allclose(g, tg, rtol=1e-14, atol=1e-300)
+
+
+def test_norm_gradcheck_on_general_p(rng):
+    x = mg.tensor(rng.uniform(0.5, 2.0, (3, 4)) * rng.choice([-1, 1], (3, 4)),
+                  dtype=mg.float64, requires_grad=True)
+    for p in (3, 1.5, 0.5, -1):
+        assert mg.autograd.gradcheck(lambda a, p=p: a.norm(p=p, dim=1), (x,))
+        assert mg.autograd.gradgradcheck(lambda a, p=p: a.norm(p=p, dim=1), (x,))
+
+
+def test_normalize_of_zero_vector_matches_pytorch_formula():
+    # x / max(||x||, eps): at x = 0 the gradient is 1 / eps
+    for p in (2.0, 1.0, math.inf):
+        y, g = _value_and_grad(lambda x, p=p: F.normalize(x, p=p, dim=0), [0.0, 0.0])
+        assert y.tolist() == [0.0, 0.0] and g.tolist() == [1e12, 1e12]
+
+
+# ---------------------------------------------------------------------------------------------
+# prod with zeros
+# ---------------------------------------------------------------------------------------------
+
+def test_prod_gradient_at_zeros_is_the_product_of_the_others():
+    with no_warnings():
+        assert _value_and_grad(lambda x: x.prod(), [0.0, 2.0, 3.0])[1].tolist() == [6, 0, 0]
+        assert _value_and_grad(lambda x: x.prod(), [0.0, 0.0, 3.0])[1].tolist() == [0, 0, 0]
+        g = _value_and_grad(lambda x: x.prod(dim=1), [[0.0, 2.0], [3.0, 4.0]])[1]
+    assert g.tolist() == [[2.0, 0.0], [4.0, 3.0]]
+
+
+@pytest.mark.parametrize("values", [[0.0, 2.0, -3.0], [0.0, 0.0, 1.5, 2.0], [0.0, 0.0, 0.0]])
+def test_prod_at_zeros_passes_gradgradcheck(values):
+    x = mg.tensor(values, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda a: a.prod(), (x,))
+    assert mg.autograd.gradgradcheck(lambda a: a.prod(), (x,))
+
+
+def test_prod_of_integers_stays_integer():
+    assert mg.tensor([2, 3]).prod().dtype == mg.int64
+    assert mg.tensor([2, 3]).prod().item() == 6
+    assert mg.tensor([True, False]).prod().dtype == mg.int64
+
+
+# ---------------------------------------------------------------------------------------------
+# cross_entropy / nll_loss with every target ignored
+# ---------------------------------------------------------------------------------------------
+
+def _ignored_loss(fn, **kw):
+    x = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    loss = fn(x, mg.tensor([-100, -100, -100]), **kw)
+    loss.backward()
+    return loss.item(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("kw", [{}, {"weight": True}, {"label_smoothing": 0.1},
+                                {"weight": True, "label_smoothing": 0.2}])
+def test_cross_entropy_all_ignored_is_nan_with_zero_gradient(kw):
+    kw = dict(kw)
+    if kw.pop("weight", False):
+        kw["weight"] = mg.tensor([0.5, 1.0, 2.0, 0.25], dtype=mg.float64)
+    with no_warnings():
+        value, grad = _ignored_loss(F.cross_entropy, **kw)
+    assert math.isnan(value) and (grad == 0).all()
+
+
+def test_nll_loss_all_ignored_is_nan_with_zero_gradient():
+    with no_warnings():
+        value, grad = _ignored_loss(F.nll_loss)
+        assert math.isnan(value) and (grad == 0).all()
+        value, grad = _ignored_loss(F.nll_loss, reduction="sum")
+    assert value == 0.0 and (grad == 0).all()
+
+
+def test_cross_entropy_some_ignored_matches_the_others_alone(rng):
+    logits = rng.standard_normal((4, 3))
+    x = mg.tensor(logits, dtype=mg.float64, requires_grad=True)
+    F.cross_entropy(x, mg.tensor([1, -100, 2, -100]), label_smoothing=0.1).backward()
+    x2 = mg.tensor(logits[[0, 2]], dtype=mg.float64, requires_grad=True)
+    F.cross_entropy(x2, mg.tensor([1, 2]), label_smoothing=0.1).backward()
+    np.testing.assert_allclose(x.grad.numpy()[[0, 2]], x2.grad.numpy(), rtol=1e-12)
+    assert (x.grad.numpy()[[1, 3]] == 0).all()
+
+
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1}, {"weight": True},
+                                {"weight": True, "label_smoothing": 0.1},
+                                {"reduction": "sum"}])
+def test_cross_entropy_all_ignored_vs_torch(kw):
+    torch = pytest.importorskip("torch")
+    kw = dict(kw)
+    w = np.array([0.5, 1.0, 2.0, 0.25])
+    use_w = kw.pop("weight", False)
+    logits = np.random.default_rng(3).standard_normal((3, 4))
+    x = mg.tensor(logits, requires_grad=True)
+    tx = torch.tensor(logits, requires_grad=True)
+    loss = F.cross_entropy(x, mg.tensor([-100, -100, -100]),
+                           weight=mg.tensor(w) if use_w else None, **kw)
+    tloss = torch.nn.functional.cross_entropy(tx, torch.tensor([-100, -100, -100]),
+                                              weight=torch.tensor(w) if use_w else None, **kw)
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_array_equal(loss.item(), tloss.item())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+
+
+# ---------------------------------------------------------------------------------------------
+# float16
+# ---------------------------------------------------------------------------------------------
+
+def _half_leaf(rng, *shape, scale=3.0):
+    return mg.tensor((rng.standard_normal(shape) * scale).astype(np.float16),
+                     requires_grad=True)
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_softmax_family_runs_in_float16(rng, op):
+    x = _half_leaf(rng, 5, 7)
+    y = getattr(F, op)(x, dim=1)
+    y.backward(mg.tensor(rng.standard_normal((5, 7)).astype(np.float16)))
+    assert y.dtype == mg.float16 and x.grad.dtype == mg.float16
+    ref = getattr(F, op)(mg.tensor(x.detach().numpy().astype(np.float64)), dim=1).numpy()
+    np.testing.assert_allclose(y.detach().numpy(), ref, atol=1e-2, rtol=1e-3)
+
+
+def test_cross_entropy_runs_in_float16(rng):
+    x = _half_leaf(rng, 6, 5)
+    loss = F.cross_entropy(x, mg.tensor([0, 4, 2, 1, 3, 0]), label_smoothing=0.1)
+    loss.backward()
+    assert loss.dtype == mg.float16 and x.grad.dtype == mg.float16
+    x64 = mg.tensor(x.detach().numpy().astype(np.float64), requires_grad=True)
+    ref = F.cross_entropy(x64, mg.tensor([0, 4, 2, 1, 3, 0]), label_smoothing=0.1)
+    ref.backward()
+    assert abs(loss.item() - ref.item()) < 5e-3
+    np.testing.assert_allclose(x.grad.numpy(), x64.grad.numpy(), atol=1e-3)
+
+
+@pytest.mark.parametrize("name, fn, shape", [
+    ("matmul", lambda x: x @ mg.ones(5, 3, dtype=mg.float16), (4, 5)),
+    ("linear", lambda x: F.linear(x, mg.ones(3, 5, dtype=mg.float16)), (4, 5)),
+    ("relu", F.relu, (4, 5)),
+    ("layer_norm", lambda x: F.layer_norm(x, (5,)), (4, 5)),
+    ("conv2d", lambda x: F.conv2d(x, mg.ones(2, 1, 3, 3, dtype=mg.float16)), (1, 1, 5, 5)),
+    ("max_pool2d", lambda x: F.max_pool2d(x, 2), (1, 1, 5, 5)),
+    ("attention", lambda x: F.scaled_dot_product_attention(x, x, x), (2, 3, 4)),
+])
+def test_common_ops_take_float16(rng, name, fn, shape):
+    x = _half_leaf(rng, *shape, scale=1.0)
+    y = fn(x)
+    y.float().sum().backward()
+    assert y.dtype == mg.float16 and x.grad.dtype == mg.float16, name
+    assert np.isfinite(y.detach().numpy()).all()
+
+
+def test_lstm_runs_in_float16(rng):
+    lstm = mg.nn.LSTM(4, 3).half()
+    x = _half_leaf(rng, 5, 2, 4, scale=1.0)
+    out, _ = lstm(x)
+    out.float().sum().backward()
+    assert out.dtype == mg.float16 and lstm.weight_hh_l0.grad.dtype == mg.float16
+
+
+@pytest.mark.parametrize("op", ["softmax", "log_softmax"])
+def test_float16_softmax_vs_torch(op):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    values = (rng.standard_normal((5, 9)) * 4).astype(np.float16)
+    g = rng.standard_normal((5, 9)).astype(np.float16)
+    x, tx = mg.tensor(values, requires_grad=True), torch.tensor(values, requires_grad=True)
+    y, ty = getattr(F, op)(x, dim=1), getattr(torch.nn.functional, op)(tx, dim=1)
+    y.backward(mg.tensor(g))
+    ty.backward(torch.tensor(g))
+    assert ty.dtype == torch.float16 and y.dtype == mg.float16
+    # ours is float64's answer correctly rounded to float16; PyTorch's CPU log_softmax rounds
+    # on the way and can be ~10 float16 steps off near 0 (-0.02887 for -0.029043)
+    x64 = values.astype(np.float64)
+    exact = getattr(F, op)(mg.tensor(x64), dim=1).numpy()
+    np.testing.assert_allclose(y.detach().numpy(), exact, rtol=2 ** -11, atol=2 ** -24)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-2, atol=1e-3)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-2, atol=2e-3)
+
+
+def test_float16_kernel_results_beyond_float16_range_become_inf():
+    with no_warnings():
+        y = F.log_softmax(mg.tensor([[60000.0, -60000.0]], dtype=mg.float16), dim=1)
+    assert y.numpy().tolist() == [[0.0, -np.inf]]
+
+
+# ---------------------------------------------------------------------------------------------
+# division, remainder and IEEE special values
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn", [
+    lambda a, b: a // b, lambda a, b: a % b, lambda a, b: a // 0, lambda a, b: a % 0,
+    lambda a, b: mg.div(a, b, rounding_mode="floor"),
+    lambda a, b: mg.div(a, b, rounding_mode="trunc"),
+])
+def test_integer_division_by_zero_raises(fn):
+    with pytest.raises(RuntimeError, match="ZeroDivisionError: .*int64 tensor of shape \\(3,\\)"):
+        fn(mg.tensor([1, 2, 3]), mg.tensor([1, 0, 2]))
+
+
+def test_integer_division_rounds_like_pytorch():
+    a, b = mg.tensor([-7, 7, -7, 7, 6]), mg.tensor([2, -2, -2, 2, 3])
+    assert (a // b).tolist() == [-4, -4, 3, 3, 2]
+    assert (a % b).tolist() == [1, -1, -1, 1, 0]
+    assert mg.div(a, b, rounding_mode="trunc").tolist() == [-3, -3, 3, 3, 2]
+    assert (7 // mg.tensor([2, -2])).tolist() == [3, -4]
+    assert (mg.tensor([3]) // 2.0).dtype == mg.float32      # a Python float doesn't widen
+
+
+def test_float_division_by_zero_gives_inf_and_nan_silently():
+    with no_warnings():
+        x = mg.tensor([1.0, -1.0, 0.0])
+        assert (x / 0).tolist()[:2] == [np.inf, -np.inf] and math.isnan((x / 0)[2].item())
+        assert (mg.tensor([1, 2]) / mg.tensor([0, 1])).tolist() == [np.inf, 2.0]
+        assert (x // 0).tolist()[:2] == [np.inf, -np.inf]
+        assert np.isnan((x % 0).numpy()).all()
+        assert mg.div(x, 0.0, rounding_mode="trunc").tolist()[:2] == [np.inf, -np.inf]
+
+
+@pytest.mark.parametrize("name, fn, expected", [
+    ("log(0)", lambda: mg.tensor([0.0]).log(), -np.inf),
+    ("log(-1)", lambda: mg.tensor([-1.0]).log(), np.nan),
+    ("sqrt(-1)", lambda: mg.tensor([-1.0]).sqrt(), np.nan),
+    ("rsqrt(0)", lambda: mg.tensor([0.0]).rsqrt(), np.inf),
+    ("reciprocal(0)", lambda: mg.tensor([0.0]).reciprocal(), np.inf),
+    ("0 ** -1", lambda: mg.tensor([0.0]) ** -1, np.inf),
+    ("exp(1000)", lambda: mg.tensor([1000.0]).exp(), np.inf),
+    ("exp in float16", lambda: mg.tensor([100.0], dtype=mg.float16).exp(), np.inf),
+    ("sin(inf)", lambda: mg.tensor([np.inf]).sin(), np.nan),
+    ("log1p(-1)", lambda: mg.tensor([-1.0]).log1p(), -np.inf),
+])
+def test_special_values_come_without_numpy_warnings(name, fn, expected):
+    with no_warnings():
+        out = fn().item()
+    assert (math.isnan(out) and math.isnan(expected)) or out == expected, name
+
+
+def test_special_values_in_gradients_come_without_warnings():
+    with no_warnings():
+        assert _value_and_grad(lambda x: x.log(), [0.0])[1].tolist() == [np.inf]
+        assert _value_and_grad(lambda x: 1 / x, [0.0])[1].tolist() == [-np.inf]
+
+
+def test_integer_to_negative_power_raises():
+    with pytest.raises(RuntimeError, match="pow: integers to negative integer powers"):
+        mg.tensor([2]) ** -1
+    with pytest.raises(RuntimeError, match="pow: integers to negative integer powers"):
+        mg.tensor([2]) ** mg.tensor([-1])
+    assert (mg.tensor([2]) ** 3).tolist() == [8]
+
+
+def test_floor_divide_of_bools_raises():
+    with pytest.raises(RuntimeError, match="floor_divide: not implemented for bool"):
+        mg.tensor([True]) // mg.tensor([True])
+
+
+def test_integer_division_vs_torch():
+    torch = pytest.importorskip("torch")
+    a, b = np.array([-7, 7, -7, 7, 6, 0]), np.array([2, -2, -2, 2, 3, 5])
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    ma, mb = mg.tensor(a), mg.tensor(b)
+    assert (ma // mb).tolist() == (ta // tb).tolist()
+    assert (ma % mb).tolist() == (ta % tb).tolist()
+    for mode in ("floor", "trunc"):
+        assert mg.div(ma, mb, rounding_mode=mode).tolist() == \
+            torch.div(ta, tb, rounding_mode=mode).tolist()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        ta // torch.tensor([0])
+
+
+# ---------------------------------------------------------------------------------------------
+# normalization: large, nearly constant float32 input
+# ---------------------------------------------------------------------------------------------
+
+def _near_constant(rng, shape):
+    return mg.tensor((1000 + 1e-3 * rng.standard_normal(shape)).astype(np.float32),
+                     requires_grad=True)
+
+
+@pytest.mark.parametrize("name, fn, shape", [
+    ("layer_norm", lambda x: F.layer_norm(x, (64,)), (4, 64)),
+    ("layer_norm affine", lambda x: F.layer_norm(x, (64,), mg.ones(64), mg.zeros(64)), (4, 64)),
+    ("batch_norm", lambda x: F.batch_norm(x, None, None, training=True), (16, 4, 5)),
+    ("group_norm", lambda x: F.group_norm(x, 2), (2, 4, 16)),
+])
+def test_norm_layers_gradient_of_sum_is_zero_on_nearly_constant_input(rng, name, fn, shape):
+    # sum(layer_norm(x)) is 0 whatever x is, so its gradient is exactly 0; a mean computed
+    # in one float32 pass is off by ~1e-4 here and made it as large as 2
+    x = _near_constant(rng, shape)
+    y = fn(x)
+    y.sum().backward()
+    assert np.abs(x.grad.numpy()).max() < 1e-4, name
+    assert abs(float(y.detach().numpy().astype(np.float64).mean())) < 1e-5
+
+
+def test_layer_norm_create_graph_centres_the_same_way(rng):
+    x = _near_constant(rng, (3, 64))
+    (g,) = mg.autograd.grad(F.layer_norm(x, (64,)).sum(), x, create_graph=True)
+    assert np.abs(g.detach().numpy()).max() < 1e-4
+
+
+# ---------------------------------------------------------------------------------------------
+# conv and pool arguments: no silent truncation of floats
+# ---------------------------------------------------------------------------------------------
+
+_IMG, _W = (1, 1, 5, 5), (1, 1, 3, 3)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: F.conv2d(mg.randn(*_IMG), mg.randn(*_W), stride=1.5),
+     "conv2d: stride must be an int or a tuple of 2 ints, got float 1.5"),
+    (lambda: F.conv2d(mg.randn(*_IMG), mg.randn(*_W), stride=2.0),
+     "conv2d: stride must be an int or a tuple of 2 ints, got float 2.0"),
+    (lambda: F.conv2d(mg.randn(*_IMG), mg.randn(*_W), padding=1.0),
+     "conv2d: padding must be .* got float 1.0"),
+    (lambda: F.conv2d(mg.randn(*_IMG), mg.randn(*_W), dilation=(1, 1.0)),
+     r"conv2d: dilation must be .* got float 1.0 in \(1, 1.0\)"),
+    (lambda: F.conv2d(mg.randn(*_IMG), mg.randn(*_W), stride=True),
+     "conv2d: stride must be .* got bool True"),
+    (lambda: F.conv2d(mg.randn(1, 2, 5, 5), mg.randn(2, 1, 3, 3), groups=2.0),
+     "conv2d: groups must be an int, got float 2.0"),
+    (lambda: F.conv1d(mg.randn(1, 1, 5), mg.randn(1, 1, 3), stride=1.5),
+     "conv1d: stride must be an int or a tuple of 1 ints, got float 1.5"),
+    (lambda: F.conv_transpose2d(mg.randn(*_IMG), mg.randn(*_W), stride=2, output_padding=1.0),
+     "conv_transpose2d: output_padding must be .* got float 1.0"),
+    (lambda: F.max_pool2d(mg.randn(*_IMG), 2.5), "max_pool2d: kernel_size must be .* 2.5"),
+    (lambda: F.max_pool2d(mg.randn(*_IMG), 2, stride=1.5), "max_pool2d: stride .* 1.5"),
+    (lambda: F.max_pool2d(mg.randn(*_IMG), 2, padding=1.0), "max_pool2d: padding .* 1.0"),
+    (lambda: F.avg_pool2d(mg.randn(*_IMG), 2.0), "avg_pool2d: kernel_size must be .* 2.0"),
+    (lambda: F.adaptive_avg_pool2d(mg.randn(*_IMG), 2.5),
+     "adaptive_avg_pool2d: output_size must be an int, got float 2.5"),
+    (lambda: mg.nn.Conv2d(1, 1, 3.0), "Conv2d: kernel_size must be .* got float 3.0"),
+    (lambda: mg.nn.Conv2d(1, 1, 3, stride=1.5), "Conv2d: stride must be .* got float 1.5"),
+    (lambda: mg.nn.Conv2d(1.0, 1, 3), "Conv2d: in_channels must be an int, got float 1.0"),
+    (lambda: mg.nn.Conv1d(1, 1, 3, dilation=2.0), "Conv1d: dilation must be .* 2.0"),
+    (lambda: mg.nn.ConvTranspose2d(1, 1, 3, padding=0.5), "ConvTranspose2d: padding .* 0.5"),
+    (lambda: mg.nn.MaxPool2d(2.5), "MaxPool2d: kernel_size must be .* got float 2.5"),
+    (lambda: mg.nn.MaxPool2d(2, stride=1.5), "MaxPool2d: stride must be .* got float 1.5"),
+    (lambda: mg.nn.AvgPool2d(2.5), "AvgPool2d: kernel_size must be .* got float 2.5"),
+])
+def test_float_window_arguments_raise_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
+
+
+def test_integer_like_window_arguments_are_accepted():
+    y = F.conv2d(mg.randn(*_IMG), mg.randn(*_W), stride=np.int64(2), padding=(np.int32(1), 1))
+    assert y.shape == (1, 1, 3, 3)
+    assert mg.nn.MaxPool2d(2).kernel_size == 2          # kept as given, as in PyTorch
+
+
+def test_window_tuple_of_wrong_length_raises():
+    with pytest.raises(ValueError, match=r"conv2d: stride must be an int or a tuple of 2 "
+                                         r"ints, got \(1, 2, 3\)"):
+        F.conv2d(mg.randn(*_IMG), mg.randn(*_W), stride=(1, 2, 3))
+
+
+# ---------------------------------------------------------------------------------------------
+# adaptive pooling of empty inputs
+# ---------------------------------------------------------------------------------------------
+
+def test_adaptive_avg_pool_of_empty_planes_raises():
+    with pytest.raises(RuntimeError, match=r"adaptive_avg_pool2d: expected input to have "
+                                           r"non-zero size .* shape \(1, 1, 0, 0\)"):
+        F.adaptive_avg_pool2d(mg.randn(1, 1, 0, 0), 2)
+    with pytest.raises(RuntimeError, match="non-zero size"):
+        F.adaptive_avg_pool2d(mg.randn(1, 0, 4, 4), 2)
+
+
+def test_adaptive_avg_pool_of_empty_batch_and_zero_output():
+    assert F.adaptive_avg_pool2d(mg.randn(0, 1, 4, 4), 2).shape == (0, 1, 2, 2)
+    assert F.adaptive_avg_pool2d(mg.randn(1, 1, 4, 4), 0).shape == (1, 1, 0, 0)
+    with pytest.raises(ValueError, match="output_size must be >= 0, got \\(-1, -1\\)"):
+        F.adaptive_avg_pool2d(mg.randn(1, 1, 4, 4), -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# indices: gather, scatter_add, topk, sort
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("index, bad", [([[-1], [0]], -1), ([[3], [0]], 3)])
+def test_gather_out_of_range_index_raises(index, bad):
+    with pytest.raises(RuntimeError, match=f"gather: index {bad} is out of bounds for "
+                                           "dimension 1 with size 3"):
+        mg.gather(mg.randn(2, 3), 1, mg.tensor(index))
+
+
+def test_gather_shape_and_dtype_errors():
+    x = mg.randn(2, 3)
+    with pytest.raises(RuntimeError, match="gather: index must be an integer tensor"):
+        mg.gather(x, 1, mg.tensor([[1.0], [0.0]]))
+    with pytest.raises(RuntimeError, match=r"gather: index of shape \(2,\) must have as many"):
+        mg.gather(x, 1, mg.tensor([1, 0]))
+    with pytest.raises(RuntimeError, match=r"gather: expected index \[3, 1\] to be no larger "
+                                           r"than input \[2, 3\] apart from dimension 1"):
+        mg.gather(x, 1, mg.tensor([[1], [0], [0]]))
+
+
+def test_gather_of_a_0d_tensor():
+    x = mg.tensor(5.0, requires_grad=True)
+    y = mg.gather(x, 0, mg.tensor(0))
+    y.backward()
+    assert y.item() == 5.0 and x.grad.item() == 1.0
+
+
+@pytest.mark.parametrize("index, bad", [([5], 5), ([-1], -1)])
+def test_scatter_add_out_of_range_index_raises(index, bad):
+    with pytest.raises(RuntimeError, match=f"scatter_add: index {bad} is out of bounds for "
+                                           "dimension 0 with size 3"):
+        mg.zeros(3).scatter_add(0, mg.tensor(index), mg.ones(1))
+
+
+def test_scatter_add_shape_errors():
+    with pytest.raises(RuntimeError, match=r"scatter_add: expected index \[2\] to be no larger "
+                                           r"than src \[1\]"):
+        mg.zeros(3).scatter_add(0, mg.tensor([0, 1]), mg.ones(1))
+    with pytest.raises(RuntimeError, match=r"scatter_add: expected index \[1, 3\] to be no "
+                                           r"larger than self \[2, 2\] apart from dimension 0"):
+        mg.zeros(2, 2).scatter_add(0, mg.tensor([[0, 1, 1]]), mg.ones(1, 3))
+    with pytest.raises(RuntimeError, match="scatter_add: index must be an integer tensor"):
+        mg.zeros(3).scatter_add(0, mg.tensor([0.0]), mg.ones(1))
+    with pytest.raises(RuntimeError, match=r"scatter_add: index of shape \(1,\) must have"):
+        mg.zeros(3, 2).scatter_add(0, mg.tensor([0]), mg.ones(1, 2))
+
+
+def test_scatter_add_still_adds_repeated_indices():
+    out = mg.zeros(3).scatter_add(0, mg.tensor([0, 2, 0]), mg.tensor([1.0, 2.0, 3.0]))
+    assert out.tolist() == [4.0, 0.0, 2.0]
+
+
+@pytest.mark.parametrize("k, n", [(-1, 5), (4, 3)])
+def test_topk_k_out_of_range_raises(k, n):
+    with pytest.raises(RuntimeError, match=f"topk: selected index k out of range: k={k}, "
+                                           f"but dimension 0 .* has size {n}"):
+        mg.randn(n).topk(k)
+
+
+def test_topk_edges():
+    assert mg.randn(3).topk(0).values.shape == (0,)
+    assert mg.randn(3).topk(3).values.shape == (3,)
+    r = mg.tensor(2.0).topk(1)
+    assert r.values.item() == 2.0 and r.indices.item() == 0
+    with pytest.raises(TypeError, match="topk: k must be an int, got float 1.0"):
+        mg.randn(3).topk(1.0)
+    with pytest.raises(IndexError, match=r"topk: dimension out of range \(expected to be in "
+                                         r"range of \[-1, 0\], but got 1\)"):
+        mg.randn(3).topk(1, dim=1)
+
+
+def test_sort_dim_out_of_range_raises():
+    with pytest.raises(IndexError, match=r"sort: dimension out of range \(expected to be in "
+                                         r"range of \[-1, 0\], but got 1\)"):
+        mg.randn(3).sort(dim=1)
+    with pytest.raises(IndexError, match="argsort: dimension out of range"):
+        mg.randn(3).argsort(dim=2)
+
+
+def test_sort_of_0d_and_of_bools():
+    r = mg.tensor(3.0).sort()
+    assert r.values.item() == 3.0 and r.indices.item() == 0
+    r = mg.tensor([False, True, False]).sort(descending=True)
+    assert r.values.tolist() == [True, False, False] and r.indices.tolist() == [1, 0, 2]
+
+
+def test_index_errors_vs_torch():
+    torch = pytest.importorskip("torch")
+    for fn in (lambda m: m.gather(m.zeros(2, 3), 1, m.tensor([[-1], [0]])),
+               lambda m: m.zeros(3).scatter_add(0, m.tensor([5]), m.ones(1)),
+               lambda m: m.randn(3).topk(5), lambda m: m.randn(5).topk(-1)):
+        for module in (mg, torch):
+            with pytest.raises(RuntimeError):
+                fn(module)
+
+
+# ---------------------------------------------------------------------------------------------
+# view: only what strides can express, and writes reach the base
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: mg.randn(3, 4).t(), (12,)),
+    (lambda: mg.randn(3, 4).t(), (-1,)),
+    (lambda: mg.randn(4, 6)[:, :4], (16,)),
+    (lambda: mg.randn(3, 1).expand(3, 4), (12,)),
+    (lambda: mg.randn(2, 3, 4).permute(0, 2, 1), (2, 12)),
+])
+def test_view_that_needs_a_copy_raises(make, shape):
+    x = make()
+    with pytest.raises(RuntimeError, match=r"view size is not compatible with input tensor's "
+                                           r"size and stride .* Use \.reshape\(\.\.\.\) instead"):
+        x.view(*shape)
+    assert x.reshape(*shape).shape == tuple(
+        s if s != -1 else x.numel() for s in shape)              # reshape copies instead
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: mg.zeros(3, 4).t(), (2, 2, 3)),                 # splits the contiguous run
+    (lambda: mg.zeros(4, 6)[:, :4], (4, 2, 2)),
+    (lambda: mg.zeros(3, 1).expand(3, 4), (3, 2, 2)),
+    (lambda: mg.zeros(2, 3, 4).permute(1, 0, 2), (3, 2, 2, 2)),
+    (lambda: mg.zeros(2, 3, 4).permute(2, 0, 1), (4, 6)),     # dims 1, 2 form one run
+    (lambda: mg.zeros(2, 3, 4)[:, 1], (2, 2, 2)),
+])
+def test_view_that_strides_can_express_shares_memory(make, shape):
+    x = make()
+    try:
+        v = x.view(*shape)
+    except RuntimeError:
+        pytest.fail(f"view{shape} of {tuple(x.shape)} should be possible")
+    assert np.shares_memory(v.data, x.data)
+
+
+def test_writes_through_views_reach_the_base():
+    base = mg.zeros(3, 4)
+    flat = base.view(12)
+    flat[5] = 7.0
+    assert base[1, 1].item() == 7.0
+    split = base.t().view(2, 2, 3)        # (4, 3) transposed, first dim split in two
+    split[1, 0, 2] = 9.0                  # = base.t()[2, 2] = base[2, 2]
+    assert base[2, 2].item() == 9.0
+    base.view_as(mg.zeros(2, 6))[1, 0] = -1.0
+    assert base[1, 2].item() == -1.0
+
+
+def test_view_keeps_gradients():
+    x = mg.randn(3, 4, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda a: a.t().view(2, 2, 3) * 2.0, (x,))
+
+
+def test_view_strides_follow_pytorch():
+    from minigrad.ops.movement import view_strides
+    assert view_strides((4, 3), (1, 4), (2, 2, 3)) == (2, 1, 4)
+    assert view_strides((4, 3), (1, 4), (12,)) is None
+    assert view_strides((3, 4), (4, 1), (3, 1, 4)) == (4, 4, 1)
+    assert view_strides((2, 0), (0, 0), (0, 5)) == (0, 0)
+
+
+def test_view_errors_vs_torch():
+    torch = pytest.importorskip("torch")
+    for shape, make in (((12,), lambda m: m.zeros(3, 4).t()),
+                        ((2, 2, 3), lambda m: m.zeros(3, 4).t()),
+                        ((16,), lambda m: m.zeros(4, 6)[:, :4]),
+                        ((4, 2, 2), lambda m: m.zeros(4, 6)[:, :4]),
+                        ((12,), lambda m: m.zeros(3, 1).expand(3, 4)),
+                        ((3, 2, 2), lambda m: m.zeros(3, 1).expand(3, 4)),
+                        ((4, 6), lambda m: m.zeros(2, 3, 4).permute(2, 0, 1)),
+                        ((2, 12), lambda m: m.zeros(2, 3, 4).permute(0, 2, 1))):
+        outcomes = []
+        for module in (mg, torch):
+            try:
+                make(module).view(*shape)
+                outcomes.append("ok")
+            except RuntimeError:
+                outcomes.append("error")
+        assert outcomes[0] == outcomes[1], (shape, outcomes)
+
+
+# ---------------------------------------------------------------------------------------------
+# zero-size products, cat, chunk, split
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("a_shape, b_shape, out_shape", [
+    ((2, 3, 0), (2, 0, 4), (2, 3, 4)),
+    ((3, 0), (2, 0, 4), (2, 3, 4)),
+    ((2, 3, 5), (2, 5, 0), (2, 3, 0)),
+    ((0, 3), (3, 4), (0, 4)),
+    ((3, 0), (0, 4), (3, 4)),
+    ((2, 3, 0), (0, 4), (2, 3, 4)),
+    ((2, 3, 0), (0,), (2, 3)),
+    ((0,), (0,), ()),
+    ((0,), (0, 3), (3,)),
+])
+def test_matmul_with_zero_sizes(a_shape, b_shape, out_shape):
+    a = mg.randn(*a_shape, dtype=mg.float64, requires_grad=True)
+    b = mg.randn(*b_shape, dtype=mg.float64, requires_grad=True)
+    y = a @ b
+    assert y.shape == out_shape and (y.detach().numpy() == 0).all()
+    y.sum().backward()
+    assert a.grad.shape == a_shape and b.grad.shape == b_shape
+    assert (a.grad.numpy() == 0).all() and (b.grad.numpy() == 0).all()
+
+
+def test_linear_with_zero_features():
+    x = mg.randn(2, 0, requires_grad=True)
+    w = mg.randn(3, 0, requires_grad=True)
+    y = F.linear(x, w, mg.ones(3))
+    assert y.tolist() == [[1.0] * 3] * 2
+    y.sum().backward()
+    assert x.grad.shape == (2, 0) and w.grad.shape == (3, 0)
+    assert F.linear(mg.randn(2, 4), mg.randn(0, 4)).shape == (2, 0)
+
+
+def test_matmul_with_zero_sizes_vs_torch():
+    torch = pytest.importorskip("torch")
+    for a_shape, b_shape in (((2, 3, 0), (2, 0, 4)), ((3, 0), (2, 0, 4)), ((2, 3, 0), (0,))):
+        assert tuple((mg.randn(*a_shape) @ mg.randn(*b_shape)).shape) == \
+            tuple((torch.randn(*a_shape) @ torch.randn(*b_shape)).shape)
+
+
+def test_cat_with_empty_tensors():
+    a = mg.randn(2, 3, requires_grad=True)
+    e = mg.randn(0, 3, requires_grad=True)
+    legacy = mg.randn(0, requires_grad=True)          # a 1-D empty tensor joins anything
+    y = mg.cat([legacy, a, e, legacy], dim=0)
+    assert y.shape == (2, 3) and mg.equal(y, a.detach())
+    assert mg.cat([a, legacy], dim=1).shape == (2, 3)
+    y.sum().backward()
+    assert e.grad.shape == (0, 3) and legacy.grad.shape == (0,)
+    assert mg.cat([mg.randn(0), mg.randn(0)]).shape == (0,)
+    with pytest.raises(RuntimeError, match="cat: zero-dimensional tensors can't be"):
+        mg.cat([mg.tensor(1.0), mg.tensor(2.0)])
+
+
+def test_chunk_and_split_edges():
+    with pytest.raises(RuntimeError, match="chunk: expects `chunks` to be greater than 0, got 0"):
+        mg.randn(4).chunk(0)
+    with pytest.raises(RuntimeError, match="chunk: expects `chunks` to be greater than 0, got -1"):
+        mg.randn(4).chunk(-1)
+    assert [p.shape for p in mg.randn(0).chunk(3)] == [(0,)] * 3      # as PyTorch
+    assert [p.shape[0] for p in mg.randn(5).chunk(4)] == [2, 2, 1]
+    with pytest.raises(RuntimeError, match="split: split_size must be positive .* got "
+                                           "split_size=0 for dimension 0 of size 4"):
+        mg.randn(4).split(0)
+    assert [p.shape for p in mg.randn(0).split(0)] == [(0,)]
+    with pytest.raises(RuntimeError, match=r"split: split sizes \[3, -1, 2\] must be "
+                                           r"non-negative"):
+        mg.randn(4).split([3, -1, 2])
+    with pytest.raises(RuntimeError, match="chunk: expects at least a 1-dimensional tensor"):
+        mg.tensor(1.0).chunk(1)
+
+
+# ---------------------------------------------------------------------------------------------
+# factories
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["zeros", "ones", "empty", "rand", "randn"])
+def test_factories_refuse_negative_and_float_sizes(name):
+    fn = getattr(mg, name)
+    with pytest.raises(RuntimeError, match=f"{name}: trying to create a tensor with negative "
+                                           r"dimension -1: \[-1\]"):
+        fn(-1)
+    with pytest.raises(RuntimeError, match=r"negative dimension -3: \[2, -3\]"):
+        fn((2, -3))
+    with pytest.raises(TypeError, match=f"{name}: size must be a tuple of ints, got float 2.5"):
+        fn(2.5)
+    with pytest.raises(TypeError, match=f"{name}: size must be a tuple of ints, got float 2.0"):
+        fn(2, 2.0)
+    assert fn(np.int64(2), 0).shape == (2, 0)
+    assert fn(mg.Size([2, 3])).shape == (2, 3)
+
+
+def test_other_factories_check_their_arguments():
+    with pytest.raises(RuntimeError, match=r"full: .* negative dimension -1"):
+        mg.full((-1,), 1.0)
+    with pytest.raises(RuntimeError, match=r"randint: .* negative dimension -1"):
+        mg.randint(0, 5, (-1,))
+    with pytest.raises(RuntimeError, match="randint: expects low < high .* low=5 and high=5"):
+        mg.randint(5, 5, (2,))
+    with pytest.raises(RuntimeError, match="randperm: n must be greater or equal to 0, got -1"):
+        mg.randperm(-1)
+    with pytest.raises(RuntimeError, match="eye: m must be greater or equal to 0, got -1"):
+        mg.eye(2, -1)
+    with pytest.raises(RuntimeError, match="normal: expects std >= 0.0, but found std -1"):
+        mg.normal(0.0, -1.0, (2,))
+    with pytest.raises(RuntimeError, match="linspace: steps must be greater or equal to 0"):
+        mg.linspace(0, 1, -1)
+    with pytest.raises(RuntimeError, match="randn: dtype must be a floating point type, got "
+                                           "int64"):
+        mg.randn(2, dtype=mg.int64)
+    with pytest.raises(RuntimeError, match="rand: dtype must be a floating point type"):
+        mg.rand_like(mg.zeros(2, dtype=mg.int64))
+
+
+@pytest.mark.parametrize("args, message", [
+    ((0, 5, 0), "arange: step must be nonzero"),
+    ((0, 5, -1), "arange: upper bound and lower bound inconsistent with step sign"),
+    ((0, math.inf), "arange: unsupported range: 0 -> inf"),
+    ((0, math.nan), "arange: unsupported range: 0 -> nan"),
+])
+def test_arange_bad_ranges_raise(args, message):
+    with pytest.raises(RuntimeError, match=message):
+        mg.arange(*args)
+
+
+def test_arange_good_ranges():
+    assert mg.arange(5, 0, -2).tolist() == [5, 3, 1]
+    assert mg.arange(3, 3).shape == (0,)
+
+
+def test_factory_errors_vs_torch():
+    torch = pytest.importorskip("torch")
+    for fn in (lambda m: m.zeros(-1), lambda m: m.randn(2, -3), lambda m: m.arange(0, 5, 0),
+               lambda m: m.randperm(-1), lambda m: m.randint(5, 5, (2,))):
+        for module in (mg, torch):
+            with pytest.raises(RuntimeError):
+                fn(module)
+    for module in (mg, torch):
+        with pytest.raises(TypeError):
+            module.zeros(2.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# dims: one checker, one message, everywhere
+# ---------------------------------------------------------------------------------------------
+
+_DIM_OPS = {
+    "sum": lambda x: x.sum(dim=2), "mean": lambda x: x.mean(dim=2),
+    "var": lambda x: x.var(dim=2), "std": lambda x: x.std(dim=2),
+    "amax": lambda x: x.amax(dim=2), "amin": lambda x: x.amin(dim=-3),
+    "max": lambda x: x.max(dim=2), "min": lambda x: x.min(dim=2),
+    "argmax": lambda x: x.argmax(dim=2), "argmin": lambda x: x.argmin(dim=2),
+    "logsumexp": lambda x: x.logsumexp(dim=2), "prod": lambda x: x.prod(dim=2),
+    "all": lambda x: (x > 0).all(dim=2), "any": lambda x: (x > 0).any(dim=2),
+    "norm": lambda x: x.norm(dim=2),
+    "softmax": lambda x: F.softmax(x, dim=2), "log_softmax": lambda x: F.log_softmax(x, dim=2),
+    "squeeze": lambda x: x.squeeze(2), "unsqueeze": lambda x: x.unsqueeze(3),
+    "transpose": lambda x: x.transpose(0, 2), "flatten": lambda x: x.flatten(2),
+    "cat": lambda x: mg.cat([x, x], dim=2), "stack": lambda x: mg.stack([x, x], dim=3),
+    "flip": lambda x: x.flip(2), "split": lambda x: x.split(1, dim=2),
+    "chunk": lambda x: x.chunk(2, dim=2), "unbind": lambda x: x.unbind(2),
+    "gather": lambda x: x.gather(2, mg.zeros(2, 3, dtype=mg.int64)),
+    "sort": lambda x: x.sort(dim=2), "topk": lambda x: x.topk(1, dim=2),
+    "permute": lambda x: x.permute(0, 2),
+}
+
+
+@pytest.mark.parametrize("op", sorted(_DIM_OPS))
+def test_dim_out_of_range_names_the_op_and_the_range(op):
+    expected_range = r"\[-3, 2\]" if op in ("unsqueeze", "stack") else r"\[-2, 1\]"
+    with pytest.raises(IndexError, match=f"{op}: dimension out of range \\(expected to be in "
+                                         f"range of {expected_range}, but got -?[23]\\)"):
+        _DIM_OPS[op](mg.randn(2, 3))
+
+
+def test_dims_of_a_0d_tensor():
+    x = mg.tensor(2.0)
+    assert x.sum(dim=0).item() == 2.0 and x.sum(dim=-1).item() == 2.0
+    assert x.max(dim=0).values.item() == 2.0 and x.argmax(dim=0).item() == 0
+    assert F.softmax(x, dim=0).item() == 1.0
+    for fn in (lambda: x.sum(dim=1), lambda: F.softmax(x, dim=1), lambda: x.transpose(0, 1),
+               lambda: x.unsqueeze(2)):
+        with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\]"):
+            fn()
+
+
+def test_dim_must_be_an_int():
+    with pytest.raises(TypeError, match="sum: dim must be an int, got float 1.0"):
+        mg.randn(2, 3).sum(dim=1.0)
+    with pytest.raises(RuntimeError, match="sum: dim 0 appears multiple times"):
+        mg.randn(2, 3).sum(dim=(0, -2))
+    with pytest.raises(RuntimeError, match="permute: duplicate dims are not allowed"):
+        mg.randn(2, 3).permute(0, 0)
+
+
+def test_dim_errors_vs_torch():
+    torch = pytest.importorskip("torch")
+    for op in ("sum", "softmax", "cat", "transpose", "flatten", "sort", "gather"):
+        fn = _DIM_OPS[op]
+        with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got"):
+            fn(mg.randn(2, 3))
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 2"):
+        torch.randn(2, 3).sum(dim=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# 0-d inputs, overloads and empty inputs found by PyTorch's OpInfo samples
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("fn, value, grad", [
+    (lambda x: mg.sigmoid(x), 1 / (1 + np.exp(-0.5)), np.exp(-0.5) / (1 + np.exp(-0.5)) ** 2),
+    (lambda x: F.softmax(x, 0), 1.0, 0.0),
+    (lambda x: F.log_softmax(x, -1), 0.0, 0.0),
+    (lambda x: F.softmin(x, 0), 1.0, 0.0),
+])
+def test_0d_inputs_of_activations(fn, value, grad):
+    x = mg.tensor(0.5, dtype=mg.float64, requires_grad=True)
+    y = fn(x)
+    assert y.shape == () and y.item() == pytest.approx(value)
+    (y * 1.3).backward()
+    assert x.grad.item() == pytest.approx(1.3 * grad)
+
+
+def test_fractional_correction_and_the_unbiased_overload():
+    x = mg.tensor([[1.0, 2.0, 4.0], [3.0, 5.0, 9.0]], dtype=mg.float64)
+    flat = x.numpy().ravel()
+    dev = ((flat - flat.mean()) ** 2).sum()
+    assert mg.var(x, correction=0.5).item() == pytest.approx(dev / 5.5)
+    assert mg.std(x, correction=1.3).item() == pytest.approx(np.sqrt(dev / 4.7))
+    assert mg.var(x, False).item() == pytest.approx(dev / 6)      # var(x, unbiased)
+    assert mg.var(x, True).item() == pytest.approx(dev / 5)
+    assert mg.var(x, 1, False).shape == (2,)                      # var(x, dim, unbiased)
+
+
+def test_take_along_dim_counts_negative_indices_from_the_end():
+    x = mg.arange(5.0)
+    assert mg.take_along_dim(x, mg.tensor([-1, -5]), 0).tolist() == [4.0, 0.0]
+    for bad in (-6, 5):
+        with pytest.raises(IndexError, match=f"index {bad} is out of bounds for dimension 0"):
+            mg.take_along_dim(x, mg.tensor([bad]), 0)
+
+
+def test_empty_inputs_of_searchsorted_and_unfold():
+    assert mg.searchsorted(mg.zeros(0, 0), mg.zeros(0, 0)).shape == (0, 0)
+    assert mg.searchsorted(mg.zeros(3, 0), mg.zeros(3, 2)).tolist() == [[0, 0]] * 3
+    assert F.unfold(mg.zeros(0, 1, 5, 5), 2).shape == (0, 4, 16)

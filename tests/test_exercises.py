@@ -1,0 +1,589 @@
+"""The chapter exercises (notebooks/exercises/): every check is tested three ways.
+
+(a) it passes the reference solution (``solutions_chNN.py``);
+(b) it fails, with a message that says what is wrong, on plausible wrong answers written here
+    (a flipped sign, a missing term, a wrong shape...): at least one per exercise;
+(c) on the untouched stub from the notebook it prints "not done yet" instead of raising.
+
+The exercises are discovered from the registry the ``checks_chNN`` modules fill, and each
+notebook's exercise section is cross-checked against it: the same exercises, numbers and
+titles, one stub per exercise with nothing but a docstring and the NotImplementedError in it,
+and one check cell calling the right check.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import math
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+import minigrad.nn as nn
+import minigrad.nn.functional as F
+import minigrad.optim as optim
+from minigrad.data import Dataset
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+sys.path.insert(0, str(NOTEBOOKS))          # where the chapters import `exercises` from
+
+from exercises import checking  # noqa: E402
+from exercises.checking import ExerciseFailed, assert_close, attempt  # noqa: E402
+
+EXERCISES = checking.loaded_checks()
+CHAPTERS = sorted({e.chapter for e in EXERCISES})
+
+
+def _id(ex):
+    return f"ch{ex.chapter:02d}-ex{ex.number}-{ex.answer}"
+
+
+def _solution(ex):
+    return getattr(importlib.import_module(f"exercises.solutions_ch{ex.chapter:02d}"), ex.answer)
+
+
+def _sol(chapter, name):
+    return getattr(importlib.import_module(f"exercises.solutions_ch{chapter:02d}"), name)
+
+
+# -- plausible wrong answers, and a word or two their failure message must contain ------------
+def _edges(node):
+    return [e[0] for e in node.next_edges if e is not None and e[1] >= 0]
+
+
+def topo_preorder(root):
+    """Lists a node before visiting its inputs: wrong where one node feeds several others."""
+    out, seen = [], set()
+
+    def visit(node):
+        if node not in seen:
+            seen.add(node)
+            out.append(node)
+            for child in _edges(node):
+                visit(child)
+
+    visit(root)
+    return out
+
+
+def topo_not_reversed(root):
+    return _sol(1, "topological_order")(root)[::-1]
+
+
+def topo_no_visited_set(root):
+    out = []
+
+    def visit(node):
+        for child in _edges(node):
+            visit(child)
+        out.append(node)
+
+    visit(root)
+    return out[::-1]
+
+
+def topo_with_leaves(root):
+    order = _sol(1, "topological_order")(root)
+    return order + [e[0] for n in order for e in n.next_edges if e is not None and e[1] < 0]
+
+
+class SiLUBackwardSignFlipped(mg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x / (1 + np.exp(-x))
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        s = x.sigmoid()
+        return grad_y * s * (1 - x * (1 - s))
+
+
+class SiLUForwardIsSigmoid(SiLUBackwardSignFlipped):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return 1 / (1 + np.exp(-x))
+
+
+class SiLUBackwardInNumPy(SiLUBackwardSignFlipped):
+    """Right first derivative, but computed on NumPy values: not differentiable again."""
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        (x,) = ctx.saved_tensors
+        xn = x.detach().numpy()
+        s = 1 / (1 + np.exp(-xn))
+        return grad_y * mg.tensor(s * (1 + xn * (1 - s)))
+
+
+def newton_gradient_descent(f, x0, steps=20):
+    x = mg.tensor(float(x0), dtype=mg.float64, requires_grad=True)
+    for _ in range(steps):
+        (d1,) = mg.autograd.grad(f(x), x)
+        with mg.no_grad():
+            x -= d1
+    return x.item()
+
+
+def newton_never_updates(f, x0, steps=20):
+    x = mg.tensor(float(x0), dtype=mg.float64, requires_grad=True)
+    for _ in range(steps):
+        (d1,) = mg.autograd.grad(f(x), x, create_graph=True)
+        (d2,) = mg.autograd.grad(d1, x)
+        x_new = x - d1 / d2                      # computed, then forgotten
+    del x_new
+    return x.item()
+
+
+def newton_returns_array(f, x0, steps=20):
+    return np.array([_sol(1, "newton")(f, x0, steps)])
+
+
+def ridge_penalises_bias(Xt, y, lam):
+    return np.linalg.solve(Xt.T @ Xt + len(Xt) * lam * np.eye(Xt.shape[1]), Xt.T @ y)
+
+
+def ridge_without_n(Xt, y, lam):
+    D = np.eye(Xt.shape[1])
+    D[-1, -1] = 0
+    return np.linalg.solve(Xt.T @ Xt + lam * D, Xt.T @ y)
+
+
+def ridge_drops_bias(Xt, y, lam):
+    return _sol(2, "ridge_closed_form")(Xt, y, lam)[:-1]
+
+
+def bce_grad_sum(X, y, w, b):
+    r = 1 / (1 + np.exp(-(X @ w + b))) - y
+    return X.T @ r, r.sum()
+
+
+def bce_grad_sign(X, y, w, b):
+    gw, gb = _sol(2, "bce_grad")(X, y, w, b)
+    return -gw, -gb
+
+
+def bce_grad_only_w(X, y, w, b):
+    return _sol(2, "bce_grad")(X, y, w, b)[0]
+
+
+def max_lr_without_ones(X):
+    return 2.0 / np.linalg.eigvalsh(2 / len(X) * X.T @ X)[-1]
+
+
+def max_lr_one_over_lambda(X):
+    return _sol(2, "max_stable_lr")(X) / 2
+
+
+def accuracy_tensor(logits, targets):
+    return (logits.argmax(dim=1) == targets).float().mean()
+
+
+def accuracy_count(logits, targets):
+    return (logits.argmax(dim=1) == targets).float().sum().item()
+
+
+def cross_entropy_sum(logits, targets):
+    picked = logits.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return (logits.logsumexp(dim=1) - picked).sum()
+
+
+def cross_entropy_no_graph(logits, targets):
+    return mg.tensor(_sol(3, "cross_entropy")(logits, targets).item())
+
+
+def cross_entropy_dim0(logits, targets):
+    picked = logits.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return (logits.logsumexp(dim=0).mean() - picked).mean()
+
+
+def confusion_transposed(y_true, y_pred, n):
+    return _sol(3, "confusion_matrix")(y_pred, y_true, n)
+
+
+def confusion_no_minlength(y_true, y_pred, n):
+    return np.bincount(n * y_true + y_pred).reshape(n, n)
+
+
+class NoisyOnce(Dataset):
+    """Draws the noise once, in __init__: every epoch sees the same 'augmented' images."""
+
+    def __init__(self, X, y, std=0.3, seed=0):
+        rng = np.random.default_rng(seed)
+        self.X = (X + rng.normal(0, std, X.shape)).astype(np.float32)
+        self.y = y
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return mg.tensor(self.X[i]), int(self.y[i])
+
+
+def _noisy_with(std_of):
+    sol = _sol(3, "NoisyDigits")
+
+    class Noisy(sol):
+        def __getitem__(self, i):
+            noise = self.rng.normal(0, std_of(self.std), self.X[i].shape).astype(np.float32)
+            return mg.tensor(self.X[i] + noise), int(self.y[i])
+
+    return Noisy
+
+
+class NoisyWrongLength(_sol(3, "NoisyDigits")):
+    def __len__(self):
+        return self.X.shape[1]
+
+
+def momentum_with_dampening(params, grads, bufs, lr, momentum):
+    for i, (p, g) in enumerate(zip(params, grads)):
+        bufs[i] = g.copy() if bufs[i] is None else momentum * bufs[i] + (1 - momentum) * g
+        p -= lr * bufs[i]
+
+
+def momentum_not_in_place(params, grads, bufs, lr, momentum):
+    for i, (p, g) in enumerate(zip(params, grads)):
+        bufs[i] = g.copy() if bufs[i] is None else momentum * bufs[i] + g
+        p = p - lr * bufs[i]                     # a new array: the caller's is unchanged
+
+
+def adam_no_bias_correction(p, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    b1, b2 = betas
+    state["m"] = b1 * state.get("m", 0.0) + (1 - b1) * g
+    state["s"] = b2 * state.get("s", 0.0) + (1 - b2) * g * g
+    p -= lr * state["m"] / (np.sqrt(state["s"]) + eps)
+
+
+def adam_forgets_state(p, g, state, lr, betas=(0.9, 0.999), eps=1e-8):
+    _sol(4, "adam_step")(p, g, {}, lr, betas, eps)
+
+
+def cosine_without_eta_min(epoch, lr0, T_max, eta_min=0.0):
+    return 0.5 * lr0 * (1 + np.cos(np.pi * epoch / T_max))
+
+
+def conv_out_no_dilation(n, k, stride=1, padding=0, dilation=1):
+    return (n + 2 * padding - k) // stride + 1
+
+
+def conv_out_float(n, k, stride=1, padding=0, dilation=1):
+    return (n + 2 * padding - dilation * (k - 1) - 1) / stride + 1
+
+
+def avg_pool_ignores_stride(x, k, stride):
+    return _sol(5, "avg_pool2d_naive")(x, k, k)
+
+
+def avg_pool_sum(x, k, stride):
+    return _sol(5, "avg_pool2d_naive")(x, k, stride) * k * k
+
+
+def conv2d_through_numpy(x, w, padding=0):
+    return mg.tensor(F.conv2d(x.detach(), w.detach(), padding=padding).numpy())
+
+
+def conv2d_wrong_patch_order(x, w, padding=0):
+    N, C, H, W = x.shape
+    C_out, _, kh, kw = w.shape
+    xp = F.pad(x, (padding,) * 4)
+    OH, OW = H + 2 * padding - kh + 1, W + 2 * padding - kw + 1
+    patches = [xp[:, :, u:u + OH, v:v + OW] for u in range(kh) for v in range(kw)]
+    cols = mg.stack(patches, dim=1).reshape(N, C * kh * kw, OH * OW)    # offset-major: wrong
+    return (w.reshape(C_out, -1) @ cols).reshape(N, C_out, OH, OW)
+
+
+def lenet_params_bn_4c(batch_norm):
+    return _sol(5, "lenet_params")(False) + (4 * (16 + 32) if batch_norm else 0)
+
+
+def lenet_params_no_biases(batch_norm):
+    return _sol(5, "lenet_params")(batch_norm) - (16 + 32 + 64 + 10)
+
+
+def lstm_step_keras_gate_order(x, h, c, W_ih, W_hh, b_ih, b_hh):
+    def sig(a):
+        return 1 / (1 + np.exp(-a))
+
+    i, f, o, g = np.split(x @ W_ih.T + b_ih + h @ W_hh.T + b_hh, 4, axis=-1)
+    c = sig(f) * c + sig(i) * np.tanh(g)
+    return sig(o) * np.tanh(c), c
+
+
+def lstm_step_returns_h(x, h, c, *weights):
+    return _sol(6, "lstm_step")(x, h, c, *weights)[0]
+
+
+def clip_each_array(grads, max_norm):
+    total = np.sqrt(sum((g ** 2).sum() for g in grads))
+    for g in grads:
+        norm = np.sqrt((g ** 2).sum())
+        if norm > max_norm:
+            g *= max_norm / (norm + 1e-6)
+    return total
+
+
+def clip_always(grads, max_norm):
+    total = np.sqrt(sum((g ** 2).sum() for g in grads))
+    for g in grads:
+        g *= max_norm / (total + 1e-6)
+    return total
+
+
+def clip_returns_norm_after(grads, max_norm):
+    _sol(6, "clip_by_total_norm")(grads, max_norm)
+    return np.sqrt(sum((g ** 2).sum() for g in grads))
+
+
+def softmax_overflows(z, tau):
+    e = np.exp(np.asarray(z, dtype=np.float64) / tau)
+    return e / e.sum()
+
+
+def softmax_times_tau(z, tau):
+    z = np.asarray(z, dtype=np.float64) * tau
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def mask_upper(L):
+    i = mg.arange(L)
+    return i[:, None] <= i[None, :]
+
+
+def mask_float(L):
+    return mg.tensor(np.tril(np.ones((L, L))))
+
+
+def mask_strict(L):
+    i = mg.arange(L)
+    return i[:, None] > i[None, :]
+
+
+def shift_transposed(k, dim):
+    return _sol(7, "shift_matrix")(k, dim).T
+
+
+def shift_identity(k, dim):
+    return np.eye(dim)
+
+
+def encoder_params_no_norms(E, F_):
+    return _sol(7, "encoder_layer_params")(E, F_) - 4 * E
+
+
+WRONG = {
+    (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
+             (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
+    (1, 2): [(SiLUBackwardSignFlipped, "gradcheck of your SiLU.backward failed"),
+             (SiLUForwardIsSigmoid, "forward pass) differs at"),
+             (SiLUBackwardInNumPy, "minigrad ops")],
+    (1, 3): [(lambda w, x, y: -_sol(1, "logistic_grad")(w, x, y), "sign is flipped"),
+             (lambda w, x, y: -y * x / (1 + np.exp(-y * (w @ x))), "differs at"),
+             (lambda w, x, y: float(w @ x), "has shape ()")],
+    (1, 4): [(newton_gradient_descent, "returned nan, expected 1.13"), (newton_never_updates, "x0 itself"),
+             (newton_returns_array, "one number")],
+    (2, 1): [(ridge_penalises_bias, "bias must not be penalised"),
+             (ridge_without_n, "n * lam"), (ridge_drops_bias, "shape (4,)")],
+    (2, 2): [(bce_grad_sum, "40 times"), (bce_grad_sign, "sign is flipped"),
+             (bce_grad_only_w, "two things")],
+    (2, 3): [(max_lr_without_ones, "column of ones"), (max_lr_one_over_lambda, "expected 0.12")],
+    (3, 1): [(accuracy_tensor, "Python float"), (accuracy_count, "differs")],
+    (3, 2): [(cross_entropy_sum, "8 times"), (cross_entropy_no_graph, "without a graph"),
+             (cross_entropy_dim0, "differs")],
+    (3, 3): [(confusion_transposed, "transpose"), (confusion_no_minlength, "reshape")],
+    (3, 4): [(NoisyOnce, "same image twice"), (_noisy_with(lambda std: std ** 2),
+                                               "standard deviation 0.0897"),
+             (NoisyWrongLength, "len(dataset) is 64")],
+    (4, 1): [(momentum_with_dampening, "after step 2"), (momentum_not_in_place, "unchanged")],
+    (4, 2): [(adam_no_bias_correction, "after step 1"), (adam_forgets_state, "after step 2")],
+    (4, 3): [(cosine_without_eta_min, "differs at")],
+    (5, 1): [(conv_out_no_dilation, "F.conv2d's output is"), (conv_out_float, "a float")],
+    (5, 2): [(avg_pool_ignores_stride, "has shape"), (avg_pool_sum, "4 times")],
+    (5, 3): [(conv2d_through_numpy, "no graph"), (conv2d_wrong_patch_order, "differs at")],
+    (5, 4): [(lenet_params_bn_4c, "off by 96"), (lenet_params_no_biases, "off by -122")],
+    (6, 1): [(lstm_step_keras_gate_order, "h after step t = 0 differs"),
+             (lstm_step_returns_h, "the pair (h, c)")],
+    (6, 2): [(clip_each_array, "after clipping differs"), (clip_always, "total norm 0.489"),
+             (clip_returns_norm_after, "before clipping")],
+    (6, 3): [(softmax_overflows, "nan"), (softmax_times_tau, "divide the logits by tau")],
+    (7, 1): [(mask_upper, "a later position"), (mask_float, "dtype"), (mask_strict, "itself")],
+    (7, 2): [(shift_transposed, "signs of its sines"), (shift_identity, "differs at")],
+    (7, 3): [(encoder_params_no_norms, "off by -256")],
+}
+
+WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
+               for wrong, words in WRONG.get((ex.chapter, ex.number), [])]
+
+
+def test_exercises_are_registered():
+    assert len(EXERCISES) >= 20, [_id(e) for e in EXERCISES]
+    assert CHAPTERS == list(range(1, 8))
+    for chapter in CHAPTERS:
+        numbers = [e.number for e in EXERCISES if e.chapter == chapter]
+        assert numbers == list(range(1, len(numbers) + 1)), (chapter, numbers)
+
+
+# -- (a) ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex", EXERCISES, ids=_id)
+def test_reference_solution_passes(ex, capsys):
+    assert ex.check(_solution(ex)) is True
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"Exercise {ex.number}: ") and "\n" not in out, out
+
+
+# -- (b) ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("ex", EXERCISES, ids=_id)
+def test_every_exercise_has_wrong_answers(ex):
+    assert WRONG.get((ex.chapter, ex.number)), f"no wrong answer tested for {_id(ex)}"
+
+
+@pytest.mark.parametrize("ex, wrong, words", WRONG_CASES,
+                         ids=[f"{_id(e)}-{getattr(w, '__name__', 'lambda')}-{i}"
+                              for i, (e, w, _) in enumerate(WRONG_CASES)])
+def test_wrong_answer_fails_with_words(ex, wrong, words, capsys):
+    with np.errstate(all="ignore"), pytest.raises(ExerciseFailed) as info:
+        ex.check(wrong)
+    message = str(info.value)
+    assert message.startswith(f"Exercise {ex.number} ({ex.title}): "), message
+    assert words in message, message
+    assert "Exercise" not in capsys.readouterr().out     # no success line, no "not done yet"
+
+
+# -- (c) and the cross-check with the notebooks -----------------------------------------------
+def _notebook(chapter):
+    nbformat = pytest.importorskip("nbformat")
+    (path,) = NOTEBOOKS.glob(f"{chapter:02d}_*.ipynb")
+    return nbformat.read(path, as_version=4)
+
+
+def _exercise_cells(chapter):
+    cells = _notebook(chapter).cells
+    starts = [i for i, c in enumerate(cells)
+              if c.cell_type == "markdown" and c.source.startswith("## Exercises")]
+    assert len(starts) == 1, f"chapter {chapter}: no cell starting with '## Exercises'"
+    return cells[starts[0]:]
+
+
+def _defines(source, name):
+    return any(isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name
+               for node in ast.parse(source).body)
+
+
+def _stub_source(ex):
+    stubs = [c.source for c in _exercise_cells(ex.chapter)
+             if c.cell_type == "code" and _defines(c.source, ex.answer)]
+    assert len(stubs) == 1, f"{_id(ex)}: {len(stubs)} cells define {ex.answer}"
+    return stubs[0]
+
+
+STUB_GLOBALS = {"np": np, "mg": mg, "nn": nn, "F": F, "optim": optim, "Dataset": Dataset,
+                "math": math}
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=_id)
+def test_untouched_stub_says_not_done_yet(ex, capsys):
+    namespace = dict(STUB_GLOBALS)
+    exec(_stub_source(ex), namespace)
+    assert ex.check(namespace[ex.answer]) is False
+    out = capsys.readouterr().out
+    assert f"Exercise {ex.number} ({ex.title}) is not done yet" in out, out
+    assert f"exercises/solutions_ch{ex.chapter:02d}.py" in out, out
+
+
+@pytest.mark.parametrize("ex", EXERCISES, ids=_id)
+def test_stub_holds_no_solution(ex):
+    """Every function in the stub is `raise NotImplementedError("Exercise N: ...")`, after a
+    docstring or not: the answer is not in the notebook."""
+    tree = ast.parse(_stub_source(ex))
+    functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert functions
+    for fn in functions:
+        body = fn.body
+        if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            body = body[1:]                                           # the docstring
+        assert len(body) == 1 and isinstance(body[0], ast.Raise), \
+            f"{_id(ex)}: {fn.name} should hold a docstring and a raise only"
+        message = body[0].exc.args[0].value
+        assert message.startswith(f"Exercise {ex.number}: "), message
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_notebook_exercises_match_the_registry(chapter):
+    registered = [e for e in EXERCISES if e.chapter == chapter]
+    cells = _exercise_cells(chapter)
+    headings = [(int(m.group(1)), m.group(2).strip().replace("`", ""))
+                for c in cells if c.cell_type == "markdown"
+                for m in re.finditer(r"^### Exercise (\d+) — (.+)$", c.source, re.M)]
+    assert headings == [(e.number, e.title) for e in registered]
+    code = [c.source for c in cells if c.cell_type == "code"]
+    assert code[0] == f"from exercises import checks_ch{chapter:02d} as check"
+    calls = [name for src in code for name in re.findall(r"\bcheck\.(\w+)\(", src)]
+    assert calls == [e.check.__name__ for e in registered]
+    for e in registered:      # the check cell comes right after the stub it checks
+        stub_at = code.index(_stub_source(e))
+        assert f"check.{e.check.__name__}({e.answer}" in code[stub_at + 1]
+    intro = _notebook(chapter).cells[0].source
+    assert "How the exercises work" in intro and f"solutions_ch{chapter:02d}.py" in intro
+
+
+# -- the helpers the checks use ----------------------------------------------------------------
+def test_assert_close_names_the_first_differing_entry():
+    expected = np.arange(12.0).reshape(3, 4)
+    got = expected.copy()
+    got[2, 3], got[1, 0] = -0.5, 7.25
+    with pytest.raises(ExerciseFailed, match=re.escape(
+            "your gradient differs at [1, 0]: expected 4, got 7.25 (2 of 12 entries differ)")):
+        assert_close("your gradient", got, expected)
+
+
+def test_assert_close_shape_and_common_slips():
+    a = np.random.default_rng(0).standard_normal((4, 3))
+    with pytest.raises(ExerciseFailed, match=re.escape(
+            "has shape (3, 4), expected (4, 3) (transposed?)")):
+        assert_close("f(x)", a.T, a)
+    with pytest.raises(ExerciseFailed, match="sign is flipped everywhere"):
+        assert_close("f(x)", -a, a)
+    with pytest.raises(ExerciseFailed, match="Every entry is 3 times the expected one"):
+        assert_close("f(x)", 3 * a, a)
+    with pytest.raises(ExerciseFailed, match="is None: did you forget a `return`"):
+        assert_close("f(x)", None, a)
+    with pytest.raises(ExerciseFailed, match="contains nan"):
+        assert_close("f(x)", np.full_like(a, np.nan), a)
+    assert_close("f(x)", mg.tensor(a, requires_grad=True), a)      # Tensors are compared too
+
+
+def test_attempt_tells_the_stub_from_other_errors():
+    def stub():
+        raise NotImplementedError("Exercise 2: write f")
+
+    def missing_feature():
+        raise NotImplementedError("complex numbers")
+
+    def broken():
+        return np.ones(3) @ np.ones(4)
+
+    with pytest.raises(checking.StubNotFilled):
+        attempt("f()", stub)
+    with pytest.raises(ExerciseFailed, match=r"f\(\) raised NotImplementedError: complex"):
+        attempt("f()", missing_feature)
+    with pytest.raises(ExerciseFailed, match=r"f\(\) raised ValueError") as info:
+        attempt("f()", broken)
+    assert isinstance(info.value.__cause__, ValueError)    # the student's traceback is kept
+
+
+def test_checks_leave_minigrad_random_stream_alone():
+    """A check cell must not change the random numbers of the cells after it."""
+    ex = next(e for e in EXERCISES if (e.chapter, e.number) == (6, 1))
+    mg.manual_seed(123)
+    expected = mg.randn(5).numpy()
+    mg.manual_seed(123)
+    ex.check(_solution(ex))
+    np.testing.assert_array_equal(mg.randn(5).numpy(), expected)
