@@ -969,3 +969,18 @@ def test_empty_inputs_of_searchsorted_and_unfold():
     assert mg.searchsorted(mg.zeros(0, 0), mg.zeros(0, 0)).shape == (0, 0)
     assert mg.searchsorted(mg.zeros(3, 0), mg.zeros(3, 2)).tolist() == [[0, 0]] * 3
     assert F.unfold(mg.zeros(0, 1, 5, 5), 2).shape == (0, 4, 16)
+
+
+def test_fuzz_findings_empty_split_and_layer_norm_and_error_names():
+    assert [p.shape for p in mg.zeros(0).split(1)] == [(0,)]          # one empty piece
+    assert [p.shape for p in mg.zeros(0, 2).split(3)] == [(0, 2)]
+    x = mg.zeros(0, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = F.layer_norm(x, (0,))
+        y.sum().backward()
+    assert y.shape == (0,) and x.grad.shape == (0,)
+    with pytest.raises(IndexError, match=r"^max\(\): expected a non-empty"):
+        mg.max(mg.zeros(0))
+    with pytest.raises(RuntimeError, match="mse_loss: expected a floating point input"):
+        F.mse_loss(mg.tensor(4), mg.tensor(4))

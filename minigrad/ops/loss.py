@@ -107,10 +107,17 @@ def _require_same_shape(op: str, input: Tensor, target: Tensor):  # noqa: A002
 # Regression losses
 # ---------------------------------------------------------------------------------------------
 
+def _check_float_input(op, input):  # noqa: A002
+    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+        got = input.dtype if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"{op}: expected a floating point input tensor, got {got}")
+
+
 def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noqa: A002
              reduction: str = "mean") -> Tensor:
     """(input - target)^2, reduced."""
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
+    _check_float_input("mse_loss", input)
     target = _float_target("mse_loss", target, input)
     _warn_if_broadcasting("mse_loss", input, target)
     diff = input - target
@@ -121,6 +128,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # no
             reduction: str = "mean") -> Tensor:
     """|input - target|, reduced. (Its gradient at input == target is 0, as in PyTorch.)"""
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
+    _check_float_input("l1_loss", input)
     target = _float_target("l1_loss", target, input)
     _warn_if_broadcasting("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)

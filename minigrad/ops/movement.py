@@ -716,7 +716,8 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0):
             raise RuntimeError(f"split: split_size must be positive (0 only for an empty "
                                f"dimension), got split_size={step} for dimension {d} of size "
                                f"{n} (tensor of shape {tuple(x.shape)})")
-        sizes = [min(step, n - s) for s in range(0, n, step)] if step else [0]
+        # an empty dim still gives one (empty) piece, as in PyTorch
+        sizes = [min(step, n - s) for s in range(0, n, step)] if n else [0]
     out = Split.apply(x, tuple(sizes), d)
     return out if isinstance(out, tuple) else (out,)
 

@@ -12,6 +12,7 @@ BatchNorm over the batch (and spatial) dims of each channel. Only the axes diffe
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -44,8 +45,10 @@ class Normalize(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
         xp = backend.array_module(x)
-        mean, centred = _centre(x, axes)
-        var = (centred * centred).mean(axis=axes, keepdims=True)
+        with warnings.catch_warnings():   # an empty input: nan statistics, as in PyTorch,
+            warnings.simplefilter("ignore", RuntimeWarning)     # without NumPy's warning
+            mean, centred = _centre(x, axes)
+            var = (centred * centred).mean(axis=axes, keepdims=True)
         rstd = 1.0 / xp.sqrt(var + eps)
         x_hat = centred * rstd
         y = x_hat

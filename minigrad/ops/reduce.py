@@ -257,6 +257,7 @@ def _max_min(x, dim, keepdim, largest, op):
     if dim is None:
         if keepdim:
             raise TypeError(f"{op}(): keepdim needs dim")
+        _check_nonempty(x, tuple(range(x.ndim)), op)      # named as the op the user called
         return (amax if largest else amin)(x)
     d = normalize_dim(op, dim, x.ndim)
     result = MaxResult if largest else MinResult
