@@ -268,25 +268,42 @@ class Tensor:
 
     # -- devices and dtypes (differentiable moves) ---------------------------------------------
     def to(self, *args, **kwargs) -> Tensor:
-        """``t.to("cuda")``, ``t.to(mg.float64)``, ``t.to(other_tensor)``, or both."""
+        """``t.to("cuda")``, ``t.to(mg.float64)``, ``t.to(other_tensor)``, or both; then
+        PyTorch's flags, positional or by keyword: ``non_blocking`` (transfers here are
+        synchronous, so it changes nothing), ``copy`` (a new tensor even when nothing
+        changes) and ``memory_format`` (see ``memory_format``). Returns ``self`` when the
+        device and dtype already match and no copy is asked for."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
+        flags = {"non_blocking": kwargs.pop("non_blocking", False),
+                 "copy": kwargs.pop("copy", False)}
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        positional_flags = iter(("non_blocking", "copy"))
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):              # to(dtype, non_blocking, copy)
+                name = next(positional_flags, None)
+                if name is None:
+                    raise TypeError("to() takes at most two flags (non_blocking, copy) after "
+                                    f"the device and dtype, got arguments {args!r}")
+                flags[name] = a
+            elif isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
             elif isinstance(a, (str, Device)):
                 device = a
             else:
                 dtype = a
-        from .ops.movement import to_device, to_dtype
+        check_memory_format("to", fmt, self.ndim)
+        from .ops.movement import clone, to_device, to_dtype
 
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = to_dtype(out, np.dtype(dtype))
         if device is not None and Device(device) != self.device:
             out = to_device(out, Device(device))
+        if out is self and flags["copy"]:
+            out = clone(self)
         return out
 
     def cpu(self) -> Tensor:
@@ -295,23 +312,23 @@ class Tensor:
     def cuda(self, device=None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(np.float32)
+    def float(self, memory_format=None) -> Tensor:
+        return self.to(np.float32, memory_format=memory_format)
 
-    def double(self) -> Tensor:
-        return self.to(np.float64)
+    def double(self, memory_format=None) -> Tensor:
+        return self.to(np.float64, memory_format=memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(np.float16)
+    def half(self, memory_format=None) -> Tensor:
+        return self.to(np.float16, memory_format=memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(np.int64)
+    def long(self, memory_format=None) -> Tensor:
+        return self.to(np.int64, memory_format=memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(np.int32)
+    def int(self, memory_format=None) -> Tensor:
+        return self.to(np.int32, memory_format=memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(np.bool_)
+    def bool(self, memory_format=None) -> Tensor:
+        return self.to(np.bool_, memory_format=memory_format)
 
     def type(self, dtype=None):
         """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``,
@@ -445,6 +462,41 @@ _NON_LEAF_GRAD_WARNING = (
     "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
 )
+
+
+class memory_format:  # noqa: N801 - PyTorch's name
+    """How a tensor's elements are laid out in memory (PyTorch's ``torch.memory_format``).
+
+    minigrad's arrays are always C-contiguous (row-major), whatever format is asked for:
+    ``x.contiguous(memory_format=mg.channels_last)`` gives the same tensor as without it. The
+    formats exist so that code passing them runs unchanged; PyTorch's rank checks are kept
+    (channels_last needs a 4-D tensor, channels_last_3d a 5-D one).
+    """
+
+    def __init__(self, name: str, ndim: int | None = None):
+        self.name, self.ndim = name, ndim
+
+    def __repr__(self):
+        return f"minigrad.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last", ndim=4)
+channels_last_3d = memory_format("channels_last_3d", ndim=5)
+
+
+def check_memory_format(op: str, fmt, ndim: int) -> None:
+    """Refuse what is not a memory format, and channels_last on a tensor of the wrong rank."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{op}: memory_format must be mg.contiguous_format, "
+                        f"mg.preserve_format, mg.channels_last or mg.channels_last_3d, got "
+                        f"{fmt!r}")
+    if fmt.ndim is not None and fmt.ndim != ndim:
+        raise RuntimeError(f"{op}: required rank {fmt.ndim} tensor to use {fmt.name} format, "
+                           f"got a {ndim}-D tensor")
 
 
 class Size(tuple):

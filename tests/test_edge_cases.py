@@ -969,3 +969,152 @@ def test_empty_inputs_of_searchsorted_and_unfold():
     assert mg.searchsorted(mg.zeros(0, 0), mg.zeros(0, 0)).shape == (0, 0)
     assert mg.searchsorted(mg.zeros(3, 0), mg.zeros(3, 2)).tolist() == [[0, 0]] * 3
     assert F.unfold(mg.zeros(0, 1, 5, 5), 2).shape == (0, 4, 16)
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounding ops: step functions whose float outputs stay in the graph with gradient 0
+# ---------------------------------------------------------------------------------------------
+
+_ROUNDING_OPS = {
+    "floor": mg.floor, "ceil": mg.ceil, "trunc": mg.trunc, "sign": mg.sign,
+    "round": mg.round, "round_decimals": lambda x: mg.round(x, decimals=2),
+    "div_floor": lambda x: mg.div(x, 0.7, rounding_mode="floor"),
+    "div_trunc": lambda x: mg.div(2.3, x, rounding_mode="trunc"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ROUNDING_OPS))
+def test_rounding_ops_have_zero_gradient(name):
+    x = mg.tensor(np.random.default_rng(3).normal(size=(3, 5)) + 0.05, requires_grad=True)
+    y = _ROUNDING_OPS[name](x)
+    assert y.requires_grad
+    (y * 2.0 + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 5)))
+    assert mg.autograd.gradcheck(_ROUNDING_OPS[name], (x,))
+    assert mg.autograd.gradgradcheck(lambda v: _ROUNDING_OPS[name](v) * v, (x,))
+
+
+def test_rounded_division_gives_each_operand_a_zero_gradient_of_its_shape():
+    a = mg.tensor(np.linspace(-3.1, 2.9, 7 * 3).reshape(7, 3), requires_grad=True)
+    b = mg.tensor([0.7, -1.3, 2.1], requires_grad=True)
+    for mode in ("floor", "trunc"):
+        a.grad = b.grad = None
+        mg.div(a, b, rounding_mode=mode).sum().backward()
+        assert a.grad.shape == (7, 3) and b.grad.shape == (3,)
+        assert not a.grad.numpy().any() and not b.grad.numpy().any()
+
+
+def test_rounding_integers_and_tensors_without_grad_stay_out_of_the_graph():
+    assert not mg.floor(mg.randn(4)).requires_grad
+    assert mg.sign(mg.tensor([-3, 0, 5])).tolist() == [-1, 0, 1]
+    assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
+
+
+def test_sort_and_argsort_take_stable_and_0d_inputs():
+    x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
+    assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]
+    values, indices = mg.sort(x, stable=True)
+    assert values.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0] and indices.tolist() == [1, 4, 3, 0, 2]
+    scalar = mg.tensor(2.5, requires_grad=True)
+    values, indices = scalar.sort(dim=0, stable=None)
+    assert values.shape == () and values.item() == 2.5 and indices.item() == 0
+    values.backward()
+    assert scalar.grad.item() == 1.0
+    assert mg.argsort(mg.tensor(2.5)).shape == ()
+
+
+def test_nonzero_of_a_0d_tensor():
+    assert mg.nonzero(mg.tensor(2.0)).shape == (1, 0)
+    assert mg.nonzero(mg.tensor(0.0)).shape == (0, 0)
+    (idx,) = mg.tensor(2.0).nonzero(as_tuple=True)
+    assert idx.tolist() == [0]
+    assert mg.nonzero(mg.tensor(0.0), as_tuple=True)[0].shape == (0,)
+
+
+def test_gather_with_0d_and_empty_indices():
+    x = mg.tensor([1.5, -2.0, 4.0], requires_grad=True)
+    assert mg.gather(x, 0, mg.tensor(2)).shape == ()
+    assert mg.gather(x, 0, mg.tensor(2)).item() == 4.0
+    assert mg.gather(mg.tensor(7.0), 0, mg.tensor([0])).tolist() == [7.0]
+    empty = mg.gather(x, 0, mg.zeros(2, 0, dtype=mg.int64))
+    assert empty.shape == (2, 0)
+    (empty.sum() + mg.gather(x, 0, mg.tensor(1))).backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor.to flags and memory formats (minigrad's arrays are always C-contiguous)
+# ---------------------------------------------------------------------------------------------
+
+def test_to_reads_positional_non_blocking_and_copy_flags():
+    x = mg.randn(3, 5, dtype=mg.float32, requires_grad=True)
+    assert x.to(mg.float32, True) is x                       # non_blocking only
+    copied = x.to(mg.float32, False, True)                   # copy=True: a new tensor
+    assert copied is not x and copied.grad_fn is not None
+    np.testing.assert_array_equal(copied.detach().numpy(), x.detach().numpy())
+    (copied * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 5), 2.0, np.float32))
+    assert x.to("cpu", mg.float64, True, False).dtype == mg.float64
+    assert x.to(x, copy=True) is not x
+    with pytest.raises(TypeError, match="at most two flags"):
+        x.to(mg.float32, True, True, True)
+
+
+@pytest.mark.parametrize("fmt", ["contiguous_format", "preserve_format", "channels_last"])
+def test_memory_format_is_accepted_and_changes_nothing(fmt):
+    fmt = getattr(mg, fmt)
+    x = mg.randn(2, 3, 4, 5, dtype=mg.float64)
+    for y in (x.float(memory_format=fmt), x.double(memory_format=fmt), x.half(memory_format=fmt),
+              x.int(memory_format=fmt), x.long(memory_format=fmt), x.bool(memory_format=fmt),
+              x.clone(memory_format=fmt), x.contiguous(memory_format=fmt),
+              x.to(mg.float32, memory_format=fmt)):
+        assert y.shape == (2, 3, 4, 5) and y.data.flags.c_contiguous
+    np.testing.assert_array_equal(x.clone(memory_format=fmt).numpy(), x.numpy())
+
+
+def test_memory_format_checks_the_rank_and_the_type():
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        mg.randn(3).float(memory_format=mg.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 5 tensor to use channels_last_3d"):
+        mg.randn(1, 2, 3, 4).clone(memory_format=mg.channels_last_3d)
+    with pytest.raises(TypeError, match="memory_format must be mg.contiguous_format"):
+        mg.randn(3).contiguous(memory_format="channels_last")
+
+
+# ---------------------------------------------------------------------------------------------
+# clamp with tensor bounds
+# ---------------------------------------------------------------------------------------------
+
+def test_clamp_with_tensor_bounds_broadcasts_and_routes_gradients():
+    x = mg.tensor([[0.3, -1.2, 2.5], [1.7, 0.1, -0.4]], requires_grad=True)
+    lo = mg.tensor([0.0, -1.0, 0.5], requires_grad=True)
+    hi = mg.tensor([[1.0], [-2.0]], requires_grad=True)     # row 1: hi < lo, so every out is hi
+    y = mg.clamp(x, lo, hi)
+    np.testing.assert_allclose(y.detach().numpy(), [[0.3, -1.0, 1.0], [-2.0, -2.0, -2.0]])
+    (y * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(lo.grad.numpy(), [0.0, 2.0, 0.0])
+    np.testing.assert_allclose(hi.grad.numpy(), [[3.0], [15.0]])
+
+
+def test_clamp_with_tensor_bounds_passes_gradcheck():
+    rng = np.random.default_rng(5)
+    x = mg.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    lo = mg.tensor(rng.normal(size=(3,)) - 0.6, requires_grad=True)
+    hi = mg.tensor(rng.normal(size=(4, 1)) + 0.6, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda a, b, c: mg.clamp(a, b, c), (x, lo, hi))
+    assert mg.autograd.gradgradcheck(lambda a, b, c: mg.clamp(a, b, c) ** 2, (x, lo, hi))
+    assert mg.autograd.gradcheck(lambda a, b: mg.clamp(a, min=b), (x, lo))
+    assert mg.autograd.gradcheck(lambda a, c: x.clamp(max=c) * a, (x, hi))
+
+
+def test_clamp_with_tensor_bounds_dtype_and_errors():
+    x = mg.tensor([1, 5, -3])
+    assert mg.clamp(x, mg.tensor([2.5, 0.0, 0.0])).dtype == mg.float32
+    assert mg.clamp(mg.randn(3), mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float32
+    assert mg.clamp(mg.tensor(1.0), mg.tensor([2.5, 0.0])).tolist() == [2.5, 1.0]
+    with pytest.raises(TypeError, match="clamp: min and max must both be Tensors"):
+        mg.clamp(mg.randn(3), mg.tensor(0.0), 1.0)
+    with pytest.raises(RuntimeError, match=r"clamp: input \(3,\), min \(2,\)"):
+        mg.clamp(mg.randn(3), mg.randn(2))

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, check_memory_format
 from .arguments import as_int, check_index_range, normalize_dim
 
 # ---------------------------------------------------------------------------------------------
@@ -340,12 +340,17 @@ class Clone(Function):
         return g
 
 
-def contiguous(x: Tensor) -> Tensor:
+def contiguous(x: Tensor, memory_format=None) -> Tensor:
+    """x itself if its array is C-contiguous and writeable, else a C-contiguous copy. Every
+    ``memory_format`` gives C order (see ``minigrad.memory_format``)."""
+    check_memory_format("contiguous", memory_format, x.ndim)
     flags = x.data.flags
     return x if flags.c_contiguous and flags.writeable else Contiguous.apply(x)
 
 
-def clone(x: Tensor) -> Tensor:
+def clone(x: Tensor, *, memory_format=None) -> Tensor:
+    """A differentiable copy, C-contiguous whatever ``memory_format`` says."""
+    check_memory_format("clone", memory_format, x.ndim)
     return Clone.apply(x)
 
 
@@ -540,6 +545,13 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[i][index[i][j]] for dim=1 (likewise for any dim). Every index must lie
     in 0..size-1 of that dim: negative indices are refused, as in PyTorch."""
     d = normalize_dim("gather", dim, x.ndim)
+    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.size == 0 and idx.dtype.kind in "iu":
+        # nothing to gather: PyTorch accepts an empty index of any rank (output: its shape)
+        return reshape(reshape(x, (-1,))[:0], idx.shape)
+    if x.ndim <= 1 and idx.ndim <= 1 and x.ndim != idx.ndim:
+        # a 0-d tensor or index counts as 1-D with one element, as in PyTorch
+        return reshape(gather(reshape(x, (-1,)), 0, idx.reshape(-1)), idx.shape)
     idx = _index_array("gather", index, x)
     if x.ndim == 0:                 # a 0-d tensor gathers from itself, as if it were 1-D
         return reshape(gather(reshape(x, (1,)), 0, idx.reshape(1)), ())

@@ -14,34 +14,10 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 
 from __future__ import annotations
 
-_MEMORY_FORMAT = ("missing keyword: memory_format= (torch.contiguous_format, "
-                  "torch.channels_last) is not accepted")
-_NO_GRAD_OUTPUT = ("piecewise-constant op returns a tensor that does not require grad; PyTorch's "
-                   "output requires grad and its gradient is zeros, so backward() through it "
-                   "works")
-_STABLE = ("missing keyword: stable= is not accepted; also 0-d input raises inside gather")
 _PAD_MODE = "pad mode other than 'constant' raises NotImplementedError"
 
 KNOWN_FAILURES: dict[str, str] = {
-    # -- 0-d tensors ------------------------------------------------------------------------
-    "sort": _STABLE,
-    "argsort": _STABLE,
-    "gather": ("0-d input or 0-d index raises (IndexError / 'must have as many dimensions'); "
-               "also an empty index of another rank (input (5,), index (2, 0)) is refused, "
-               "PyTorch accepts it"),
-    "nonzero": "0-d input: NumPy's nonzero refuses 0-d arrays (ValueError)",
     # -- missing keywords and overloads -----------------------------------------------------
-    "to": _MEMORY_FORMAT + ("; positional non_blocking / copy flags (to(dtype, True, False)) "
-                            "are read as a dtype ('Cannot interpret True as a data type')"),
-    "bool": _MEMORY_FORMAT,
-    "double": _MEMORY_FORMAT,
-    "float": _MEMORY_FORMAT,
-    "half": _MEMORY_FORMAT,
-    "int": _MEMORY_FORMAT,
-    "long": _MEMORY_FORMAT,
-    "clamp": ("tensor min/max (clamp(x, lo_tensor, hi_tensor)) raises ValueError from item(); "
-              "only Python numbers are accepted"),
-    "div.trunc_rounding": "rounding_mode='trunc' is refused (only None and 'floor')",
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
     "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
     "nn.functional.avg_pool2d": "padding given as a 1-tuple ((1,)) is refused",
@@ -60,16 +36,6 @@ KNOWN_FAILURES: dict[str, str] = {
     # -- empty tensors ----------------------------------------------------------------------
     "nn.functional.group_norm": "batch of size 0 (input (0, 2)) raises from a reshape",
     "nn.functional.batch_norm": "input of shape (0,) (no batch, no channel) is refused",
-    # -- zero-gradient ops ------------------------------------------------------------------
-    "ceil": _NO_GRAD_OUTPUT,
-    "floor": _NO_GRAD_OUTPUT,
-    "round": _NO_GRAD_OUTPUT,
-    "round.decimals_0": _NO_GRAD_OUTPUT,
-    "round.decimals_3": _NO_GRAD_OUTPUT,
-    "round.decimals_neg_3": _NO_GRAD_OUTPUT,
-    "sign": _NO_GRAD_OUTPUT,
-    "trunc": _NO_GRAD_OUTPUT,
-    "div.floor_rounding": _NO_GRAD_OUTPUT,
     # -- ops added with the op set: what their PyTorch samples still show --------------------
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
