@@ -129,6 +129,7 @@ from .tensor import (  # noqa: F401
     full,
     full_like,
     is_tensor,
+    layout,
     linspace,
     manual_seed,
     memory_format,
@@ -142,6 +143,7 @@ from .tensor import (  # noqa: F401
     randn,
     randn_like,
     randperm,
+    strided,
     tensor,
     zeros,
     zeros_like,
@@ -175,7 +177,7 @@ from .serialization import load, save  # noqa: E402,F401
 # more ops: scans, indexing, rearranging, pointwise, statistics, linear algebra (mg.linalg)
 # isort: split
 from . import linalg  # noqa: E402,F401
-from .ops.creation import empty_like  # noqa: E402,F401
+from .ops.creation import empty_like, zero_  # noqa: E402,F401
 from .ops.indexing import (  # noqa: E402,F401
     index_add,
     index_select,

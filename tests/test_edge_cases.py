@@ -1118,3 +1118,114 @@ def test_clamp_with_tensor_bounds_dtype_and_errors():
         mg.clamp(mg.randn(3), mg.tensor(0.0), 1.0)
     with pytest.raises(RuntimeError, match=r"clamp: input \(3,\), min \(2,\)"):
         mg.clamp(mg.randn(3), mg.randn(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Overloads of the creation functions, mg.zero_, pools with 1-tuples
+# ---------------------------------------------------------------------------------------------
+
+def test_randint_high_size_overload():
+    mg.manual_seed(7)
+    values = mg.randint(3, (400,))
+    assert values.shape == (400,) and values.dtype == mg.int64
+    assert set(values.tolist()) == {0, 1, 2}
+    assert mg.randint(10, [2, 3]).shape == (2, 3)
+    values = mg.randint(5, 8, (300,))
+    assert set(values.tolist()) == {5, 6, 7}
+
+
+def test_normal_with_tensor_mean_and_std():
+    mean = mg.tensor(np.linspace(-50.0, 50.0, 7).reshape(7, 1), requires_grad=True)
+    std = mg.full((3,), 1e-3, dtype=mg.float64, requires_grad=True)
+    sample = mg.normal(mean, std)
+    assert sample.shape == (7, 3) and sample.dtype == mg.float64
+    np.testing.assert_allclose(sample.detach().numpy(), np.broadcast_to(mean.detach().numpy(),
+                                                                        (7, 3)), atol=0.02)
+    sample.sum().backward()                      # PyTorch: gradient 0 to mean and std
+    assert not mean.grad.numpy().any() and not std.grad.numpy().any()
+    assert mg.normal(2.0, mg.ones(4, 2)).shape == (4, 2)
+    assert mg.normal(mg.zeros(5)).shape == (5,)
+    assert mg.normal(1.0, 0.5, (2, 2), layout=mg.strided, dtype=mg.float64).dtype == mg.float64
+    with pytest.raises(RuntimeError, match="normal: expects std >= 0.0"):
+        mg.normal(mg.zeros(3), mg.tensor([1.0, -1.0, 1.0]))
+    with pytest.raises(TypeError, match="size must be given"):
+        mg.normal(0.0, 1.0)
+
+
+def test_linspace_with_0d_tensor_ends_in_float64():
+    values = mg.linspace(mg.tensor(0.1, dtype=mg.float32), -3, 50, dtype=mg.float64)
+    start = float(np.float32(0.1))
+    np.testing.assert_allclose(values.numpy(), np.linspace(start, -3.0, 50), rtol=1e-15)
+    assert mg.linspace(mg.tensor(1.5, dtype=mg.float64), 3, 4).dtype == mg.float32
+    with pytest.raises(RuntimeError, match="linspace: start must be a number or a 0-d tensor"):
+        mg.linspace(mg.zeros(2), 1.0, 3)
+
+
+def test_zero_function_and_zero_in_the_graph():
+    x = mg.randn(3, 4)
+    assert mg.zero_(x) is x and not x.numpy().any()
+    leaf = mg.tensor([1.5, -2.0, 3.0], requires_grad=True)
+    y = leaf * 2.0
+    mg.zero_(y)
+    (y + leaf).sum().backward()                  # y no longer depends on leaf
+    assert y.tolist() == [0.0, 0.0, 0.0] and leaf.grad.tolist() == [1.0, 1.0, 1.0]
+    z = leaf * 3.0
+    z.fill_(2.5)
+    assert z.requires_grad and z.tolist() == [2.5, 2.5, 2.5]
+
+
+def test_pool2d_reads_1_tuples_as_both_dims():
+    x = mg.randn(1, 2, 7, 7, dtype=mg.float64)
+    one = F.avg_pool2d(x, (3,), stride=(2,), padding=(1,))
+    np.testing.assert_allclose(one.numpy(), F.avg_pool2d(x, 3, stride=2, padding=1).numpy())
+    assert F.max_pool2d(x, (3,), stride=(2,), padding=(1,)).shape == (1, 2, 4, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# F.pad: reflect, replicate, circular, and negative padding
+# ---------------------------------------------------------------------------------------------
+
+def _row(values):
+    return mg.tensor([[values]], dtype=mg.float64)
+
+
+@pytest.mark.parametrize("mode, pad, expected", [
+    ("reflect", (2, 3), [2, 1, 0, 1, 2, 3, 2, 1, 0]),
+    ("reflect", (-3, 2), [3, 2, 1]),
+    ("replicate", (2, 1), [0, 0, 0, 1, 2, 3, 3]),
+    ("replicate", (-4, 5), [3, 3, 3, 3, 3]),
+    ("circular", (2, 3), [2, 3, 0, 1, 2, 3, 0, 1, 2]),
+    ("circular", (-2, 1), [2, 3, 2]),                       # crops first, then wraps
+    ("constant", (-1, 2), [1, 2, 3, 0, 0]),
+])
+def test_pad_modes_values(mode, pad, expected):
+    assert F.pad(_row([0.0, 1.0, 2.0, 3.0]), pad, mode=mode).tolist() == [[expected]]
+
+
+def test_pad_modes_2d_and_their_gradients():
+    x = mg.tensor(np.arange(12.0).reshape(1, 1, 3, 4), requires_grad=True)
+    y = F.pad(x, (1, 0, 0, 2), mode="reflect")
+    assert y.shape == (1, 1, 5, 5)
+    assert y[0, 0, :, 0].tolist() == [1.0, 5.0, 9.0, 5.0, 1.0]
+    y.sum().backward()          # how many times each input element was copied
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[2, 4, 2, 2], [2, 4, 2, 2],
+                                                         [1, 2, 1, 1]])
+    z = mg.tensor(np.random.default_rng(2).normal(size=(2, 3, 5)), requires_grad=True)
+    for mode, pad in (("replicate", (2, -1)), ("circular", (3, 1)), ("reflect", (4, 2))):
+        assert mg.autograd.gradcheck(lambda v, p=pad, m=mode: F.pad(v, p, mode=m) ** 2, (z,))
+
+
+def test_pad_mode_errors():
+    x = mg.randn(1, 2, 4)
+    with pytest.raises(RuntimeError, match="reflect padding \\(4, 0\\) of dimension 2 must be less"):
+        F.pad(x, (4, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="wraps around more than once"):
+        F.pad(x, (5, 0), mode="circular")
+    with pytest.raises(NotImplementedError, match="padding size 2 is not supported for a 1-D"):
+        F.pad(mg.randn(4), (1, 1), mode="replicate")
+    with pytest.raises(RuntimeError, match="doesn't take in value argument"):
+        F.pad(x, (1, 1), mode="replicate", value=2.0)
+    with pytest.raises(ValueError, match="pad: mode must be one of"):
+        F.pad(x, (1, 1), mode="mirror")
+    with pytest.raises(RuntimeError, match="negative output size"):
+        F.pad(x, (-3, -2))

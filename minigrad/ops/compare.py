@@ -6,7 +6,7 @@ minigrad) return plain boolean tensors, cut from the graph.
 The rounding ops (``floor``, ``ceil``, ``round``, ``trunc``, ``sign``, and ``div`` with a
 ``rounding_mode``) are step functions too, but their outputs are floats that stay in the graph:
 as in PyTorch, the output of a float input that requires grad requires grad, and its gradient
-is zero (``PiecewiseConstant``), so ``loss = floor(x).sum() + ...; loss.backward()`` works.
+is zero (``ZeroGradient``), so ``loss = floor(x).sum() + ...; loss.backward()`` works.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from ..tensor import Tensor
 from .arguments import as_int, normalize_dim
 
 
-class PiecewiseConstant(Function):
-    """y = compute(*inputs) for a function that is constant between jumps: dy/dx = 0.
-
-    PyTorch defines the gradient of floor, round, sign... as zero everywhere (also at the
-    jumps), so backward hands each tensor input a zero gradient of its own shape.
+class ZeroGradient(Function):
+    """y = compute(*inputs), an op whose gradient PyTorch defines as zero: step functions
+    (floor, round, sign...: zero everywhere, also at the jumps), overwrites (``zero_``,
+    ``fill_``) and random draws (``normal(mean, std)``). The output stays in the graph and
+    backward hands each tensor input a zero gradient of its own shape.
     """
 
     @staticmethod
@@ -43,7 +43,7 @@ class PiecewiseConstant(Function):
 def _step(compute, *inputs) -> Tensor:
     """compute(*arrays) as a Tensor; in the graph with zero gradient when floats need grad."""
     if any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
-        return PiecewiseConstant.apply(compute, *inputs)
+        return ZeroGradient.apply(compute, *inputs)
     arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
     return _wrap(compute(*arrays))
 

@@ -14,25 +14,10 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 
 from __future__ import annotations
 
-_PAD_MODE = "pad mode other than 'constant' raises NotImplementedError"
-
 KNOWN_FAILURES: dict[str, str] = {
     # -- missing keywords and overloads -----------------------------------------------------
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
     "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
-    "nn.functional.avg_pool2d": "padding given as a 1-tuple ((1,)) is refused",
-    "randint": ("the randint(high, size) overload is read as randint(low, high): "
-                "'low >= high'"),
-    "normal": ("the normal(mean_tensor, std_tensor) overload (no size) is missing; "
-               "randomness itself is not compared"),
-    "normal.number_mean": ("normal(mean, std_tensor) without size and the layout= keyword are "
-                           "missing"),
-    "zero_": "torch.zero_(x) as a function is missing (the Tensor method exists)",
-    "nn.functional.pad.constant": ("negative padding (cropping) raises NotImplementedError"),
-    "nn.functional.pad.reflect": _PAD_MODE,
-    "nn.functional.pad.replicate": _PAD_MODE,
-    "nn.functional.pad.replicate_negative": _PAD_MODE,
-    "nn.functional.pad.circular": _PAD_MODE,
     # -- empty tensors ----------------------------------------------------------------------
     "nn.functional.group_norm": "batch of size 0 (input (0, 2)) raises from a reshape",
     "nn.functional.batch_norm": "input of shape (0,) (no batch, no channel) is refused",
@@ -50,8 +35,6 @@ KNOWN_FAILURES: dict[str, str] = {
     # -- float32 / float64 accuracy ---------------------------------------------------------
     "pow/float32": ("float32 gradient of the exponent, summed over a broadcast dim, is ~6e-6 "
                     "relative off the float64 reference (PyTorch: ~5e-7)"),
-    "linspace.tensor_overload/float64": ("a float32 0-d start with dtype=float64 is computed "
-                                         "in float32 (errors of 1e-7)"),
 }
 
 DELIBERATE: dict[str, str] = {}
