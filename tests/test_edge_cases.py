@@ -1229,3 +1229,41 @@ def test_pad_mode_errors():
         F.pad(x, (1, 1), mode="mirror")
     with pytest.raises(RuntimeError, match="negative output size"):
         F.pad(x, (-3, -2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalization of empty batches
+# ---------------------------------------------------------------------------------------------
+
+def test_group_norm_of_an_empty_batch():
+    x = mg.randn(0, 4, 3, requires_grad=True)
+    weight, bias = mg.randn(4, requires_grad=True), mg.randn(4, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # no "mean of empty slice"
+        y = F.group_norm(x, 2, weight, bias)
+    assert y.shape == (0, 4, 3)
+    y.sum().backward()
+    assert weight.grad.tolist() == [0.0] * 4 and bias.grad.tolist() == [0.0] * 4
+    assert F.group_norm(mg.randn(0, 6), 3).shape == (0, 6)
+
+
+def test_batch_norm_of_empty_inputs():
+    assert F.batch_norm(mg.randn(0), mg.randn(0), mg.randn(0), training=True).shape == (0,)
+    assert F.batch_norm(mg.randn(0), None, None, training=False).shape == (0,)
+    with pytest.raises(RuntimeError, match="running_mean has shape \\(3,\\), but the empty"):
+        F.batch_norm(mg.randn(0), mg.randn(3), mg.randn(3))
+
+
+@pytest.mark.parametrize("layer, shape", [(mg.nn.BatchNorm1d, (0, 3)),
+                                          (mg.nn.BatchNorm1d, (0, 3, 5)),
+                                          (mg.nn.BatchNorm2d, (0, 3, 4, 4))])
+def test_batchnorm_layers_pass_an_empty_batch_in_train_mode(layer, shape):
+    bn = layer(3)
+    y = bn(mg.randn(*shape, requires_grad=True))
+    assert y.shape == shape
+    assert bn.running_mean.tolist() == [0.0] * 3 and bn.running_var.tolist() == [1.0] * 3
+    assert bn.num_batches_tracked.item() == 1
+    y.sum().backward()
+    assert bn.weight.grad.tolist() == [0.0] * 3 and bn.bias.grad.tolist() == [0.0] * 3
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        bn(mg.randn(1, 3, *([1] * (len(shape) - 2))))

@@ -18,18 +18,11 @@ KNOWN_FAILURES: dict[str, str] = {
     # -- missing keywords and overloads -----------------------------------------------------
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
     "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
-    # -- empty tensors ----------------------------------------------------------------------
-    "nn.functional.group_norm": "batch of size 0 (input (0, 2)) raises from a reshape",
-    "nn.functional.batch_norm": "input of shape (0,) (no batch, no channel) is refused",
     # -- ops added with the op set: what their PyTorch samples still show --------------------
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
     "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
     # -- layers (ModuleInfo) -----------------------------------------------------------------
-    "nn.BatchNorm1d": ("a batch of 0 in train mode raises 'Expected more than 1 value per "
-                       "channel'; PyTorch returns the empty output"),
-    "nn.BatchNorm2d": ("a batch of 0 in train mode raises 'Expected more than 1 value per "
-                       "channel'; PyTorch returns the empty output"),
     "nn.MultiheadAttention": "add_bias_kv=True / add_zero_attn=True raise NotImplementedError",
     "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
     # -- float32 / float64 accuracy ---------------------------------------------------------
