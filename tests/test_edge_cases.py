@@ -1267,3 +1267,97 @@ def test_batchnorm_layers_pass_an_empty_batch_in_train_mode(layer, shape):
     assert bn.weight.grad.tolist() == [0.0] * 3 and bn.bias.grad.tolist() == [0.0] * 3
     with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
         bn(mg.randn(1, 3, *([1] * (len(shape) - 2))))
+
+
+# ---------------------------------------------------------------------------------------------
+# pow: float32 gradients of a broadcast operand
+# ---------------------------------------------------------------------------------------------
+
+def test_pow_float32_gradient_of_a_broadcast_exponent_survives_cancellation():
+    # terms a^b log(a) ~ 2e5 with weights +1 and -1 nearly cancel (their sum is ~15): summed
+    # in float32, their rounding would leave a relative error of ~1e-3
+    base = np.array([[8.0], [8.0001], [7.9], [7.9002]], dtype=np.float32)
+    base = np.repeat(base, 3, axis=1)
+    exponent = np.array([5.5, 5.25, 5.75], dtype=np.float32)
+    weight = np.array([[1.0], [-1.0], [1.0], [-1.0]], dtype=np.float32)
+    grads = {}
+    for dtype in (mg.float32, mg.float64):
+        b = mg.tensor(exponent.astype(dtype), requires_grad=True)
+        a = mg.tensor(base.astype(dtype), requires_grad=True)
+        ((a ** b) * mg.tensor(weight.astype(dtype))).sum().backward()
+        grads[dtype] = b.grad.numpy()
+        assert b.grad.dtype == dtype and a.grad.dtype == dtype
+    np.testing.assert_allclose(grads[mg.float32], grads[mg.float64], rtol=2e-6)
+
+
+def test_pow_gradients_stay_differentiable_twice_with_broadcasting():
+    rng = np.random.default_rng(4)
+    a = mg.tensor(rng.uniform(0.5, 2.0, size=(3, 1, 4)), requires_grad=True)
+    b = mg.tensor(rng.uniform(-1.0, 2.0, size=(2, 4)), requires_grad=True)
+    assert mg.autograd.gradgradcheck(lambda x, y: x ** y, (a, b))
+
+
+def test_normalize_with_p_0_and_a_0d_input():
+    x = mg.tensor([[0.0, 2.0, -3.0], [1.0, 0.0, 0.0]], dtype=mg.float64, requires_grad=True)
+    y = F.normalize(x, p=0.0, dim=-1)                  # divided by the count of nonzeros
+    np.testing.assert_allclose(y.detach().numpy(), [[0.0, 1.0, -1.5], [1.0, 0.0, 0.0]])
+    (y * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=mg.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 1.0, 1.5], [4.0, 5.0, 6.0]])
+    assert not F.normalize(mg.zeros(2, 3), p=0.0, dim=1).numpy().any()
+    scalar = mg.tensor(-3.0, dtype=mg.float64, requires_grad=True)
+    y = F.normalize(scalar, dim=0)
+    assert y.shape == () and y.item() == -1.0
+    y.backward()
+    assert scalar.grad.item() == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(IndexError, match="expected to be in range of \\[-1, 0\\], but got 1"):
+        F.normalize(scalar, dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# MultiheadAttention(add_bias_kv, add_zero_attn)
+# ---------------------------------------------------------------------------------------------
+
+def _attention_by_hand(mha, query, key, value):
+    """One head, unbatched, no in-projection biases: softmax(q k^T / sqrt(E)) v, out_proj."""
+    w_q, w_k, w_v = np.split(mha.in_proj_weight.detach().numpy(), 3)
+    q, k, v = query @ w_q.T, key @ w_k.T, value @ w_v.T
+    if mha.bias_k is not None:
+        k = np.vstack([k, mha.bias_k.detach().numpy()[0]])
+        v = np.vstack([v, mha.bias_v.detach().numpy()[0]])
+    if mha.add_zero_attn:
+        k, v = np.vstack([k, np.zeros((1, k.shape[1]))]), np.vstack([v, np.zeros((1, v.shape[1]))])
+    scores = q @ k.T / np.sqrt(q.shape[1])
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    return (weights @ v) @ mha.out_proj.weight.detach().numpy().T, weights
+
+
+@pytest.mark.parametrize("bias_kv, zero_attn", [(True, False), (False, True), (True, True)])
+def test_multihead_attention_extra_key_value_positions(bias_kv, zero_attn):
+    mg.manual_seed(3)
+    mha = mg.nn.MultiheadAttention(4, 1, bias=False, add_bias_kv=bias_kv,
+                                   add_zero_attn=zero_attn, dtype=mg.float64)
+    assert [n for n, _ in mha.named_parameters()] == (
+        ["in_proj_weight"] + ["bias_k", "bias_v"] * bias_kv + ["out_proj.weight"])
+    rng = np.random.default_rng(0)
+    query, key = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    out, weights = mha(mg.tensor(query), mg.tensor(key), mg.tensor(key))
+    expected_out, expected_weights = _attention_by_hand(mha, query, key, key)
+    assert weights.shape == (3, 5 + bias_kv + zero_attn)
+    np.testing.assert_allclose(out.detach().numpy(), expected_out, rtol=1e-10)
+    np.testing.assert_allclose(weights.detach().numpy(), expected_weights, rtol=1e-10)
+
+
+def test_multihead_attention_masks_leave_the_added_positions_open():
+    mha = mg.nn.MultiheadAttention(6, 2, add_bias_kv=True, add_zero_attn=True,
+                                   batch_first=True)
+    x = mg.randn(2, 3, 6)
+    padding = mg.tensor([[False, False, True], [False, True, True]])
+    causal = mg.tensor(np.triu(np.ones((3, 3), bool), 1))
+    out, weights = mha(x, x, x, key_padding_mask=padding, attn_mask=causal)
+    assert out.shape == (2, 3, 6) and weights.shape == (2, 3, 5)
+    np.testing.assert_allclose(weights.sum(-1).detach().numpy(), np.ones((2, 3)), rtol=1e-5)
+    assert not weights[1, :, 1:3].detach().numpy().any()          # padded keys get nothing
+    assert (weights[:, :, 3:].detach().numpy() > 0).all()        # bias and zero keys open
+    out.sum().backward()
+    assert mha.bias_k.grad.shape == (1, 1, 6) and mha.bias_v.grad.numpy().any()

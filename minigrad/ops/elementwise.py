@@ -159,7 +159,13 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0)."""
+    """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0).
+
+    Each derivative is computed first and then multiplied by g (``g * (z * log a)``), in
+    PyTorch's order. When a float32 operand was broadcast, its gradient is a sum of terms
+    that grow like a^b and come with both signs: their float32 rounding, summed, can cancel
+    down to ~1e-5 relative. Then the gradients are computed in float64 and rounded once.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -173,18 +179,26 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, z = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        summed = [shape for shape, need in ((ctx.a_shape, na), (ctx.b_shape, nb))
+                  if need and tuple(shape) != tuple(g.shape)]
+        widen = g.dtype == np.float32 and bool(summed)
+        if widen:
+            a, b, g = (v.to(np.float64) if isinstance(v, Tensor) else v for v in (a, b, g))
+            z = a ** b
         ga = gb = None
         if na:
             if isinstance(b, Tensor):
-                ga = g * b * a ** (b - 1)
+                ga = g * (b * a ** (b - 1))
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = g * (b * a ** (b - 1)) if b != 0 else g * 0
             ga = sum_to(ga, ctx.a_shape)
         if nb:
             # log(a) for a <= 0 is undefined; PyTorch returns 0 there when a == 0
             log_a = where(a > 0, log(where(a > 0, a, 1.0)), 0.0) if isinstance(a, Tensor) \
                 else float(np.log(a))
-            gb = sum_to(g * z * log_a, ctx.b_shape)
+            gb = sum_to(g * (z * log_a), ctx.b_shape)
+        if widen:
+            ga, gb = (None if t is None else t.to(np.float32) for t in (ga, gb))
         return ga, gb
 
 
@@ -719,8 +733,6 @@ def maximum(a, b):
 def minimum(a, b):
     a, b = _as_operands("minimum", a, b)
     return Minimum.apply(a, b)
-
-
 
 
 def sign(x):

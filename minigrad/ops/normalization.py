@@ -19,6 +19,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import rsqrt, where
 from .movement import reshape, sum_to
 
@@ -268,10 +269,18 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  
     ||x||_p = (sum |x|^p)^(1/p). Its derivative is infinite at the zero vector, so the root is
     taken only where the sum is positive (the "double where" trick): the zero vector then gets
     the gradient of x / eps, as in PyTorch, instead of 0 * inf = nan.
+
+    p = 0 counts the nonzero entries (a step function: no gradient flows through the count).
+    A 0-d input is normalised as a vector of one element (dim 0 or -1).
     """
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported; use the return value")
-    if math.isinf(p):
+    if input.ndim == 0:
+        normalize_dim("normalize", dim, 0)
+        return reshape(normalize(reshape(input, (1,)), p, 0, eps), ())
+    if p == 0:
+        norm = (input != 0).sum(dim, keepdim=True).to(input.dtype)
+    elif math.isinf(p):
         norm = input.abs().amax(dim, keepdim=True)
     else:
         s = (input.abs() ** p).sum(dim, keepdim=True)

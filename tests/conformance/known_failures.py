@@ -17,17 +17,12 @@ from __future__ import annotations
 KNOWN_FAILURES: dict[str, str] = {
     # -- missing keywords and overloads -----------------------------------------------------
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
-    "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
     # -- ops added with the op set: what their PyTorch samples still show --------------------
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
     "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
     # -- layers (ModuleInfo) -----------------------------------------------------------------
-    "nn.MultiheadAttention": "add_bias_kv=True / add_zero_attn=True raise NotImplementedError",
     "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
-    # -- float32 / float64 accuracy ---------------------------------------------------------
-    "pow/float32": ("float32 gradient of the exponent, summed over a broadcast dim, is ~6e-6 "
-                    "relative off the float64 reference (PyTorch: ~5e-7)"),
 }
 
 DELIBERATE: dict[str, str] = {}
