@@ -44,6 +44,7 @@ from .ops.compare import (  # noqa: F401
     round,
     sort,
     topk,
+    trunc,
 )
 from .ops.elementwise import (  # noqa: F401
     abs,
@@ -118,6 +119,9 @@ from .tensor import (  # noqa: F401
     Size,
     Tensor,
     arange,
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
     default_generator,
     empty,
     eye,
@@ -125,17 +129,21 @@ from .tensor import (  # noqa: F401
     full,
     full_like,
     is_tensor,
+    layout,
     linspace,
     manual_seed,
+    memory_format,
     normal,
     ones,
     ones_like,
+    preserve_format,
     rand,
     rand_like,
     randint,
     randn,
     randn_like,
     randperm,
+    strided,
     tensor,
     zeros,
     zeros_like,
@@ -169,7 +177,7 @@ from .serialization import load, save  # noqa: E402,F401
 # more ops: scans, indexing, rearranging, pointwise, statistics, linear algebra (mg.linalg)
 # isort: split
 from . import linalg  # noqa: E402,F401
-from .ops.creation import empty_like  # noqa: E402,F401
+from .ops.creation import empty_like, zero_  # noqa: E402,F401
 from .ops.indexing import (  # noqa: E402,F401
     index_add,
     index_select,

@@ -268,25 +268,42 @@ class Tensor:
 
     # -- devices and dtypes (differentiable moves) ---------------------------------------------
     def to(self, *args, **kwargs) -> Tensor:
-        """``t.to("cuda")``, ``t.to(mg.float64)``, ``t.to(other_tensor)``, or both."""
+        """``t.to("cuda")``, ``t.to(mg.float64)``, ``t.to(other_tensor)``, or both; then
+        PyTorch's flags, positional or by keyword: ``non_blocking`` (transfers here are
+        synchronous, so it changes nothing), ``copy`` (a new tensor even when nothing
+        changes) and ``memory_format`` (see ``memory_format``). Returns ``self`` when the
+        device and dtype already match and no copy is asked for."""
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
+        flags = {"non_blocking": kwargs.pop("non_blocking", False),
+                 "copy": kwargs.pop("copy", False)}
+        fmt = kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
+        positional_flags = iter(("non_blocking", "copy"))
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, bool):              # to(dtype, non_blocking, copy)
+                name = next(positional_flags, None)
+                if name is None:
+                    raise TypeError("to() takes at most two flags (non_blocking, copy) after "
+                                    f"the device and dtype, got arguments {args!r}")
+                flags[name] = a
+            elif isinstance(a, Tensor):
                 device, dtype = a.device, a.dtype
             elif isinstance(a, (str, Device)):
                 device = a
             else:
                 dtype = a
-        from .ops.movement import to_device, to_dtype
+        check_memory_format("to", fmt, self.ndim)
+        from .ops.movement import clone, to_device, to_dtype
 
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:
             out = to_dtype(out, np.dtype(dtype))
         if device is not None and Device(device) != self.device:
             out = to_device(out, Device(device))
+        if out is self and flags["copy"]:
+            out = clone(self)
         return out
 
     def cpu(self) -> Tensor:
@@ -295,23 +312,23 @@ class Tensor:
     def cuda(self, device=None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{int(device)}")
 
-    def float(self) -> Tensor:
-        return self.to(np.float32)
+    def float(self, memory_format=None) -> Tensor:
+        return self.to(np.float32, memory_format=memory_format)
 
-    def double(self) -> Tensor:
-        return self.to(np.float64)
+    def double(self, memory_format=None) -> Tensor:
+        return self.to(np.float64, memory_format=memory_format)
 
-    def half(self) -> Tensor:
-        return self.to(np.float16)
+    def half(self, memory_format=None) -> Tensor:
+        return self.to(np.float16, memory_format=memory_format)
 
-    def long(self) -> Tensor:
-        return self.to(np.int64)
+    def long(self, memory_format=None) -> Tensor:
+        return self.to(np.int64, memory_format=memory_format)
 
-    def int(self) -> Tensor:
-        return self.to(np.int32)
+    def int(self, memory_format=None) -> Tensor:
+        return self.to(np.int32, memory_format=memory_format)
 
-    def bool(self) -> Tensor:
-        return self.to(np.bool_)
+    def bool(self, memory_format=None) -> Tensor:
+        return self.to(np.bool_, memory_format=memory_format)
 
     def type(self, dtype=None):
         """Without an argument, PyTorch's legacy type name (``'torch.FloatTensor'``,
@@ -393,10 +410,20 @@ class Tensor:
         self._version[0] += 1
 
     def zero_(self) -> Tensor:
-        return self._overwrite("zero_()", 0)
+        return self._fill("zero_()", 0)
 
     def fill_(self, value) -> Tensor:
-        return self._overwrite("fill_()", value.item() if isinstance(value, Tensor) else value)
+        """Every element set to ``value`` (a number or a 1-element tensor, read as a number)."""
+        return self._fill("fill_()", value.item() if isinstance(value, Tensor) else value)
+
+    def _fill(self, op: str, value) -> Tensor:
+        """On a tensor in the graph the new values no longer depend on the old ones: its
+        gradient to what it was computed from is zero, as in PyTorch."""
+        if STATE.enabled and self.requires_grad:   # a non-leaf (a leaf raises in _inplace)
+            from .ops.compare import ZeroGradient
+            return self._inplace(op, lambda: ZeroGradient.apply(
+                lambda a: backend.array_module(a).full_like(a, value), self))
+        return self._overwrite(op, value)
 
     def copy_(self, src) -> Tensor:
         """Copy ``src`` (broadcast to this shape, cast to this dtype and device) into self."""
@@ -445,6 +472,41 @@ _NON_LEAF_GRAD_WARNING = (
     "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
     "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead."
 )
+
+
+class memory_format:  # noqa: N801 - PyTorch's name
+    """How a tensor's elements are laid out in memory (PyTorch's ``torch.memory_format``).
+
+    minigrad's arrays are always C-contiguous (row-major), whatever format is asked for:
+    ``x.contiguous(memory_format=mg.channels_last)`` gives the same tensor as without it. The
+    formats exist so that code passing them runs unchanged; PyTorch's rank checks are kept
+    (channels_last needs a 4-D tensor, channels_last_3d a 5-D one).
+    """
+
+    def __init__(self, name: str, ndim: int | None = None):
+        self.name, self.ndim = name, ndim
+
+    def __repr__(self):
+        return f"minigrad.{self.name}"
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last", ndim=4)
+channels_last_3d = memory_format("channels_last_3d", ndim=5)
+
+
+def check_memory_format(op: str, fmt, ndim: int) -> None:
+    """Refuse what is not a memory format, and channels_last on a tensor of the wrong rank."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, memory_format):
+        raise TypeError(f"{op}: memory_format must be mg.contiguous_format, "
+                        f"mg.preserve_format, mg.channels_last or mg.channels_last_3d, got "
+                        f"{fmt!r}")
+    if fmt.ndim is not None and fmt.ndim != ndim:
+        raise RuntimeError(f"{op}: required rank {fmt.ndim} tensor to use {fmt.name} format, "
+                           f"got a {ndim}-D tensor")
 
 
 class Size(tuple):
@@ -670,10 +732,24 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     return _finish(np.arange(start, end, step, dtype=np.dtype(dtype)), requires_grad, device)
 
 
+def _scalar_arg(op: str, name: str, value):
+    """A Python number, or a 0-d tensor's value (PyTorch accepts both for linspace's ends)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(f"{op}: {name} must be a number or a 0-d tensor, got a tensor of "
+                               f"shape {tuple(value.shape)}")
+        return value.item()
+    return value
+
+
 def linspace(start, end, steps, dtype=None, device=None, requires_grad=False) -> Tensor:
+    """``steps`` evenly spaced numbers from start to end; the ends are numbers or 0-d tensors.
+    Computed in float64 and then cast, so a float32 tensor end gives float64 accuracy when
+    dtype=float64 is asked for."""
     steps = _count_arg("linspace", "steps", steps)
-    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), requires_grad,
-                   device)
+    start, end = _scalar_arg("linspace", "start", start), _scalar_arg("linspace", "end", end)
+    values = np.linspace(start, end, steps, dtype=np.float64)
+    return _finish(values.astype(_float_dtype(dtype)), requires_grad, device)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
@@ -695,6 +771,10 @@ def rand(*size, dtype=None, device=None, requires_grad=False, generator=None) ->
 
 
 def randint(low, high=None, size=(), dtype=None, device=None, generator=None) -> Tensor:
+    """Integers drawn uniformly from [low, high): ``randint(low, high, size)``, or
+    ``randint(high, size)`` (low = 0) as in PyTorch."""
+    if isinstance(high, (tuple, list)):            # the randint(high, size) overload
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     if not low < high:
@@ -712,12 +792,65 @@ def randperm(n, dtype=None, device=None, generator=None) -> Tensor:
                    False, device)
 
 
-def normal(mean, std, size, dtype=None, device=None, generator=None) -> Tensor:
+class layout:  # noqa: N801 - PyTorch's name
+    """How a tensor is stored (PyTorch's ``torch.layout``). minigrad has only dense tensors,
+    ``mg.strided``; the name exists so that ``layout=mg.strided`` runs unchanged."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self):
+        return f"minigrad.{self.name}"
+
+
+strided = layout("strided")
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, layout=None, device=None,
+           requires_grad=False) -> Tensor:
+    """Normal random numbers. ``normal(mean, std, size)`` with numbers draws a tensor of that
+    size; with a Tensor ``mean`` and/or ``std`` (and no size) each element has its own mean
+    and std and the shape is theirs, broadcast. As in PyTorch, such an output stays in the
+    graph when mean or std requires grad, with gradient 0 for both."""
+    if layout is not None and layout is not strided:
+        raise RuntimeError(f"normal: only layout=mg.strided is supported, got {layout!r}")
+    g = generator or _rng
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise RuntimeError("normal: size can't be given with a Tensor mean or std (the "
+                               "output takes their shape)")
+        return _normal_from_tensors(mean, std, g)
+    if size is None:
+        raise TypeError("normal: with a number mean and std, size must be given, e.g. "
+                        "normal(0.0, 1.0, (2, 3))")
     if not std >= 0:
         raise RuntimeError(f"normal: expects std >= 0.0, but found std {std}")
     shape, dt = _shape_arg("normal", (size,)), _random_float_dtype("normal", dtype)
-    g = generator or _rng
-    return _finish(g.normal(mean, std, size=shape).astype(dt), False, device)
+    return _finish(g.normal(mean, std, size=shape).astype(dt), requires_grad, device)
+
+
+def _normal_from_tensors(mean, std, g) -> Tensor:
+    from .ops.compare import ZeroGradient
+
+    tensors = [t for t in (mean, std) if isinstance(t, Tensor)]
+    dtype = tensors[0].dtype if len(tensors) == 1 else backend.promote_types(*(
+        t.dtype for t in tensors))
+    if dtype.kind != "f":
+        raise RuntimeError(f"normal: mean and std must be floating point tensors, got {dtype}")
+    std_values = std.data if isinstance(std, Tensor) else np.asarray(std)
+    if not bool((std_values >= 0).all()):
+        raise RuntimeError(f"normal: expects std >= 0.0, but found std "
+                           f"{float(std_values.min())}")
+    shape = np.broadcast_shapes(*(np.shape(t.data if isinstance(t, Tensor) else t)
+                                  for t in (mean, std)))
+    xp = backend.array_module(tensors[0].data)
+    noise = xp.asarray(g.standard_normal(shape))
+
+    def draw(m, s):
+        return (m + s * noise).astype(dtype)
+
+    # the sample in the graph with gradient 0 for mean and std, as PyTorch defines it
+    return ZeroGradient.apply(draw, mean, std)
 
 
 def is_tensor(obj) -> bool:

@@ -142,8 +142,15 @@ register("stack", lambda a, b: mg.stack([a, b], dim=-1), lambda r: [Sample(t(r, 
 register("split", lambda x: mg.split(x, 2, dim=1), lambda r: [Sample(t(r, 3, 5))])
 register("chunk", lambda x: mg.chunk(x, 3, dim=0), lambda r: [Sample(t(r, 5, 2))])
 register("unbind", lambda x: mg.unbind(x, 1), lambda r: [Sample(t(r, 2, 3))])
-register("pad", lambda x: mg.ops.movement.pad(x, (1, 2, 0, 1), value=0.5),
-         lambda r: [Sample(t(r, 2, 3, 3))], covers=("nn.functional.pad",))
+register("pad", mg.ops.movement.pad, lambda r: [
+    Sample(t(r, 2, 3, 3), (1, 2, 0, 1), value=0.5),
+    Sample(t(r, 2, 3, 5), (-1, 2, 1, -2), desc="constant, negative (cropping)"),
+    Sample(t(r, 2, 3, 5), (2, 3), mode="reflect", desc="reflect 1-D"),
+    Sample(t(r, 1, 2, 4, 5), (3, 1, 2, 3), mode="reflect", desc="reflect 2-D"),
+    Sample(t(r, 2, 3, 4, 5), (1, 2, 2, 0, 1, 1), mode="replicate", desc="replicate 3-D"),
+    Sample(t(r, 3, 5), (-2, 4), mode="replicate", desc="replicate, negative"),
+    Sample(t(r, 1, 2, 3, 5), (5, 2, -1, 2), mode="circular", desc="circular 2-D, negative"),
+], covers=("nn.functional.pad",))
 
 # ---- matmul ---------------------------------------------------------------------------------
 register("matmul", mg.matmul, lambda r: [

@@ -984,3 +984,395 @@ def test_fuzz_findings_empty_split_and_layer_norm_and_error_names():
         mg.max(mg.zeros(0))
     with pytest.raises(RuntimeError, match="mse_loss: expected a floating point input"):
         F.mse_loss(mg.tensor(4), mg.tensor(4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rounding ops: step functions whose float outputs stay in the graph with gradient 0
+# ---------------------------------------------------------------------------------------------
+
+_ROUNDING_OPS = {
+    "floor": mg.floor, "ceil": mg.ceil, "trunc": mg.trunc, "sign": mg.sign,
+    "round": mg.round, "round_decimals": lambda x: mg.round(x, decimals=2),
+    "div_floor": lambda x: mg.div(x, 0.7, rounding_mode="floor"),
+    "div_trunc": lambda x: mg.div(2.3, x, rounding_mode="trunc"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ROUNDING_OPS))
+def test_rounding_ops_have_zero_gradient(name):
+    x = mg.tensor(np.random.default_rng(3).normal(size=(3, 5)) + 0.05, requires_grad=True)
+    y = _ROUNDING_OPS[name](x)
+    assert y.requires_grad
+    (y * 2.0 + x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((3, 5)))
+    assert mg.autograd.gradcheck(_ROUNDING_OPS[name], (x,))
+    assert mg.autograd.gradgradcheck(lambda v: _ROUNDING_OPS[name](v) * v, (x,))
+
+
+def test_rounded_division_gives_each_operand_a_zero_gradient_of_its_shape():
+    a = mg.tensor(np.linspace(-3.1, 2.9, 7 * 3).reshape(7, 3), requires_grad=True)
+    b = mg.tensor([0.7, -1.3, 2.1], requires_grad=True)
+    for mode in ("floor", "trunc"):
+        a.grad = b.grad = None
+        mg.div(a, b, rounding_mode=mode).sum().backward()
+        assert a.grad.shape == (7, 3) and b.grad.shape == (3,)
+        assert not a.grad.numpy().any() and not b.grad.numpy().any()
+
+
+def test_rounding_integers_and_tensors_without_grad_stay_out_of_the_graph():
+    assert not mg.floor(mg.randn(4)).requires_grad
+    assert mg.sign(mg.tensor([-3, 0, 5])).tolist() == [-1, 0, 1]
+    assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="trunc").tolist() == [3, -3]
+    assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
+
+
+def test_sort_and_argsort_take_stable_and_0d_inputs():
+    x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
+    assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]
+    values, indices = mg.sort(x, stable=True)
+    assert values.tolist() == [1.0, 1.0, 2.0, 3.0, 3.0] and indices.tolist() == [1, 4, 3, 0, 2]
+    scalar = mg.tensor(2.5, requires_grad=True)
+    values, indices = scalar.sort(dim=0, stable=None)
+    assert values.shape == () and values.item() == 2.5 and indices.item() == 0
+    values.backward()
+    assert scalar.grad.item() == 1.0
+    assert mg.argsort(mg.tensor(2.5)).shape == ()
+
+
+def test_nonzero_of_a_0d_tensor():
+    assert mg.nonzero(mg.tensor(2.0)).shape == (1, 0)
+    assert mg.nonzero(mg.tensor(0.0)).shape == (0, 0)
+    (idx,) = mg.tensor(2.0).nonzero(as_tuple=True)
+    assert idx.tolist() == [0]
+    assert mg.nonzero(mg.tensor(0.0), as_tuple=True)[0].shape == (0,)
+
+
+def test_gather_with_0d_and_empty_indices():
+    x = mg.tensor([1.5, -2.0, 4.0], requires_grad=True)
+    assert mg.gather(x, 0, mg.tensor(2)).shape == ()
+    assert mg.gather(x, 0, mg.tensor(2)).item() == 4.0
+    assert mg.gather(mg.tensor(7.0), 0, mg.tensor([0])).tolist() == [7.0]
+    empty = mg.gather(x, 0, mg.zeros(2, 0, dtype=mg.int64))
+    assert empty.shape == (2, 0)
+    (empty.sum() + mg.gather(x, 0, mg.tensor(1))).backward()
+    assert x.grad.tolist() == [0.0, 1.0, 0.0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Tensor.to flags and memory formats (minigrad's arrays are always C-contiguous)
+# ---------------------------------------------------------------------------------------------
+
+def test_to_reads_positional_non_blocking_and_copy_flags():
+    x = mg.randn(3, 5, dtype=mg.float32, requires_grad=True)
+    assert x.to(mg.float32, True) is x                       # non_blocking only
+    copied = x.to(mg.float32, False, True)                   # copy=True: a new tensor
+    assert copied is not x and copied.grad_fn is not None
+    np.testing.assert_array_equal(copied.detach().numpy(), x.detach().numpy())
+    (copied * 2.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 5), 2.0, np.float32))
+    assert x.to("cpu", mg.float64, True, False).dtype == mg.float64
+    assert x.to(x, copy=True) is not x
+    with pytest.raises(TypeError, match="at most two flags"):
+        x.to(mg.float32, True, True, True)
+
+
+@pytest.mark.parametrize("fmt", ["contiguous_format", "preserve_format", "channels_last"])
+def test_memory_format_is_accepted_and_changes_nothing(fmt):
+    fmt = getattr(mg, fmt)
+    x = mg.randn(2, 3, 4, 5, dtype=mg.float64)
+    for y in (x.float(memory_format=fmt), x.double(memory_format=fmt), x.half(memory_format=fmt),
+              x.int(memory_format=fmt), x.long(memory_format=fmt), x.bool(memory_format=fmt),
+              x.clone(memory_format=fmt), x.contiguous(memory_format=fmt),
+              x.to(mg.float32, memory_format=fmt)):
+        assert y.shape == (2, 3, 4, 5) and y.data.flags.c_contiguous
+    np.testing.assert_array_equal(x.clone(memory_format=fmt).numpy(), x.numpy())
+
+
+def test_memory_format_checks_the_rank_and_the_type():
+    with pytest.raises(RuntimeError, match="required rank 4 tensor to use channels_last"):
+        mg.randn(3).float(memory_format=mg.channels_last)
+    with pytest.raises(RuntimeError, match="required rank 5 tensor to use channels_last_3d"):
+        mg.randn(1, 2, 3, 4).clone(memory_format=mg.channels_last_3d)
+    with pytest.raises(TypeError, match="memory_format must be mg.contiguous_format"):
+        mg.randn(3).contiguous(memory_format="channels_last")
+
+
+# ---------------------------------------------------------------------------------------------
+# clamp with tensor bounds
+# ---------------------------------------------------------------------------------------------
+
+def test_clamp_with_tensor_bounds_broadcasts_and_routes_gradients():
+    x = mg.tensor([[0.3, -1.2, 2.5], [1.7, 0.1, -0.4]], requires_grad=True)
+    lo = mg.tensor([0.0, -1.0, 0.5], requires_grad=True)
+    hi = mg.tensor([[1.0], [-2.0]], requires_grad=True)     # row 1: hi < lo, so every out is hi
+    y = mg.clamp(x, lo, hi)
+    np.testing.assert_allclose(y.detach().numpy(), [[0.3, -1.0, 1.0], [-2.0, -2.0, -2.0]])
+    (y * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(lo.grad.numpy(), [0.0, 2.0, 0.0])
+    np.testing.assert_allclose(hi.grad.numpy(), [[3.0], [15.0]])
+
+
+def test_clamp_with_tensor_bounds_passes_gradcheck():
+    rng = np.random.default_rng(5)
+    x = mg.tensor(rng.normal(size=(4, 3)), requires_grad=True)
+    lo = mg.tensor(rng.normal(size=(3,)) - 0.6, requires_grad=True)
+    hi = mg.tensor(rng.normal(size=(4, 1)) + 0.6, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda a, b, c: mg.clamp(a, b, c), (x, lo, hi))
+    assert mg.autograd.gradgradcheck(lambda a, b, c: mg.clamp(a, b, c) ** 2, (x, lo, hi))
+    assert mg.autograd.gradcheck(lambda a, b: mg.clamp(a, min=b), (x, lo))
+    assert mg.autograd.gradcheck(lambda a, c: x.clamp(max=c) * a, (x, hi))
+
+
+def test_clamp_with_tensor_bounds_dtype_and_errors():
+    x = mg.tensor([1, 5, -3])
+    assert mg.clamp(x, mg.tensor([2.5, 0.0, 0.0])).dtype == mg.float32
+    assert mg.clamp(mg.randn(3), mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float32
+    assert mg.clamp(mg.tensor(1.0), mg.tensor([2.5, 0.0])).tolist() == [2.5, 1.0]
+    with pytest.raises(TypeError, match="clamp: min and max must both be Tensors"):
+        mg.clamp(mg.randn(3), mg.tensor(0.0), 1.0)
+    with pytest.raises(RuntimeError, match=r"clamp: input \(3,\), min \(2,\)"):
+        mg.clamp(mg.randn(3), mg.randn(2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Overloads of the creation functions, mg.zero_, pools with 1-tuples
+# ---------------------------------------------------------------------------------------------
+
+def test_randint_high_size_overload():
+    mg.manual_seed(7)
+    values = mg.randint(3, (400,))
+    assert values.shape == (400,) and values.dtype == mg.int64
+    assert set(values.tolist()) == {0, 1, 2}
+    assert mg.randint(10, [2, 3]).shape == (2, 3)
+    values = mg.randint(5, 8, (300,))
+    assert set(values.tolist()) == {5, 6, 7}
+
+
+def test_normal_with_tensor_mean_and_std():
+    mean = mg.tensor(np.linspace(-50.0, 50.0, 7).reshape(7, 1), requires_grad=True)
+    std = mg.full((3,), 1e-3, dtype=mg.float64, requires_grad=True)
+    sample = mg.normal(mean, std)
+    assert sample.shape == (7, 3) and sample.dtype == mg.float64
+    np.testing.assert_allclose(sample.detach().numpy(), np.broadcast_to(mean.detach().numpy(),
+                                                                        (7, 3)), atol=0.02)
+    sample.sum().backward()                      # PyTorch: gradient 0 to mean and std
+    assert not mean.grad.numpy().any() and not std.grad.numpy().any()
+    assert mg.normal(2.0, mg.ones(4, 2)).shape == (4, 2)
+    assert mg.normal(mg.zeros(5)).shape == (5,)
+    assert mg.normal(1.0, 0.5, (2, 2), layout=mg.strided, dtype=mg.float64).dtype == mg.float64
+    with pytest.raises(RuntimeError, match="normal: expects std >= 0.0"):
+        mg.normal(mg.zeros(3), mg.tensor([1.0, -1.0, 1.0]))
+    with pytest.raises(TypeError, match="size must be given"):
+        mg.normal(0.0, 1.0)
+
+
+def test_linspace_with_0d_tensor_ends_in_float64():
+    values = mg.linspace(mg.tensor(0.1, dtype=mg.float32), -3, 50, dtype=mg.float64)
+    start = float(np.float32(0.1))
+    np.testing.assert_allclose(values.numpy(), np.linspace(start, -3.0, 50), rtol=1e-15)
+    assert mg.linspace(mg.tensor(1.5, dtype=mg.float64), 3, 4).dtype == mg.float32
+    with pytest.raises(RuntimeError, match="linspace: start must be a number or a 0-d tensor"):
+        mg.linspace(mg.zeros(2), 1.0, 3)
+
+
+def test_zero_function_and_zero_in_the_graph():
+    x = mg.randn(3, 4)
+    assert mg.zero_(x) is x and not x.numpy().any()
+    leaf = mg.tensor([1.5, -2.0, 3.0], requires_grad=True)
+    y = leaf * 2.0
+    mg.zero_(y)
+    (y + leaf).sum().backward()                  # y no longer depends on leaf
+    assert y.tolist() == [0.0, 0.0, 0.0] and leaf.grad.tolist() == [1.0, 1.0, 1.0]
+    z = leaf * 3.0
+    z.fill_(2.5)
+    assert z.requires_grad and z.tolist() == [2.5, 2.5, 2.5]
+
+
+def test_pool2d_reads_1_tuples_as_both_dims():
+    x = mg.randn(1, 2, 7, 7, dtype=mg.float64)
+    one = F.avg_pool2d(x, (3,), stride=(2,), padding=(1,))
+    np.testing.assert_allclose(one.numpy(), F.avg_pool2d(x, 3, stride=2, padding=1).numpy())
+    assert F.max_pool2d(x, (3,), stride=(2,), padding=(1,)).shape == (1, 2, 4, 4)
+
+
+# ---------------------------------------------------------------------------------------------
+# F.pad: reflect, replicate, circular, and negative padding
+# ---------------------------------------------------------------------------------------------
+
+def _row(values):
+    return mg.tensor([[values]], dtype=mg.float64)
+
+
+@pytest.mark.parametrize("mode, pad, expected", [
+    ("reflect", (2, 3), [2, 1, 0, 1, 2, 3, 2, 1, 0]),
+    ("reflect", (-3, 2), [3, 2, 1]),
+    ("replicate", (2, 1), [0, 0, 0, 1, 2, 3, 3]),
+    ("replicate", (-4, 5), [3, 3, 3, 3, 3]),
+    ("circular", (2, 3), [2, 3, 0, 1, 2, 3, 0, 1, 2]),
+    ("circular", (-2, 1), [2, 3, 2]),                       # crops first, then wraps
+    ("constant", (-1, 2), [1, 2, 3, 0, 0]),
+])
+def test_pad_modes_values(mode, pad, expected):
+    assert F.pad(_row([0.0, 1.0, 2.0, 3.0]), pad, mode=mode).tolist() == [[expected]]
+
+
+def test_pad_modes_2d_and_their_gradients():
+    x = mg.tensor(np.arange(12.0).reshape(1, 1, 3, 4), requires_grad=True)
+    y = F.pad(x, (1, 0, 0, 2), mode="reflect")
+    assert y.shape == (1, 1, 5, 5)
+    assert y[0, 0, :, 0].tolist() == [1.0, 5.0, 9.0, 5.0, 1.0]
+    y.sum().backward()          # how many times each input element was copied
+    np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[2, 4, 2, 2], [2, 4, 2, 2],
+                                                         [1, 2, 1, 1]])
+    z = mg.tensor(np.random.default_rng(2).normal(size=(2, 3, 5)), requires_grad=True)
+    for mode, pad in (("replicate", (2, -1)), ("circular", (3, 1)), ("reflect", (4, 2))):
+        assert mg.autograd.gradcheck(lambda v, p=pad, m=mode: F.pad(v, p, mode=m) ** 2, (z,))
+
+
+def test_pad_mode_errors():
+    x = mg.randn(1, 2, 4)
+    with pytest.raises(RuntimeError, match="reflect padding \\(4, 0\\) of dimension 2 must be less"):
+        F.pad(x, (4, 0), mode="reflect")
+    with pytest.raises(RuntimeError, match="wraps around more than once"):
+        F.pad(x, (5, 0), mode="circular")
+    with pytest.raises(NotImplementedError, match="padding size 2 is not supported for a 1-D"):
+        F.pad(mg.randn(4), (1, 1), mode="replicate")
+    with pytest.raises(RuntimeError, match="doesn't take in value argument"):
+        F.pad(x, (1, 1), mode="replicate", value=2.0)
+    with pytest.raises(ValueError, match="pad: mode must be one of"):
+        F.pad(x, (1, 1), mode="mirror")
+    with pytest.raises(RuntimeError, match="negative output size"):
+        F.pad(x, (-3, -2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normalization of empty batches
+# ---------------------------------------------------------------------------------------------
+
+def test_group_norm_of_an_empty_batch():
+    x = mg.randn(0, 4, 3, requires_grad=True)
+    weight, bias = mg.randn(4, requires_grad=True), mg.randn(4, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                  # no "mean of empty slice"
+        y = F.group_norm(x, 2, weight, bias)
+    assert y.shape == (0, 4, 3)
+    y.sum().backward()
+    assert weight.grad.tolist() == [0.0] * 4 and bias.grad.tolist() == [0.0] * 4
+    assert F.group_norm(mg.randn(0, 6), 3).shape == (0, 6)
+
+
+def test_batch_norm_of_empty_inputs():
+    assert F.batch_norm(mg.randn(0), mg.randn(0), mg.randn(0), training=True).shape == (0,)
+    assert F.batch_norm(mg.randn(0), None, None, training=False).shape == (0,)
+    with pytest.raises(RuntimeError, match="running_mean has shape \\(3,\\), but the empty"):
+        F.batch_norm(mg.randn(0), mg.randn(3), mg.randn(3))
+
+
+@pytest.mark.parametrize("layer, shape", [(mg.nn.BatchNorm1d, (0, 3)),
+                                          (mg.nn.BatchNorm1d, (0, 3, 5)),
+                                          (mg.nn.BatchNorm2d, (0, 3, 4, 4))])
+def test_batchnorm_layers_pass_an_empty_batch_in_train_mode(layer, shape):
+    bn = layer(3)
+    y = bn(mg.randn(*shape, requires_grad=True))
+    assert y.shape == shape
+    assert bn.running_mean.tolist() == [0.0] * 3 and bn.running_var.tolist() == [1.0] * 3
+    assert bn.num_batches_tracked.item() == 1
+    y.sum().backward()
+    assert bn.weight.grad.tolist() == [0.0] * 3 and bn.bias.grad.tolist() == [0.0] * 3
+    with pytest.raises(ValueError, match="Expected more than 1 value per channel"):
+        bn(mg.randn(1, 3, *([1] * (len(shape) - 2))))
+
+
+# ---------------------------------------------------------------------------------------------
+# pow: float32 gradients of a broadcast operand
+# ---------------------------------------------------------------------------------------------
+
+def test_pow_float32_gradient_of_a_broadcast_exponent_survives_cancellation():
+    # terms a^b log(a) ~ 2e5 with weights +1 and -1 nearly cancel (their sum is ~15): summed
+    # in float32, their rounding would leave a relative error of ~1e-3
+    base = np.array([[8.0], [8.0001], [7.9], [7.9002]], dtype=np.float32)
+    base = np.repeat(base, 3, axis=1)
+    exponent = np.array([5.5, 5.25, 5.75], dtype=np.float32)
+    weight = np.array([[1.0], [-1.0], [1.0], [-1.0]], dtype=np.float32)
+    grads = {}
+    for dtype in (mg.float32, mg.float64):
+        b = mg.tensor(exponent.astype(dtype), requires_grad=True)
+        a = mg.tensor(base.astype(dtype), requires_grad=True)
+        ((a ** b) * mg.tensor(weight.astype(dtype))).sum().backward()
+        grads[dtype] = b.grad.numpy()
+        assert b.grad.dtype == dtype and a.grad.dtype == dtype
+    np.testing.assert_allclose(grads[mg.float32], grads[mg.float64], rtol=2e-6)
+
+
+def test_pow_gradients_stay_differentiable_twice_with_broadcasting():
+    rng = np.random.default_rng(4)
+    a = mg.tensor(rng.uniform(0.5, 2.0, size=(3, 1, 4)), requires_grad=True)
+    b = mg.tensor(rng.uniform(-1.0, 2.0, size=(2, 4)), requires_grad=True)
+    assert mg.autograd.gradgradcheck(lambda x, y: x ** y, (a, b))
+
+
+def test_normalize_with_p_0_and_a_0d_input():
+    x = mg.tensor([[0.0, 2.0, -3.0], [1.0, 0.0, 0.0]], dtype=mg.float64, requires_grad=True)
+    y = F.normalize(x, p=0.0, dim=-1)                  # divided by the count of nonzeros
+    np.testing.assert_allclose(y.detach().numpy(), [[0.0, 1.0, -1.5], [1.0, 0.0, 0.0]])
+    (y * mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=mg.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.5, 1.0, 1.5], [4.0, 5.0, 6.0]])
+    assert not F.normalize(mg.zeros(2, 3), p=0.0, dim=1).numpy().any()
+    scalar = mg.tensor(-3.0, dtype=mg.float64, requires_grad=True)
+    y = F.normalize(scalar, dim=0)
+    assert y.shape == () and y.item() == -1.0
+    y.backward()
+    assert scalar.grad.item() == pytest.approx(0.0, abs=1e-15)
+    with pytest.raises(IndexError, match="expected to be in range of \\[-1, 0\\], but got 1"):
+        F.normalize(scalar, dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# MultiheadAttention(add_bias_kv, add_zero_attn)
+# ---------------------------------------------------------------------------------------------
+
+def _attention_by_hand(mha, query, key, value):
+    """One head, unbatched, no in-projection biases: softmax(q k^T / sqrt(E)) v, out_proj."""
+    w_q, w_k, w_v = np.split(mha.in_proj_weight.detach().numpy(), 3)
+    q, k, v = query @ w_q.T, key @ w_k.T, value @ w_v.T
+    if mha.bias_k is not None:
+        k = np.vstack([k, mha.bias_k.detach().numpy()[0]])
+        v = np.vstack([v, mha.bias_v.detach().numpy()[0]])
+    if mha.add_zero_attn:
+        k, v = np.vstack([k, np.zeros((1, k.shape[1]))]), np.vstack([v, np.zeros((1, v.shape[1]))])
+    scores = q @ k.T / np.sqrt(q.shape[1])
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    return (weights @ v) @ mha.out_proj.weight.detach().numpy().T, weights
+
+
+@pytest.mark.parametrize("bias_kv, zero_attn", [(True, False), (False, True), (True, True)])
+def test_multihead_attention_extra_key_value_positions(bias_kv, zero_attn):
+    mg.manual_seed(3)
+    mha = mg.nn.MultiheadAttention(4, 1, bias=False, add_bias_kv=bias_kv,
+                                   add_zero_attn=zero_attn, dtype=mg.float64)
+    assert [n for n, _ in mha.named_parameters()] == (
+        ["in_proj_weight"] + ["bias_k", "bias_v"] * bias_kv + ["out_proj.weight"])
+    rng = np.random.default_rng(0)
+    query, key = rng.normal(size=(3, 4)), rng.normal(size=(5, 4))
+    out, weights = mha(mg.tensor(query), mg.tensor(key), mg.tensor(key))
+    expected_out, expected_weights = _attention_by_hand(mha, query, key, key)
+    assert weights.shape == (3, 5 + bias_kv + zero_attn)
+    np.testing.assert_allclose(out.detach().numpy(), expected_out, rtol=1e-10)
+    np.testing.assert_allclose(weights.detach().numpy(), expected_weights, rtol=1e-10)
+
+
+def test_multihead_attention_masks_leave_the_added_positions_open():
+    mha = mg.nn.MultiheadAttention(6, 2, add_bias_kv=True, add_zero_attn=True,
+                                   batch_first=True)
+    x = mg.randn(2, 3, 6)
+    padding = mg.tensor([[False, False, True], [False, True, True]])
+    causal = mg.tensor(np.triu(np.ones((3, 3), bool), 1))
+    out, weights = mha(x, x, x, key_padding_mask=padding, attn_mask=causal)
+    assert out.shape == (2, 3, 6) and weights.shape == (2, 3, 5)
+    np.testing.assert_allclose(weights.sum(-1).detach().numpy(), np.ones((2, 3)), rtol=1e-5)
+    assert not weights[1, :, 1:3].detach().numpy().any()          # padded keys get nothing
+    assert (weights[:, :, 3:].detach().numpy() > 0).all()        # bias and zero keys open
+    out.sum().backward()
+    assert mha.bias_k.grad.shape == (1, 1, 6) and mha.bias_v.grad.numpy().any()

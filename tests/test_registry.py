@@ -58,10 +58,10 @@ NOT_DIFFERENTIABLE = {
     "ones_like", "full_like", "rand_like", "randn_like", "from_numpy", "manual_seed", "empty",
     "linspace", "randint", "randperm", "normal", "is_tensor", "default_generator",
     "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not", "isnan",
-    "isinf", "isfinite", "floor", "ceil", "round", "sign", "allclose", "isclose", "equal",
+    "isinf", "isfinite", "floor", "ceil", "round", "sign", "trunc", "allclose", "isclose", "equal",
     "nonzero", "argsort", "argmax", "argmin", "all", "any", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "device", "Tensor", "Size",
-    "empty_like", "floor_divide", "unique", "searchsorted",
+    "empty_like", "floor_divide", "unique", "searchsorted", "zero_",
 }
 
 

@@ -1,7 +1,12 @@
-"""Comparisons and other ops with no useful gradient (their outputs never require grad).
+"""Comparisons and other ops with no useful gradient.
 
 ``x > 0`` is a step function: its derivative is zero everywhere it exists, so PyTorch (and
 minigrad) return plain boolean tensors, cut from the graph.
+
+The rounding ops (``floor``, ``ceil``, ``round``, ``trunc``, ``sign``, and ``div`` with a
+``rounding_mode``) are step functions too, but their outputs are floats that stay in the graph:
+as in PyTorch, the output of a float input that requires grad requires grad, and its gradient
+is zero (``ZeroGradient``), so ``loss = floor(x).sum() + ...; loss.backward()`` works.
 """
 
 from __future__ import annotations
@@ -11,8 +16,36 @@ import collections
 import numpy as np
 
 from .. import backend
+from ..autograd.function import Function
 from ..tensor import Tensor
 from .arguments import as_int, normalize_dim
+
+
+class ZeroGradient(Function):
+    """y = compute(*inputs), an op whose gradient PyTorch defines as zero: step functions
+    (floor, round, sign...: zero everywhere, also at the jumps), overwrites (``zero_``,
+    ``fill_``) and random draws (``normal(mean, std)``). The output stays in the graph and
+    backward hands each tensor input a zero gradient of its own shape.
+    """
+
+    @staticmethod
+    def forward(ctx, compute, *arrays):
+        ctx.input_meta = [(a.shape, a.dtype) if hasattr(a, "shape") else None for a in arrays]
+        return backend.as_array(compute(*arrays))
+
+    @staticmethod
+    def backward(ctx, g):
+        xp = backend.array_module(g.data)
+        return (None,) + tuple(None if meta is None else Tensor._make(xp.zeros(*meta))
+                               for meta in ctx.input_meta)
+
+
+def _step(compute, *inputs) -> Tensor:
+    """compute(*arrays) as a Tensor; in the graph with zero gradient when floats need grad."""
+    if any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
+        return ZeroGradient.apply(compute, *inputs)
+    arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+    return _wrap(compute(*arrays))
 
 
 def _wrap(result) -> Tensor:
@@ -71,7 +104,8 @@ def _trunc_divide_arrays(xp, a, b, dtype):
 
 
 def _rounded_division(op: str, compute):
-    """An op of two operands (tensors or Python numbers) with PyTorch's type promotion.
+    """An op of two operands (tensors or Python numbers) with PyTorch's type promotion and a
+    zero gradient (a step function).
 
     Integers divided by an integer 0 raise ``RuntimeError: ZeroDivisionError`` as in PyTorch
     (NumPy would return 0 with a warning); floats give inf and nan without a warning.
@@ -83,9 +117,9 @@ def _rounded_division(op: str, compute):
         a, b = _as_operands(op, a, b)
         check_integer_division(op, a, b)
         t = a if isinstance(a, Tensor) else b
-        ad, bd = (v.data if isinstance(v, Tensor) else v for v in (a, b))
+        xp = backend.array_module(t.data)
         with ieee_specials():
-            return _wrap(compute(backend.array_module(t.data), ad, bd, t.dtype))
+            return _step(lambda ad, bd: compute(xp, ad, bd, t.dtype), a, b)
     fn.__name__ = op
     return fn
 
@@ -114,8 +148,13 @@ def _describe(v) -> str:
 
 
 trunc_divide = _rounded_division("trunc_divide", _trunc_divide_arrays)
-trunc_divide.__doc__ = ("a / b rounded towards zero (``div(a, b, rounding_mode='trunc')``). "
-                        "Floor division and the remainders are in pointwise.py.")
+trunc_divide.__doc__ = ("a / b rounded towards zero (``div(a, b, rounding_mode='trunc')``), "
+                        "gradient 0. The remainders are in pointwise.py.")
+floor_quotient = _rounded_division("floor_divide",
+                                   lambda xp, a, b, dtype: xp.floor_divide(a, b))
+floor_quotient.__doc__ = ("a / b rounded down (``div(a, b, rounding_mode='floor')``), gradient "
+                          "0. ``floor_divide`` (pointwise.py) computes the same values without "
+                          "a gradient, as in PyTorch, whose floor_divide has no derivative.")
 
 
 def _unary(name):
@@ -130,14 +169,27 @@ logical_not = _unary("logical_not")
 isnan = _unary("isnan")
 isinf = _unary("isinf")
 isfinite = _unary("isfinite")
-floor = _unary("floor")
-ceil = _unary("ceil")
-trunc = _unary("trunc")
 bitwise_not = _unary("invert")
 
 
+def _rounding(name):
+    def op(x: Tensor) -> Tensor:
+        return _step(getattr(backend.array_module(x.data), name), x)
+    op.__name__ = name
+    op.__doc__ = f"Elementwise ``{name}`` (gradient 0)."
+    return op
+
+
+floor = _rounding("floor")
+ceil = _rounding("ceil")
+trunc = _rounding("trunc")
+sign = _rounding("sign")
+
+
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
-    return _wrap(backend.array_module(x.data).round(x.data, decimals))
+    """x rounded half to even, to ``decimals`` decimal places (gradient 0)."""
+    xp = backend.array_module(x.data)
+    return _step(lambda a: xp.round(a, decimals), x)
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
@@ -156,7 +208,15 @@ def isclose(a: Tensor, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):
+    """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one index tensor
+    per dim. A 0-d tensor counts as one element with no dims (PyTorch: shape (1, 0) or
+    (0, 0); as a tuple, one tensor [0] or [] as if it were 1-D)."""
     xp = backend.array_module(x.data)
+    if x.ndim == 0:
+        count = int(bool(x.data))
+        if as_tuple:
+            return (Tensor._make(xp.zeros(count, np.int64)),)
+        return Tensor._make(xp.zeros((count, 0), np.int64))
     idx = xp.nonzero(x.data)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
@@ -180,8 +240,10 @@ def _sorted_indices(x: Tensor, d: int, descending: bool):
     return xp.argsort(key, axis=d, kind="stable").astype(np.int64)
 
 
-def sort(x: Tensor, dim: int = -1, descending: bool = False):
-    """(values, indices) sorted along ``dim``; values are differentiable through gather."""
+def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | None = False):
+    """(values, indices) sorted along ``dim``; values are differentiable through gather.
+    The sort is always stable (equal values keep their order), so ``stable`` changes nothing;
+    it is accepted for PyTorch's signature."""
     from .movement import gather
     d = normalize_dim("sort", dim, x.ndim)
     idx_t = Tensor._make(_sorted_indices(x, d, descending))
@@ -207,6 +269,8 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     return TopKResult(gather(x, d, idx_t), idx_t)
 
 
-def argsort(x: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, *,
+            stable: bool | None = False) -> Tensor:
+    """The indices that sort ``x`` along ``dim`` (always stable, whatever ``stable`` says)."""
     d = normalize_dim("argsort", dim, x.ndim)
     return Tensor._make(_sorted_indices(x, d, descending))

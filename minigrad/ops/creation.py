@@ -52,3 +52,8 @@ def new_tensor(self: Tensor, data, *, dtype=None, device=None, requires_grad=Fal
 def empty_like(input: Tensor, *, dtype=None, device=None, requires_grad=False) -> Tensor:  # noqa: A002
     """A tensor of input's shape, dtype and device (filled with zeros, see the module)."""
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def zero_(input: Tensor) -> Tensor:  # noqa: A002 - PyTorch's argument name
+    """``mg.zero_(x)``: fills x with zeros in place and returns it (same as ``x.zero_()``)."""
+    return input.zero_()

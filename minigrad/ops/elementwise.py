@@ -159,7 +159,13 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0)."""
+    """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0).
+
+    Each derivative is computed first and then multiplied by g (``g * (z * log a)``), in
+    PyTorch's order. When a float32 operand was broadcast, its gradient is a sum of terms
+    that grow like a^b and come with both signs: their float32 rounding, summed, can cancel
+    down to ~1e-5 relative. Then the gradients are computed in float64 and rounded once.
+    """
 
     @staticmethod
     def forward(ctx, a, b):
@@ -173,18 +179,26 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, z = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        summed = [shape for shape, need in ((ctx.a_shape, na), (ctx.b_shape, nb))
+                  if need and tuple(shape) != tuple(g.shape)]
+        widen = g.dtype == np.float32 and bool(summed)
+        if widen:
+            a, b, g = (v.to(np.float64) if isinstance(v, Tensor) else v for v in (a, b, g))
+            z = a ** b
         ga = gb = None
         if na:
             if isinstance(b, Tensor):
-                ga = g * b * a ** (b - 1)
+                ga = g * (b * a ** (b - 1))
             else:
-                ga = g * b * a ** (b - 1) if b != 0 else g * 0
+                ga = g * (b * a ** (b - 1)) if b != 0 else g * 0
             ga = sum_to(ga, ctx.a_shape)
         if nb:
             # log(a) for a <= 0 is undefined; PyTorch returns 0 there when a == 0
             log_a = where(a > 0, log(where(a > 0, a, 1.0)), 0.0) if isinstance(a, Tensor) \
                 else float(np.log(a))
-            gb = sum_to(g * z * log_a, ctx.b_shape)
+            gb = sum_to(g * (z * log_a), ctx.b_shape)
+        if widen:
+            ga, gb = (None if t is None else t.to(np.float32) for t in (ga, gb))
         return ga, gb
 
 
@@ -508,12 +522,11 @@ def div(a, b, rounding_mode=None):
     """a / b. ``rounding_mode="floor"`` rounds the quotient down (``a // b``), ``"trunc"``
     towards zero; integers divided by an integer 0 with either mode raise, as in PyTorch."""
     if rounding_mode is not None:
-        from .compare import trunc_divide
-        from .pointwise import floor_divide
+        from .compare import floor_quotient, trunc_divide
         if rounding_mode not in ("floor", "trunc"):
             raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got "
                              f"{rounding_mode!r}")
-        return (floor_divide if rounding_mode == "floor" else trunc_divide)(a, b)
+        return (floor_quotient if rounding_mode == "floor" else trunc_divide)(a, b)
     # true division: integers divide into the default float dtype, as in PyTorch
     a, b = _as_operands("div", a, b)
     t = a if isinstance(a, Tensor) else b
@@ -616,12 +629,78 @@ def log1p(x):
     return accurate_log1p(x)
 
 
+class ClampTensors(Function):
+    """y = min(max(x, lo), hi) with tensor bounds (either may be None), broadcasting.
+
+    PyTorch's gradients: x gets g where lo <= x <= hi; lo gets g where x < lo < hi; hi gets g
+    where x > hi or hi < lo (when the bounds cross, every output is hi). At x == lo == hi
+    nothing gets a gradient, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = backend.array_module(x)
+        ctx.save_for_backward(x, lo, hi)
+        ctx.shapes = (_shape(x), _shape(lo), _shape(hi))
+        y = x if lo is None else xp.maximum(x, lo)
+        return y if hi is None else xp.minimum(y, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, lo, hi = ctx.saved_tensors
+        inside = None
+        for mask in ((x >= lo) if lo is not None else None, (x <= hi) if hi is not None else None):
+            if mask is not None:
+                inside = mask if inside is None else inside & mask
+        grad_lo = grad_hi = None
+        if lo is not None:
+            lo_wins = (x < lo) & (lo < hi) if hi is not None else x < lo
+            grad_lo = sum_to(where(lo_wins, g, 0.0), ctx.shapes[1])
+        if hi is not None:
+            hi_wins = (x > hi) | (hi < lo) if lo is not None else x > hi
+            grad_hi = sum_to(where(hi_wins, g, 0.0), ctx.shapes[2])
+        return sum_to(where(inside, g, 0.0), ctx.shapes[0]), grad_lo, grad_hi
+
+
+def _clamp_dtype(x: Tensor, bounds) -> np.dtype:
+    """PyTorch's result dtype: 0-d bounds next to a tensor with dims count like Python
+    numbers (they never widen within a category), the others promote as tensors do."""
+    dtype = x.dtype
+    with_dims = x.ndim > 0 or any(b.ndim > 0 for b in bounds)
+    for b in bounds:
+        if b.ndim > 0 or not with_dims:
+            dtype = backend.promote_types(dtype, b.dtype)
+    for b in bounds:
+        if b.ndim == 0 and with_dims:
+            dtype = backend.scalar_dtype(dtype, b.data.item())
+    return dtype
+
+
+def _clamp_with_tensors(x: Tensor, min, max) -> Tensor:  # noqa: A002
+    bounds = [b for b in (min, max) if b is not None]
+    if not all(isinstance(b, Tensor) for b in bounds):
+        raise TypeError(f"clamp: min and max must both be Tensors (or None) or both numbers, "
+                        f"got {type(min).__name__} and {type(max).__name__}")
+    try:
+        np.broadcast_shapes(x.data.shape, *(b.data.shape for b in bounds))
+    except ValueError:
+        raise RuntimeError(f"clamp: input {tuple(x.shape)}, min "
+                           f"{None if min is None else tuple(min.shape)} and max "
+                           f"{None if max is None else tuple(max.shape)} can't be broadcast "
+                           "together") from None
+    dtype = _clamp_dtype(x, bounds)
+    x, min, max = (None if v is None else v.to(dtype) for v in (x, min, max))
+    return ClampTensors.apply(x, min, max)
+
+
 def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """min(max(x, min), max). The bounds are Python numbers, or Tensors that broadcast with x
+    (then they get gradients too)."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
-    lo = _scalar(min.item() if isinstance(min, Tensor) else min)
-    hi = _scalar(max.item() if isinstance(max, Tensor) else max)
-    return Clamp.apply(x, lo, hi)
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        return _clamp_with_tensors(x, min, max)
+    return Clamp.apply(x, _scalar(min), _scalar(max))
 
 
 def where(condition, input, other):  # noqa: A002
@@ -656,11 +735,10 @@ def minimum(a, b):
     return Minimum.apply(a, b)
 
 
-
-
 def sign(x):
-    """-1, 0 or 1 (no gradient: the derivative of sign is 0 almost everywhere)."""
-    return Tensor._make(backend.as_array(backend.array_module(x.data).sign(x.data)))
+    """-1, 0 or 1 (gradient 0, as in PyTorch: sign is constant away from 0)."""
+    from .compare import sign
+    return sign(x)
 
 
 def lerp(start, end, weight):

@@ -20,6 +20,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
+from .arguments import normalize_dim
 from .elementwise import rsqrt, where
 from .movement import reshape, sum_to
 
@@ -168,7 +169,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     into running_var is the *unbiased* one (N / (N - 1) times the biased), as in PyTorch.
 
     ``training=False``: with running_mean and running_var; nothing is updated.
+
+    An empty input (a batch of 0, or shape (0,)) gives the empty output, and the running
+    statistics stay as they are, as in PyTorch.
     """
+    if input.numel() == 0:
+        return _empty_batch_norm(input, running_mean, running_var, weight, bias)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C, *), got shape "
                          f"{tuple(input.shape)}")
@@ -204,6 +210,24 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     return y
 
 
+def _empty_batch_norm(input: Tensor, running_mean, running_var, weight, bias) -> Tensor:  # noqa: A002
+    """batch_norm of an input with no elements: nothing to normalise. The output (empty, of the
+    input's shape) stays in the graph, so weight and bias get zero gradients. A 1-D input has
+    no channel dim: PyTorch counts 0 channels."""
+    c = input.shape[1] if input.ndim >= 2 else 0
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise RuntimeError(f"batch_norm: {name} has shape {tuple(t.shape)}, but the empty "
+                               f"input {tuple(input.shape)} has {c} channels")
+    y = input.clone()
+    for p in (weight, bias):
+        if p is not None:
+            # p * 0 contributes nothing to y's (empty) values, only p's (zero) gradient
+            y = y + (p * 0.0 if input.ndim < 2 else _per_channel(p * 0.0, input.ndim))
+    return y
+
+
 # ---------------------------------------------------------------------------------------------
 # group_norm
 # ---------------------------------------------------------------------------------------------
@@ -228,7 +252,9 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
         if p is not None and tuple(p.shape) != (c,):
             raise RuntimeError(f"group_norm: {name} has shape {tuple(p.shape)}, but the input "
                                f"{tuple(input.shape)} has {c} channels (dim 1)")
-    grouped = reshape(input, (n, num_groups, -1))
+    # the group size spelt out: with n = 0, reshape could not infer a -1
+    group_size = c // num_groups * math.prod(input.shape[2:])
+    grouped = reshape(input, (n, num_groups, group_size))
     y = reshape(Normalize.apply(grouped, None, None, (2,), float(eps))[0], input.shape)
     if weight is not None:
         y = y * _per_channel(weight, input.ndim)
@@ -246,10 +272,18 @@ def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  
     ||x||_p = (sum |x|^p)^(1/p). Its derivative is infinite at the zero vector, so the root is
     taken only where the sum is positive (the "double where" trick): the zero vector then gets
     the gradient of x / eps, as in PyTorch, instead of 0 * inf = nan.
+
+    p = 0 counts the nonzero entries (a step function: no gradient flows through the count).
+    A 0-d input is normalised as a vector of one element (dim 0 or -1).
     """
     if out is not None:
         raise NotImplementedError("normalize: out= is not supported; use the return value")
-    if math.isinf(p):
+    if input.ndim == 0:
+        normalize_dim("normalize", dim, 0)
+        return reshape(normalize(reshape(input, (1,)), p, 0, eps), ())
+    if p == 0:
+        norm = (input != 0).sum(dim, keepdim=True).to(input.dtype)
+    elif math.isinf(p):
         norm = input.abs().amax(dim, keepdim=True)
     else:
         s = (input.abs() ** p).sum(dim, keepdim=True)

@@ -66,12 +66,20 @@ class _Windows:
         return backend.array_module(x_pad).lib.stride_tricks.as_strided(x_pad, shape, strides)
 
 
+def _pair(name, what, value) -> tuple:
+    """An int, a 1-tuple or a 2-tuple as (height, width): PyTorch's 2-D pools repeat a single
+    entry, so ``padding=(1,)`` means (1, 1)."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return int_tuple(name, what, value, 2)
+
+
 def _windows(name, x: Tensor, kernel_size, stride, padding, dilation, ceil_mode) -> _Windows:
-    kernel = int_tuple(name, "kernel_size", kernel_size, 2)
+    kernel = _pair(name, "kernel_size", kernel_size)
     no_stride = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
-    stride = kernel if no_stride else int_tuple(name, "stride", stride, 2)
-    padding = int_tuple(name, "padding", padding, 2)
-    dilation = int_tuple(name, "dilation", dilation, 2)
+    stride = kernel if no_stride else _pair(name, "stride", stride)
+    padding = _pair(name, "padding", padding)
+    dilation = _pair(name, "dilation", dilation)
     if any(k <= 0 for k in kernel) or any(s <= 0 for s in stride) or any(d <= 0 for d in dilation):
         raise ValueError(f"{name}: kernel_size {kernel}, stride {stride} and dilation "
                          f"{dilation} must be positive")

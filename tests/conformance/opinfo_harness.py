@@ -245,6 +245,10 @@ class _Conversion:
             return tuple(obj)
         if isinstance(obj, torch.device):
             return str(obj)
+        if isinstance(obj, torch.memory_format):       # torch.channels_last -> mg.channels_last
+            return getattr(mg, str(obj).replace("torch.", ""))
+        if isinstance(obj, torch.layout):              # torch.strided -> mg.strided
+            return getattr(mg, str(obj).replace("torch.", ""))
         if isinstance(obj, list):
             return [self(x) for x in obj]
         if isinstance(obj, tuple):

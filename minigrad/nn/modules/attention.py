@@ -15,6 +15,12 @@ three projection matrices are stacked in ``in_proj_weight`` (3E, E); otherwise t
 ``q_proj_weight`` (E, E), ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim). The biases
 are always stacked in ``in_proj_bias`` (3E,). ``out_proj.weight`` / ``out_proj.bias``.
 
+Two extra key/value positions, as in PyTorch: ``add_bias_kv=True`` appends the learned
+``bias_k`` and ``bias_v`` (each (1, 1, E)) to the projected keys and values of every sequence,
+and ``add_zero_attn=True`` appends a zero key and value to every head after that. Both are
+positions no mask hides (the masks get unmasked columns for them), so a query can always put
+weight there; attn_weights gets one column per added position.
+
 Masks, in *this* module's convention (PyTorch's, and the opposite of
 ``scaled_dot_product_attention``'s for booleans): a bool ``True`` means "masked out".
 ``key_padding_mask`` (N, S) hides padding keys of each sequence; ``attn_mask`` (L, S) or
@@ -34,8 +40,8 @@ import numpy as np
 from ... import backend
 from ...ops.attention import attention_weights
 from ...ops.matmul import matmul
-from ...ops.movement import chunk, reshape, squeeze, transpose, unsqueeze
-from ...tensor import Tensor, empty
+from ...ops.movement import cat, chunk, expand, reshape, squeeze, transpose, unsqueeze
+from ...tensor import Tensor, empty, zeros
 from .. import functional as F
 from .. import init
 from ..module import Module
@@ -64,9 +70,6 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by "
                              f"num_heads ({num_heads})")
-        if add_bias_kv or add_zero_attn:
-            raise NotImplementedError("MultiheadAttention: add_bias_kv and add_zero_attn are not "
-                                      "implemented")
         self.embed_dim, self.num_heads = embed_dim, num_heads
         self.kdim = kdim if kdim is not None else embed_dim
         self.vdim = vdim if vdim is not None else embed_dim
@@ -90,6 +93,12 @@ class MultiheadAttention(Module):
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, **kw)
+        if add_bias_kv:
+            self.bias_k = Parameter(empty(1, 1, embed_dim, **kw))
+            self.bias_v = Parameter(empty(1, 1, embed_dim, **kw))
+        else:
+            self.bias_k = self.bias_v = None
+        self.add_zero_attn = bool(add_zero_attn)
         self._reset_parameters()
 
     def _reset_parameters(self) -> None:
@@ -102,6 +111,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.constant_(self.in_proj_bias, 0.0)
             init.constant_(self.out_proj.bias, 0.0)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _label(self) -> str:
         return f"MultiheadAttention(embed_dim={self.embed_dim}, num_heads={self.num_heads})"
@@ -188,8 +200,19 @@ class MultiheadAttention(Module):
             value = key if same_kv else transpose(value, 0, 1)
         n, L, S = query.shape[0], query.shape[1], key.shape[1]
 
-        q, k, v = (self._split_heads(t) for t in self._in_projection(query, key, value))
-        mask = self._merged_mask(attn_mask, key_padding_mask, n, L, S, q.dtype)
+        q, k, v = self._in_projection(query, key, value)
+        if self.bias_k is not None:                      # one more key/value: the learned biases
+            k = cat([k, expand(self.bias_k, n, 1, self.embed_dim)], dim=1)
+            v = cat([v, expand(self.bias_v, n, 1, self.embed_dim)], dim=1)
+        q, k, v = (self._split_heads(t) for t in (q, k, v))
+        if self.add_zero_attn:                           # and one more: zeros, in every head
+            zero = zeros(n, self.num_heads, 1, self.head_dim, dtype=k.dtype, device=k.device)
+            k, v = cat([k, zero], dim=2), cat([v, zero], dim=2)
+        extra = k.shape[2] - S
+        if extra:                                        # the added positions are never masked
+            attn_mask, key_padding_mask = (None if m is None else F.pad(m, (0, extra))
+                                           for m in (attn_mask, key_padding_mask))
+        mask = self._merged_mask(attn_mask, key_padding_mask, n, L, S + extra, q.dtype)
         weights = attention_weights(q, k, mask, dropout_p=self.dropout,
                                     training=self.training)               # (N, H, L, S)
         heads = matmul(weights, v)                                        # (N, H, L, hd)
@@ -213,6 +236,10 @@ class MultiheadAttention(Module):
             s += f", kdim={self.kdim}, vdim={self.vdim}"
         if self.batch_first:
             s += ", batch_first=True"
+        if self.bias_k is not None:
+            s += ", add_bias_kv=True"
+        if self.add_zero_attn:
+            s += ", add_zero_attn=True"
         return s
 
 
