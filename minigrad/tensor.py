@@ -654,11 +654,17 @@ def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tenso
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """start, start + step, ... up to (not including) end."""
+    """start, start + step, ... up to (not including) end.
+
+    With an integer ``dtype``, float bounds and step are truncated toward zero first, as
+    PyTorch does: ``arange(0.5, dtype=int64)`` is empty, ``arange(0, 3, 0.5, dtype=int64)``
+    has step 0 (an error)."""
     if end is None:
         start, end = 0, start
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} with step {step}")
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise RuntimeError(f"arange: step must be nonzero (start={start}, end={end})")
     if (end - start) * step < 0:

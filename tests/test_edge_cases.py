@@ -984,3 +984,93 @@ def test_fuzz_findings_empty_split_and_layer_norm_and_error_names():
         mg.max(mg.zeros(0))
     with pytest.raises(RuntimeError, match="mse_loss: expected a floating point input"):
         F.mse_loss(mg.tensor(4), mg.tensor(4))
+
+
+# ---------------------------------------------------------------------------------------------
+# Fuzz findings: silent wrong answers and accepted bad input
+# ---------------------------------------------------------------------------------------------
+
+def test_a_0d_tensor_operand_ranks_like_a_scalar_in_type_promotion():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    assert (x + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float32
+    assert (x * mg.tensor(2, dtype=mg.int64)).dtype == mg.float32
+    # a higher category wins and brings its own dtype
+    assert (mg.tensor([1, 2]) + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float64
+    assert (mg.tensor([True]) + mg.tensor(3, dtype=mg.int32)).dtype == mg.int32
+    # two 0-d tensors, or two with dims, promote as usual
+    assert (mg.tensor(1.0) + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float64
+    assert (x + mg.tensor([0.5], dtype=mg.float64)).dtype == mg.float64
+    assert mg.where(mg.tensor([True]), x[:1], mg.tensor(2.0, dtype=mg.float64)).dtype == \
+        mg.float32
+
+
+def test_where_refuses_a_condition_that_is_not_bool():
+    with pytest.raises(RuntimeError, match="where: expected condition to be a boolean"):
+        mg.where(mg.tensor([1, 0]), mg.tensor([1.0, 2.0]), 0.0)
+
+
+def test_indices_of_max_and_min_over_a_1d_tensor_do_not_require_grad():
+    x = mg.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    for result in (x.max(0), mg.min(x, dim=0)):
+        assert result.values.requires_grad and not result.indices.requires_grad
+
+
+def test_max_min_prod_refuse_an_explicit_dim_none():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.max().item() == 4.0 and x.min().item() == 1.0 and x.prod().item() == 24.0
+    for reduce in (mg.max, mg.min, mg.prod):
+        with pytest.raises(TypeError, match=r"\(\): dim must be an int, got None"):
+            reduce(x, dim=None)
+
+
+def test_norm_default_p_is_frobenius_over_at_most_two_dims():
+    x = mg.ones(2, 3, 5)
+    assert mg.norm(x, dim=(0, 1)).shape == (5,)
+    assert mg.norm(x, p=2, dim=(0, 1, 2)).item() == pytest.approx(np.sqrt(30))
+    with pytest.raises(RuntimeError, match="norm: the Frobenius norm"):
+        mg.norm(x, dim=(0, 1, 2))
+
+
+def test_clamp_of_an_int_tensor_with_float_bounds_is_float():
+    y = mg.clamp(mg.tensor([2, -1, 7]), 0.5, None)
+    assert y.dtype == mg.float32 and y.tolist() == [2.0, 0.5, 7.0]
+    assert mg.clamp(mg.tensor([2, -1, 7]), 0, 3).dtype == mg.int64
+
+
+def test_arange_with_an_int_dtype_truncates_float_arguments_first():
+    assert mg.arange(0.5, dtype=mg.int64).shape == (0,)
+    assert mg.arange(-0.5, 2.7, dtype=mg.int64).tolist() == [0, 1]
+    assert mg.arange(1.9, -3.2, -1.7, dtype=mg.int64).tolist() == [1, 0, -1, -2]
+    with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
+        mg.arange(0, 3, 0.5, dtype=mg.int64)
+
+
+def test_ints_and_0d_tensors_index_before_advanced_indices():
+    x = mg.arange(2 * 3 * 5.0).reshape(2, 3, 5)
+    cols = mg.tensor([0, 4])
+    for first in (1, mg.tensor(1)):
+        y = x[first, :, cols]
+        assert y.shape == (3, 2)
+        assert y.tolist() == x.numpy()[1][:, [0, 4]].tolist()
+    assert x[..., 1, [0, 1]].shape == (2, 2)
+    x = mg.randn(2, 3, 5, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda t: t[1, :, mg.tensor([0, 4, 4])], (x,))
+
+
+def test_a_bool_mask_must_match_the_dims_it_indexes():
+    x = mg.zeros(2, 5)
+    assert x[:, mg.tensor([True, False, True, False, False])].shape == (2, 2)
+    with pytest.raises(IndexError, match=r"the shape of the mask \(0,\) at index 1"):
+        x[:, mg.zeros(0).bool()]
+
+
+def test_adaptive_avg_pool_keeps_nan_and_inf_in_their_own_windows():
+    x = np.arange(3 * 7.0).reshape(1, 1, 3, 7)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 2, 6] = np.inf
+    y = F.adaptive_avg_pool2d(mg.tensor(x), (2, 3)).numpy()[0, 0]
+    finite = np.isfinite(y)
+    assert np.isnan(y[:, 0]).all() and np.isinf(y[1, 2]) and finite.sum() == 3
+    assert y[0, 1] == pytest.approx(x[0, 0, :2, 2:5].mean())
+    t = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 5, 7)), requires_grad=True)
+    assert mg.autograd.gradcheck(lambda v: F.adaptive_avg_pool2d(v, (2, 3)), (t,))

@@ -27,7 +27,7 @@ def _as_operands(op: str, a, b):
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_t and b_t:
         if a.dtype != b.dtype:
-            dt = backend.promote_types(a.dtype, b.dtype)
+            dt = backend.result_type(a.dtype, a.data.ndim, b.dtype, b.data.ndim)
             a, b = a.to(dt), b.to(dt)
         if a.data.shape != b.data.shape:
             try:
@@ -621,6 +621,9 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         raise ValueError("clamp: at least one of min and max must be given")
     lo = _scalar(min.item() if isinstance(min, Tensor) else min)
     hi = _scalar(max.item() if isinstance(max, Tensor) else max)
+    for bound in (lo, hi):       # a float bound makes an int tensor's result float, as in add
+        if bound is not None:
+            x = _with_scalar("clamp", x, bound)
     return Clamp.apply(x, lo, hi)
 
 
@@ -628,7 +631,8 @@ def where(condition, input, other):  # noqa: A002
     """Elements of ``input`` where ``condition`` is True, else of ``other``."""
     cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition))
     if cond.dtype != np.bool_:
-        cond = cond.to(np.bool_)
+        raise RuntimeError(f"where: expected condition to be a boolean tensor, got dtype "
+                           f"{cond.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: input or other must be a Tensor")
     if not isinstance(input, Tensor):

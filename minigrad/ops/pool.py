@@ -265,6 +265,40 @@ def _averaging_matrix(size: int, out: int, xp, dtype):
     return Tensor._make(xp.asarray(a, dtype=dtype))
 
 
+def _window_means(x, axis: int, out: int, xp):
+    """Mean of each adaptive window of ``x`` along ``axis`` (the rows of _averaging_matrix),
+    one window at a time, so a NaN or inf stays in the windows that contain it."""
+    size = x.shape[axis]
+    means = []
+    with np.errstate(invalid="ignore"):          # inf - inf in a window is NaN, silently
+        for i in range(out):
+            start, end = (i * size) // out, -(-((i + 1) * size) // out)
+            means.append(xp.take(x, xp.arange(start, end), axis=axis).mean(axis=axis))
+    return xp.stack(means, axis=axis).astype(x.dtype, copy=False)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y = A_h x A_w^T with the averaging matrices A_h, A_w.   dx = A_h^T g A_w.
+
+    A finite x takes the two matmuls; an x with NaN or inf takes the windows one at a time,
+    since in a matmul the zeros of A multiply the NaN (0 * NaN = NaN) and spread it to
+    windows that do not contain it."""
+
+    @staticmethod
+    def forward(ctx, x, a_h, a_w):
+        ctx.save_for_backward(a_h, a_w)
+        xp = backend.array_module(x)
+        if bool(xp.isfinite(x).all()):
+            return a_h @ x @ a_w.T
+        rows = _window_means(x, x.ndim - 2, a_h.shape[0], xp)
+        return _window_means(rows, x.ndim - 1, a_w.shape[0], xp)
+
+    @staticmethod
+    def backward(ctx, g):
+        a_h, a_w = ctx.saved_tensors
+        return a_h.t() @ g @ a_w, None, None
+
+
 def _adaptive_output_size(name, output_size, size) -> tuple:
     """(H_out, W_out) from an int, or a pair whose None entries keep the input's size."""
     pair = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
@@ -281,7 +315,7 @@ def adaptive_avg_pool2d(input, output_size):
 
     Output row i averages input rows floor(i * H / H_out) to ceil((i + 1) * H / H_out) (the
     windows may overlap and differ in size); columns likewise. ``None`` in ``output_size``
-    keeps that input size. Written as y = A_h @ x @ A_w^T, so matmul gives the gradient.
+    keeps that input size. Written as y = A_h @ x @ A_w^T (AdaptiveAvgPool2d).
     """
     name = "adaptive_avg_pool2d"
     x, unbatched = _batched(name, input)
@@ -294,7 +328,7 @@ def adaptive_avg_pool2d(input, output_size):
     dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
     a_h = _averaging_matrix(h, out[0], xp, dtype)
     a_w = _averaging_matrix(w, out[1], xp, dtype)
-    y = a_h @ x.to(dtype) @ a_w.t()
+    y = AdaptiveAvgPool2d.apply(x.to(dtype), a_h, a_w)
     return squeeze(y, 0) if unbatched else y
 
 
