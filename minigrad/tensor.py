@@ -556,7 +556,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _shape_arg(op: str, size) -> tuple:
     """The sizes of a new tensor, given as ints (``zeros(2, 3)``) or as one tuple, list or
     Size (``zeros((2, 3))``): each a whole number >= 0, as PyTorch requires. A float size
-    (``zeros(n / 2)``) raises instead of being truncated."""
+    (``zeros(n / 2)``) raises instead of being truncated. No size at all is refused too:
+    ``zeros(())`` is how to ask for a 0-d tensor."""
+    if len(size) == 0:
+        raise TypeError(f"{op}() missing 1 required argument: size (use {op}(()) for a 0-d "
+                        "tensor)")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = []
@@ -644,12 +648,12 @@ def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=Fals
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return rand(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
+    return rand(tuple(t.shape), dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                 requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return randn(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
+    return randn(tuple(t.shape), dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                  requires_grad=requires_grad)
 
 

@@ -1074,3 +1074,67 @@ def test_adaptive_avg_pool_keeps_nan_and_inf_in_their_own_windows():
     assert y[0, 1] == pytest.approx(x[0, 0, :2, 2:5].mean())
     t = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 5, 7)), requires_grad=True)
     assert mg.autograd.gradcheck(lambda v: F.adaptive_avg_pool2d(v, (2, 3)), (t,))
+
+
+def test_functions_of_one_tensor_refuse_other_inputs_by_name():
+    for fn, name in ((mg.exp, "exp"), (mg.sqrt, "sqrt"), (mg.abs, "abs"), (mg.relu, "relu"),
+                     (mg.neg, "neg"), (mg.tanh, "tanh"), (mg.sigmoid, "sigmoid")):
+        for bad in (3.5, [1.0, 2.0], None):
+            with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'input' \(position 1\) "
+                                                rf"must be Tensor, not {type(bad).__name__}"):
+                fn(bad)
+
+
+def test_relu_neg_and_sub_refuse_bool_tensors():
+    mask = mg.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="relu: Boolean inputs"):
+        mg.relu(mask)
+    with pytest.raises(RuntimeError, match="neg: negation"):
+        _ = -mask
+    for a, b in ((mask, 1), (1.0, mask), (mg.tensor([1.0, 2.0, 3.0]), True)):
+        with pytest.raises(RuntimeError, match="sub: subtraction"):
+            a - b
+    assert (mask.int() - 1).tolist() == [0, -1, 0]
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_inf():
+    x = mg.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mg.logsumexp(x, 0)
+        y.sum().backward()
+    assert y.tolist() == [-np.inf] * 3 and x.grad.shape == (0, 3)
+    assert mg.logsumexp(mg.zeros(0, 3), 1).shape == (0,)
+
+
+def test_max_and_avg_pooling_take_an_empty_batch_but_no_other_empty_dim():
+    for pool in (F.max_pool2d, F.avg_pool2d):
+        assert pool(mg.zeros(0, 3, 4, 5), 2).shape == (0, 3, 2, 2)
+        for shape in ((1, 0, 4, 5), (1, 3, 0, 5), (0, 4, 5)):
+            with pytest.raises(RuntimeError, match=f"{pool.__name__}: expected .* only empty"):
+                pool(mg.zeros(*shape), 2)
+
+
+def test_linear_with_a_1d_weight_takes_no_bias():
+    x = mg.randn(4, 3)
+    assert F.linear(x, mg.ones(3)).shape == (4,)
+    with pytest.raises(RuntimeError, match="linear: a 1-D weight"):
+        F.linear(x, mg.ones(3), mg.ones(1))
+
+
+def test_factories_need_a_size():
+    assert mg.zeros(()).shape == () and mg.randn_like(mg.tensor(1.0)).shape == ()
+    for factory in (mg.zeros, mg.ones, mg.randn, mg.rand):
+        with pytest.raises(TypeError, match=f"{factory.__name__}\\(\\) missing 1 required"):
+            factory()
+
+
+def test_regression_losses_and_soft_cross_entropy_compute_in_the_promoted_dtype():
+    x = mg.randn(5, 3)
+    wide = mg.randn(5, 3, dtype=mg.float64)
+    assert F.mse_loss(x, wide).dtype == mg.float64
+    assert F.l1_loss(x, wide).dtype == mg.float64
+    assert F.mse_loss(x, mg.ones(5, 3, dtype=mg.int64)).dtype == mg.float32
+    expected = ((x.double() - wide) ** 2).mean().item()
+    assert F.mse_loss(x, wide).item() == pytest.approx(expected, rel=1e-12)
+    assert F.cross_entropy(x, wide.softmax(1)).dtype == mg.float64

@@ -9,6 +9,8 @@ Every backward here is written with minigrad ops, so it can be differentiated ag
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import backend
@@ -133,7 +135,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
-        if isinstance(b, (int, float)) and abs(b) >= 1:    # can't divide by 0 or overflow
+        if isinstance(b, (int, float)) and builtins.abs(b) >= 1:    # can't divide by 0 or overflow
             return a / b
         with ieee_specials():
             return a / b
@@ -492,7 +494,14 @@ def add(a, b, alpha=1):
     return Add.apply(a, b)
 
 
+def _is_bool(x) -> bool:
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x.dtype == np.bool_)
+
+
 def sub(a, b, alpha=1):
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                           "supported; to invert a mask use the `~` operator or logical_not()")
     if alpha != 1:
         b = mul(b, alpha)
     a, b = _as_operands("sub", a, b)
@@ -524,6 +533,9 @@ def div(a, b, rounding_mode=None):
 
 
 def neg(x):
+    if _tensor_input("neg", x).dtype == np.bool_:
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
+                           "supported; to invert a mask use the `~` operator or logical_not()")
     return Neg.apply(x)
 
 
@@ -552,63 +564,77 @@ def _describe(v) -> str:
     return repr(v)
 
 
-def _float_input(x: Tensor) -> Tensor:
-    """Integer and bool inputs of float functions (exp, log, ...) become the default float."""
+def _tensor_input(op: str, x) -> Tensor:
+    """``x`` itself if it is a Tensor, else PyTorch's TypeError: exp(3.5) is refused, not
+    computed (use math.exp) nor failed on a missing ``dtype`` deep inside."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+def _float_input(x: Tensor, op: str = "") -> Tensor:
+    """Integer and bool inputs of float functions (exp, log, ...) become the default float;
+    with ``op`` named, a non-Tensor ``x`` is refused (``_tensor_input``)."""
+    if op:
+        _tensor_input(op, x)
     if x.dtype.kind in "biu":
         return x.to(backend.DEFAULT_FLOAT)
     return x
 
 
 def exp(x):
-    return Exp.apply(_float_input(x))
+    return Exp.apply(_float_input(x, "exp"))
 
 
 def log(x):
-    return Log.apply(_float_input(x))
+    return Log.apply(_float_input(x, "log"))
 
 
 def sqrt(x):
-    return Sqrt.apply(_float_input(x))
+    return Sqrt.apply(_float_input(x, "sqrt"))
 
 
 def rsqrt(x):
-    return 1.0 / sqrt(x)
+    return 1.0 / sqrt(_tensor_input("rsqrt", x))
 
 
 def abs(x):  # noqa: A001
-    return Abs.apply(x)
+    return Abs.apply(_tensor_input("abs", x))
 
 
 def sin(x):
-    return Sin.apply(_float_input(x))
+    return Sin.apply(_float_input(x, "sin"))
 
 
 def cos(x):
-    return Cos.apply(_float_input(x))
+    return Cos.apply(_float_input(x, "cos"))
 
 
 def tanh(x):
-    return Tanh.apply(_float_input(x))
+    return Tanh.apply(_float_input(x, "tanh"))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_float_input(x))
+    return Sigmoid.apply(_float_input(x, "sigmoid"))
 
 
 def relu(x):
+    if _tensor_input("relu", x).dtype == np.bool_:
+        raise RuntimeError("relu: Boolean inputs not supported for relu")
     return Relu.apply(x)
 
 
 def erf(x):
-    return Erf.apply(_float_input(x))
+    return Erf.apply(_float_input(x, "erf"))
 
 
 def square(x):
-    return mul(x, x)
+    return mul(_tensor_input("square", x), x)
 
 
 def reciprocal(x):
-    return div(1.0, x)
+    return div(1.0, _tensor_input("reciprocal", x))
 
 
 def log1p(x):

@@ -97,6 +97,16 @@ def _batched(name, input) -> tuple:
     return (unsqueeze(input, 0), True) if input.ndim == 3 else (input, False)
 
 
+def _windowed(name, input) -> tuple:
+    """``_batched`` for max and avg pooling, which (as in PyTorch) take an empty batch but no
+    empty channel, row or column dim."""
+    x, unbatched = _batched(name, input)
+    if 0 in tuple(input.shape[input.ndim - 3:]):
+        raise RuntimeError(f"{name}: expected a 3-D or 4-D (batched) input whose only empty "
+                           f"dim may be the batch, got shape {tuple(input.shape)}")
+    return x, unbatched
+
+
 # ---------------------------------------------------------------------------------------------
 # Max pooling
 # ---------------------------------------------------------------------------------------------
@@ -157,7 +167,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Padding counts as -inf (it never wins). With ``return_indices`` also returns, for every
     output, the flat index h * W + w of the winning input element (PyTorch's convention).
     """
-    x, unbatched = _batched("max_pool2d", input)
+    x, unbatched = _windowed("max_pool2d", input)
     win = _windows("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     hyper = (win.kernel, win.stride, win.padding, win.dilation, ceil_mode)
     y, indices = MaxPool2d.apply(x, hyper)
@@ -241,7 +251,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     ``count_include_pad=False`` averages only over real (unpadded) elements;
     ``divisor_override`` divides every window sum by that number instead.
     """
-    x, unbatched = _batched("avg_pool2d", input)
+    x, unbatched = _windowed("avg_pool2d", input)
     if x.dtype.kind != "f":
         raise RuntimeError(f"avg_pool2d: expected a floating point input, got {x.dtype}")
     win = _windows("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)

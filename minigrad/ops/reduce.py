@@ -322,8 +322,11 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         xp = backend.array_module(x)
-        m = x.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: exp(-inf - 0) = 0, y = -inf
+        if x.size:
+            m = x.max(axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: exp(-inf - 0) = 0, y = -inf
+        else:                                   # no max to take; an empty sum is 0, y = -inf
+            m = xp.zeros(_keep_shape(x.shape, axes), dtype=x.dtype)
         with np.errstate(divide="ignore"):
             y = m + xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True))
         ctx.x_shape, ctx.axes = x.shape, axes

@@ -195,30 +195,12 @@ KNOWN_FAILURES = [
                      dim=1),
         ("std",), ("grad-mismatch",), when=lambda c: np.unique(_tensors(c)[0].values).size == 1),
     KnownFailure(
-        "loss-dtype-promotion",
-        "mse_loss/cross_entropy keep the input's dtype when the target's is wider (float32 "
-        "input, float64 target: PyTorch gives float64)",
-        lambda: case("mse_loss", t([1.0]), t([2.0], "float64")),
-        ("mse_loss", "cross_entropy"), ("mismatch",), says="dtype"),
-    KnownFailure(
         "matmul-mixed-dtypes",
         "matmul of float32 and float64 promotes (PyTorch: RuntimeError, same dtype expected; "
         "for an empty result it answers in the second operand's dtype)",
         lambda: case("matmul", t([[1.0]]), t([[1.0]], "float64")),
         ("matmul",), ("accepts-invalid", "mismatch"), says="same dtype|dtype float|scalar type",
         when=lambda c: len({x.dtype for x in _tensors(c)}) > 1),
-    KnownFailure(
-        "elementwise-non-tensor-input",
-        "exp/log/sqrt/tanh/sigmoid/relu/abs/neg given a float, list, str or None: "
-        "AttributeError 'has no attribute dtype' or a NumPy error (or a result)",
-        lambda: case("exp", 3.5),
-        ELEMENTWISE, ("unclear-error", "accepts-invalid"),
-        when=lambda c: not isinstance(c.args[0], T)),
-    KnownFailure(
-        "bool-arithmetic-accepted",
-        "relu(bool tensor) and bool - x are accepted (PyTorch: RuntimeError)",
-        lambda: case("relu", t([True], "bool")),
-        ("relu", "sub"), ("accepts-invalid",), says=r"Boolean inputs|with a bool tensor"),
     KnownFailure(
         "clamp-tensor-bounds",
         "clamp with tensor min/max: item() error for more than one element, no gradient for "
@@ -245,31 +227,6 @@ KNOWN_FAILURES = [
         ("reshape", "view", "expand", "repeat", "nn.Linear", "nn.Conv2d", "nn.LSTM",
          "nn.MultiheadAttention"), ("unclear-error",),
         says=r"negative dimensions|one unknown dimension|must be non-negative|cannot reshape"),
-    KnownFailure(
-        "factory-without-size",
-        "zeros() and randn() without a size give a 0-d tensor (PyTorch: TypeError)",
-        lambda: case("zeros"),
-        ("zeros", "randn"), ("accepts-invalid",), when=lambda c: not c.args),
-    KnownFailure(
-        "logsumexp-empty",
-        "logsumexp over an empty dim: NumPy 'zero-size array to reduction operation maximum' "
-        "(PyTorch: -inf)",
-        lambda: case("logsumexp", t(np.zeros(0)), dim=0),
-        ("logsumexp",), ("unclear-error",), says="zero-size array to reduction"),
-    KnownFailure(
-        "pooling-zero-channels",
-        "max_pool2d/avg_pool2d accept zero channels (PyTorch: RuntimeError, only the batch "
-        "may be empty)",
-        lambda: case("max_pool2d", t(np.zeros((1, 0, 2, 2))), kernel_size=1),
-        ("max_pool2d", "avg_pool2d"), ("accepts-invalid",), says="Expected 3D or 4D"),
-    # other semantics
-    KnownFailure(
-        "linear-1d-weight",
-        "linear with a 1-D weight and a bias is accepted (PyTorch: RuntimeError) or fails "
-        "in add",
-        lambda: case("linear", t([1.0, 2.0]), t([1.0, 1.0]), t([0.5])),
-        ("linear",), ("accepts-invalid", "unclear-error"),
-        when=lambda c: isinstance(c.args[1], T) and c.args[1].values.ndim == 1),
     KnownFailure(
         "mha-all-keys-masked",
         "MultiheadAttention with every key of a batch masked returns numbers (PyTorch: NaN)",
