@@ -163,6 +163,21 @@ def promote_types(a, b) -> np.dtype:
     return np.promote_types(a, b)
 
 
+def result_type(a_dtype, a_ndim: int, b_dtype, b_ndim: int) -> np.dtype:
+    """Result dtype of a binary op between two tensors of these dtypes and ranks (PyTorch's
+    ``torch.result_type``).
+
+    A 0-d tensor next to a tensor with dims ranks like a Python scalar: it cannot widen the
+    result within its category (float32 [1, 2] + 0-d float64 gives float32), but a higher
+    category wins and brings its own dtype (int64 [1, 2] + 0-d float64 gives float64).
+    """
+    if (a_ndim == 0) == (b_ndim == 0):
+        return promote_types(a_dtype, b_dtype)
+    dims, zero = (np.dtype(a_dtype), np.dtype(b_dtype)) if b_ndim == 0 else \
+        (np.dtype(b_dtype), np.dtype(a_dtype))
+    return zero if _category(zero) > _category(dims) else dims
+
+
 def scalar_dtype(tensor_dtype, scalar) -> np.dtype:
     """Dtype of ``tensor <op> python_scalar``: a scalar never widens within a category.
 

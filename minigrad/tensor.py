@@ -618,7 +618,11 @@ def from_numpy(array: np.ndarray) -> Tensor:
 def _shape_arg(op: str, size) -> tuple:
     """The sizes of a new tensor, given as ints (``zeros(2, 3)``) or as one tuple, list or
     Size (``zeros((2, 3))``): each a whole number >= 0, as PyTorch requires. A float size
-    (``zeros(n / 2)``) raises instead of being truncated."""
+    (``zeros(n / 2)``) raises instead of being truncated. No size at all is refused too:
+    ``zeros(())`` is how to ask for a 0-d tensor."""
+    if len(size) == 0:
+        raise TypeError(f"{op}() missing 1 required argument: size (use {op}(()) for a 0-d "
+                        "tensor)")
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     shape = []
@@ -706,21 +710,27 @@ def full_like(t: Tensor, fill_value, dtype=None, device=None, requires_grad=Fals
 
 
 def rand_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return rand(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
+    return rand(tuple(t.shape), dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                 requires_grad=requires_grad)
 
 
 def randn_like(t: Tensor, dtype=None, device=None, requires_grad=False) -> Tensor:
-    return randn(*t.shape, dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
+    return randn(tuple(t.shape), dtype=backend.resolve_dtype(dtype, t.dtype), device=device or t.device,
                  requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False) -> Tensor:
-    """start, start + step, ... up to (not including) end."""
+    """start, start + step, ... up to (not including) end.
+
+    With an integer ``dtype``, float bounds and step are truncated toward zero first, as
+    PyTorch does: ``arange(0.5, dtype=int64)`` is empty, ``arange(0, 3, 0.5, dtype=int64)``
+    has step 0 (an error)."""
     if end is None:
         start, end = 0, start
     if not all(math.isfinite(v) for v in (start, end, step)):
         raise RuntimeError(f"arange: unsupported range: {start} -> {end} with step {step}")
+    if dtype is not None and np.dtype(dtype).kind in "iu":
+        start, end, step = int(start), int(end), int(step)
     if step == 0:
         raise RuntimeError(f"arange: step must be nonzero (start={start}, end={end})")
     if (end - start) * step < 0:

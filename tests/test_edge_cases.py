@@ -1376,3 +1376,156 @@ def test_multihead_attention_masks_leave_the_added_positions_open():
     assert (weights[:, :, 3:].detach().numpy() > 0).all()        # bias and zero keys open
     out.sum().backward()
     assert mha.bias_k.grad.shape == (1, 1, 6) and mha.bias_v.grad.numpy().any()
+
+
+# Fuzz findings: silent wrong answers and accepted bad input
+# ---------------------------------------------------------------------------------------------
+
+def test_a_0d_tensor_operand_ranks_like_a_scalar_in_type_promotion():
+    x = mg.tensor([1.0, 2.0, 3.0])
+    assert (x + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float32
+    assert (x * mg.tensor(2, dtype=mg.int64)).dtype == mg.float32
+    # a higher category wins and brings its own dtype
+    assert (mg.tensor([1, 2]) + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float64
+    assert (mg.tensor([True]) + mg.tensor(3, dtype=mg.int32)).dtype == mg.int32
+    # two 0-d tensors, or two with dims, promote as usual
+    assert (mg.tensor(1.0) + mg.tensor(0.5, dtype=mg.float64)).dtype == mg.float64
+    assert (x + mg.tensor([0.5], dtype=mg.float64)).dtype == mg.float64
+    assert mg.where(mg.tensor([True]), x[:1], mg.tensor(2.0, dtype=mg.float64)).dtype == \
+        mg.float32
+
+
+def test_where_refuses_a_condition_that_is_not_bool():
+    with pytest.raises(RuntimeError, match="where: expected condition to be a boolean"):
+        mg.where(mg.tensor([1, 0]), mg.tensor([1.0, 2.0]), 0.0)
+
+
+def test_indices_of_max_and_min_over_a_1d_tensor_do_not_require_grad():
+    x = mg.tensor([3.0, 1.0, 2.0], requires_grad=True)
+    for result in (x.max(0), mg.min(x, dim=0)):
+        assert result.values.requires_grad and not result.indices.requires_grad
+
+
+def test_max_min_prod_refuse_an_explicit_dim_none():
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.max().item() == 4.0 and x.min().item() == 1.0 and x.prod().item() == 24.0
+    for reduce in (mg.max, mg.min, mg.prod):
+        with pytest.raises(TypeError, match=r"\(\): dim must be an int, got None"):
+            reduce(x, dim=None)
+
+
+def test_norm_default_p_is_frobenius_over_at_most_two_dims():
+    x = mg.ones(2, 3, 5)
+    assert mg.norm(x, dim=(0, 1)).shape == (5,)
+    assert mg.norm(x, p=2, dim=(0, 1, 2)).item() == pytest.approx(np.sqrt(30))
+    with pytest.raises(RuntimeError, match="norm: the Frobenius norm"):
+        mg.norm(x, dim=(0, 1, 2))
+
+
+def test_clamp_of_an_int_tensor_with_float_bounds_is_float():
+    y = mg.clamp(mg.tensor([2, -1, 7]), 0.5, None)
+    assert y.dtype == mg.float32 and y.tolist() == [2.0, 0.5, 7.0]
+    assert mg.clamp(mg.tensor([2, -1, 7]), 0, 3).dtype == mg.int64
+
+
+def test_arange_with_an_int_dtype_truncates_float_arguments_first():
+    assert mg.arange(0.5, dtype=mg.int64).shape == (0,)
+    assert mg.arange(-0.5, 2.7, dtype=mg.int64).tolist() == [0, 1]
+    assert mg.arange(1.9, -3.2, -1.7, dtype=mg.int64).tolist() == [1, 0, -1, -2]
+    with pytest.raises(RuntimeError, match="arange: step must be nonzero"):
+        mg.arange(0, 3, 0.5, dtype=mg.int64)
+
+
+def test_ints_and_0d_tensors_index_before_advanced_indices():
+    x = mg.arange(2 * 3 * 5.0).reshape(2, 3, 5)
+    cols = mg.tensor([0, 4])
+    for first in (1, mg.tensor(1)):
+        y = x[first, :, cols]
+        assert y.shape == (3, 2)
+        assert y.tolist() == x.numpy()[1][:, [0, 4]].tolist()
+    assert x[..., 1, [0, 1]].shape == (2, 2)
+    x = mg.randn(2, 3, 5, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda t: t[1, :, mg.tensor([0, 4, 4])], (x,))
+
+
+def test_a_bool_mask_must_match_the_dims_it_indexes():
+    x = mg.zeros(2, 5)
+    assert x[:, mg.tensor([True, False, True, False, False])].shape == (2, 2)
+    with pytest.raises(IndexError, match=r"the shape of the mask \(0,\) at index 1"):
+        x[:, mg.zeros(0).bool()]
+
+
+def test_adaptive_avg_pool_keeps_nan_and_inf_in_their_own_windows():
+    x = np.arange(3 * 7.0).reshape(1, 1, 3, 7)
+    x[0, 0, 1, 1] = np.nan
+    x[0, 0, 2, 6] = np.inf
+    y = F.adaptive_avg_pool2d(mg.tensor(x), (2, 3)).numpy()[0, 0]
+    finite = np.isfinite(y)
+    assert np.isnan(y[:, 0]).all() and np.isinf(y[1, 2]) and finite.sum() == 3
+    assert y[0, 1] == pytest.approx(x[0, 0, :2, 2:5].mean())
+    t = mg.tensor(np.random.default_rng(0).standard_normal((2, 3, 5, 7)), requires_grad=True)
+    assert mg.autograd.gradcheck(lambda v: F.adaptive_avg_pool2d(v, (2, 3)), (t,))
+
+
+def test_functions_of_one_tensor_refuse_other_inputs_by_name():
+    for fn, name in ((mg.exp, "exp"), (mg.sqrt, "sqrt"), (mg.abs, "abs"), (mg.relu, "relu"),
+                     (mg.neg, "neg"), (mg.tanh, "tanh"), (mg.sigmoid, "sigmoid")):
+        for bad in (3.5, [1.0, 2.0], None):
+            with pytest.raises(TypeError, match=rf"^{name}\(\): argument 'input' \(position 1\) "
+                                                rf"must be Tensor, not {type(bad).__name__}"):
+                fn(bad)
+
+
+def test_relu_neg_and_sub_refuse_bool_tensors():
+    mask = mg.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="relu: Boolean inputs"):
+        mg.relu(mask)
+    with pytest.raises(RuntimeError, match="neg: negation"):
+        _ = -mask
+    for a, b in ((mask, 1), (1.0, mask), (mg.tensor([1.0, 2.0, 3.0]), True)):
+        with pytest.raises(RuntimeError, match="sub: subtraction"):
+            a - b
+    assert (mask.int() - 1).tolist() == [0, -1, 0]
+
+
+def test_logsumexp_over_an_empty_dim_is_minus_inf():
+    x = mg.zeros(0, 3, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = mg.logsumexp(x, 0)
+        y.sum().backward()
+    assert y.tolist() == [-np.inf] * 3 and x.grad.shape == (0, 3)
+    assert mg.logsumexp(mg.zeros(0, 3), 1).shape == (0,)
+
+
+def test_max_and_avg_pooling_take_an_empty_batch_but_no_other_empty_dim():
+    for pool in (F.max_pool2d, F.avg_pool2d):
+        assert pool(mg.zeros(0, 3, 4, 5), 2).shape == (0, 3, 2, 2)
+        for shape in ((1, 0, 4, 5), (1, 3, 0, 5), (0, 4, 5)):
+            with pytest.raises(RuntimeError, match=f"{pool.__name__}: expected .* only empty"):
+                pool(mg.zeros(*shape), 2)
+
+
+def test_linear_with_a_1d_weight_takes_no_bias():
+    x = mg.randn(4, 3)
+    assert F.linear(x, mg.ones(3)).shape == (4,)
+    with pytest.raises(RuntimeError, match="linear: a 1-D weight"):
+        F.linear(x, mg.ones(3), mg.ones(1))
+
+
+def test_factories_need_a_size():
+    assert mg.zeros(()).shape == () and mg.randn_like(mg.tensor(1.0)).shape == ()
+    for factory in (mg.zeros, mg.ones, mg.randn, mg.rand):
+        with pytest.raises(TypeError, match=f"{factory.__name__}\\(\\) missing 1 required"):
+            factory()
+
+
+def test_regression_losses_and_soft_cross_entropy_compute_in_the_promoted_dtype():
+    x = mg.randn(5, 3)
+    wide = mg.randn(5, 3, dtype=mg.float64)
+    assert F.mse_loss(x, wide).dtype == mg.float64
+    assert F.l1_loss(x, wide).dtype == mg.float64
+    assert F.mse_loss(x, mg.ones(5, 3, dtype=mg.int64)).dtype == mg.float32
+    expected = ((x.double() - wide) ** 2).mean().item()
+    assert F.mse_loss(x, wide).item() == pytest.approx(expected, rel=1e-12)
+    assert F.cross_entropy(x, wide.softmax(1)).dtype == mg.float64

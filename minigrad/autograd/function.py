@@ -276,12 +276,14 @@ def _check_same_device(cls, args, first_type, other_type):
 
 
 def _scalars_to_arrays(ctx, outs):
-    """NumPy returns scalars from 0-d ops; a Tensor needs an array. Saved outputs follow."""
+    """NumPy returns scalars from 0-d ops; a Tensor needs an array. Saved outputs and outputs
+    marked non-differentiable follow (they are recognised by identity)."""
     converted = []
     for o in outs:
         if isinstance(o, np.generic):
             a = np.asarray(o)
             ctx._to_save = tuple(a if x is o else x for x in ctx._to_save)
+            ctx._non_diff = tuple(a if x is o else x for x in ctx._non_diff)
             o = a
         converted.append(o)
     return tuple(converted)

@@ -58,6 +58,10 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input has last dimension {input.shape[-1] if input.ndim else '(none)'} "
             f"(input shape {tuple(input.shape)}) but weight has shape {tuple(weight.shape)}, "
             f"i.e. in_features={weight.shape[-1]}")
+    if weight.ndim == 1 and bias is not None:
+        raise RuntimeError(f"linear: a 1-D weight (shape {tuple(weight.shape)}) gives one "
+                           f"output per row and takes no bias, got a bias of shape "
+                           f"{tuple(bias.shape)}; use a weight of shape (1, in_features)")
     if weight.ndim != 2 or input.ndim == 0:
         out = _matmul(input, weight.t())
         return out if bias is None else out + bias

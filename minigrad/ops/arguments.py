@@ -41,6 +41,24 @@ def normalize_dim(op: str, dim, ndim: int) -> int:
     return d % span if ndim else 0
 
 
+class _Omitted:
+    """The default of a ``dim`` that PyTorch lets you omit but not pass as None (max, min,
+    prod: ``x.max()`` reduces everything, ``x.max(dim=None)`` is a TypeError)."""
+
+    def __repr__(self):
+        return "<every dim>"
+
+
+EVERY_DIM = _Omitted()
+
+
+def refuse_none_dim(op: str, dim) -> None:
+    """A TypeError for ``dim=None`` given explicitly where PyTorch wants an int."""
+    if dim is None:
+        raise TypeError(f"{op}(): dim must be an int, got None (omit dim to reduce every "
+                        "element)")
+
+
 def normalize_dims(op: str, dim, ndim: int) -> tuple:
     """``dim`` as a sorted tuple of axes: None (or ()) is every axis, an int is one axis, a
     tuple or list is several (each at most once). A 0-d tensor has no axes: ()."""

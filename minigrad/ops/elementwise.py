@@ -9,6 +9,8 @@ Every backward here is written with minigrad ops, so it can be differentiated ag
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from .. import backend
@@ -27,7 +29,7 @@ def _as_operands(op: str, a, b):
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
     if a_t and b_t:
         if a.dtype != b.dtype:
-            dt = backend.promote_types(a.dtype, b.dtype)
+            dt = backend.result_type(a.dtype, a.data.ndim, b.dtype, b.data.ndim)
             a, b = a.to(dt), b.to(dt)
         if a.data.shape != b.data.shape:
             try:
@@ -133,7 +135,7 @@ class Div(Function):
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
-        if isinstance(b, (int, float)) and abs(b) >= 1:    # can't divide by 0 or overflow
+        if isinstance(b, (int, float)) and builtins.abs(b) >= 1:    # can't divide by 0 or overflow
             return a / b
         with ieee_specials():
             return a / b
@@ -506,7 +508,14 @@ def add(a, b, alpha=1):
     return Add.apply(a, b)
 
 
+def _is_bool(x) -> bool:
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x.dtype == np.bool_)
+
+
 def sub(a, b, alpha=1):
+    if _is_bool(a) or _is_bool(b):
+        raise RuntimeError("sub: subtraction, the `-` operator, with a bool tensor is not "
+                           "supported; to invert a mask use the `~` operator or logical_not()")
     if alpha != 1:
         b = mul(b, alpha)
     a, b = _as_operands("sub", a, b)
@@ -537,6 +546,9 @@ def div(a, b, rounding_mode=None):
 
 
 def neg(x):
+    if _tensor_input("neg", x).dtype == np.bool_:
+        raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
+                           "supported; to invert a mask use the `~` operator or logical_not()")
     return Neg.apply(x)
 
 
@@ -565,63 +577,77 @@ def _describe(v) -> str:
     return repr(v)
 
 
-def _float_input(x: Tensor) -> Tensor:
-    """Integer and bool inputs of float functions (exp, log, ...) become the default float."""
+def _tensor_input(op: str, x) -> Tensor:
+    """``x`` itself if it is a Tensor, else PyTorch's TypeError: exp(3.5) is refused, not
+    computed (use math.exp) nor failed on a missing ``dtype`` deep inside."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+def _float_input(x: Tensor, op: str = "") -> Tensor:
+    """Integer and bool inputs of float functions (exp, log, ...) become the default float;
+    with ``op`` named, a non-Tensor ``x`` is refused (``_tensor_input``)."""
+    if op:
+        _tensor_input(op, x)
     if x.dtype.kind in "biu":
         return x.to(backend.DEFAULT_FLOAT)
     return x
 
 
 def exp(x):
-    return Exp.apply(_float_input(x))
+    return Exp.apply(_float_input(x, "exp"))
 
 
 def log(x):
-    return Log.apply(_float_input(x))
+    return Log.apply(_float_input(x, "log"))
 
 
 def sqrt(x):
-    return Sqrt.apply(_float_input(x))
+    return Sqrt.apply(_float_input(x, "sqrt"))
 
 
 def rsqrt(x):
-    return 1.0 / sqrt(x)
+    return 1.0 / sqrt(_tensor_input("rsqrt", x))
 
 
 def abs(x):  # noqa: A001
-    return Abs.apply(x)
+    return Abs.apply(_tensor_input("abs", x))
 
 
 def sin(x):
-    return Sin.apply(_float_input(x))
+    return Sin.apply(_float_input(x, "sin"))
 
 
 def cos(x):
-    return Cos.apply(_float_input(x))
+    return Cos.apply(_float_input(x, "cos"))
 
 
 def tanh(x):
-    return Tanh.apply(_float_input(x))
+    return Tanh.apply(_float_input(x, "tanh"))
 
 
 def sigmoid(x):
-    return Sigmoid.apply(_float_input(x))
+    return Sigmoid.apply(_float_input(x, "sigmoid"))
 
 
 def relu(x):
+    if _tensor_input("relu", x).dtype == np.bool_:
+        raise RuntimeError("relu: Boolean inputs not supported for relu")
     return Relu.apply(x)
 
 
 def erf(x):
-    return Erf.apply(_float_input(x))
+    return Erf.apply(_float_input(x, "erf"))
 
 
 def square(x):
-    return mul(x, x)
+    return mul(_tensor_input("square", x), x)
 
 
 def reciprocal(x):
-    return div(1.0, x)
+    return div(1.0, _tensor_input("reciprocal", x))
 
 
 def log1p(x):
@@ -700,14 +726,19 @@ def clamp(x, min=None, max=None):  # noqa: A002 - PyTorch's argument names
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_with_tensors(x, min, max)
-    return Clamp.apply(x, _scalar(min), _scalar(max))
+    lo, hi = _scalar(min), _scalar(max)
+    for bound in (lo, hi):       # a float bound makes an int tensor's result float, as in add
+        if bound is not None:
+            x = _with_scalar("clamp", x, bound)
+    return Clamp.apply(x, lo, hi)
 
 
 def where(condition, input, other):  # noqa: A002
     """Elements of ``input`` where ``condition`` is True, else of ``other``."""
     cond = condition if isinstance(condition, Tensor) else Tensor._make(np.asarray(condition))
     if cond.dtype != np.bool_:
-        cond = cond.to(np.bool_)
+        raise RuntimeError(f"where: expected condition to be a boolean tensor, got dtype "
+                           f"{cond.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: input or other must be a Tensor")
     if not isinstance(input, Tensor):

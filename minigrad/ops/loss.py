@@ -87,6 +87,15 @@ def _float_target(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
     return target
 
 
+def _promoted_pair(op: str, input: Tensor, target) -> tuple:  # noqa: A002
+    """(input, target) in their promoted dtype: PyTorch's mse_loss and l1_loss compute in it
+    (a float32 input with a float64 target gives float64; an int target takes the input's)."""
+    target = _as_tensor_like(op, target, input)
+    dtype = backend.promote_types(input.dtype, target.dtype)
+    return (input if input.dtype == dtype else input.to(dtype),
+            target if target.dtype == dtype else target.to(dtype))
+
+
 def _warn_if_broadcasting(op: str, input: Tensor, target: Tensor):  # noqa: A002
     """mse_loss(pred of shape (N, 1), target of shape (N,)) silently broadcasts to (N, N): a
     classic bug. PyTorch warns, and so do we."""
@@ -118,7 +127,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # n
     """(input - target)^2, reduced."""
     reduction = _reduction("mse_loss", size_average, reduce, reduction)
     _check_float_input("mse_loss", input)
-    target = _float_target("mse_loss", target, input)
+    input, target = _promoted_pair("mse_loss", input, target)
     _warn_if_broadcasting("mse_loss", input, target)
     diff = input - target
     return _reduce(diff * diff, reduction)
@@ -129,7 +138,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,  # no
     """|input - target|, reduced. (Its gradient at input == target is 0, as in PyTorch.)"""
     reduction = _reduction("l1_loss", size_average, reduce, reduction)
     _check_float_input("l1_loss", input)
-    target = _float_target("l1_loss", target, input)
+    input, target = _promoted_pair("l1_loss", input, target)
     _warn_if_broadcasting("l1_loss", input, target)
     return _reduce((input - target).abs(), reduction)
 
@@ -349,7 +358,8 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     logp = log_softmax(input, cdim)
 
     if target.dtype.kind == "f" and target.shape == input.shape:
-        target = target if target.dtype == input.dtype else target.to(input.dtype)
+        dtype = backend.promote_types(input.dtype, target.dtype)   # as PyTorch computes it
+        logp, target = logp.to(dtype), target.to(dtype)
         return _soft_target_ce(logp, target, weight, cdim, reduction, label_smoothing)
 
     nll = _nll("cross_entropy", logp, target, weight, ignore_index, reduction)

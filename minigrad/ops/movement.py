@@ -7,6 +7,7 @@ index repeats), the gradient of ``cat`` is sliced into pieces.
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import numpy as np
@@ -359,13 +360,19 @@ def clone(x: Tensor, *, memory_format=None) -> Tensor:
 # ---------------------------------------------------------------------------------------------
 
 def _index_key(key, xp):
-    """Turn a Python/Tensor index into one NumPy/CuPy understands (Tensors become arrays)."""
+    """Turn a Python/Tensor index into one NumPy/CuPy understands (Tensors become arrays).
+
+    A 0-d integer tensor becomes a Python int: PyTorch indexes with it as with an int, while
+    NumPy would treat a 0-d array as an advanced index (``x[t0, :, t1]`` on a (2, 3, 4)
+    tensor is (3, 2) in PyTorch, (2, 3) in NumPy)."""
     if not isinstance(key, tuple):
         key = (key,)
     out = []
     for k in key:
         if isinstance(k, Tensor):
             k = k.data
+            if k.ndim == 0 and k.dtype.kind in "iu":
+                k = int(k)
         elif isinstance(k, list):
             k = xp.asarray(k)
             if k.dtype.kind == "f":
@@ -424,9 +431,52 @@ class IndexAddInto(Function):
         return GetItem.apply(gg, ctx.key), None, None
 
 
+def _check_mask_shapes(key, shape) -> None:
+    """Each bool mask must have the shape of the dims it indexes (NumPy lets an empty mask
+    index a dim of any size; PyTorch does not)."""
+    def width(k):                # how many dims of x this entry of the key consumes
+        if k is None or k is Ellipsis:
+            return 0
+        return k.ndim if getattr(k, "dtype", None) == np.bool_ else 1
+    dim = 0
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            dim = len(shape) - sum(width(j) for j in key[i + 1:])
+            continue
+        n = width(k)
+        if n and getattr(k, "dtype", None) == np.bool_ and tuple(k.shape) != shape[dim:dim + n]:
+            raise IndexError(f"index: the shape of the mask {tuple(k.shape)} at index {i} does "
+                             f"not match the shape of the indexed tensor {shape} at dim {dim}")
+        dim += n
+
+
+def _is_int(k) -> bool:
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _ints_first(key):
+    """Split a key mixing ints with advanced (array) indices into (ints, rest): PyTorch takes
+    the ints as selects before the advanced indexing, NumPy as advanced indices (on a
+    (2, 3, 4) tensor, ``x[1, :, [0, 1]]`` is (3, 2) in PyTorch, (2, 3) in NumPy)."""
+    ints = []
+    for k in key:
+        if _is_int(k) or k is Ellipsis:
+            ints.append(k)
+        elif isinstance(k, slice):
+            ints.append(slice(None))
+        elif k is not None:          # an array: a bool mask spans its ndim dims (0-d: none)
+            width = k.ndim if k.dtype == np.bool_ else 1
+            ints.extend([slice(None)] * width)
+    return tuple(ints), tuple(k for k in key if not _is_int(k))
+
+
 def getitem(x: Tensor, key) -> Tensor:
     xp = backend.array_module(x.data)
     k = _index_key(key, xp)
+    _check_mask_shapes(k, tuple(x.shape))
+    if not _is_basic(k) and builtins.any(_is_int(j) for j in k):
+        ints, rest = _ints_first(k)
+        return getitem(getitem(x, ints), rest)
     try:
         if _is_basic(k):
             return GetItem.apply(x, k)

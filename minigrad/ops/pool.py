@@ -105,6 +105,16 @@ def _batched(name, input) -> tuple:
     return (unsqueeze(input, 0), True) if input.ndim == 3 else (input, False)
 
 
+def _windowed(name, input) -> tuple:
+    """``_batched`` for max and avg pooling, which (as in PyTorch) take an empty batch but no
+    empty channel, row or column dim."""
+    x, unbatched = _batched(name, input)
+    if 0 in tuple(input.shape[input.ndim - 3:]):
+        raise RuntimeError(f"{name}: expected a 3-D or 4-D (batched) input whose only empty "
+                           f"dim may be the batch, got shape {tuple(input.shape)}")
+    return x, unbatched
+
+
 # ---------------------------------------------------------------------------------------------
 # Max pooling
 # ---------------------------------------------------------------------------------------------
@@ -165,7 +175,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     Padding counts as -inf (it never wins). With ``return_indices`` also returns, for every
     output, the flat index h * W + w of the winning input element (PyTorch's convention).
     """
-    x, unbatched = _batched("max_pool2d", input)
+    x, unbatched = _windowed("max_pool2d", input)
     win = _windows("max_pool2d", x, kernel_size, stride, padding, dilation, ceil_mode)
     hyper = (win.kernel, win.stride, win.padding, win.dilation, ceil_mode)
     y, indices = MaxPool2d.apply(x, hyper)
@@ -249,7 +259,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     ``count_include_pad=False`` averages only over real (unpadded) elements;
     ``divisor_override`` divides every window sum by that number instead.
     """
-    x, unbatched = _batched("avg_pool2d", input)
+    x, unbatched = _windowed("avg_pool2d", input)
     if x.dtype.kind != "f":
         raise RuntimeError(f"avg_pool2d: expected a floating point input, got {x.dtype}")
     win = _windows("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
@@ -273,6 +283,40 @@ def _averaging_matrix(size: int, out: int, xp, dtype):
     return Tensor._make(xp.asarray(a, dtype=dtype))
 
 
+def _window_means(x, axis: int, out: int, xp):
+    """Mean of each adaptive window of ``x`` along ``axis`` (the rows of _averaging_matrix),
+    one window at a time, so a NaN or inf stays in the windows that contain it."""
+    size = x.shape[axis]
+    means = []
+    with np.errstate(invalid="ignore"):          # inf - inf in a window is NaN, silently
+        for i in range(out):
+            start, end = (i * size) // out, -(-((i + 1) * size) // out)
+            means.append(xp.take(x, xp.arange(start, end), axis=axis).mean(axis=axis))
+    return xp.stack(means, axis=axis).astype(x.dtype, copy=False)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y = A_h x A_w^T with the averaging matrices A_h, A_w.   dx = A_h^T g A_w.
+
+    A finite x takes the two matmuls; an x with NaN or inf takes the windows one at a time,
+    since in a matmul the zeros of A multiply the NaN (0 * NaN = NaN) and spread it to
+    windows that do not contain it."""
+
+    @staticmethod
+    def forward(ctx, x, a_h, a_w):
+        ctx.save_for_backward(a_h, a_w)
+        xp = backend.array_module(x)
+        if bool(xp.isfinite(x).all()):
+            return a_h @ x @ a_w.T
+        rows = _window_means(x, x.ndim - 2, a_h.shape[0], xp)
+        return _window_means(rows, x.ndim - 1, a_w.shape[0], xp)
+
+    @staticmethod
+    def backward(ctx, g):
+        a_h, a_w = ctx.saved_tensors
+        return a_h.t() @ g @ a_w, None, None
+
+
 def _adaptive_output_size(name, output_size, size) -> tuple:
     """(H_out, W_out) from an int, or a pair whose None entries keep the input's size."""
     pair = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * 2
@@ -289,7 +333,7 @@ def adaptive_avg_pool2d(input, output_size):
 
     Output row i averages input rows floor(i * H / H_out) to ceil((i + 1) * H / H_out) (the
     windows may overlap and differ in size); columns likewise. ``None`` in ``output_size``
-    keeps that input size. Written as y = A_h @ x @ A_w^T, so matmul gives the gradient.
+    keeps that input size. Written as y = A_h @ x @ A_w^T (AdaptiveAvgPool2d).
     """
     name = "adaptive_avg_pool2d"
     x, unbatched = _batched(name, input)
@@ -302,7 +346,7 @@ def adaptive_avg_pool2d(input, output_size):
     dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
     a_h = _averaging_matrix(h, out[0], xp, dtype)
     a_w = _averaging_matrix(w, out[1], xp, dtype)
-    y = a_h @ x.to(dtype) @ a_w.t()
+    y = AdaptiveAvgPool2d.apply(x.to(dtype), a_h, a_w)
     return squeeze(y, 0) if unbatched else y
 
 

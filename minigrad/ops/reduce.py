@@ -16,7 +16,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .arguments import normalize_dim, normalize_dims
+from .arguments import EVERY_DIM, normalize_dim, normalize_dims, refuse_none_dim
 from .movement import ScatterAdd, expand, reshape
 
 # PyTorch returns (values, indices) as a named tuple: x.max(dim=1)[0] and .values both work
@@ -254,7 +254,8 @@ class MaxWithIndices(Function):
 
 
 def _max_min(x, dim, keepdim, largest, op):
-    if dim is None:
+    refuse_none_dim(op, dim)
+    if dim is EVERY_DIM:
         if keepdim:
             raise TypeError(f"{op}(): keepdim needs dim")
         _check_nonempty(x, tuple(range(x.ndim)), op)      # named as the op the user called
@@ -269,7 +270,7 @@ def _max_min(x, dim, keepdim, largest, op):
     return result(values, indices)
 
 
-def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def max(x: Tensor, dim=EVERY_DIM, keepdim: bool = False):  # noqa: A001
     """``x.max()`` is one value; ``x.max(dim)`` is the named tuple (values, indices)."""
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
         from .elementwise import maximum
@@ -277,7 +278,7 @@ def max(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
     return _max_min(x, dim, keepdim, True, "max")
 
 
-def min(x: Tensor, dim=None, keepdim: bool = False):  # noqa: A001
+def min(x: Tensor, dim=EVERY_DIM, keepdim: bool = False):  # noqa: A001
     if isinstance(dim, Tensor):
         from .elementwise import minimum
         return minimum(x, dim)
@@ -321,8 +322,11 @@ class LogSumExp(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdim):
         xp = backend.array_module(x)
-        m = x.max(axis=axes, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: exp(-inf - 0) = 0, y = -inf
+        if x.size:
+            m = x.max(axis=axes, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)  # all -inf rows: exp(-inf - 0) = 0, y = -inf
+        else:                                   # no max to take; an empty sum is 0, y = -inf
+            m = xp.zeros(_keep_shape(x.shape, axes), dtype=x.dtype)
         with np.errstate(divide="ignore"):
             y = m + xp.log(xp.sum(xp.exp(x - m), axis=axes, keepdims=True))
         ctx.x_shape, ctx.axes = x.shape, axes
@@ -346,7 +350,7 @@ def logsumexp(x: Tensor, dim, keepdim: bool = False) -> Tensor:
     return LogSumExp.apply(x, _axes(dim, x.ndim, "logsumexp"), keepdim)
 
 
-def prod(x: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+def prod(x: Tensor, dim=EVERY_DIM, keepdim: bool = False, *, dtype=None) -> Tensor:
     """Product of all elements or along ``dim``; its gradient is exact at zeros (scan.Prod)."""
     from .scan import prod as exact_prod  # the product lives with the scans it is made of
     return exact_prod(x, dim, keepdim, dtype=dtype)
@@ -434,13 +438,19 @@ class Norm(Function):
         return g * sign(x) * slope, None, None, None
 
 
-def norm(x: Tensor, p=2, dim=None, keepdim: bool = False) -> Tensor:
-    """The vector p-norm over ``dim`` (every element by default): p = 2 ("fro"), 1, inf,
-    -inf, 0 or any other number. Its gradient at the zero vector is 0, as in PyTorch."""
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
+    """The vector p-norm over ``dim`` (every element by default): p = 2, 1, inf, -inf, 0 or
+    any other number. The default p = "fro" is the 2-norm over every element, one dim or two
+    (a Frobenius norm: PyTorch refuses it over three dims or more). Its gradient at the zero
+    vector is 0, as in PyTorch."""
     if isinstance(p, str):
         if p != "fro":
             raise NotImplementedError(f"norm: p={p!r} is not implemented; use p='fro' or a "
                                       "number (vector norms)")
+        if isinstance(dim, (tuple, list)) and len(dim) > 2:
+            raise RuntimeError(f"norm: the Frobenius norm (p='fro', the default) takes one dim "
+                               f"or two, got dim={tuple(dim)}; give a number p for a vector "
+                               "norm over more dims")
         p = 2
     p = float(p)
     if x.dtype.kind not in "fc":

@@ -17,7 +17,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .arguments import normalize_dim
+from .arguments import EVERY_DIM, normalize_dim, refuse_none_dim
 from .elementwise import where
 from .movement import cat, expand, flip, reshape, unsqueeze
 
@@ -164,10 +164,11 @@ class Prod(Function):
         return g * before * after, None, None
 
 
-def prod(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
+def prod(input: Tensor, dim=EVERY_DIM, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: A002
     """Product of all elements, or along one ``dim`` (``keepdim`` keeps it as size 1)."""
     x = _scan_input(input, dtype, "prod")
-    if dim is None:
+    refuse_none_dim("prod", dim)
+    if dim is EVERY_DIM:
         return Prod.apply(reshape(x, (-1,)), 0, False)
     if not isinstance(dim, (int, np.integer)):
         raise TypeError(f"prod: dim must be one int (prod reduces one dim or all), got {dim!r}")

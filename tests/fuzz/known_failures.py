@@ -195,47 +195,12 @@ KNOWN_FAILURES = [
                      dim=1),
         ("std",), ("grad-mismatch",), when=lambda c: np.unique(_tensors(c)[0].values).size == 1),
     KnownFailure(
-        "zero-dim-type-promotion",
-        "a 0-d tensor operand widens the result (float32 + 0-d float64 gives float64; PyTorch "
-        "ranks 0-d tensors like scalars: float32)",
-        lambda: case("add", t([1.0, 2.0]), t(0.5, "float64")),
-        BINARY, ("mismatch",), says=r"dtype \w+, PyTorch gives|differs from PyTorch",
-        when=has_0d_tensor_among_others),
-    KnownFailure(
-        "loss-dtype-promotion",
-        "mse_loss/cross_entropy keep the input's dtype when the target's is wider (float32 "
-        "input, float64 target: PyTorch gives float64)",
-        lambda: case("mse_loss", t([1.0]), t([2.0], "float64")),
-        ("mse_loss", "cross_entropy"), ("mismatch",), says="dtype"),
-    KnownFailure(
         "matmul-mixed-dtypes",
         "matmul of float32 and float64 promotes (PyTorch: RuntimeError, same dtype expected; "
         "for an empty result it answers in the second operand's dtype)",
         lambda: case("matmul", t([[1.0]]), t([[1.0]], "float64")),
         ("matmul",), ("accepts-invalid", "mismatch"), says="same dtype|dtype float|scalar type",
         when=lambda c: len({x.dtype for x in _tensors(c)}) > 1),
-    KnownFailure(
-        "clamp-int-with-float-bounds",
-        "clamp of an int64 tensor with float bounds stays int64 (PyTorch: float32)",
-        lambda: case("clamp", t([2], "int64"), 0.5, None),
-        ("clamp",), ("mismatch",), says="dtype int"),
-    KnownFailure(
-        "elementwise-non-tensor-input",
-        "exp/log/sqrt/tanh/sigmoid/relu/abs/neg given a float, list, str or None: "
-        "AttributeError 'has no attribute dtype' or a NumPy error (or a result)",
-        lambda: case("exp", 3.5),
-        ELEMENTWISE, ("unclear-error", "accepts-invalid"),
-        when=lambda c: not isinstance(c.args[0], T)),
-    KnownFailure(
-        "bool-arithmetic-accepted",
-        "relu(bool tensor) and bool - x are accepted (PyTorch: RuntimeError)",
-        lambda: case("relu", t([True], "bool")),
-        ("relu", "sub"), ("accepts-invalid",), says=r"Boolean inputs|with a bool tensor"),
-    KnownFailure(
-        "where-non-bool-condition",
-        "where with an int or float condition is accepted (PyTorch: bool condition only)",
-        lambda: case("where", t([1], "int64"), t([1.0]), t([2.0])),
-        ("where",), ("accepts-invalid",), says="expected condition to be a boolean"),
     KnownFailure(
         "clamp-tensor-bounds",
         "clamp with tensor min/max: item() error for more than one element, no gradient for "
@@ -248,18 +213,6 @@ KNOWN_FAILURES = [
         "a dim tuple naming one dim twice: squeeze accepts it, var/norm errors name var/sum",
         lambda: case("squeeze", t([[1.0]]), (0, 0)),
         ALL_OPS, ("unclear-error", "accepts-invalid"), when=repeated_dims),
-    KnownFailure(
-        "dim-none-accepted",
-        "max/min/prod(dim=None) reduce everything (PyTorch: TypeError)",
-        lambda: case("prod", t([1.0, 2.0]), dim=None),
-        ("max", "min", "prod"), ("accepts-invalid",), says=r"NoneType"),
-    KnownFailure(
-        "norm-default-p-with-dims",
-        "norm without p over a dim tuple of length != 2 gives the 2-norm (PyTorch's default "
-        "p='fro' refuses it: RuntimeError)",
-        lambda: case("norm", t(np.ones((2, 2, 2))), dim=(0, 1, 2)),
-        ("norm",), ("accepts-invalid",), says="matrix_norm"),
-    # sizes
     KnownFailure(
         "non-int-sizes",
         "a size or count given as a float, None or str: accepted (reshape(2.0), "
@@ -274,63 +227,6 @@ KNOWN_FAILURES = [
         ("reshape", "view", "expand", "repeat", "nn.Linear", "nn.Conv2d", "nn.LSTM",
          "nn.MultiheadAttention"), ("unclear-error",),
         says=r"negative dimensions|one unknown dimension|must be non-negative|cannot reshape"),
-    KnownFailure(
-        "factory-without-size",
-        "zeros() and randn() without a size give a 0-d tensor (PyTorch: TypeError)",
-        lambda: case("zeros"),
-        ("zeros", "randn"), ("accepts-invalid",), when=lambda c: not c.args),
-    KnownFailure(
-        "arange-int-dtype-float-bounds",
-        "arange with dtype=int64 and float bounds or step computes in floats and casts the "
-        "result (PyTorch casts the arguments first: arange(0.5, dtype=int64) is empty, "
-        "arange(0, 3, 0.5, dtype=int64) an error)",
-        lambda: case("arange", 0.5, dtype=_dtype("int64")),
-        ("arange",), ("mismatch", "accepts-invalid"), says="shape|step must be nonzero"),
-    # empty inputs
-    KnownFailure(
-        "logsumexp-empty",
-        "logsumexp over an empty dim: NumPy 'zero-size array to reduction operation maximum' "
-        "(PyTorch: -inf)",
-        lambda: case("logsumexp", t(np.zeros(0)), dim=0),
-        ("logsumexp",), ("unclear-error",), says="zero-size array to reduction"),
-    KnownFailure(
-        "pooling-zero-channels",
-        "max_pool2d/avg_pool2d accept zero channels (PyTorch: RuntimeError, only the batch "
-        "may be empty)",
-        lambda: case("max_pool2d", t(np.zeros((1, 0, 2, 2))), kernel_size=1),
-        ("max_pool2d", "avg_pool2d"), ("accepts-invalid",), says="Expected 3D or 4D"),
-    # other semantics
-    KnownFailure(
-        "linear-1d-weight",
-        "linear with a 1-D weight and a bias is accepted (PyTorch: RuntimeError) or fails "
-        "in add",
-        lambda: case("linear", t([1.0, 2.0]), t([1.0, 1.0]), t([0.5])),
-        ("linear",), ("accepts-invalid", "unclear-error"),
-        when=lambda c: isinstance(c.args[1], T) and c.args[1].values.ndim == 1),
-    KnownFailure(
-        "index-0d-tensor",
-        "x[t0, :, t1] with a 0-d int tensor t0: minigrad treats t0 as an advanced index "
-        "(NumPy: result (2, 3)), PyTorch as an int (result (3, 2))",
-        lambda: case("index", t(np.zeros((2, 3, 4))),
-                     (t(1, "int64"), slice(None), t([0, 1], "int64"))),
-        ("index",), ("mismatch",), says="shape"),
-    KnownFailure(
-        "index-empty-bool-mask",
-        "an empty bool mask indexes a dim of any size (NumPy's rule; PyTorch: IndexError, the "
-        "mask's shape must match)",
-        lambda: case("index", t(np.zeros((2, 5))), (slice(None), t(np.zeros(0), "bool"))),
-        ("index",), ("accepts-invalid",), says="shape of the mask"),
-    KnownFailure(
-        "adaptive-pool-nan-spreads",
-        "adaptive_avg_pool2d spreads a NaN (or inf) to windows that do not contain it (PyTorch "
-        "keeps it in its own windows)",
-        lambda: case("adaptive_avg_pool2d", t([[[[1.0, np.nan]]]], "float64"), (1, 2)),
-        ("adaptive_avg_pool2d",), ("mismatch", "grad-mismatch"), when=has_huge_or_nonfinite),
-    KnownFailure(
-        "max-min-indices-require-grad",
-        "max/min(dim) return indices that require grad (PyTorch: they do not)",
-        lambda: case("max", t([1.0, 2.0], grad=True), dim=0),
-        ("max", "min"), ("mismatch",), says="requires_grad=True, PyTorch's False"),
     KnownFailure(
         "mha-all-keys-masked",
         "MultiheadAttention with every key of a batch masked returns numbers (PyTorch: NaN)",
