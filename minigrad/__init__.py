@@ -124,6 +124,7 @@ from .tensor import (  # noqa: F401
     from_numpy,
     full,
     full_like,
+    get_default_dtype,
     is_tensor,
     linspace,
     manual_seed,
@@ -136,6 +137,7 @@ from .tensor import (  # noqa: F401
     randn,
     randn_like,
     randperm,
+    set_default_dtype,
     tensor,
     zeros,
     zeros_like,
@@ -213,3 +215,7 @@ from .ops.scan import cumprod, cumsum  # noqa: E402,F401
 from .ops.statistics import median, searchsorted, std_mean, unique, var_mean  # noqa: E402,F401
 
 arctan2 = atan2
+
+from .ops.sampling import multinomial  # noqa: E402,F401
+
+Tensor.multinomial = multinomial
