@@ -45,8 +45,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
     "nn.functional.normalize": "p=0 raises ZeroDivisionError; 0-d input with dim=0 raises",
     "nn.functional.avg_pool2d": "padding given as a 1-tuple ((1,)) is refused",
-    "randint": ("the randint(high, size) overload is read as randint(low, high): "
-                "'low >= high'"),
     "normal": ("the normal(mean_tensor, std_tensor) overload (no size) is missing; "
                "randomness itself is not compared"),
     "normal.number_mean": ("normal(mean, std_tensor) without size and the layout= keyword are "
