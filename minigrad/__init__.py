@@ -128,6 +128,7 @@ from .tensor import (  # noqa: F401
     from_numpy,
     full,
     full_like,
+    get_default_dtype,
     is_tensor,
     layout,
     linspace,
@@ -143,6 +144,7 @@ from .tensor import (  # noqa: F401
     randn,
     randn_like,
     randperm,
+    set_default_dtype,
     strided,
     tensor,
     zeros,
@@ -221,3 +223,7 @@ from .ops.scan import cumprod, cumsum  # noqa: E402,F401
 from .ops.statistics import median, searchsorted, std_mean, unique, var_mean  # noqa: E402,F401
 
 arctan2 = atan2
+
+from .ops.sampling import multinomial  # noqa: E402,F401
+
+Tensor.multinomial = multinomial

@@ -37,6 +37,22 @@ def default_generator() -> np.random.Generator:
     return _rng
 
 
+def set_default_dtype(d) -> None:
+    """The float dtype that new tensors get when none is given: ``tensor(1.0)``, ``zeros``,
+    ``randn``, layer parameters, and ``int tensor * 2.5``. float32 unless changed; only
+    floating dtypes are accepted (as in PyTorch)."""
+    dt = np.dtype(d) if isinstance(d, (np.dtype, type)) else None
+    if dt is None or dt.kind != "f":
+        raise TypeError(f"set_default_dtype: only floating-point types are supported as the "
+                        f"default type, got {d!r}")
+    backend.DEFAULT_FLOAT = dt
+
+
+def get_default_dtype() -> np.dtype:
+    """The float dtype that new tensors get when none is given (see ``set_default_dtype``)."""
+    return backend.DEFAULT_FLOAT
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
