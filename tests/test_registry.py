@@ -61,7 +61,7 @@ NOT_DIFFERENTIABLE = {
     "isinf", "isfinite", "floor", "ceil", "round", "sign", "trunc", "allclose", "isclose", "equal",
     "nonzero", "argsort", "argmax", "argmin", "all", "any", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "device", "Tensor", "Size",
-    "empty_like", "floor_divide", "unique", "searchsorted", "zero_",
+    "empty_like", "floor_divide", "unique", "searchsorted", "zero_", "multinomial",
 }
 
 

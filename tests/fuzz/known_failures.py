@@ -202,13 +202,6 @@ KNOWN_FAILURES = [
         ("matmul",), ("accepts-invalid", "mismatch"), says="same dtype|dtype float|scalar type",
         when=lambda c: len({x.dtype for x in _tensors(c)}) > 1),
     KnownFailure(
-        "clamp-tensor-bounds",
-        "clamp with tensor min/max: item() error for more than one element, no gradient for "
-        "the bounds, mixed tensor/number bounds accepted",
-        lambda: case("clamp", t([1.0, 2.0]), t([0.0, 3.0]), None),
-        ("clamp",), ("unclear-error", "grad-mismatch", "mismatch", "accepts-invalid"),
-        when=lambda c: isinstance(c.args[1], T) or isinstance(c.args[2], T)),
-    KnownFailure(
         "repeated-dims",
         "a dim tuple naming one dim twice: squeeze accepts it, var/norm errors name var/sum",
         lambda: case("squeeze", t([[1.0]]), (0, 0)),
