@@ -15,9 +15,8 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 from __future__ import annotations
 
 KNOWN_FAILURES: dict[str, str] = {
-    # -- missing keywords and overloads -----------------------------------------------------
-    "norm.nuc": "p='nuc' (nuclear norm) is not supported (TypeError from pow)",
-    # -- ops added with the op set: what their PyTorch samples still show --------------------
+    # -- matrix norms that need singular values (an SVD) ------------------------------------
+    "norm.nuc": "p='nuc' (nuclear norm) needs an SVD: NotImplementedError",
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
     "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
