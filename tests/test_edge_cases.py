@@ -1138,3 +1138,34 @@ def test_regression_losses_and_soft_cross_entropy_compute_in_the_promoted_dtype(
     expected = ((x.double() - wide) ** 2).mean().item()
     assert F.mse_loss(x, wide).item() == pytest.approx(expected, rel=1e-12)
     assert F.cross_entropy(x, wide.softmax(1)).dtype == mg.float64
+
+
+def test_multihead_attention_gives_nan_where_every_key_is_masked():
+    mha = mg.nn.MultiheadAttention(4, 2, batch_first=True, dtype=mg.float64)
+    x = mg.randn(2, 3, 4, dtype=mg.float64, requires_grad=True)
+    mask = mg.tensor([[True, True, True], [False, True, False]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, weights = mha(x, x, x, key_padding_mask=mask)
+        out.sum().backward()
+    assert np.isnan(out.detach().numpy()[0]).all() and np.isfinite(out.detach().numpy()[1]).all()
+    assert np.isnan(weights.detach().numpy()[0]).all()
+    assert np.isnan(x.grad.numpy()[0]).all() and np.isfinite(x.grad.numpy()[1]).all()
+    # scaled_dot_product_attention gives such a query zero weights instead, as in PyTorch
+    q = mg.ones(1, 1, 2, 2)
+    keep = mg.tensor([[False, False], [True, True]])
+    assert F.scaled_dot_product_attention(q, q, q, attn_mask=keep).tolist()[0][0][0] == [0, 0]
+
+
+def test_var_and_std_of_a_constant_are_exactly_zero_with_zero_gradients():
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        for n in (3, 7, 29):
+            c = dtype(rng.standard_normal() * 1e3)
+            x = mg.tensor(np.full((2, n), c, dtype), requires_grad=True)
+            s = x.std(1)
+            s.sum().backward()
+            assert not s.detach().numpy().any() and not x.var(1).detach().numpy().any()
+            assert not x.grad.numpy().any()
+    x = mg.randn(5, 7, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda t: t.var(1), (x,))

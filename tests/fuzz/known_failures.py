@@ -188,13 +188,6 @@ KNOWN_FAILURES = [
         ("floor_divide",), ("mismatch",), says=r"requires_grad=False, PyTorch's True"),
     # -- known causes, being fixed elsewhere -------------------------------------------------
     KnownFailure(
-        "std-of-constant-rounding",
-        "std of a constant float32 input: the mean's rounding error leaves a tiny nonzero std "
-        "and O(1) gradients (PyTorch: std exactly 0, gradient 0)",
-        lambda: case("std", t([[0.18905338644981384]], grad=True, view=("expand", (2, 3))),
-                     dim=1),
-        ("std",), ("grad-mismatch",), when=lambda c: np.unique(_tensors(c)[0].values).size == 1),
-    KnownFailure(
         "matmul-mixed-dtypes",
         "matmul of float32 and float64 promotes (PyTorch: RuntimeError, same dtype expected; "
         "for an empty result it answers in the second operand's dtype)",
@@ -227,13 +220,6 @@ KNOWN_FAILURES = [
         ("reshape", "view", "expand", "repeat", "nn.Linear", "nn.Conv2d", "nn.LSTM",
          "nn.MultiheadAttention"), ("unclear-error",),
         says=r"negative dimensions|one unknown dimension|must be non-negative|cannot reshape"),
-    KnownFailure(
-        "mha-all-keys-masked",
-        "MultiheadAttention with every key of a batch masked returns numbers (PyTorch: NaN)",
-        lambda: case("nn.MultiheadAttention", t(np.ones((1, 1, 2))), t(np.ones((1, 1, 2))),
-                     t(np.ones((1, 1, 2))), seed=0, init={"embed_dim": 2, "num_heads": 1},
-                     forward={"key_padding_mask": t([[True]], "bool")}),
-        ("nn.MultiheadAttention",), ("mismatch", "grad-mismatch"), when=key_padding_masks_all),
     KnownFailure(
         "huge-values-differ",
         "with inf/nan/1e30 inputs layer_norm, cross_entropy and MultiheadAttention give other "

@@ -191,7 +191,7 @@ class MultiheadAttention(Module):
         q, k, v = (self._split_heads(t) for t in self._in_projection(query, key, value))
         mask = self._merged_mask(attn_mask, key_padding_mask, n, L, S, q.dtype)
         weights = attention_weights(q, k, mask, dropout_p=self.dropout,
-                                    training=self.training)               # (N, H, L, S)
+                                    training=self.training, masked_rows_nan=True)  # (N,H,L,S)
         heads = matmul(weights, v)                                        # (N, H, L, hd)
         out = self.out_proj(reshape(transpose(heads, 1, 2), (n, L, self.embed_dim)))
 
