@@ -1169,3 +1169,27 @@ def test_var_and_std_of_a_constant_are_exactly_zero_with_zero_gradients():
             assert not x.grad.numpy().any()
     x = mg.randn(5, 7, dtype=mg.float64, requires_grad=True)
     assert mg.autograd.gradcheck(lambda t: t.var(1), (x,))
+
+
+def test_squeeze_refuses_a_dim_named_twice():
+    x = mg.ones(1, 2, 1)
+    assert mg.squeeze(x, (0, -1)).shape == (2,) and mg.squeeze(x, ()).shape == (1, 2, 1)
+    with pytest.raises(RuntimeError, match="squeeze: dim 0 appears multiple times"):
+        mg.squeeze(x, (0, -3))
+
+
+def test_shape_arguments_must_be_ints_and_not_negative():
+    x = mg.ones(2, 3)
+    assert x.reshape(3, 2).shape == (3, 2) and x.expand(4, -1, 3).shape == (4, 2, 3)
+    assert x.repeat(np.int64(2), 1).shape == (4, 3) and x.view((6,)).shape == (6,)
+    for call, message in ((lambda: x.reshape(2.0, 3), "reshape: size must be an int"),
+                          (lambda: x.view((6.0,)), "view: size must be an int"),
+                          (lambda: x.repeat(None, 1), "repeat: repeats must be an int"),
+                          (lambda: mg.nn.Linear(2.0, 3), "Linear: in_features must be an int")):
+        with pytest.raises(TypeError, match=message):
+            call()
+    for call, message in ((lambda: x.expand(-2, 3), "expand: sizes must be >= 0"),
+                          (lambda: x.repeat(-1, 1), "repeat: repeats must be >= 0"),
+                          (lambda: mg.nn.Linear(3, -1), "Linear: in_features and out_features")):
+        with pytest.raises(RuntimeError, match=message):
+            call()

@@ -202,25 +202,6 @@ KNOWN_FAILURES = [
         ("clamp",), ("unclear-error", "grad-mismatch", "mismatch", "accepts-invalid"),
         when=lambda c: isinstance(c.args[1], T) or isinstance(c.args[2], T)),
     KnownFailure(
-        "repeated-dims",
-        "a dim tuple naming one dim twice: squeeze accepts it, var/norm errors name var/sum",
-        lambda: case("squeeze", t([[1.0]]), (0, 0)),
-        ALL_OPS, ("unclear-error", "accepts-invalid"), when=repeated_dims),
-    KnownFailure(
-        "non-int-sizes",
-        "a size or count given as a float, None or str: accepted (reshape(2.0), "
-        "chunk(2.0), nn.Linear(2.0, ...)) or a Python/NumPy error",
-        lambda: case("reshape", t([1.0, 2.0]), (2.0,)),
-        ALL_OPS, ("accepts-invalid", "unclear-error"), when=non_int_size),
-    KnownFailure(
-        "negative-sizes-numpy-errors",
-        "negative sizes in reshape/view/expand/repeat and layer constructors: NumPy's "
-        "'negative dimensions are not allowed', 'can only specify one unknown dimension'",
-        lambda: case("expand", t([1.0]), (-2,)),
-        ("reshape", "view", "expand", "repeat", "nn.Linear", "nn.Conv2d", "nn.LSTM",
-         "nn.MultiheadAttention"), ("unclear-error",),
-        says=r"negative dimensions|one unknown dimension|must be non-negative|cannot reshape"),
-    KnownFailure(
         "huge-values-differ",
         "with inf/nan/1e30 inputs layer_norm, cross_entropy and MultiheadAttention give other "
         "values or gradients than PyTorch (which overflows to NaN where minigrad does not, "
