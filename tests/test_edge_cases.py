@@ -1193,3 +1193,20 @@ def test_shape_arguments_must_be_ints_and_not_negative():
                           (lambda: mg.nn.Linear(3, -1), "Linear: in_features and out_features")):
         with pytest.raises(RuntimeError, match=message):
             call()
+
+
+def test_lstm_kernels_return_c_contiguous_arrays_for_any_input_layout():
+    from minigrad.kernels import lstm_cell_numba, lstm_cell_numpy
+    rng = np.random.default_rng(0)
+    steps, n, hidden = 3, 5, 2
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    gates, c = arr(4 * hidden, n).T, arr(hidden, n).T           # transposed views
+    assert all(a.flags.c_contiguous for a in lstm_cell_numpy.lstm_cell(gates, c))
+    args = (arr(steps, n, 4 * hidden), arr(steps, n, hidden), arr(steps, n, hidden),
+            arr(n, hidden), arr(4 * hidden, hidden), arr(steps, n, hidden), arr(n, hidden),
+            np.asfortranarray(arr(n, hidden)))
+    for kernels in (lstm_cell_numba, lstm_cell_numpy):
+        assert all(a.flags.c_contiguous for a in kernels.lstm_sequence_backward(*args))
