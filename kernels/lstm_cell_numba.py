@@ -240,7 +240,7 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
     acts, tanh_cs, cs, c0, g_hs, g_hn = (np.ascontiguousarray(a, dtype=acts.dtype)
                                          for a in (acts, tanh_cs, cs, c0, g_hs, g_hn))
     n, hidden = c0.shape
-    dc = np.array(g_cn, dtype=acts.dtype)                      # our own copy, updated in place
+    dc = np.array(g_cn, dtype=acts.dtype, order="C")          # our own copy, updated in place
     if acts.shape[0] == 0:
         return np.empty_like(acts), g_hn.copy(), dc
     w_panels = pack_rhs(w_hh)                                          # B = W_hh (4H, H)

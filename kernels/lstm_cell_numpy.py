@@ -38,12 +38,12 @@ def lstm_cell(gates, c):
     """(h_t, c_t, acts, tanh_c) from gates (N, 4H) and c = c_{t-1} (N, H)."""
     xp = array_module(gates)
     hidden = c.shape[1]
-    acts = xp.empty_like(gates)
+    acts = xp.empty(gates.shape, dtype=gates.dtype)       # C order, whatever gates' layout
     acts[:, :2 * hidden] = sigmoid(xp, gates[:, :2 * hidden])              # i, f
     acts[:, 2 * hidden:3 * hidden] = xp.tanh(gates[:, 2 * hidden:3 * hidden])
     acts[:, 3 * hidden:] = sigmoid(xp, gates[:, 3 * hidden:])              # o
     i, f, g, o = split_gates(acts, hidden)
-    c_new = f * c + i * g
+    c_new = xp.ascontiguousarray(f * c + i * g)      # a transposed c would make it F order
     tanh_c = xp.tanh(c_new)
     return o * tanh_c, c_new, acts, tanh_c
 

@@ -1529,3 +1529,75 @@ def test_regression_losses_and_soft_cross_entropy_compute_in_the_promoted_dtype(
     expected = ((x.double() - wide) ** 2).mean().item()
     assert F.mse_loss(x, wide).item() == pytest.approx(expected, rel=1e-12)
     assert F.cross_entropy(x, wide.softmax(1)).dtype == mg.float64
+
+
+def test_multihead_attention_gives_nan_where_every_key_is_masked():
+    mha = mg.nn.MultiheadAttention(4, 2, batch_first=True, dtype=mg.float64)
+    x = mg.randn(2, 3, 4, dtype=mg.float64, requires_grad=True)
+    mask = mg.tensor([[True, True, True], [False, True, False]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, weights = mha(x, x, x, key_padding_mask=mask)
+        out.sum().backward()
+    assert np.isnan(out.detach().numpy()[0]).all() and np.isfinite(out.detach().numpy()[1]).all()
+    assert np.isnan(weights.detach().numpy()[0]).all()
+    assert np.isnan(x.grad.numpy()[0]).all() and np.isfinite(x.grad.numpy()[1]).all()
+    # scaled_dot_product_attention gives such a query zero weights instead, as in PyTorch
+    q = mg.ones(1, 1, 2, 2)
+    keep = mg.tensor([[False, False], [True, True]])
+    assert F.scaled_dot_product_attention(q, q, q, attn_mask=keep).tolist()[0][0][0] == [0, 0]
+
+
+def test_var_and_std_of_a_constant_are_exactly_zero_with_zero_gradients():
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        for n in (3, 7, 29):
+            c = dtype(rng.standard_normal() * 1e3)
+            x = mg.tensor(np.full((2, n), c, dtype), requires_grad=True)
+            s = x.std(1)
+            s.sum().backward()
+            assert not s.detach().numpy().any() and not x.var(1).detach().numpy().any()
+            assert not x.grad.numpy().any()
+    x = mg.randn(5, 7, dtype=mg.float64, requires_grad=True)
+    assert mg.autograd.gradcheck(lambda t: t.var(1), (x,))
+
+
+def test_squeeze_refuses_a_dim_named_twice():
+    x = mg.ones(1, 2, 1)
+    assert mg.squeeze(x, (0, -1)).shape == (2,) and mg.squeeze(x, ()).shape == (1, 2, 1)
+    with pytest.raises(RuntimeError, match="squeeze: dim 0 appears multiple times"):
+        mg.squeeze(x, (0, -3))
+
+
+def test_shape_arguments_must_be_ints_and_not_negative():
+    x = mg.ones(2, 3)
+    assert x.reshape(3, 2).shape == (3, 2) and x.expand(4, -1, 3).shape == (4, 2, 3)
+    assert x.repeat(np.int64(2), 1).shape == (4, 3) and x.view((6,)).shape == (6,)
+    for call, message in ((lambda: x.reshape(2.0, 3), "reshape: size must be an int"),
+                          (lambda: x.view((6.0,)), "view: size must be an int"),
+                          (lambda: x.repeat(None, 1), "repeat: repeats must be an int"),
+                          (lambda: mg.nn.Linear(2.0, 3), "Linear: in_features must be an int")):
+        with pytest.raises(TypeError, match=message):
+            call()
+    for call, message in ((lambda: x.expand(-2, 3), "expand: sizes must be >= 0"),
+                          (lambda: x.repeat(-1, 1), "repeat: repeats must be >= 0"),
+                          (lambda: mg.nn.Linear(3, -1), "Linear: in_features and out_features")):
+        with pytest.raises(RuntimeError, match=message):
+            call()
+
+
+def test_lstm_kernels_return_c_contiguous_arrays_for_any_input_layout():
+    from minigrad.kernels import lstm_cell_numba, lstm_cell_numpy
+    rng = np.random.default_rng(0)
+    steps, n, hidden = 3, 5, 2
+
+    def arr(*shape):
+        return rng.standard_normal(shape).astype(np.float32)
+
+    gates, c = arr(4 * hidden, n).T, arr(hidden, n).T           # transposed views
+    assert all(a.flags.c_contiguous for a in lstm_cell_numpy.lstm_cell(gates, c))
+    args = (arr(steps, n, 4 * hidden), arr(steps, n, hidden), arr(steps, n, hidden),
+            arr(n, hidden), arr(4 * hidden, hidden), arr(steps, n, hidden), arr(n, hidden),
+            np.asfortranarray(arr(n, hidden)))
+    for kernels in (lstm_cell_numba, lstm_cell_numpy):
+        assert all(a.flags.c_contiguous for a in kernels.lstm_sequence_backward(*args))

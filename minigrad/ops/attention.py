@@ -61,11 +61,13 @@ def _repeat_heads(t: Tensor, times: int) -> Tensor:
 
 
 def attention_weights(query, key, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
-                      training=True):
+                      training=True, masked_rows_nan=False):
     """softmax(Q K^T * scale + mask) over the keys, with dropout: the (..., L, S) weights.
 
     ``scaled_dot_product_attention`` multiplies them with V; MultiheadAttention also returns
-    them. Masks follow sdpa's convention (bool True = take part, float = added).
+    them. Masks follow sdpa's convention (bool True = take part, float = added). A query
+    whose every key is masked gets zero weights (sdpa), or NaN weights with NaN gradients if
+    ``masked_rows_nan`` (MultiheadAttention: PyTorch's softmax of all -inf there).
     """
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
@@ -84,6 +86,9 @@ def attention_weights(query, key, attn_mask=None, dropout_p=0.0, is_causal=False
     # softmax and its gradient stay finite) and zero weights afterwards, as PyTorch does.
     dead = xp.isneginf(scores.data).all(axis=-1, keepdims=True)
     any_dead = bool(dead.any())
+    if any_dead and masked_rows_nan:      # NaN times the row: quietly NaN, forward and back
+        scores = scores * Tensor._make(xp.where(dead, np.nan, 1.0).astype(scores.dtype))
+        any_dead = False
     if any_dead:
         dead_t = Tensor._make(dead)
         scores = where(dead_t, 0.0, scores)

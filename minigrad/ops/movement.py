@@ -15,7 +15,7 @@ import numpy as np
 from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor, check_memory_format
-from .arguments import as_int, check_index_range, normalize_dim
+from .arguments import as_int, check_index_range, normalize_dim, normalize_dims
 
 # ---------------------------------------------------------------------------------------------
 # Broadcasting and its adjoint
@@ -70,7 +70,10 @@ def sum_to(x: Tensor, shape) -> Tensor:
 
 def expand(x: Tensor, *sizes) -> Tensor:
     """Broadcast to a bigger shape without copying; -1 keeps a dimension's size."""
-    sizes = _sizes(sizes)
+    sizes = _sizes(sizes, "expand")
+    if builtins.any(s < -1 for s in sizes):
+        raise RuntimeError(f"expand: sizes must be >= 0, or -1 to keep a dimension's size; "
+                           f"got {sizes}")
     lead = len(sizes) - x.ndim
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
@@ -90,10 +93,12 @@ def broadcast_to(x: Tensor, shape) -> Tensor:
     return expand(x, tuple(shape))
 
 
-def _sizes(sizes):
+def _sizes(sizes, op: str = "reshape", name: str = "size"):
+    """Sizes (or dims) given as ints or as one tuple or list: each must be an int (a float,
+    even 2.0, None or a str is refused by name, never truncated)."""
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
-        return tuple(int(s) for s in sizes[0])
-    return tuple(int(s) for s in sizes)
+        sizes = sizes[0]
+    return tuple(as_int(op, name, s) for s in sizes)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,7 +133,7 @@ def _target_shape(op: str, x: Tensor, shape) -> tuple:
 
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape: a view of x's memory when strides allow, else a copy."""
-    shape = _target_shape("reshape", x, _sizes(shape))
+    shape = _target_shape("reshape", x, _sizes(shape, "reshape"))
     if shape == tuple(x.shape):
         return x
     return Reshape.apply(x, shape)
@@ -193,7 +198,7 @@ def view(x: Tensor, *shape) -> Tensor:
     memory (see ``view_strides``); otherwise use ``reshape`` (which copies) or
     ``x.contiguous().view(...)``.
     """
-    shape = _target_shape("view", x, _sizes(shape))
+    shape = _target_shape("view", x, _sizes(shape, "view"))
     if shape == tuple(x.shape):
         return x
     data = x.data
@@ -227,7 +232,7 @@ class Permute(Function):
 
 
 def permute(x: Tensor, *dims) -> Tensor:
-    dims = _sizes(dims)
+    dims = _sizes(dims, "permute", "dims")
     if len(dims) != x.ndim:
         raise RuntimeError(f"permute: dims {list(dims)} must list each of the {x.ndim} "
                            f"dimensions of a tensor of shape {tuple(x.shape)} once")
@@ -259,8 +264,8 @@ def squeeze(x: Tensor, dim=None) -> Tensor:
     if dim is None:
         shape = tuple(s for s in x.shape if s != 1)
     else:
-        dims = {normalize_dim("squeeze", d, x.ndim) for d in (dim if isinstance(dim, (tuple, list))
-                                                       else (dim,))}
+        empty = isinstance(dim, (tuple, list)) and len(dim) == 0    # squeeze(x, ()): none
+        dims = () if empty else normalize_dims("squeeze", dim, x.ndim)   # each dim once
         shape = tuple(s for i, s in enumerate(x.shape) if not (i in dims and s == 1))
     return reshape(x, shape)
 
@@ -310,7 +315,9 @@ class Repeat(Function):
 
 
 def repeat(x: Tensor, *reps) -> Tensor:
-    reps = _sizes(reps)
+    reps = _sizes(reps, "repeat", "repeats")
+    if builtins.any(r < 0 for r in reps):
+        raise RuntimeError(f"repeat: repeats must be >= 0, got {reps}")
     if len(reps) < x.ndim:
         raise RuntimeError(f"repeat: number of repeat dims ({len(reps)}) can't be smaller than "
                            f"the number of tensor dims ({x.ndim})")

@@ -89,7 +89,7 @@ moveaxis = movedim
 
 def tile(input: Tensor, dims) -> Tensor:  # noqa: A002
     """``repeat`` that accepts fewer repetitions than dimensions (leading ones are 1)."""
-    dims = _sizes((dims,) if isinstance(dims, int) else tuple(dims))
+    dims = _sizes((dims,) if isinstance(dims, int) else tuple(dims), "tile", "dims")
     dims = (1,) * (input.ndim - len(dims)) + dims
     return repeat(input, dims)
 

@@ -78,6 +78,15 @@ def _count(shape, axes) -> int:
     return math.prod(shape[a] for a in axes)
 
 
+def _centred(x: Tensor, axes) -> Tensor:
+    """x - mean(x), corrected by the mean of the result (the "corrected two-pass" algorithm):
+    sum / N rounds, so a constant input has a mean a little off and centred values a little
+    off zero; their mean is that error exactly, and subtracting it gives exact zeros (the
+    variance of a constant is exactly 0, as PyTorch's Welford algorithm gives)."""
+    centred = x - mean(x, dim=axes, keepdim=True)
+    return centred - mean(centred.detach(), dim=axes, keepdim=True)
+
+
 def _variance(x, axes, correction, keepdim):
     """sum((x - mean)^2) / (N - correction) on arrays. N - correction <= 0 divides by zero,
     as PyTorch does: nan for 0 / 0 (one element), inf otherwise; no NumPy warning."""
@@ -85,6 +94,7 @@ def _variance(x, axes, correction, keepdim):
     n = _count(x.shape, axes)
     with np.errstate(divide="ignore", invalid="ignore"):
         centred = x - xp.sum(x, axis=axes, keepdims=True) / n      # n = 0: nan, no warning
+        centred -= xp.sum(centred, axis=axes, keepdims=True) / n   # see _centred
         total = xp.sum(centred * centred, axis=axes, keepdims=keepdim)
         return (total / builtins.max(n - correction, 0)).astype(x.dtype, copy=False)
 
@@ -106,7 +116,7 @@ def _variance_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
     correction > N, the negative factor as written.
     """
     dof = _count(ctx.x_shape, ctx.axes) - ctx.correction
-    centred = x - mean(x, dim=ctx.axes, keepdim=True)
+    centred = _centred(x, ctx.axes)
     if dof > 0:
         return g * centred * (2.0 / dof)
     with np.errstate(invalid="ignore", over="ignore"):   # inf * 0 = nan, on purpose

@@ -21,8 +21,8 @@ from typing import Callable
 
 import numpy as np
 
-from .harness import Case, Dtype, T
-from .kernel_cases import KArr, KernelCase
+from .harness import Case, T
+from .kernel_cases import KernelCase
 from .op_table import OPS_BY_NAME
 
 
@@ -66,77 +66,7 @@ def has_huge_or_nonfinite(c):
     return any(wild(x.values) for x in _tensors(c) if x.dtype.kind == "f")
 
 
-def has_0d_tensor_among_others(c):
-    ts = _tensors(c)
-    return any(x.values.ndim == 0 for x in ts) and any(x.values.ndim > 0 for x in ts)
-
-
-TUPLE_DIM_OPS = {"sum", "mean", "var", "std", "amax", "amin", "logsumexp", "norm", "squeeze"}
-POSITIONAL_DIMS = {"transpose": (1, 2), "gather": (1,), "scatter_add": (1,), "unsqueeze": (1,),
-                   "squeeze": (1,)}
-
-
-def _dims(c):
-    dims = [c.kwargs[k] for k in ("dim", "start_dim", "end_dim") if k in c.kwargs]
-    dims += [c.args[i] for i in POSITIONAL_DIMS.get(c.op.name, ()) if i < len(c.args)]
-    return dims
-
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def repeated_dims(c):
-    ndim = max(_tensors(c)[0].values.ndim, 1) if _tensors(c) else 1
-    return any(isinstance(d, (tuple, list)) and len({v % ndim for v in d if _is_int(v)}) < len(d)
-               for d in _dims(c))
-
-
-def _walk(value):
-    if isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _walk(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            yield from _walk(v)
-    else:
-        yield value
-
-
-SIZE_ARGUMENTS = {"reshape": (1,), "view": (1,), "expand": (1,), "repeat": (1,), "chunk": (1,),
-                  "split": (1,), "topk": (1,), "zeros": None, "randn": None,
-                  "adaptive_avg_pool2d": (1,)}
-SIZE_KEYWORDS = ("in_features", "out_features", "in_channels", "out_channels", "kernel_size",
-                 "input_size", "hidden_size", "num_layers", "embed_dim", "num_heads")
-
-
-def non_int_size(c):
-    """A size or count given as a float, None or str (where PyTorch wants an int)."""
-    if isinstance(c, KernelCase):
-        return False
-    positions = SIZE_ARGUMENTS.get(c.op.name, ())
-    values = list(c.args) if positions is None else [c.args[i] for i in positions
-                                                      if i < len(c.args)]
-    init = c.kwargs.get("init", {})
-    values += [init[k] for k in SIZE_KEYWORDS if k in init]
-    return any(v is None or isinstance(v, (float, str)) for v in _walk(values))
-
-
-def key_padding_masks_all(c):
-    mask = c.kwargs.get("forward", {}).get("key_padding_mask")
-    return mask is not None and bool(mask.values.all(axis=-1).any())
-
-
-ELEMENTWISE = ("exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "neg")
-REDUCTIONS = ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
-              "logsumexp", "prod", "norm")
-BINARY = ("add", "sub", "mul", "div", "floor_divide", "remainder", "maximum", "minimum",
-          "where", "pow", "clamp", "eq", "ne", "lt", "le", "gt", "ge")
 ALL_OPS = tuple(OPS_BY_NAME)
-
-
-def _dtype(name):
-    return Dtype(name)
 
 
 def _k(function, *args, **kwargs):
@@ -155,13 +85,9 @@ def _special(array):
         return bool((~np.isfinite(values) | (np.abs(values) >= 1e20) | (values == 0)).any())
 
 
-
-
 def has_special_values(c):
     scalars = [a for a in c.args if isinstance(a, (int, float)) and not isinstance(a, str)]
     return any(_special(x.values) for x in _tensors(c)) or any(s == 0 for s in scalars)
-
-
 
 
 KNOWN_FAILURES = [
@@ -188,45 +114,12 @@ KNOWN_FAILURES = [
         ("floor_divide",), ("mismatch",), says=r"requires_grad=False, PyTorch's True"),
     # -- known causes, being fixed elsewhere -------------------------------------------------
     KnownFailure(
-        "std-of-constant-rounding",
-        "std of a constant float32 input: the mean's rounding error leaves a tiny nonzero std "
-        "and O(1) gradients (PyTorch: std exactly 0, gradient 0)",
-        lambda: case("std", t([[0.18905338644981384]], grad=True, view=("expand", (2, 3))),
-                     dim=1),
-        ("std",), ("grad-mismatch",), when=lambda c: np.unique(_tensors(c)[0].values).size == 1),
-    KnownFailure(
         "matmul-mixed-dtypes",
         "matmul of float32 and float64 promotes (PyTorch: RuntimeError, same dtype expected; "
         "for an empty result it answers in the second operand's dtype)",
         lambda: case("matmul", t([[1.0]]), t([[1.0]], "float64")),
         ("matmul",), ("accepts-invalid", "mismatch"), says="same dtype|dtype float|scalar type",
         when=lambda c: len({x.dtype for x in _tensors(c)}) > 1),
-    KnownFailure(
-        "repeated-dims",
-        "a dim tuple naming one dim twice: squeeze accepts it, var/norm errors name var/sum",
-        lambda: case("squeeze", t([[1.0]]), (0, 0)),
-        ALL_OPS, ("unclear-error", "accepts-invalid"), when=repeated_dims),
-    KnownFailure(
-        "non-int-sizes",
-        "a size or count given as a float, None or str: accepted (reshape(2.0), "
-        "chunk(2.0), nn.Linear(2.0, ...)) or a Python/NumPy error",
-        lambda: case("reshape", t([1.0, 2.0]), (2.0,)),
-        ALL_OPS, ("accepts-invalid", "unclear-error"), when=non_int_size),
-    KnownFailure(
-        "negative-sizes-numpy-errors",
-        "negative sizes in reshape/view/expand/repeat and layer constructors: NumPy's "
-        "'negative dimensions are not allowed', 'can only specify one unknown dimension'",
-        lambda: case("expand", t([1.0]), (-2,)),
-        ("reshape", "view", "expand", "repeat", "nn.Linear", "nn.Conv2d", "nn.LSTM",
-         "nn.MultiheadAttention"), ("unclear-error",),
-        says=r"negative dimensions|one unknown dimension|must be non-negative|cannot reshape"),
-    KnownFailure(
-        "mha-all-keys-masked",
-        "MultiheadAttention with every key of a batch masked returns numbers (PyTorch: NaN)",
-        lambda: case("nn.MultiheadAttention", t(np.ones((1, 1, 2))), t(np.ones((1, 1, 2))),
-                     t(np.ones((1, 1, 2))), seed=0, init={"embed_dim": 2, "num_heads": 1},
-                     forward={"key_padding_mask": t([[True]], "bool")}),
-        ("nn.MultiheadAttention",), ("mismatch", "grad-mismatch"), when=key_padding_masks_all),
     KnownFailure(
         "huge-values-differ",
         "with inf/nan/1e30 inputs layer_norm, cross_entropy and MultiheadAttention give other "
@@ -243,15 +136,6 @@ KNOWN_FAILURES = [
         lambda: case("abs", t([np.nan], grad=True)),
         ("abs", "relu", "maximum", "minimum"), ("grad-mismatch",),
         when=lambda c: any(np.isnan(x.values.astype(np.float64)).any() for x in _tensors(c))),
-    # kernels
-    KnownFailure(
-        "kernels-outputs-not-contiguous",
-        "kernels.lstm_cell (numpy) and lstm_sequence_backward (numba) return non-C-contiguous "
-        "outputs for non-contiguous inputs (the kernels' contract: new C-contiguous arrays)",
-        lambda: _k("lstm_cell", KArr(np.ones((8, 2), np.float32), ("transpose",)),
-                   KArr(np.ones((2, 2), np.float32))),
-        ("kernels.lstm_cell", "kernels.lstm_sequence_backward"), ("mismatch",),
-        says="not C-contiguous"),
 ]
 
 

@@ -214,7 +214,7 @@ class MultiheadAttention(Module):
                                            for m in (attn_mask, key_padding_mask))
         mask = self._merged_mask(attn_mask, key_padding_mask, n, L, S + extra, q.dtype)
         weights = attention_weights(q, k, mask, dropout_p=self.dropout,
-                                    training=self.training)               # (N, H, L, S)
+                                    training=self.training, masked_rows_nan=True)  # (N,H,L,S)
         heads = matmul(weights, v)                                        # (N, H, L, hd)
         out = self.out_proj(reshape(transpose(heads, 1, 2), (n, L, self.embed_dim)))
 

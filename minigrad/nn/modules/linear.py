@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...ops.arguments import as_int
 from ...tensor import Tensor, empty
 from .. import functional as F
 from .. import init
@@ -31,6 +32,11 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
                  device=None, dtype=None):
         super().__init__()
+        in_features, out_features = (as_int("Linear", "in_features", in_features),
+                                     as_int("Linear", "out_features", out_features))
+        if in_features < 0 or out_features < 0:
+            raise RuntimeError(f"Linear: in_features and out_features must be >= 0, got "
+                               f"{in_features} and {out_features}")
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(empty(out_features, in_features, dtype=dtype, device=device))
         if bias:
