@@ -5,31 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from optim_helpers import STEPS, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
 from minigrad.nn.parameter import Parameter
-
-STEPS = 6
-
-
-def make_params(rng, dtype=np.float64):
-    return [Parameter(mg.tensor(rng.standard_normal(s).astype(dtype))) for s in [(3, 4), (4,)]]
-
-
-def grad_sequence(rng, params, steps=STEPS):
-    return [[rng.standard_normal(p.shape).astype(p.dtype) for p in params] for _ in range(steps)]
-
-
-def run(opt, params, grads):
-    history = []
-    for step_grads in grads:
-        opt.zero_grad()
-        for p, g in zip(params, step_grads):
-            p.grad = mg.tensor(g)
-        opt.step()
-        history.append([p.data.copy() for p in params])
-    return history
 
 
 def ref_adagrad(p, grads, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,

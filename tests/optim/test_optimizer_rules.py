@@ -7,33 +7,11 @@ import math
 
 import numpy as np
 import pytest
+from optim_helpers import STEPS, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
 from minigrad.nn.parameter import Parameter
-
-STEPS = 6
-
-
-def make_params(rng, dtype=np.float64):
-    return [Parameter(mg.tensor(rng.standard_normal(s).astype(dtype))) for s in [(3, 4), (4,)]]
-
-
-def grad_sequence(rng, params, steps=STEPS):
-    return [[rng.standard_normal(p.shape).astype(p.dtype) for p in params] for _ in range(steps)]
-
-
-def run(opt, params, grads):
-    """Feed the given gradients, one list per step; return the parameters after each step."""
-    history = []
-    for step_grads in grads:
-        opt.zero_grad()
-        for p, g in zip(params, step_grads):
-            p.grad = mg.tensor(g)
-        opt.step()
-        history.append([p.data.copy() for p in params])
-    return history
-
 
 # ---------------------------------------------------------------------------------------------
 # The update equations, written the textbook way (not the way the implementation is written)
