@@ -1601,3 +1601,15 @@ def test_lstm_kernels_return_c_contiguous_arrays_for_any_input_layout():
             np.asfortranarray(arr(n, hidden)))
     for kernels in (lstm_cell_numba, lstm_cell_numpy):
         assert all(a.flags.c_contiguous for a in kernels.lstm_sequence_backward(*args))
+
+
+def test_arrays_and_lists_given_to_layers_and_operators():
+    """A NumPy array or a list where a layer wants a Tensor is a TypeError naming the layer;
+    an array next to a tensor in arithmetic joins as a tensor of its dtype (PyTorch too)."""
+    with pytest.raises(TypeError, match=r"linear\(\): argument 'input' .* not ndarray"):
+        mg.nn.Linear(3, 2)(np.ones(3))
+    with pytest.raises(TypeError, match="Conv2d.*expects a Tensor input, got list"):
+        mg.nn.Conv2d(1, 1, 3)([[1.0]])
+    total = np.ones(3) + mg.ones(3)
+    assert isinstance(total, mg.Tensor) and total.dtype == mg.float64
+    assert (mg.ones(3) * np.arange(3.0)).tolist() == [0.0, 1.0, 2.0]

@@ -25,8 +25,8 @@ from ..ops.activation import (  # noqa: F401
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
 from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
 from ..ops.dropout import dropout  # noqa: F401
+from ..ops.elementwise import _tensor_input, sigmoid, tanh  # noqa: F401
 from ..ops.elementwise import relu as _relu
-from ..ops.elementwise import sigmoid, tanh  # noqa: F401
 from ..ops.embedding import embedding, one_hot  # noqa: F401
 from ..ops.linear import linear_op as _linear_op
 from ..ops.loss import (  # noqa: F401
@@ -53,6 +53,7 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     ``weight`` has shape (out_features, in_features), PyTorch's layout: row j holds the
     weights of output j. ``input`` is (*, in_features); the result is (*, out_features).
     """
+    _tensor_input("linear", input)
     if input.shape[-1:] != weight.shape[-1:]:
         raise RuntimeError(
             f"linear: input has last dimension {input.shape[-1] if input.ndim else '(none)'} "

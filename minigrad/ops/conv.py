@@ -45,6 +45,7 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import as_int, int_tuple
+from .elementwise import _tensor_input
 from .movement import pad as pad_op
 from .movement import reshape, squeeze, unsqueeze
 
@@ -302,6 +303,7 @@ def conv_nd(name, dims, input, weight, bias, stride, padding, dilation, groups):
 
     ``name`` goes into error messages: the functional's name, or a layer's description.
     """
+    _tensor_input(name, input)
     x, unbatched = _check_batched(name, input, weight, dims)
     stride, dilation = int_tuple(name, "stride", stride, dims), \
         int_tuple(name, "dilation", dilation, dims)

@@ -27,6 +27,11 @@ from .movement import sum_to
 def _as_operands(op: str, a, b):
     """Make (a, b) ready for a binary op: PyTorch dtype promotion, clear shape errors."""
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if a_t != b_t and isinstance(b if a_t else a, np.ndarray) and (b if a_t else a).ndim:
+        # np.ones(3) + t: NumPy defers to Tensor (__array_priority__); the array joins as a
+        # tensor of its own dtype, as PyTorch takes it
+        a, b = (a, Tensor._make(b)) if a_t else (Tensor._make(a), b)
+        a_t = b_t = True
     if a_t and b_t:
         if a.dtype != b.dtype:
             dt = backend.result_type(a.dtype, a.data.ndim, b.dtype, b.data.ndim)

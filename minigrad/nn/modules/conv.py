@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ...ops import conv as C
 from ...ops.arguments import as_int, int_tuple
-from ...tensor import empty
+from ...tensor import Tensor, empty
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
@@ -90,6 +90,9 @@ class _ConvNd(Module):
     def _check_input(self, input):
         """Catch the usual mistakes here, where the layer's own numbers can be named."""
         n = self._dims
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{self._label()} expects a Tensor input, got "
+                            f"{type(input).__name__}; wrap data with mg.tensor(...)")
         if input.ndim not in (n + 1, n + 2):
             raise RuntimeError(f"{self._label()} expects a {n + 2}-D (batched) or {n + 1}-D "
                                f"(unbatched) input, got shape {tuple(input.shape)}")
