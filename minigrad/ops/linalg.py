@@ -8,9 +8,9 @@ appears in the output or in another operand, and no letter repeats inside an ope
 ``einsum`` first rewrites the equation into that form with differentiable ops: a repeated
 letter ("ii->i") takes the diagonal, a letter found in one operand only is summed away.
 
-The norms reduce |x| in one of a few ways; their gradients are written by hand (``VectorNorm``)
-because the obvious compositions have a NaN gradient at 0 (sqrt'(0) is infinite), where
-PyTorch returns 0.
+The vector norm is ``reduce.Norm``, the op behind ``Tensor.norm`` too: its gradient is written
+by hand because the obvious compositions have a NaN gradient at 0 (sqrt'(0) is infinite),
+where PyTorch returns 0.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .arguments import normalize_dim
-from .elementwise import where
 from .matmul import matmul
 from .movement import expand, sum_to
-from .reduce import _axes, _spread, amax, amin
+from .reduce import Norm, _axes, amax, amin
 from .reduce import sum as sum_
 
 # ---------------------------------------------------------------------------------------------
@@ -218,63 +217,6 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
 # Norms
 # ---------------------------------------------------------------------------------------------
 
-class VectorNorm(Function):
-    """y = (sum |x_i|^p)^(1/p) over ``axes``; p = inf is max |x_i|, -inf min |x_i|, 0 the number
-    of nonzeros.
-
-    dy/dx_i = sign(x_i) |x_i|^(p-1) / y^(p-1)   (p = 2: x_i / y;  p = 1: sign(x_i)),
-    for p = +-inf: sign(x_i) shared evenly among the elements with |x_i| = y; p = 0: 0.
-    Where y = 0 the gradient is 0, as in PyTorch (the formulas divide 0 by 0 there).
-    """
-
-    @staticmethod
-    def forward(ctx, x, p, axes, keepdim):
-        xp = backend.array_module(x)
-        a = xp.abs(x)
-        if p == np.inf:
-            y = a.max(axis=axes, keepdims=True)
-        elif p == -np.inf:
-            y = a.min(axis=axes, keepdims=True)
-        elif p == 0:
-            y = (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
-        elif p == 1:
-            y = a.sum(axis=axes, keepdims=True)
-        elif p == 2:
-            y = xp.sqrt((x * x).sum(axis=axes, keepdims=True))
-        else:
-            with np.errstate(divide="ignore"):
-                y = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
-        y = y.astype(x.dtype, copy=False)
-        ctx.p, ctx.axes, ctx.keepdim, ctx.x_shape = p, axes, keepdim, x.shape
-        ctx.y_keep_shape = y.shape
-        if not keepdim:
-            y = y.reshape(tuple(s for i, s in enumerate(x.shape) if i not in axes))
-        ctx.save_for_backward(x, y)
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        x, y = ctx.saved_tensors
-        p = ctx.p
-        g = _spread(g, ctx.x_shape, ctx.axes)
-        y = expand(y.reshape(ctx.y_keep_shape), tuple(ctx.x_shape))
-        if p == 0:
-            return g * 0, None, None, None
-        sign = Tensor._make(backend.array_module(x.data).sign(x.data))
-        if p == 1:
-            return g * sign, None, None, None
-        zero = y.detach() == 0
-        safe_y = where(zero, 1.0, y)
-        if p in (np.inf, -np.inf):
-            winners = (x.detach().abs() == y.detach()).to(g.dtype)
-            count = sum_(winners, dim=ctx.axes, keepdim=True)
-            return g * sign * winners / count, None, None, None
-        if p == 2:
-            return where(zero, 0.0, g * x / safe_y), None, None, None
-        ratio = x.abs() / safe_y
-        return where(zero, 0.0, g * sign * ratio ** (p - 1)), None, None, None
-
-
 def _norm_input(op: str, x: Tensor, dtype) -> Tensor:
     if dtype is not None:
         x = x.to(backend.resolve_dtype(dtype))
@@ -295,7 +237,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
     if ord in (np.inf, -np.inf) and any(x.shape[a] == 0 for a in axes):
         raise RuntimeError(f"{op}: cannot compute the {ord} norm over an empty dimension "
                            f"(shape {tuple(x.shape)})")
-    return VectorNorm.apply(x, float(ord), axes, keepdim)
+    return Norm.apply(x, float(ord), axes, keepdim)   # the op behind Tensor.norm too
 
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: N803, A002
