@@ -29,3 +29,19 @@ def run(opt, params, grads):
         opt.step()
         history.append([p.data.copy() for p in params])
     return history
+
+
+def assert_follows_reference(rng, make_optimizer, reference, rtol, atol):
+    """Run ``make_optimizer(params)`` on a fixed sequence of gradients: after every step each
+    parameter must equal ``reference(p0, its gradients)[step]``, the update written out from
+    the equations. Returns (optimizer, params) for checks of the state."""
+    params = make_params(rng)
+    start = [p.data.copy() for p in params]
+    grads = grad_sequence(rng, params)
+    opt = make_optimizer(params)
+    got = run(opt, params, grads)
+    for i, p0 in enumerate(start):
+        want = reference(p0, [g[i] for g in grads])
+        for t in range(len(grads)):
+            np.testing.assert_allclose(got[t][i], want[t], rtol=rtol, atol=atol)
+    return opt, params

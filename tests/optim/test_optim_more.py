@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from optim_helpers import STEPS, grad_sequence, make_params, run
+from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
@@ -44,15 +44,9 @@ ADADELTA_CASES = [dict(), dict(lr=0.5, rho=0.8), dict(eps=1e-3, weight_decay=0.1
 
 @pytest.mark.parametrize("kw", ADAGRAD_CASES, ids=str)
 def test_adagrad_matches_equations(rng, kw):
-    params = make_params(rng)
-    start = [p.data.copy() for p in params]
-    grads = grad_sequence(rng, params)
-    opt = optim.Adagrad(params, **kw)
-    got = run(opt, params, grads)
-    for i, p0 in enumerate(start):
-        want = ref_adagrad(p0, [g[i] for g in grads], **kw)
-        for t in range(STEPS):
-            np.testing.assert_allclose(got[t][i], want[t], rtol=1e-12, atol=1e-14)
+    opt, params = assert_follows_reference(
+        rng, lambda ps: optim.Adagrad(ps, **kw), lambda p0, gs: ref_adagrad(p0, gs, **kw),
+        rtol=1e-12, atol=1e-14)
     assert opt.state[params[0]]["step"] == STEPS
 
 
@@ -67,15 +61,9 @@ def test_adagrad_state_exists_before_the_first_step(rng):
 
 @pytest.mark.parametrize("kw", ADADELTA_CASES, ids=str)
 def test_adadelta_matches_equations(rng, kw):
-    params = make_params(rng)
-    start = [p.data.copy() for p in params]
-    grads = grad_sequence(rng, params)
-    opt = optim.Adadelta(params, **kw)
-    got = run(opt, params, grads)
-    for i, p0 in enumerate(start):
-        want = ref_adadelta(p0, [g[i] for g in grads], **kw)
-        for t in range(STEPS):
-            np.testing.assert_allclose(got[t][i], want[t], rtol=1e-12, atol=1e-14)
+    opt, params = assert_follows_reference(
+        rng, lambda ps: optim.Adadelta(ps, **kw), lambda p0, gs: ref_adadelta(p0, gs, **kw),
+        rtol=1e-12, atol=1e-14)
     assert sorted(opt.state[params[0]]) == ["acc_delta", "square_avg", "step"]
 
 

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from optim_helpers import STEPS, grad_sequence, make_params, run
+from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
@@ -98,14 +98,8 @@ RMSPROP_CASES = [
 
 @pytest.mark.parametrize("kw", SGD_CASES, ids=str)
 def test_sgd_matches_equations(rng, kw):
-    params = make_params(rng)
-    start = [p.data.copy() for p in params]
-    grads = grad_sequence(rng, params)
-    got = run(optim.SGD(params, **kw), params, grads)
-    for i, p0 in enumerate(start):
-        want = ref_sgd(p0, [g[i] for g in grads], **kw)
-        for t in range(STEPS):
-            np.testing.assert_allclose(got[t][i], want[t], rtol=1e-12, atol=1e-14)
+    assert_follows_reference(rng, lambda ps: optim.SGD(ps, **kw),
+                             lambda p0, gs: ref_sgd(p0, gs, **kw), rtol=1e-12, atol=1e-14)
 
 
 def test_sgd_momentum_buffer_is_the_velocity(rng):
@@ -182,15 +176,9 @@ def test_adamw_defaults_and_flag():
 
 @pytest.mark.parametrize("kw", RMSPROP_CASES, ids=str)
 def test_rmsprop_matches_equations(rng, kw):
-    params = make_params(rng)
-    start = [p.data.copy() for p in params]
-    grads = grad_sequence(rng, params)
-    opt = optim.RMSprop(params, **kw)
-    got = run(opt, params, grads)
-    for i, p0 in enumerate(start):
-        want = ref_rmsprop(p0, [g[i] for g in grads], **kw)
-        for t in range(STEPS):
-            np.testing.assert_allclose(got[t][i], want[t], rtol=1e-11, atol=1e-13)
+    opt, params = assert_follows_reference(
+        rng, lambda ps: optim.RMSprop(ps, **kw), lambda p0, gs: ref_rmsprop(p0, gs, **kw),
+        rtol=1e-11, atol=1e-13)
     state = opt.state[params[0]]
     assert state["step"] == STEPS
     assert ("grad_avg" in state) == bool(kw.get("centered"))
