@@ -263,7 +263,7 @@ def _describe(obj, path: list, arrays: dict) -> dict:
     """The manifest node for ``obj``; its arrays are added to ``arrays`` under dotted names."""
     if isinstance(obj, Tensor):
         from .nn.parameter import Parameter
-        node = _array_node(obj.data, path, arrays)
+        node = _array_node(obj.array, path, arrays)
         node.update(type="parameter" if isinstance(obj, Parameter) else "tensor",
                     requires_grad=bool(obj.requires_grad))
         return node

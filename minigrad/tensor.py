@@ -1,6 +1,6 @@
 """``Tensor``: an array that remembers how it was made.
 
-A Tensor wraps one NumPy (CPU) or CuPy (GPU) array in ``.data``. If it ``requires_grad``,
+A Tensor wraps one NumPy (CPU) or CuPy (GPU) array, ``.array``. If it ``requires_grad``,
 every op applied to it records a node (``grad_fn``) so that ``loss.backward()`` can walk back
 and fill ``.grad`` of the leaves. The ops themselves (``+``, ``@``, ``.sum()``...) live in
 ``minigrad.ops``; ``ops/tensor_methods.py`` attaches them to this class, so this file holds
@@ -56,13 +56,13 @@ def get_default_dtype() -> np.dtype:
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
-    __slots__ = ("data", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
+    __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
                  "_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         t = tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
-        self.data, self.requires_grad, self._grad = t.data, t.requires_grad, None
+        self.array, self.requires_grad, self._grad = t.array, t.requires_grad, None
         self.grad_fn, self._output_nr, self._version = None, 0, [0]
         self._hooks, self._retains_grad = None, False
 
@@ -70,7 +70,7 @@ class Tensor:
     def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0):
         """Wrap an array without copying or checking (the fast path for ops)."""
         t = _new(cls)
-        t.data = array
+        t.array = array
         t.requires_grad = requires_grad
         t._grad = None
         t.grad_fn = grad_fn
@@ -88,48 +88,48 @@ class Tensor:
         """
         if self.requires_grad and self.grad_fn is None:
             return self
-        t = Tensor._make(self.data, self.requires_grad, self.grad_fn, self._output_nr)
+        t = Tensor._make(self.array, self.requires_grad, self.grad_fn, self._output_nr)
         t._version = self._version
         return t
 
     # -- what a tensor is ----------------------------------------------------------------------
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self.array.shape)
 
     def size(self, dim=None):
         if dim is None:
             return self.shape
-        ndim = self.data.ndim
+        ndim = self.array.ndim
         if ndim == 0:
             raise IndexError(f"size: dimension specified as {dim} but tensor has no dimensions")
         if not -ndim <= dim < ndim:
             raise IndexError(f"size: dimension out of range (expected to be in range of "
                              f"[{-ndim}, {ndim - 1}], but got {dim})")
-        return self.data.shape[dim]
+        return self.array.shape[dim]
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def device(self) -> Device:
-        return backend.device_of(self.data)
+        return backend.device_of(self.array)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self.array.size)
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     @property
     def grad(self):
@@ -153,7 +153,7 @@ class Tensor:
         return self.device.type == "cuda"
 
     def element_size(self) -> int:
-        return self.data.dtype.itemsize
+        return self.array.dtype.itemsize
 
     # -- leaving minigrad ----------------------------------------------------------------------
     def numpy(self) -> np.ndarray:
@@ -163,20 +163,20 @@ class Tensor:
                 "Can't call numpy() on a tensor that requires grad: NumPy can't follow the "
                 "graph. Use tensor.detach().numpy() instead."
             )
-        return backend.to_device(self.data, backend.CPU)
+        return backend.to_device(self.array, backend.CPU)
 
     def __array__(self, dtype=None, copy=None):
-        arr = backend.to_device(self.data, backend.CPU)
+        arr = backend.to_device(self.array, backend.CPU)
         return arr.astype(dtype) if dtype is not None else arr
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted to a "
                              f"Python number, this one has shape {tuple(self.shape)}")
-        return self.data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def tolist(self):
-        return backend.to_device(self.data, backend.CPU).tolist()
+        return backend.to_device(self.array, backend.CPU).tolist()
 
     def __float__(self):
         return float(self.item())
@@ -185,13 +185,13 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of a tensor with {self.data.size} values is "
+        if self.array.size != 1:
+            raise RuntimeError(f"Boolean value of a tensor with {self.array.size} values is "
                                "ambiguous: use .any() or .all()")
         return bool(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self.array.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
@@ -201,7 +201,7 @@ class Tensor:
     def __format__(self, spec):
         """``f"{loss:.4f}"`` formats a 0-d tensor's number, as PyTorch does; other tensors
         format as ``object`` does (a format spec on them is a TypeError)."""
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
@@ -227,7 +227,7 @@ class Tensor:
             grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
                                  allow_unused=True)
             from .autograd.engine import _accumulate_leaf
-            handed = {id(gradient.data)}                 # see _accumulate_leaf
+            handed = {id(gradient.array)}                 # see _accumulate_leaf
             for t, g in zip(inputs, grads):
                 if g is not None:
                     _accumulate_leaf(t, g, create_graph, handed)
@@ -265,9 +265,27 @@ class Tensor:
 
     def detach(self) -> Tensor:
         """The same values, cut from the graph (shares memory, like PyTorch)."""
-        t = Tensor._make(self.data)
+        t = Tensor._make(self.array)
         t._version = self._version
         return t
+
+    @property
+    def data(self) -> Tensor:
+        """The same values as a Tensor outside the graph, sharing memory (PyTorch's ``.data``).
+
+        Writes through it (``p.data.add_(g, alpha=-lr)``, ``p.data.copy_(w)``) change ``p``
+        without being recorded and without bumping ``p``'s version, so autograd cannot notice
+        them: prefer ``with mg.no_grad(): p.add_(...)`` (which is checked) or ``p.detach()``
+        (which shares the version counter). The array itself is ``p.array``.
+        """
+        return Tensor._make(self.array)
+
+    @data.setter
+    def data(self, value) -> None:
+        if not isinstance(value, Tensor):
+            raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}; "
+                            f"wrap it first: t.data = mg.as_tensor(value)")
+        self.array = value.array
 
     def detach_(self) -> Tensor:
         self.grad_fn, self.requires_grad = None, False
@@ -383,17 +401,17 @@ class Tensor:
         """Run ``compute()`` (an out-of-place result) and make ``self`` become it.
 
         Recorded (grad mode on and an operand requires grad): self takes the result's graph
-        node, like PyTorch's in-place ops. Otherwise the values are written into ``self.data``
+        node, like PyTorch's in-place ops. Otherwise the values are written into ``self.array``
         itself, so every view and every reference to this tensor sees the change
         (``p -= lr * p.grad``).
         """
         self._check_inplace(op)
         result = compute()
         if not result.requires_grad:
-            return self._overwrite(op, result.data)
+            return self._overwrite(op, result.array)
         if result.shape != self.shape:
             _raise_inplace_shape(op, self.shape, result.shape)
-        self.data = result.data.astype(self.dtype, copy=False)
+        self.array = result.array.astype(self.dtype, copy=False)
         self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
         self.requires_grad = True
         # the old array was not touched (saved copies stay valid): a fresh version box
@@ -405,15 +423,15 @@ class Tensor:
         so that anything that saved this tensor for backward notices the change."""
         self._check_inplace(op)
         shape = np.shape(values)
-        if shape != self.data.shape:
+        if shape != self.array.shape:
             try:
-                fits = np.broadcast_shapes(shape, self.data.shape) == self.data.shape
+                fits = np.broadcast_shapes(shape, self.array.shape) == self.array.shape
             except ValueError:
                 fits = False
             if not fits:
                 _raise_inplace_shape(op, self.shape, shape)
         try:
-            backend.array_module(self.data).copyto(self.data, values, casting="unsafe")
+            backend.array_module(self.array).copyto(self.array, values, casting="unsafe")
         except ValueError as e:  # a read-only view (expand, broadcast)
             raise RuntimeError(f"{op}: this tensor's memory is read-only (it is an expanded or "
                                f"broadcast view); .clone() it first. ({e})") from None
@@ -421,7 +439,7 @@ class Tensor:
         return self
 
     def _mark_modified(self):
-        """Record that ``self.data`` was changed in place (by any code that writes into it):
+        """Record that ``self.array`` was changed in place (by any code that writes into it):
         a backward that saved this tensor earlier then refuses to use the stale values."""
         self._version[0] += 1
 
@@ -457,7 +475,7 @@ class Tensor:
 
     # -- printing ------------------------------------------------------------------------------
     def __repr__(self):
-        arr = backend.to_device(self.data, backend.CPU)
+        arr = backend.to_device(self.array, backend.CPU)
         body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000,
                                precision=4, floatmode="maxprec_equal" if arr.size else "fixed")
         extras = []
@@ -556,13 +574,13 @@ def _raise_inplace_shape(op, shape, result_shape):
 
 def _default_grad(output: Tensor, gradient, where: str) -> Tensor:
     if gradient is None:
-        if output.data.size != 1:
+        if output.array.size != 1:
             raise RuntimeError(
                 f"{where}: grad can be implicitly created only for scalar outputs, but this "
                 f"output has shape {tuple(output.shape)}. Reduce it to a scalar first (e.g. "
                 ".sum() or .mean()) or pass the gradient dL/doutput explicitly."
             )
-        xp = backend.array_module(output.data)
+        xp = backend.array_module(output.array)
         return Tensor._make(xp.ones(output.shape, dtype=output.dtype))
     if not isinstance(gradient, Tensor):
         gradient = tensor(gradient, dtype=output.dtype, device=output.device)
@@ -594,7 +612,7 @@ def tensor(data, requires_grad: bool = False, dtype=None, device=None) -> Tensor
     dtype, so float64 data stays float64.
     """
     if isinstance(data, Tensor):
-        array = data.data.copy()
+        array = data.array.copy()
         if device is None:
             device = data.device
     elif hasattr(data, "__cuda_array_interface__") and backend._cupy() is not None:
@@ -863,13 +881,13 @@ def _normal_from_tensors(mean, std, g) -> Tensor:
         t.dtype for t in tensors))
     if dtype.kind != "f":
         raise RuntimeError(f"normal: mean and std must be floating point tensors, got {dtype}")
-    std_values = std.data if isinstance(std, Tensor) else np.asarray(std)
+    std_values = std.array if isinstance(std, Tensor) else np.asarray(std)
     if not bool((std_values >= 0).all()):
         raise RuntimeError(f"normal: expects std >= 0.0, but found std "
                            f"{float(std_values.min())}")
-    shape = np.broadcast_shapes(*(np.shape(t.data if isinstance(t, Tensor) else t)
+    shape = np.broadcast_shapes(*(np.shape(t.array if isinstance(t, Tensor) else t)
                                   for t in (mean, std)))
-    xp = backend.array_module(tensors[0].data)
+    xp = backend.array_module(tensors[0].array)
     noise = xp.asarray(g.standard_normal(shape))
 
     def draw(m, s):

@@ -78,7 +78,7 @@ def test_detach_cuts_the_graph_and_shares_memory():
     d = (x * 2).detach()
     assert not d.requires_grad and d.grad_fn is None
     y = x.detach()
-    assert np.shares_memory(y.data, x.data)
+    assert np.shares_memory(y.array, x.array)
 
 
 def test_long_chain_has_no_recursion_limit():

@@ -673,7 +673,7 @@ def test_view_that_strides_can_express_shares_memory(make, shape):
         v = x.view(*shape)
     except RuntimeError:
         pytest.fail(f"view{shape} of {tuple(x.shape)} should be possible")
-    assert np.shares_memory(v.data, x.data)
+    assert np.shares_memory(v.array, x.array)
 
 
 def test_writes_through_views_reach_the_base():
@@ -1084,7 +1084,7 @@ def test_memory_format_is_accepted_and_changes_nothing(fmt):
               x.int(memory_format=fmt), x.long(memory_format=fmt), x.bool(memory_format=fmt),
               x.clone(memory_format=fmt), x.contiguous(memory_format=fmt),
               x.to(mg.float32, memory_format=fmt)):
-        assert y.shape == (2, 3, 4, 5) and y.data.flags.c_contiguous
+        assert y.shape == (2, 3, 4, 5) and y.array.flags.c_contiguous
     np.testing.assert_array_equal(x.clone(memory_format=fmt).numpy(), x.numpy())
 
 

@@ -115,8 +115,8 @@ def test_any_path_name_and_file_objects(tmp_path):
 def test_loaded_arrays_are_independent_and_writable(tmp_path):
     t = mg.ones(3)
     back = round_trip({"t": t}, tmp_path)["t"]
-    back.data[0] = 5
-    assert t.data[0] == 1
+    back.array[0] = 5
+    assert t.array[0] == 1
 
 
 def test_module_and_optimizer_checkpoint(tmp_path):
@@ -784,12 +784,12 @@ def test_mmap_maps_the_arrays_copy_on_write(tmp_path):
     save(obj, path)
     back = load(path, mmap=True)
     assert_same(back, obj)
-    assert isinstance(back["w"].data.base, np.memmap)
+    assert isinstance(back["w"].array.base, np.memmap)
     assert back["fortran"].flags.f_contiguous
-    back["w"].data[0, 0] = 123.0  # writable; the change stays in memory
-    assert load(path)["w"].data[0, 0] == obj["w"].data[0, 0]
+    back["w"].array[0, 0] = 123.0  # writable; the change stays in memory
+    assert load(path)["w"].array[0, 0] == obj["w"].array[0, 0]
     save({"w": mg.zeros(7, 13)}, path)  # a new file under the name: the mapped one is intact
-    np.testing.assert_array_equal(back["w"].data[1:], obj["w"].data[1:])
+    np.testing.assert_array_equal(back["w"].array[1:], obj["w"].array[1:])
 
 
 def test_mmap_needs_a_path(tmp_path):

@@ -40,7 +40,7 @@ def _accumulate(buffer, index, grad, create_graph):
     elif create_graph:
         buffer[index] = old + grad
     else:
-        buffer[index] = Tensor._make(old.data + grad.data)
+        buffer[index] = Tensor._make(old.array + grad.array)
 
 
 def _apply_hooks(hooks, grad):
@@ -64,13 +64,13 @@ def _accumulate_leaf(leaf, grad, create_graph, handed):
         if create_graph:
             leaf.grad = grad
             return
-        data = grad.data.copy() if id(grad.data) in handed else _owned(grad.data)
+        data = grad.array.copy() if id(grad.array) in handed else _owned(grad.array)
         handed.add(id(data))
         leaf.grad = Tensor._make(data)
     elif create_graph:
         leaf.grad = leaf.grad + grad
     else:
-        leaf.grad.data += grad.data
+        leaf.grad.array += grad.array
 
 
 def _count_dependencies(root_nodes):
@@ -129,7 +129,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                         if t.grad_fn is not None}
         results = [None] * len(inputs)
 
-    handed = {id(getattr(g, "data", g)) for g in root_grads}   # see _accumulate_leaf
+    handed = {id(getattr(g, "array", g)) for g in root_grads}   # see _accumulate_leaf
 
     def to_leaf(leaf, g):
         """A leaf's gradient: captured for autograd.grad, else accumulated into leaf.grad."""
@@ -219,7 +219,7 @@ def _call_backward(node, grads):
     for g, (shape, dtype) in zip(grads, node.output_meta):
         if g is None:  # an output that was not used: its gradient is zero
             from ..backend import array_module
-            xp = array_module(*[x.data for x in grads if x is not None])
+            xp = array_module(*[x.array for x in grads if x is not None])
             g = Tensor._make(xp.zeros(shape, dtype=dtype))
         filled.append(g)
     if STATE.anomaly:
@@ -247,7 +247,7 @@ def _call_backward(node, grads):
             raise TypeError(f"{node.name}.backward must return Tensors or None, got "
                             f"{type(g).__name__} for input {i}")
         want_shape, want_dtype = _input_meta(edge)
-        data = g.data                   # compare raw shapes and dtypes: this runs for every edge
+        data = g.array                   # compare raw shapes and dtypes: this runs for every edge
         if data.shape != want_shape:
             raise RuntimeError(
                 f"{node.name}.backward returned a gradient of shape {tuple(data.shape)} for "
@@ -257,7 +257,7 @@ def _call_backward(node, grads):
         if data.dtype != want_dtype:
             g = g.to(want_dtype)
         if STATE.anomaly:
-            _check_finite(node.name, "backward gradient for input", [None] * i + [g.data],
+            _check_finite(node.name, "backward gradient for input", [None] * i + [g.array],
                           trace=node._trace)
         checked.append(g)
     return checked
@@ -267,5 +267,5 @@ def _input_meta(edge):
     """(shape tuple, NumPy dtype) of the input an edge leads to: a leaf or a node's output."""
     target, nr = edge
     if nr < 0:
-        return target.data.shape, target.data.dtype
+        return target.array.shape, target.array.dtype
     return target.output_meta[nr]

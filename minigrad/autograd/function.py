@@ -102,7 +102,7 @@ class Context:
             if s.version_box is not None and s.version_box[0] != s.version:
                 raise RuntimeError(
                     f"{self.name}: a tensor it saved for backward (shape "
-                    f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.data))}) was "
+                    f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.array))}) was "
                     f"modified in place after it was saved (version {s.version} -> "
                     f"{s.version_box[0]}), so its gradient would be wrong. Use an out-of-place "
                     "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
@@ -201,7 +201,7 @@ class Function:
         array_type = None
         for a in args:
             if isinstance(a, Tensor):
-                d = a.data
+                d = a.array
                 arrays.append(d)
                 needs.append(a.requires_grad)
                 any_needs = any_needs or a.requires_grad
@@ -326,7 +326,7 @@ def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
 def _raise_tensor_from_forward(cls):
     raise TypeError(
         f"{cls.__name__}.forward returned a Tensor, but forward works on raw arrays: it gets "
-        "the inputs' arrays and must return arrays (compute with NumPy, or return t.data), so "
+        "the inputs' arrays and must return arrays (compute with NumPy, or return t.array), so "
         "that apply() can wrap them and record the node. Tensor ops belong in backward."
     )
 

@@ -36,7 +36,7 @@ def _outputs(fn, inputs):
 
 def _numeric_jacobian(fn, inputs, i, t, eps, n_out_total, out_sizes):
     """Column j = d(all outputs flattened)/d(t.flat[j]) by central differences."""
-    x = t.data  # perturbed in place, one element at a time, and restored
+    x = t.array  # perturbed in place, one element at a time, and restored
     jac = np.zeros((x.size, n_out_total))
     with no_grad():
         for j in range(x.size):
@@ -52,7 +52,7 @@ def _numeric_jacobian(fn, inputs, i, t, eps, n_out_total, out_sizes):
 
 
 def _flat_outputs(fn, inputs):
-    outs = [np.asarray(o.data, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
+    outs = [np.asarray(o.array, dtype=np.float64).reshape(-1) for o in _outputs(fn, inputs)]
     return np.concatenate(outs) if outs else np.zeros(0)
 
 
@@ -61,21 +61,21 @@ def _analytic_jacobian(fn, inputs, diff_inputs, n_out_total):
     from . import grad as autograd_grad
 
     outs = _outputs(fn, inputs)
-    jacs = [np.zeros((t.data.size, n_out_total)) for _, t in diff_inputs]
+    jacs = [np.zeros((t.array.size, n_out_total)) for _, t in diff_inputs]
     k = 0
     for o in outs:
-        for j in range(o.data.size):
+        for j in range(o.array.size):
             if not o.requires_grad:
                 k += 1
                 continue
-            onehot = np.zeros(o.data.size, dtype=o.dtype)
+            onehot = np.zeros(o.array.size, dtype=o.dtype)
             onehot[j] = 1
             grads = autograd_grad([o], [t for _, t in diff_inputs],
                                   grad_outputs=[Tensor._make(onehot.reshape(o.shape))],
                                   retain_graph=True, allow_unused=True)
             for col, g in zip(jacs, grads):
                 if g is not None:
-                    col[:, k] = np.asarray(g.data, dtype=np.float64).reshape(-1)
+                    col[:, k] = np.asarray(g.array, dtype=np.float64).reshape(-1)
             k += 1
     return jacs
 
@@ -109,7 +109,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     outs = _outputs(fn, inputs)
     if not outs:
         raise ValueError("gradcheck: fn returned no Tensor")
-    out_sizes = [o.data.size for o in outs]
+    out_sizes = [o.array.size for o in outs]
     n_out = int(sum(out_sizes))
     analytic = _analytic_jacobian(fn, inputs, diff, n_out)
     for (i, t), a_jac in zip(diff, analytic):

@@ -118,7 +118,7 @@ def _stack_tensors(batch) -> Tensor:
     if any(t.requires_grad for t in batch):  # keep the graph: the autograd op
         from ..ops.movement import stack
         return stack(batch)
-    return Tensor._make(backend.array_module(batch[0].data).stack([t.data for t in batch]))
+    return Tensor._make(backend.array_module(batch[0].array).stack([t.array for t in batch]))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def _row(t: Tensor, index) -> Tensor:
     calls this once per sample per epoch)."""
     if t.requires_grad:
         return t[index]
-    return Tensor._make(t.data[index, ...])  # ``, ...`` keeps a 0-d array, not a NumPy scalar
+    return Tensor._make(t.array[index, ...])  # ``, ...`` keeps a 0-d array, not a NumPy scalar
 
 
 class Subset(Dataset):

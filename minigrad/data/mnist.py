@@ -219,8 +219,8 @@ class MNIST(Dataset):
         return len(self.targets)
 
     def __getitem__(self, index):
-        image = Tensor._make(self.data.data[index, None].astype(np.float32) / np.float32(255))
-        target = int(self.targets.data[index])
+        image = Tensor._make(self.data.array[index, None].astype(np.float32) / np.float32(255))
+        target = int(self.targets.array[index])
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:

@@ -99,7 +99,7 @@ def _to_array(value, key: str):
     torch is never imported: a torch tensor is recognised by its ``detach().cpu().numpy()``.
     """
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "cpu") and hasattr(value, "numpy"):
         return value.detach().cpu().numpy()
     if hasattr(value, "__cuda_array_interface__") or isinstance(value, np.ndarray):
@@ -443,18 +443,18 @@ class Module:
     def _apply_to_tensors(self, convert):
         """Replace the array of every parameter, gradient and buffer by ``convert(array)``.
 
-        The Parameter objects stay the same (only ``.data`` changes), so references held
+        The Parameter objects stay the same (only ``.array`` changes), so references held
         elsewhere, an optimizer's for instance, still point at the module's parameters.
         """
         for mod in self.modules():
             for p in mod._parameters.values():
                 if p is not None:
-                    p.data = convert(p.data)
+                    p.array = convert(p.array)
                     if p.grad is not None:
-                        p.grad.data = convert(p.grad.data)
+                        p.grad.array = convert(p.grad.array)
             for b in mod._buffers.values():
                 if b is not None:
-                    b.data = convert(b.data)
+                    b.array = convert(b.array)
         return self
 
     def to(self, *args, **kwargs) -> Module:

@@ -17,10 +17,10 @@ class Parameter(Tensor):
         if data is None:
             from ..tensor import zeros
             data = zeros(0)
-        array = data.data if isinstance(data, Tensor) else Tensor(data).data
+        array = data.array if isinstance(data, Tensor) else Tensor(data).array
         Tensor.__init__(self, array, requires_grad=requires_grad, dtype=array.dtype)
         if isinstance(data, Tensor):
-            self.data = data.data  # share memory, as torch.nn.Parameter(t) does
+            self.array = data.array  # share memory, as torch.nn.Parameter(t) does
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -36,12 +36,12 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     norm_type = float(norm_type)
     if not grads:
         return Tensor._make(backend.array_module().zeros((), dtype="float32"))
-    xp = backend.array_module(grads[0].data)
+    xp = backend.array_module(grads[0].array)
     if math.isinf(norm_type):
-        per_grad = [float(xp.abs(g.data).max()) if g.data.size else 0.0 for g in grads]
+        per_grad = [float(xp.abs(g.array).max()) if g.array.size else 0.0 for g in grads]
         total = max(per_grad)
     else:
-        total = sum(float((xp.abs(g.data.astype("float64")) ** norm_type).sum())
+        total = sum(float((xp.abs(g.array.astype("float64")) ** norm_type).sum())
                     for g in grads) ** (1.0 / norm_type)
     if error_if_nonfinite and not math.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from "
@@ -52,7 +52,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     if coef < 1.0:
         with no_grad():
             for g in grads:
-                g.data *= g.data.dtype.type(coef)
+                g.array *= g.array.dtype.type(coef)
     return Tensor._make(xp.asarray(total, dtype=grads[0].dtype))
 
 
@@ -60,5 +60,5 @@ def clip_grad_value_(parameters, clip_value: float, foreach=None) -> None:
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)
     for g in _grads(parameters):
-        xp = backend.array_module(g.data)
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp = backend.array_module(g.array)
+        xp.clip(g.array, -clip_value, clip_value, out=g.array)

@@ -89,8 +89,8 @@ def _fused_or_differentiable(ctx, g, fused_kernel, formula):
     """
     (y,) = ctx.saved_tensors
     if not is_grad_enabled():
-        gy = g.data.astype(y.dtype, copy=False)
-        return Tensor._make(fused_kernel(y.data, gy, ctx.axis))
+        gy = g.array.astype(y.dtype, copy=False)
+        return Tensor._make(fused_kernel(y.array, gy, ctx.axis))
     return formula(y)
 
 

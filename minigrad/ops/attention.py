@@ -72,7 +72,7 @@ def attention_weights(query, key, attn_mask=None, dropout_p=0.0, is_causal=False
     L, S = query.shape[-2], key.shape[-2]
     scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = matmul(query, transpose(key, -2, -1)) * scale
-    xp = backend.array_module(scores.data)
+    xp = backend.array_module(scores.array)
 
     if is_causal:
         if attn_mask is not None:
@@ -84,7 +84,7 @@ def attention_weights(query, key, attn_mask=None, dropout_p=0.0, is_causal=False
 
     # Rows with every key masked: softmax of all -inf is NaN. Give them uniform scores (so the
     # softmax and its gradient stay finite) and zero weights afterwards, as PyTorch does.
-    dead = xp.isneginf(scores.data).all(axis=-1, keepdims=True)
+    dead = xp.isneginf(scores.array).all(axis=-1, keepdims=True)
     any_dead = bool(dead.any())
     if any_dead and masked_rows_nan:      # NaN times the row: quietly NaN, forward and back
         scores = scores * Tensor._make(xp.where(dead, np.nan, 1.0).astype(scores.dtype))
@@ -103,7 +103,7 @@ def attention_weights(query, key, attn_mask=None, dropout_p=0.0, is_causal=False
 def _apply_mask(scores: Tensor, mask) -> Tensor:
     """Bool mask: keep scores where True, -inf elsewhere. Float mask: add it."""
     if not isinstance(mask, Tensor):
-        mask = Tensor._make(backend.array_module(scores.data).asarray(mask))
+        mask = Tensor._make(backend.array_module(scores.array).asarray(mask))
     try:
         ok = np.broadcast_shapes(tuple(mask.shape), tuple(scores.shape)) == tuple(scores.shape)
     except ValueError:

@@ -35,7 +35,7 @@ class ZeroGradient(Function):
 
     @staticmethod
     def backward(ctx, g):
-        xp = backend.array_module(g.data)
+        xp = backend.array_module(g.array)
         return (None,) + tuple(None if meta is None else Tensor._make(xp.zeros(*meta))
                                for meta in ctx.input_meta)
 
@@ -44,7 +44,7 @@ def _step(compute, *inputs) -> Tensor:
     """compute(*arrays) as a Tensor; in the graph with zero gradient when floats need grad."""
     if any(isinstance(t, Tensor) and t.requires_grad for t in inputs):
         return ZeroGradient.apply(compute, *inputs)
-    arrays = [t.data if isinstance(t, Tensor) else t for t in inputs]
+    arrays = [t.array if isinstance(t, Tensor) else t for t in inputs]
     return _wrap(compute(*arrays))
 
 
@@ -58,16 +58,16 @@ def _data(x, like: Tensor):
         if x.device != like.device:
             raise RuntimeError(f"comparison: expected both tensors on the same device, got "
                                f"{like.device} and {x.device}")
-        return x.data
+        return x.array
     return x
 
 
 def _compare(ufunc_name):
     def op(a: Tensor, b) -> Tensor:
-        xp = backend.array_module(a.data)
+        xp = backend.array_module(a.array)
         bd = _data(b, a)
         try:
-            return _wrap(getattr(xp, ufunc_name)(a.data, bd))
+            return _wrap(getattr(xp, ufunc_name)(a.array, bd))
         except ValueError:
             raise RuntimeError(f"{ufunc_name}: shapes {tuple(a.shape)} and {np.shape(bd)} can't "
                                "be broadcast together") from None
@@ -117,7 +117,7 @@ def _rounded_division(op: str, compute):
         a, b = _as_operands(op, a, b)
         check_integer_division(op, a, b)
         t = a if isinstance(a, Tensor) else b
-        xp = backend.array_module(t.data)
+        xp = backend.array_module(t.array)
         with ieee_specials():
             return _step(lambda ad, bd: compute(xp, ad, bd, t.dtype), a, b)
     fn.__name__ = op
@@ -133,7 +133,7 @@ def check_integer_division(op: str, a, b) -> None:
         raise RuntimeError(f"{op}: not implemented for bool tensors; convert them with "
                            ".long() first")
     if t.dtype.kind in "iu":
-        bd = b.data if isinstance(b, Tensor) else b
+        bd = b.array if isinstance(b, Tensor) else b
         zeros = int((bd == 0).sum()) if isinstance(b, Tensor) else int(bd == 0)
         if zeros:
             raise RuntimeError(f"ZeroDivisionError: {op} of integers by zero (the divisor "
@@ -159,7 +159,7 @@ floor_quotient.__doc__ = ("a / b rounded down (``div(a, b, rounding_mode='floor'
 
 def _unary(name):
     def op(x: Tensor) -> Tensor:
-        return _wrap(getattr(backend.array_module(x.data), name)(x.data))
+        return _wrap(getattr(backend.array_module(x.array), name)(x.array))
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (no gradient)."
     return op
@@ -174,7 +174,7 @@ bitwise_not = _unary("invert")
 
 def _rounding(name):
     def op(x: Tensor) -> Tensor:
-        return _step(getattr(backend.array_module(x.data), name), x)
+        return _step(getattr(backend.array_module(x.array), name), x)
     op.__name__ = name
     op.__doc__ = f"Elementwise ``{name}`` (gradient 0)."
     return op
@@ -188,36 +188,36 @@ sign = _rounding("sign")
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001
     """x rounded half to even, to ``decimals`` decimal places (gradient 0)."""
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     return _step(lambda a: xp.round(a, decimals), x)
 
 
 def equal(a: Tensor, b: Tensor) -> bool:
     """True if both tensors have the same shape and elements."""
-    return a.shape == b.shape and bool((a.data == b.data).all())
+    return a.shape == b.shape and bool((a.array == b.array).all())
 
 
 def allclose(a: Tensor, b: Tensor, rtol=1e-5, atol=1e-8, equal_nan=False) -> bool:
-    xp = backend.array_module(a.data)
-    return bool(xp.allclose(a.data, _data(b, a), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = backend.array_module(a.array)
+    return bool(xp.allclose(a.array, _data(b, a), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def isclose(a: Tensor, b, rtol=1e-5, atol=1e-8, equal_nan=False) -> Tensor:
-    xp = backend.array_module(a.data)
-    return _wrap(xp.isclose(a.data, _data(b, a), rtol=rtol, atol=atol, equal_nan=equal_nan))
+    xp = backend.array_module(a.array)
+    return _wrap(xp.isclose(a.array, _data(b, a), rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 def nonzero(x: Tensor, as_tuple: bool = False):
     """The indices of the nonzero elements: an (n, ndim) int64 tensor, or one index tensor
     per dim. A 0-d tensor counts as one element with no dims (PyTorch: shape (1, 0) or
     (0, 0); as a tuple, one tensor [0] or [] as if it were 1-D)."""
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     if x.ndim == 0:
-        count = int(bool(x.data))
+        count = int(bool(x.array))
         if as_tuple:
             return (Tensor._make(xp.zeros(count, np.int64)),)
         return Tensor._make(xp.zeros((count, 0), np.int64))
-    idx = xp.nonzero(x.data)
+    idx = xp.nonzero(x.array)
     if as_tuple:
         return tuple(Tensor._make(i.astype(np.int64)) for i in idx)
     return Tensor._make(xp.stack(idx, axis=1).astype(np.int64) if idx else
@@ -231,10 +231,10 @@ TopKResult = collections.namedtuple("topk", ["values", "indices"])
 
 def _sorted_indices(x: Tensor, d: int, descending: bool):
     """Indices that sort x along d (stable: equal values keep their order), as int64."""
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     if x.ndim == 0:
         return xp.zeros((), dtype=np.int64)
-    key = x.data
+    key = x.array
     if descending:
         key = ~key if key.dtype == np.bool_ else -key
     return xp.argsort(key, axis=d, kind="stable").astype(np.int64)

@@ -34,11 +34,11 @@ def _as_operands(op: str, a, b):
         a_t = b_t = True
     if a_t and b_t:
         if a.dtype != b.dtype:
-            dt = backend.result_type(a.dtype, a.data.ndim, b.dtype, b.data.ndim)
+            dt = backend.result_type(a.dtype, a.array.ndim, b.dtype, b.array.ndim)
             a, b = a.to(dt), b.to(dt)
-        if a.data.shape != b.data.shape:
+        if a.array.shape != b.array.shape:
             try:
-                np.broadcast_shapes(a.data.shape, b.data.shape)
+                np.broadcast_shapes(a.array.shape, b.array.shape)
             except ValueError:
                 raise RuntimeError(
                     f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be broadcast "
@@ -569,7 +569,7 @@ def _check_integer_power(a, b):
         return v.dtype.kind in "iu" if isinstance(v, Tensor) else isinstance(v, (int, np.integer))
     if not (is_int(a) and is_int(b)):
         return
-    exponent = b.data if isinstance(b, Tensor) else np.asarray(b)
+    exponent = b.array if isinstance(b, Tensor) else np.asarray(b)
     if exponent.size and bool((exponent < 0).any()):
         raise RuntimeError(f"pow: integers to negative integer powers are not allowed (base "
                            f"{_describe(a)}, exponent {_describe(b)}); make the base a float, "
@@ -703,7 +703,7 @@ def _clamp_dtype(x: Tensor, bounds) -> np.dtype:
             dtype = backend.promote_types(dtype, b.dtype)
     for b in bounds:
         if b.ndim == 0 and with_dims:
-            dtype = backend.scalar_dtype(dtype, b.data.item())
+            dtype = backend.scalar_dtype(dtype, b.array.item())
     return dtype
 
 
@@ -713,7 +713,7 @@ def _clamp_with_tensors(x: Tensor, min, max) -> Tensor:  # noqa: A002
         raise TypeError(f"clamp: min and max must both be Tensors (or None) or both numbers, "
                         f"got {type(min).__name__} and {type(max).__name__}")
     try:
-        np.broadcast_shapes(x.data.shape, *(b.data.shape for b in bounds))
+        np.broadcast_shapes(x.array.shape, *(b.array.shape for b in bounds))
     except ValueError:
         raise RuntimeError(f"clamp: input {tuple(x.shape)}, min "
                            f"{None if min is None else tuple(min.shape)} and max "
@@ -747,14 +747,14 @@ def where(condition, input, other):  # noqa: A002
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("where: input or other must be a Tensor")
     if not isinstance(input, Tensor):
-        input = Tensor._make(backend.array_module(other.data).asarray(
+        input = Tensor._make(backend.array_module(other.array).asarray(
             input, dtype=backend.scalar_dtype(other.dtype, input)))
     if not isinstance(other, Tensor):
-        other = Tensor._make(backend.array_module(input.data).asarray(
+        other = Tensor._make(backend.array_module(input.array).asarray(
             other, dtype=backend.scalar_dtype(input.dtype, other)))
     input, other = _as_operands("where", input, other)
     try:
-        np.broadcast_shapes(cond.data.shape, input.data.shape, other.data.shape)
+        np.broadcast_shapes(cond.array.shape, input.array.shape, other.array.shape)
     except ValueError:
         raise RuntimeError(f"where: condition {tuple(cond.shape)}, input {tuple(input.shape)} "
                            f"and other {tuple(other.shape)} can't be broadcast together") from None

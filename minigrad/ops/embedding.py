@@ -49,7 +49,7 @@ class Embedding(Function):
 
 
 def _index_array(name: str, input, num_embeddings: int):
-    idx = input.data if isinstance(input, Tensor) else np.asarray(input)
+    idx = input.array if isinstance(input, Tensor) else np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{name}: indices must be an integer tensor (int64), got {idx.dtype}; "
                         "convert with .long()")
@@ -63,13 +63,13 @@ def _index_array(name: str, input, num_embeddings: int):
 def _renorm_rows(weight: Tensor, idx, max_norm: float, norm_type: float):
     """In place, under no_grad: rows used by ``idx`` whose norm exceeds max_norm are scaled
     down to norm max_norm (what PyTorch's ``max_norm`` does before the lookup)."""
-    xp = backend.array_module(weight.data)
+    xp = backend.array_module(weight.array)
     rows = xp.unique(idx.reshape(-1))
     with no_grad():
-        w = weight.data[rows]
+        w = weight.array[rows]
         norms = (xp.abs(w) ** norm_type).sum(axis=1, keepdims=True) ** (1.0 / norm_type)
         factor = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0)
-        weight.data[rows] = (w * factor).astype(weight.dtype, copy=False)
+        weight.array[rows] = (w * factor).astype(weight.dtype, copy=False)
         weight._mark_modified()
 
 
@@ -99,7 +99,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
 
     ``num_classes=-1`` means max(tensor) + 1.
     """
-    idx = tensor.data if isinstance(tensor, Tensor) else np.asarray(tensor)
+    idx = tensor.array if isinstance(tensor, Tensor) else np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: expected an integer (int64) tensor, got {idx.dtype}")
     xp = backend.array_module(idx)

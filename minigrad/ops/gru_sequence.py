@@ -85,7 +85,7 @@ class GRUSequence(Function):
             return gradients_by_recomputing(
                 functools.partial(gru_sequence_reference, reverse=ctx.reverse), inputs,
                 ctx.needs_input_grad, (g_hs, g_hn), 5)
-        return _backward_through_time(ctx, g_hs.data, g_hn.data)
+        return _backward_through_time(ctx, g_hs.array, g_hn.array)
 
 
 def _backward_through_time(ctx, g_hs, g_hn):

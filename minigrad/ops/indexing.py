@@ -37,7 +37,7 @@ from .movement import (
 
 def _index_data(op: str, index):
     """The integer array behind ``index`` (a Tensor, or a list / array of ints)."""
-    data = index.data if isinstance(index, Tensor) else np.asarray(index)
+    data = index.array if isinstance(index, Tensor) else np.asarray(index)
     if data.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: expected an int64 or int32 index tensor, got {data.dtype}")
     return data
@@ -158,8 +158,8 @@ def masked_select(input: Tensor, mask: Tensor) -> Tensor:  # noqa: A002
     except ValueError:
         raise RuntimeError(f"masked_select: input {tuple(input.shape)} and mask "
                            f"{tuple(mask.shape)} can't be broadcast together") from None
-    xp = backend.array_module(mask.data)
-    return getitem(expand(input, shape), xp.broadcast_to(mask.data, shape))
+    xp = backend.array_module(mask.array)
+    return getitem(expand(input, shape), xp.broadcast_to(mask.array, shape))
 
 
 def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:  # noqa: A002
@@ -372,12 +372,12 @@ def _grads_mean(ctx, g, x, src, out):
 
 def _grads_extreme(ctx, g, x, src, out):
     dim, index = ctx.dim, ctx.index
-    xp = backend.array_module(g.data)
-    winner = out.data                                      # the max (or min) at each p
-    x_wins = (x.data == winner)
+    xp = backend.array_module(g.array)
+    winner = out.array                                      # the max (or min) at each p
+    x_wins = (x.array == winner)
     if not ctx.include_self:
         x_wins &= ~ctx.scattered
-    src_wins = src.data == _gather_array(winner, index, dim)
+    src_wins = src.array == _gather_array(winner, index, dim)
     count = x_wins.astype(g.dtype)
     _ufunc_at("add", count, _full_index(index, dim, xp), src_wins.astype(g.dtype))
     share = g / Tensor._make(xp.maximum(count, 1))
@@ -387,12 +387,12 @@ def _grads_extreme(ctx, g, x, src, out):
 
 def _grads_prod(ctx, g, x, src, out):
     dim, index, include_self = ctx.dim, ctx.index, ctx.include_self
-    xp = backend.array_module(g.data)
+    xp = backend.array_module(g.array)
     # x_p's cofactor: the product of the src values sent to p
     ones = Tensor._make(xp.ones(x.shape, dtype=x.dtype))
     gx = g * ScatterReduce.apply(ones, dim, index, src, "prod", True)
     # src_i's cofactor
-    src_zero = src.data == 0
+    src_zero = src.array == 0
     zeros_at = xp.zeros(x.shape, dtype=np.int64)
     _ufunc_at("add", zeros_at, _full_index(index, dim, xp), src_zero.astype(np.int64))
     zeros_at_i = _gather_array(zeros_at, index, dim)

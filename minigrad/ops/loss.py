@@ -76,7 +76,7 @@ def _as_tensor_like(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
         return target
     if isinstance(target, (int, float)):
         raise TypeError(f"{op}: target must be a Tensor, got a Python {type(target).__name__}")
-    return Tensor._make(backend.array_module(input.data).asarray(target))
+    return Tensor._make(backend.array_module(input.array).asarray(target))
 
 
 def _float_target(op: str, target, input: Tensor) -> Tensor:  # noqa: A002
@@ -208,7 +208,7 @@ def _check_class_targets(op: str, input: Tensor, target: Tensor, ignore_index: i
         raise ValueError(f"{op}: for input of shape {tuple(input.shape)} (classes in dim "
                          f"{cdim}) the target must have shape {expected}, got "
                          f"{tuple(target.shape)}")
-    t = target.data
+    t = target.array
     valid = t != ignore_index
     if t.size and bool(((t < 0) | (t >= c))[valid].any()):
         bad = t[valid & ((t < 0) | (t >= c))]
@@ -237,7 +237,7 @@ def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduc
     safe_t = xp.where(valid, t, 0)  # ignored positions pick class 0, then get weight 0
     w = valid.astype(logp.dtype)
     if weight is not None:
-        w = w * weight.data.astype(logp.dtype)[safe_t]
+        w = w * weight.array.astype(logp.dtype)[safe_t]
     return NLLLoss.apply(logp, safe_t, w, valid, cdim, reduction)
 
 
@@ -317,7 +317,7 @@ def _smoothing_term(logp, t, valid, cdim, weight, reduction):
     if weight is None:
         denom = float(valid.sum())
     else:
-        denom = float(weight.data[t[valid]].sum())
+        denom = float(weight.array[t[valid]].sum())
     return smooth.sum() / denom
 
 
@@ -365,7 +365,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     nll = _nll("cross_entropy", logp, target, weight, ignore_index, reduction)
     if label_smoothing == 0.0:
         return nll
-    t = target.data
+    t = target.array
     valid = t != ignore_index
     smooth = _smoothing_term(logp, t, valid, cdim, weight, reduction)
     return (1 - label_smoothing) * nll + smooth * (label_smoothing / c)
@@ -420,7 +420,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     reduction = _reduction("binary_cross_entropy", size_average, reduce, reduction)
     target = _float_target("binary_cross_entropy", target, input)
     _require_same_shape("binary_cross_entropy", input, target)
-    x = input.data
+    x = input.array
     if x.size and (bool((x < 0).any()) or bool((x > 1).any())):
         raise RuntimeError(
             f"binary_cross_entropy: all elements of input should be between 0 and 1 (found "

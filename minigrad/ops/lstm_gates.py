@@ -59,7 +59,7 @@ class LSTMGates(Function):
         if is_grad_enabled():
             # create_graph=True: the gradient stays connected to gates and c
             return gate_grads_on_tensors(gates, c, gh, gc)
-        d_gates, d_c = kernel_calls.lstm_cell_backward(*ctx.parts, c.data, gh.data, gc.data)
+        d_gates, d_c = kernel_calls.lstm_cell_backward(*ctx.parts, c.array, gh.array, gc.array)
         return Tensor._make(d_gates), Tensor._make(d_c)
 
 

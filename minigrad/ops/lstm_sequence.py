@@ -75,7 +75,7 @@ class LSTMSequence(Function):
             return gradients_by_recomputing(
                 functools.partial(lstm_sequence_reference, reverse=ctx.reverse), inputs,
                 ctx.needs_input_grad, (g_hs, g_hn, g_cn), 5)
-        return _backward_through_time(ctx, g_hs.data, g_hn.data, g_cn.data)
+        return _backward_through_time(ctx, g_hs.array, g_hn.array, g_cn.array)
 
 
 def _backward_through_time(ctx, g_hs, g_hn, g_cn):

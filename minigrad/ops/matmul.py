@@ -116,12 +116,12 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
 
 
 def _check(a: Tensor, b: Tensor):
-    a_ndim, b_ndim = a.data.ndim, b.data.ndim
+    a_ndim, b_ndim = a.array.ndim, b.array.ndim
     if a_ndim == 0 or b_ndim == 0:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes "
                            f"{tuple(a.shape)} and {tuple(b.shape)} (use * for scalars)")
-    k_a = a.data.shape[-1]
-    k_b = b.data.shape[0] if b_ndim == 1 else b.data.shape[-2]
+    k_a = a.array.shape[-1]
+    k_b = b.array.shape[0] if b_ndim == 1 else b.array.shape[-2]
     if k_a != k_b:
         raise RuntimeError(
             f"matmul: shapes {tuple(a.shape)} and {tuple(b.shape)} can't be multiplied: the last "
@@ -145,7 +145,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     if a.dtype != b.dtype:
         dt = backend.promote_types(a.dtype, b.dtype)
         a, b = a.to(dt), b.to(dt)
-    if a.data.ndim >= 2 and b.data.ndim >= 2:
+    if a.array.ndim >= 2 and b.array.ndim >= 2:
         return MatMul.apply(a, b)
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
     b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b

@@ -63,7 +63,7 @@ class BroadcastTo(Function):
 
 def sum_to(x: Tensor, shape) -> Tensor:
     shape = tuple(shape)
-    if x.data.shape == shape:
+    if x.array.shape == shape:
         return x
     return SumTo.apply(x, shape)
 
@@ -120,7 +120,7 @@ class Reshape(Function):
 
 def _target_shape(op: str, x: Tensor, shape) -> tuple:
     """``shape`` with its one allowed -1 filled in; an error if it can't hold x's elements."""
-    n = x.data.size
+    n = x.array.size
     known = math.prod(s for s in shape if s != -1)
     if shape.count(-1) > 1 or any(s < -1 for s in shape) or \
             (-1 not in shape and known != n) or (-1 in shape and (known == 0 or n % known)):
@@ -201,7 +201,7 @@ def view(x: Tensor, *shape) -> Tensor:
     shape = _target_shape("view", x, _sizes(shape, "view"))
     if shape == tuple(x.shape):
         return x
-    data = x.data
+    data = x.array
     if data.flags.c_contiguous:
         return View.apply(x, shape, None)
     strides = view_strides(data.shape, data.strides, shape)
@@ -352,7 +352,7 @@ def contiguous(x: Tensor, memory_format=None) -> Tensor:
     """x itself if its array is C-contiguous and writeable, else a C-contiguous copy. Every
     ``memory_format`` gives C order (see ``minigrad.memory_format``)."""
     check_memory_format("contiguous", memory_format, x.ndim)
-    flags = x.data.flags
+    flags = x.array.flags
     return x if flags.c_contiguous and flags.writeable else Contiguous.apply(x)
 
 
@@ -377,7 +377,7 @@ def _index_key(key, xp):
     out = []
     for k in key:
         if isinstance(k, Tensor):
-            k = k.data
+            k = k.array
             if k.ndim == 0 and k.dtype.kind in "iu":
                 k = int(k)
         elif isinstance(k, list):
@@ -478,7 +478,7 @@ def _ints_first(key):
 
 
 def getitem(x: Tensor, key) -> Tensor:
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     k = _index_key(key, xp)
     _check_mask_shapes(k, tuple(x.shape))
     if not _is_basic(k) and builtins.any(_is_int(j) for j in k):
@@ -488,7 +488,7 @@ def getitem(x: Tensor, key) -> Tensor:
         if _is_basic(k):
             return GetItem.apply(x, k)
         # advanced indexing: check now, so the error names the tensor, not numpy's internals
-        x.data[k]
+        x.array[k]
     except IndexError as e:
         raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(x.shape)}: {e}") \
             from None
@@ -510,7 +510,7 @@ class SetItem(Function):
         nx, _, nv = ctx.needs_input_grad
         gx = gv = None
         if nx:
-            mask = backend.array_module(g.data).ones(g.shape, dtype=g.dtype)
+            mask = backend.array_module(g.array).ones(g.shape, dtype=g.dtype)
             mask[ctx.key] = 0
             gx = g * Tensor._make(mask)
         if nv:
@@ -520,7 +520,7 @@ class SetItem(Function):
 
 def setitem(x: Tensor, key, value):
     """``x[key] = value``: in place, like every other in-place op (see Tensor._inplace)."""
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     k = _index_key(key, xp)
     if isinstance(value, Tensor):
         v = value if value.dtype == x.dtype else value.to(x.dtype)
@@ -580,7 +580,7 @@ def _full_index(index, dim, xp):
 
 def _index_array(op: str, index, x: Tensor):
     """The integer array behind ``index``, with as many dims as x (gather, scatter_add)."""
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{op}: index must be an integer tensor (int64), got {idx.dtype} "
                            f"with shape {tuple(idx.shape)}")
@@ -602,7 +602,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j] = x[i][index[i][j]] for dim=1 (likewise for any dim). Every index must lie
     in 0..size-1 of that dim: negative indices are refused, as in PyTorch."""
     d = normalize_dim("gather", dim, x.ndim)
-    idx = index.data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.size == 0 and idx.dtype.kind in "iu":
         # nothing to gather: PyTorch accepts an empty index of any rank (output: its shape)
         return reshape(reshape(x, (-1,))[:0], idx.shape)

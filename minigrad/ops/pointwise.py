@@ -213,8 +213,8 @@ class Fmod(Function):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         quotient = div(a, b)
-        xp = backend.array_module(quotient.data)
-        return _remainder_grads(ctx, g, Tensor._make(xp.trunc(quotient.data)))
+        xp = backend.array_module(quotient.array)
+        return _remainder_grads(ctx, g, Tensor._make(xp.trunc(quotient.array)))
 
 
 def _remainder_grads(ctx, g, quotient):
@@ -284,8 +284,8 @@ def floor_divide(input, other):  # noqa: A002
     """floor(input / other), with PyTorch's dtype rules. No gradient: a step function."""
     a, b = _as_operands("floor_divide", input, other)
     _check_integer_divisor("floor_divide", a, b)
-    a_data = a.data if isinstance(a, Tensor) else a
-    b_data = b.data if isinstance(b, Tensor) else b
+    a_data = a.array if isinstance(a, Tensor) else a
+    b_data = b.array if isinstance(b, Tensor) else b
     xp = backend.array_module(*(d for d in (a_data, b_data) if hasattr(d, "shape")))
     with np.errstate(divide="ignore", invalid="ignore"):
         return Tensor._make(backend.as_array(xp.floor_divide(a_data, b_data)))

@@ -263,7 +263,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     if x.dtype.kind != "f":
         raise RuntimeError(f"avg_pool2d: expected a floating point input, got {x.dtype}")
     win = _windows("avg_pool2d", x, kernel_size, stride, padding, 1, ceil_mode)
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     divisor = _avg_divisor(win, count_include_pad, divisor_override, xp, x.dtype)
     y = AvgPool2d.apply(x, win, divisor)
     return squeeze(y, 0) if unbatched else y
@@ -342,7 +342,7 @@ def adaptive_avg_pool2d(input, output_size):
     if 0 in tuple(x.shape[1:]):
         raise RuntimeError(f"{name}: expected input to have non-zero size for non-batch "
                            f"dimensions, but got input of shape {tuple(input.shape)}")
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     dtype = x.dtype if x.dtype.kind == "f" else backend.DEFAULT_FLOAT
     a_h = _averaging_matrix(h, out[0], xp, dtype)
     a_w = _averaging_matrix(w, out[1], xp, dtype)

@@ -168,7 +168,7 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     if h == 0 or w == 0:
         raise RuntimeError(f"{name}: input of shape {tuple(input.shape)} has an empty plane")
     n, c = x.shape[:2]
-    idx = _adaptive_max_indices(x.data, out)
+    idx = _adaptive_max_indices(x.array, out)
     y = gather(reshape(x, (n, c, h * w)), 2, Tensor._make(idx.reshape(n, c, -1)))
     y, indices = reshape(y, (n, c) + out), Tensor._make(idx)
     if input.ndim == 3:

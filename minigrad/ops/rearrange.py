@@ -153,7 +153,7 @@ def _repeat_counts(repeats, n, op):
         if repeats.ndim > 1:
             raise RuntimeError(f"{op}: repeats must be 0-d or 1-d, got shape "
                                f"{tuple(repeats.shape)}")
-        counts = backend.to_device(repeats.data, backend.CPU).reshape(-1).astype(np.int64)
+        counts = backend.to_device(repeats.array, backend.CPU).reshape(-1).astype(np.int64)
     else:
         counts = np.asarray([int(repeats)], dtype=np.int64)
     if counts.size == 1:

@@ -121,7 +121,7 @@ def _variance_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
         return g * centred * (2.0 / dof)
     with np.errstate(invalid="ignore", over="ignore"):   # inf * 0 = nan, on purpose
         if ctx.all_dims:
-            c = centred.data
+            c = centred.array
             slope = backend.array_module(c).where(c == 0, math.nan, math.inf).astype(c.dtype)
             return g * Tensor._make(slope)
         return g * centred * (2.0 / dof if dof else math.inf)
@@ -296,11 +296,11 @@ def min(x: Tensor, dim=EVERY_DIM, keepdim: bool = False):  # noqa: A001
 
 
 def _arg(x, dim, keepdim, largest, op):
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     fn = xp.argmax if largest else xp.argmin
     if dim is None:
         _check_nonempty(x, tuple(range(x.ndim)), op)
-        out = fn(x.data.reshape(-1))
+        out = fn(x.array.reshape(-1))
         out = out.reshape((1,) * x.ndim) if keepdim else out
     elif x.ndim == 0:
         normalize_dim(op, dim, 0)
@@ -308,7 +308,7 @@ def _arg(x, dim, keepdim, largest, op):
     else:
         d = normalize_dim(op, dim, x.ndim)
         _check_nonempty(x, (d,), op)
-        out = fn(x.data, axis=d)
+        out = fn(x.array, axis=d)
         if keepdim:
             out = xp.expand_dims(out, d)
     return Tensor._make(xp.asarray(out, dtype=np.int64))
@@ -368,13 +368,13 @@ def prod(x: Tensor, dim=EVERY_DIM, keepdim: bool = False, *, dtype=None) -> Tens
 
 def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _axes(dim, x.ndim, "all")
-    return Tensor._make(backend.as_array(backend.array_module(x.data).all(x.data, axis=axes,
+    return Tensor._make(backend.as_array(backend.array_module(x.array).all(x.array, axis=axes,
                                                                    keepdims=keepdim)))
 
 
 def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     axes = _axes(dim, x.ndim, "any")
-    return Tensor._make(backend.as_array(backend.array_module(x.data).any(x.data, axis=axes,
+    return Tensor._make(backend.as_array(backend.array_module(x.array).any(x.array, axis=axes,
                                                                    keepdims=keepdim)))
 
 
@@ -430,7 +430,7 @@ class Norm(Function):
         g = _spread(g, ctx.x_shape, ctx.axes)
         y = reshape(y, _keep_shape(ctx.x_shape, ctx.axes))
         if p == 0:
-            zeros = backend.array_module(x.data).zeros(ctx.x_shape, dtype=g.dtype)
+            zeros = backend.array_module(x.array).zeros(ctx.x_shape, dtype=g.dtype)
             return Tensor._make(zeros), None, None, None
         if p == 1:
             return g * sign(x), None, None, None

@@ -320,7 +320,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError(f"interpolate: input and output sizes should be greater than 0, but "
                          f"got input of shape {tuple(input.shape)} (spatial size {spatial}) "
                          f"and output size {tuple(sizes)}")
-    xp = backend.array_module(input.data)
+    xp = backend.array_module(input.array)
     dims = len(spatial)
     y = input
     for d in range(dims):

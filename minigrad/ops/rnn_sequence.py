@@ -58,7 +58,7 @@ class RNNSequence(Function):
                                           nonlinearity=ctx.nonlinearity, reverse=ctx.reverse)
             return gradients_by_recomputing(reference, inputs, ctx.needs_input_grad,
                                             (g_hs, g_hn), 5)
-        return _backward_through_time(ctx, g_hs.data, g_hn.data)
+        return _backward_through_time(ctx, g_hs.array, g_hn.array)
 
 
 def _backward_through_time(ctx, g_hs, g_hn):

@@ -58,7 +58,7 @@ def _checked_weights(input, num_samples, replacement):
         raise RuntimeError(
             f"multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
             f"replacement: asked for {num_samples} of {input.shape[-1]} categories")
-    weights = backend.to_device(input.data, backend.CPU).astype(np.float64)
+    weights = backend.to_device(input.array, backend.CPU).astype(np.float64)
     if not np.isfinite(weights).all() or (weights < 0).any():
         raise RuntimeError("multinomial: probability tensor contains either inf, nan or "
                            "element < 0")

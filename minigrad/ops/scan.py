@@ -78,7 +78,7 @@ class CumProd(Function):
         dim = ctx.dim
         if x.ndim == 0 or x.shape[dim] == 1:
             return g, None
-        if not bool(backend.array_module(x.data).any(x.data == 0)):
+        if not bool(backend.array_module(x.array).any(x.array == 0)):
             return _reverse_cumsum(g * y, dim) / x, None
         if is_grad_enabled():
             return _cumprod_grad_quadratic(g, x, dim), None
@@ -90,7 +90,7 @@ def _cumprod_grad_quadratic(g: Tensor, x: Tensor, dim: int) -> Tensor:
     zeros, and differentiable: built from cumprod itself)."""
     n = x.shape[dim]
     xm, gm = x.movedim(dim, -1), g.movedim(dim, -1)
-    xp = backend.array_module(x.data)
+    xp = backend.array_module(x.array)
     diagonal = Tensor._make(xp.eye(n, dtype=bool))               # [k, i]: i == k
     upper = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool)))   # [k, j]: j >= k
     rows = expand(unsqueeze(xm, -2), tuple(xm.shape[:-1]) + (n, n))  # rows[..., k, i] = x_i
@@ -157,7 +157,7 @@ class Prod(Function):
         n = x.shape[dim]
         if n == 0:
             return g.expand(tuple(x.shape)) * 0, None, None
-        ones = Tensor._make(backend.array_module(x.data).ones(
+        ones = Tensor._make(backend.array_module(x.array).ones(
             tuple(x.shape[:dim]) + (1,) + tuple(x.shape[dim + 1:]), dtype=x.dtype))
         before = cumprod(cat([ones, x.narrow(dim, 0, n - 1)], dim), dim)
         after = flip(cumprod(cat([ones, flip(x, dim).narrow(dim, 0, n - 1)], dim), dim), dim)

@@ -70,8 +70,8 @@ class MedianAll(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        xp = backend.array_module(x.data)
-        picked = (x.data == y.data) | (xp.isnan(x.data) & xp.isnan(y.data))
+        xp = backend.array_module(x.array)
+        picked = (x.array == y.array) | (xp.isnan(x.array) & xp.isnan(y.array))
         share = picked / max(int(picked.sum()), 1)
         return g * Tensor._make(share.astype(g.dtype))
 
@@ -103,7 +103,7 @@ def median(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A002 - PyTo
     if input.shape[d] == 0:
         raise IndexError(f"median(): expected reduction dim {d} to have non-zero size "
                          f"(shape {tuple(input.shape)})")
-    idx = _median_indices(input.data, d)
+    idx = _median_indices(input.array, d)
     values = gather(input, d, idx)
     if not keepdim:
         shape = tuple(s for i, s in enumerate(input.shape) if i != d)
@@ -120,14 +120,14 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
     """The distinct elements in ascending order (``sorted=False`` also sorts, a valid order),
     or the distinct slices along ``dim``; optionally the inverse (where each input element
     went: ``output[inverse]`` is the input) and the counts."""
-    xp = backend.array_module(input.data)
+    xp = backend.array_module(input.array)
     if dim is None:
-        values, inverse, counts = xp.unique(input.data.reshape(-1), return_inverse=True,
+        values, inverse, counts = xp.unique(input.array.reshape(-1), return_inverse=True,
                                             return_counts=True)
         inverse = inverse.reshape(input.shape)
     else:
         d = normalize_dim("unique", dim, input.ndim)
-        values, inverse, counts = xp.unique(input.data, return_inverse=True,
+        values, inverse, counts = xp.unique(input.array, return_inverse=True,
                                             return_counts=True, axis=d)
         inverse = inverse.reshape(-1)
     out = [Tensor._make(values)]
@@ -152,16 +152,16 @@ def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False,
             raise RuntimeError(f"{op}: side and right can't be set to opposites, got side of "
                                "left while right was True")
         right = side == "right"
-    seq = sorted_sequence.data
+    seq = sorted_sequence.array
     xp = backend.array_module(seq)
     if sorter is not None:
-        order = sorter.data if isinstance(sorter, Tensor) else xp.asarray(sorter)
+        order = sorter.array if isinstance(sorter, Tensor) else xp.asarray(sorter)
         if tuple(order.shape) != tuple(seq.shape):
             raise RuntimeError(f"{op}: sorter {tuple(order.shape)} must have the shape of the "
                                f"sorted sequence {tuple(seq.shape)}")
         seq = xp.take_along_axis(seq, order, axis=-1)
     scalar = not isinstance(values, Tensor)
-    vals = xp.asarray(values) if scalar else values.data
+    vals = xp.asarray(values) if scalar else values.array
     if seq.ndim == 0:
         raise RuntimeError(f"{op}: the sorted sequence must have at least 1 dimension")
     if seq.ndim > 1 and (scalar or tuple(seq.shape[:-1]) != tuple(vals.shape[:-1])):

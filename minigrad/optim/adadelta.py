@@ -48,7 +48,7 @@ class Adadelta(Optimizer):
 
     def _update(self, p, group):
         rho, eps = group["rho"], group["eps"]
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p.array)
         state = self.state[p]
         if not state:
             state["step"] = 0
@@ -62,4 +62,4 @@ class Adadelta(Optimizer):
         delta = xp.sqrt(u + eps) / xp.sqrt(v + eps) * g
         u *= rho
         u += (1 - rho) * (delta * delta)
-        p.data -= group["lr"] * delta
+        p.array -= group["lr"] * delta

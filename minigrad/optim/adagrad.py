@@ -56,12 +56,12 @@ class Adagrad(Optimizer):
         state = self.state[p]
         if not state:
             state["step"] = 0
-            state["sum"] = backend.array_module(p.data).full_like(
-                p.data, group["initial_accumulator_value"])
+            state["sum"] = backend.array_module(p.array).full_like(
+                p.array, group["initial_accumulator_value"])
         return state
 
     def _update(self, p, group):
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p.array)
         state = self._init_state(p, group)
         state["step"] += 1
         g = self._gradient(p, group)  # -grad if maximize, + weight_decay * p
@@ -70,4 +70,4 @@ class Adagrad(Optimizer):
         s += g * g
         std = xp.sqrt(s)
         std += group["eps"]
-        p.data -= clr * (g / std)
+        p.array -= clr * (g / std)

@@ -78,9 +78,9 @@ class Adam(Optimizer):
         g = self._gradient(p, group, l2_weight_decay=not decoupled)
         state["step"] += 1
         if decoupled and wd != 0:
-            p.data *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
+            p.array *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
         beta1, beta2 = group["betas"]
-        kernel_calls.adam_step(p.data, g, state["exp_avg"], state["exp_avg_sq"],
+        kernel_calls.adam_step(p.array, g, state["exp_avg"], state["exp_avg_sq"],
                                state["max_exp_avg_sq"] if group["amsgrad"] else None,
                                lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
                                step=state["step"])

@@ -217,26 +217,26 @@ class LBFGS(Optimizer):
         return None
 
     def _gather_flat_grad(self):
-        xp = backend.array_module(self._params[0].data)
-        return xp.concatenate([p.grad.data.ravel() if p.grad is not None
-                               else xp.zeros(p.data.size, dtype=p.data.dtype)
+        xp = backend.array_module(self._params[0].array)
+        return xp.concatenate([p.grad.array.ravel() if p.grad is not None
+                               else xp.zeros(p.array.size, dtype=p.array.dtype)
                                for p in self._params])
 
     def _add_grad(self, step_size, update) -> None:
         """x <- x + step_size * update, ``update`` a flat vector."""
         offset = 0
         for p in self._params:
-            n = p.data.size
-            p.data += step_size * update[offset:offset + n].reshape(p.data.shape)
+            n = p.array.size
+            p.array += step_size * update[offset:offset + n].reshape(p.array.shape)
             p._mark_modified()
             offset += n
 
     def _clone_param(self) -> list:
-        return [p.data.copy() for p in self._params]
+        return [p.array.copy() for p in self._params]
 
     def _set_param(self, values) -> None:
         for p, value in zip(self._params, values):
-            p.data[...] = value
+            p.array[...] = value
             p._mark_modified()
 
     def _evaluate(self, closure) -> float:

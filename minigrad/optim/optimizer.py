@@ -10,7 +10,7 @@ Per-parameter memory (momentum buffers, Adam's moments, step counts) lives in
 array module (NumPy on the CPU, CuPy on a GPU), so the update code is the same on both.
 
 A subclass writes only ``_update(p, group)``: the update rule for one parameter, applied to
-``p.data`` in place. ``step()`` here loops over the groups and calls it for every parameter
+``p.array`` in place. ``step()`` here loops over the groups and calls it for every parameter
 that has a gradient, with graph recording off.
 
 ``state_dict()`` uses PyTorch's format, so checkpoints read the same in both frameworks::
@@ -158,7 +158,7 @@ class Optimizer:
         return loss
 
     def _update(self, p: Tensor, group: dict) -> None:
-        """Apply one update to ``p.data`` in place (each optimizer writes its own rule)."""
+        """Apply one update to ``p.array`` in place (each optimizer writes its own rule)."""
         raise NotImplementedError(f"{type(self).__name__} must implement _update(p, group)")
 
     @staticmethod
@@ -170,21 +170,21 @@ class Optimizer:
 
         ``p.grad`` itself is never modified.
         """
-        g = p.grad.data
-        if g.shape != p.data.shape:
+        g = p.grad.array
+        if g.shape != p.array.shape:
             raise RuntimeError(f"the gradient has shape {tuple(g.shape)} but the parameter has "
-                               f"shape {tuple(p.data.shape)}")
+                               f"shape {tuple(p.array.shape)}")
         if group.get("maximize", False):
             g = -g
         wd = group.get("weight_decay", 0)
         if l2_weight_decay and wd != 0:
-            g = g + wd * p.data
+            g = g + wd * p.array
         return g
 
     @staticmethod
     def _zeros_like(p: Tensor):
         """A zero buffer shaped like ``p``, on p's device (NumPy or CuPy), in p's dtype."""
-        return backend.array_module(p.data).zeros_like(p.data)
+        return backend.array_module(p.array).zeros_like(p.array)
 
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -350,7 +350,7 @@ class Optimizer:
         if np.dtype(p.dtype).kind == "f":
             array = array.astype(p.dtype)
         # a copy, so the optimizer's in-place updates never write into the caller's arrays
-        return backend.array_module(p.data).array(backend.to_device(array, p.device), copy=True)
+        return backend.array_module(p.array).array(backend.to_device(array, p.device), copy=True)
 
     def __repr__(self):
         lines = [type(self).__name__ + " ("]
@@ -394,7 +394,7 @@ def _state_index(key) -> int:
 def _step_count(where: str, value) -> int:
     """A loaded ``step``: a non-negative whole number, as an int or a 0-d array (PyTorch saves
     a 0-d float tensor)."""
-    number = value.data if isinstance(value, Tensor) else value
+    number = value.array if isinstance(value, Tensor) else value
     if getattr(number, "ndim", None) == 0 and hasattr(number, "item"):
         number = number.item()
     if not (_is_real(number) and float(number) >= 0 and float(number).is_integer()):
@@ -406,7 +406,7 @@ def _step_count(where: str, value) -> int:
 def _as_array(value):
     """``value`` as an array (NumPy or CuPy) if it is one (or a Tensor), else None."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray) or backend.device_of(value).type == "cuda":
         return value
     if hasattr(value, "__array__") and not np.isscalar(value):

@@ -62,7 +62,7 @@ class RMSprop(Optimizer):
 
     def _update(self, p, group):
         alpha, lr, momentum = group["alpha"], group["lr"], group["momentum"]
-        xp = backend.array_module(p.data)
+        xp = backend.array_module(p.array)
         state = self._init_state(p, group)
         state["step"] += 1
 
@@ -82,9 +82,9 @@ class RMSprop(Optimizer):
             buf = state["momentum_buffer"]
             buf *= momentum
             buf += g / avg
-            p.data -= lr * buf
+            p.array -= lr * buf
         else:
-            p.data -= lr * (g / avg)
+            p.array -= lr * (g / avg)
 
     def _init_state(self, p, group) -> dict:
         """The state of ``p``; its buffers start at zero when they do not exist yet (a first

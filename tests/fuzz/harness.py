@@ -235,7 +235,7 @@ def fill_parameters(L, named_parameters, seed):
     for _, p in named_parameters:
         values = rng.uniform(-0.5, 0.5, size=tuple(p.shape))
         if L is mg:
-            p.data[...] = values
+            p.array[...] = values
         else:
             with torch.no_grad():
                 p.copy_(torch.from_numpy(values))

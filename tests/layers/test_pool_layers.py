@@ -121,6 +121,6 @@ def test_errors_name_the_numbers():
 def test_editing_the_returned_indices_does_not_change_the_gradient():
     x = mg.tensor(np.random.default_rng(2).normal(size=(1, 2, 6, 6)), requires_grad=True)
     y, idx = F.max_pool2d(x, 2, return_indices=True)
-    idx.data[...] = 0                                   # scribble over the returned indices
+    idx.array[...] = 0                                   # scribble over the returned indices
     y.sum().backward()
     assert x.grad.numpy().sum() == y.numel() and x.grad.numpy()[0, 0, 0, 0] <= 1

@@ -143,7 +143,7 @@ def test_state_dict_values_are_detached_and_share_memory():
     assert not sd["weight"].requires_grad and sd["weight"].grad_fn is None
     with mg.no_grad():
         lin.weight.data[0, 0] = 42.0
-    assert sd["weight"].data[0, 0] == 42.0
+    assert sd["weight"].array[0, 0] == 42.0
     assert lin.state_dict(keep_vars=True)["weight"] is lin.weight
 
 

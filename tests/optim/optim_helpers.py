@@ -27,7 +27,7 @@ def run(opt, params, grads):
         for p, g in zip(params, step_grads):
             p.grad = mg.tensor(g)
         opt.step()
-        history.append([p.data.copy() for p in params])
+        history.append([p.array.copy() for p in params])
     return history
 
 
@@ -36,7 +36,7 @@ def assert_follows_reference(rng, make_optimizer, reference, rtol, atol):
     parameter must equal ``reference(p0, its gradients)[step]``, the update written out from
     the equations. Returns (optimizer, params) for checks of the state."""
     params = make_params(rng)
-    start = [p.data.copy() for p in params]
+    start = [p.array.copy() for p in params]
     grads = grad_sequence(rng, params)
     opt = make_optimizer(params)
     got = run(opt, params, grads)

@@ -71,7 +71,7 @@ def one_adam_step():
 def test_minigrad_kernels_numpy_forces_the_numpy_adam(calls, monkeypatch):
     monkeypatch.setenv(dispatch.ENV_VAR, "numpy")
     p = one_adam_step()
-    assert dispatch.choose_impl("adam_step", (p.data,)) == "numpy"
+    assert dispatch.choose_impl("adam_step", (p.array,)) == "numpy"
     assert calls == ["numpy"]
 
 
@@ -91,7 +91,7 @@ def test_non_contiguous_parameter(impl):
     data = rng.standard_normal((5, 4)).astype(np.float32)
     grads = [rng.standard_normal((4, 5)).astype(np.float32) for _ in range(3)]
     view = mg.tensor(data.T, requires_grad=True)
-    assert not view.data.flags.c_contiguous
+    assert not view.array.flags.c_contiguous
     opt = mg.optim.Adam([view], lr=0.05, amsgrad=True)
     with K.use(impl):
         for g in grads:

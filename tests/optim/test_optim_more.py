@@ -75,7 +75,7 @@ def test_float32_params_stay_float32(rng, cls):
     run(opt, params, grads)
     for p, g in zip(params, grads[-1]):
         assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.data, g)       # the optimizer never writes p.grad
+        np.testing.assert_array_equal(p.grad.array, g)       # the optimizer never writes p.grad
         for buf in opt.state[p].values():
             if isinstance(buf, np.ndarray):
                 assert buf.dtype == np.float32 and buf.shape == p.shape
@@ -132,7 +132,7 @@ def test_lbfgs_solves_least_squares_in_one_step(rng):
         loss.backward()
         return loss
     opt.step(closure)
-    np.testing.assert_allclose(x.data, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-7)
+    np.testing.assert_allclose(x.array, np.linalg.lstsq(A, b, rcond=None)[0], rtol=1e-7)
 
 
 LBFGS_CASES = [dict(), dict(line_search_fn="strong_wolfe"),
@@ -151,7 +151,7 @@ def test_lbfgs_matches_torch(rng, kw):
         lm = mine.step(_closure(mg, mine, x, A, b))
         lt = theirs.step(_closure(torch, theirs, tx, A, b))
         np.testing.assert_allclose(lm.item(), lt.item(), rtol=1e-10)
-        np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(x.array, tx.detach().numpy(), rtol=1e-9, atol=1e-12)
     _assert_same_lbfgs_state(mine.state_dict()["state"][0], theirs.state_dict()["state"][0])
 
 
@@ -193,8 +193,8 @@ def test_lbfgs_two_parameters_and_a_missing_gradient_match_torch(rng):
         mine.step(closure_for(mg, mine, *mine_p[:2]))
         theirs.step(closure_for(torch, theirs, *torch_p[:2]))
     for p, tp in zip(mine_p, torch_p):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-9, atol=1e-12)
-    np.testing.assert_array_equal(mine_p[2].data, unused0)    # no gradient: never moves
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_array_equal(mine_p[2].array, unused0)    # no gradient: never moves
 
 
 def test_lbfgs_loads_a_torch_state_dict_and_continues_identically(rng):
@@ -219,7 +219,7 @@ def test_lbfgs_loads_a_torch_state_dict_and_continues_identically(rng):
     for _ in range(2):
         mine.step(_closure(mg, mine, x, A, b))
         theirs.step(_closure(torch, theirs, tx, A, b))
-    np.testing.assert_allclose(x.data, tx.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(x.array, tx.detach().numpy(), rtol=1e-9, atol=1e-12)
 
 
 def test_lbfgs_state_survives_save_and_load(rng, tmp_path):
@@ -235,7 +235,7 @@ def test_lbfgs_state_survives_save_and_load(rng, tmp_path):
     _assert_same_lbfgs_state(restored.state[x], first.state[x])
     restored.step(_closure(mg, restored, x, A, b))
     second.step(_closure(mg, second, y, A, b))
-    np.testing.assert_array_equal(x.data, y.data)
+    np.testing.assert_array_equal(x.array, y.array)
 
 
 def test_lbfgs_loaded_history_is_copied_onto_the_parameters_dtype(rng):
@@ -269,7 +269,7 @@ def test_lbfgs_float32_params_stay_float32(rng):
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
     grads = grad_sequence(rng, params)
     mine, theirs = getattr(optim, name)(params, **kw), getattr(torch.optim, name)(tparams, **kw)
     for step_grads in grads:
@@ -278,7 +278,7 @@ def test_matches_torch_optim(rng, name, kw):
         mine.step()
         theirs.step()
         for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
     for p, tp in zip(params, tparams):
         assert sorted(mine.state[p]) == sorted(theirs.state[tp])
         for key, value in theirs.state[tp].items():
@@ -290,7 +290,7 @@ def test_matches_torch_optim(rng, name, kw):
 def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
     grads = grad_sequence(rng, params)
     theirs = getattr(torch.optim, name)(tparams, lr=0.3, weight_decay=0.05)
     for step_grads in grads[:3]:
@@ -301,7 +301,7 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
     sd = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
           "param_groups": sd["param_groups"]}
     for p, tp in zip(params, tparams):
-        p.data[...] = tp.detach().numpy()
+        p.array[...] = tp.detach().numpy()
     mine = getattr(optim, name)(params)
     mine.load_state_dict(sd)
     assert mine.param_groups[0]["lr"] == 0.3 and mine.state[params[0]]["step"] == 3
@@ -311,7 +311,7 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
         mine.step()
         theirs.step()
     for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10)
 
 
 def test_lbfgs_checkpoint_of_other_sizes_is_refused():

@@ -33,8 +33,8 @@ def test_param_groups_get_defaults_and_own_values():
     assert g1["params"][0] is b and g1["lr"] == 0.5 and g1["momentum"] == 0.9
     set_grads([a, b])
     opt.step()
-    np.testing.assert_allclose(a.data, np.arange(6.0).reshape(2, 3) - 0.1)
-    np.testing.assert_allclose(b.data, [0.5, -1.5])
+    np.testing.assert_allclose(a.array, np.arange(6.0).reshape(2, 3) - 0.1)
+    np.testing.assert_allclose(b.array, [0.5, -1.5])
 
 
 def test_generator_of_parameters_is_accepted():
@@ -115,7 +115,7 @@ def test_zero_grad_set_to_none_and_to_zero():
     set_grads([a, b], 3.0)
     g = a.grad
     opt.zero_grad(set_to_none=False)
-    assert a.grad is g and np.all(a.grad.data == 0)  # the same tensor, zeroed in place
+    assert a.grad is g and np.all(a.grad.array == 0)  # the same tensor, zeroed in place
     opt.zero_grad()
     assert a.grad is None and b.grad is None
 
@@ -125,26 +125,26 @@ def test_zero_grad_detaches_a_grad_with_graph():
     (x ** 3).sum().backward(create_graph=True)
     assert x.grad.requires_grad
     optim.SGD([x], lr=0.1).zero_grad(set_to_none=False)
-    assert not x.grad.requires_grad and x.grad.grad_fn is None and np.all(x.grad.data == 0)
+    assert not x.grad.requires_grad and x.grad.grad_fn is None and np.all(x.grad.array == 0)
 
 
 def test_step_skips_parameters_without_grad():
     a, b = params2()
-    before = b.data.copy()
+    before = b.array.copy()
     opt = optim.Adam([a, b], lr=0.1)
     a.grad = mg.ones(2, 3, dtype=mg.float64)
     opt.step()
-    np.testing.assert_array_equal(b.data, before)
+    np.testing.assert_array_equal(b.array, before)
     assert b not in opt.state and opt.state[a]["step"] == 1
 
 
 def test_step_updates_in_place_and_bumps_the_version():
     a = params2()[0]
-    buffer = a.data
+    buffer = a.array
     version = a._version[0]
     set_grads([a])
     optim.SGD([a], lr=0.1).step()
-    assert a.data is buffer  # the same array: views and references see the update
+    assert a.array is buffer  # the same array: views and references see the update
     assert a._version[0] == version + 1
 
 
@@ -163,17 +163,17 @@ def test_step_runs_without_recording_and_closure_with():
     with mg.no_grad():
         loss = opt.step(closure)
     assert seen == [True] and loss.item() == 9.0
-    np.testing.assert_allclose(a.data, [3.0 - 0.25 * 6.0])
+    np.testing.assert_allclose(a.array, [3.0 - 0.25 * 6.0])
     assert a.grad_fn is None and a.is_leaf
     assert opt.step() is None
 
 
 def test_zero_step_size_leaves_params():
     a = params2()[0]
-    before = a.data.copy()
+    before = a.array.copy()
     set_grads([a])
     optim.Adam([a], lr=0.0).step()
-    np.testing.assert_array_equal(a.data, before)
+    np.testing.assert_array_equal(a.array, before)
 
 
 def test_repr_lists_groups():
@@ -223,18 +223,18 @@ def test_load_state_dict_resumes_exactly(make):
     opt = make(params)
     train(opt, params, 3, seed=0)
     sd = copy.deepcopy(opt.state_dict())
-    snapshot = [p.data.copy() for p in params]
+    snapshot = [p.array.copy() for p in params]
     train(opt, params, 3, seed=1)
-    expected = [p.data.copy() for p in params]
+    expected = [p.array.copy() for p in params]
 
     fresh = params2()
     for p, s in zip(fresh, snapshot):
-        p.data[...] = s
+        p.array[...] = s
     opt2 = make(fresh)
     opt2.load_state_dict(sd)
     train(opt2, fresh, 3, seed=1)
     for p, e in zip(fresh, expected):
-        np.testing.assert_array_equal(p.data, e)
+        np.testing.assert_array_equal(p.array, e)
 
 
 def test_load_state_dict_copies_and_casts_buffers():
@@ -296,4 +296,4 @@ def test_lr_edit_in_group_takes_effect():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.step()
-    np.testing.assert_allclose(a.data, [0.5])
+    np.testing.assert_allclose(a.array, [0.5])

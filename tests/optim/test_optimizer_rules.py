@@ -108,13 +108,13 @@ def test_sgd_momentum_buffer_is_the_velocity(rng):
     run(opt, [p], [[np.array([1.0, 1.0])], [np.array([2.0, 0.0])]])
     # b1 = g1 = [1, 1];  b2 = 0.9 * b1 + 0.5 * g2 = [1.9, 0.9]
     np.testing.assert_allclose(opt.state[p]["momentum_buffer"], [1.9, 0.9])
-    np.testing.assert_allclose(p.data, [1.0 - 0.1 * 1 - 0.1 * 1.9, -2.0 - 0.1 - 0.09])
+    np.testing.assert_allclose(p.array, [1.0 - 0.1 * 1 - 0.1 * 1.9, -2.0 - 0.1 - 0.09])
 
 
 @pytest.mark.parametrize("kw", ADAM_CASES, ids=str)
 def test_adam_matches_equations(rng, kw):
     params = make_params(rng)
-    start = [p.data.copy() for p in params]
+    start = [p.array.copy() for p in params]
     grads = grad_sequence(rng, params)
     opt = optim.Adam(params, **kw)
     got = run(opt, params, grads)
@@ -138,13 +138,13 @@ def test_adam_first_step_has_size_lr():
     opt = optim.Adam([p], lr=0.1, eps=0.0)
     p.grad = mg.tensor([1e-4, -3.0, 50.0], dtype=mg.float64)
     opt.step()
-    np.testing.assert_allclose(p.data, [-0.1, 0.1, -0.1], rtol=1e-12)
+    np.testing.assert_allclose(p.array, [-0.1, 0.1, -0.1], rtol=1e-12)
 
 
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adamw_decays_decoupled(rng, amsgrad):
     params = make_params(rng)
-    start = [p.data.copy() for p in params]
+    start = [p.array.copy() for p in params]
     grads = grad_sequence(rng, params)
     got = run(optim.AdamW(params, lr=0.01, weight_decay=0.1, amsgrad=amsgrad), params, grads)
     for i, p0 in enumerate(start):
@@ -162,7 +162,7 @@ def test_adamw_with_zero_gradient_only_decays():
     opt = optim.AdamW([p], lr=0.1, weight_decay=0.5)
     p.grad = mg.zeros(2, dtype=mg.float64)
     opt.step()
-    np.testing.assert_allclose(p.data, [2.0 * 0.95, -4.0 * 0.95])  # p *= 1 - lr * wd
+    np.testing.assert_allclose(p.array, [2.0 * 0.95, -4.0 * 0.95])  # p *= 1 - lr * wd
 
 
 def test_adamw_defaults_and_flag():
@@ -195,7 +195,7 @@ def test_float32_params_stay_float32_and_grads_untouched(rng, cls):
     run(opt, params, grads)
     for p, g in zip(params, grads[-1]):
         assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.data, g)  # the optimizer never writes p.grad
+        np.testing.assert_array_equal(p.grad.array, g)  # the optimizer never writes p.grad
         for buf in opt.state[p].values():
             if isinstance(buf, np.ndarray):
                 assert buf.dtype == np.float32 and buf.shape == p.shape
@@ -233,7 +233,7 @@ TORCH_CASES = ([("SGD", kw) for kw in SGD_CASES] + [("Adam", kw) for kw in ADAM_
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
     grads = grad_sequence(rng, params)
     mine = getattr(optim, name)(params, **kw)
     theirs = getattr(torch.optim, name)(tparams, **kw)
@@ -244,7 +244,7 @@ def test_matches_torch_optim(rng, name, kw):
         mine.step()
         theirs.step()
         for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
     for p, tp in zip(params, tparams):
         for key, value in theirs.state[tp].items():
             if key == "step":
@@ -273,14 +273,14 @@ def test_matches_torch_through_backward_float32(rng, name, kw):
         ((torch.tensor(X) @ tW - torch.tensor(Y)) ** 2).mean().backward()
         mine.step()
         theirs.step()
-        np.testing.assert_allclose(W.data, tW.detach().numpy(), rtol=2e-5, atol=2e-6)
+        np.testing.assert_allclose(W.array, tW.detach().numpy(), rtol=2e-5, atol=2e-6)
 
 
 def test_loads_a_torch_state_dict_and_continues_identically(rng):
     """Same format: torch's Adam state (tensors turned into arrays) loads into ours."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.data.copy(), requires_grad=True) for p in params]
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
     grads = grad_sequence(rng, params, steps=6)
     theirs = torch.optim.Adam(tparams, lr=0.02, amsgrad=True)
     for step_grads in grads[:3]:
@@ -291,7 +291,7 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng):
     sd = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
           "param_groups": sd["param_groups"]}
     for p, tp in zip(params, tparams):
-        p.data[...] = tp.detach().numpy()
+        p.array[...] = tp.detach().numpy()
     mine = optim.Adam(params, lr=0.5)  # the lr comes from the loaded groups
     mine.load_state_dict(sd)
     assert mine.param_groups[0]["lr"] == 0.02 and mine.state[params[0]]["step"] == 3
@@ -301,7 +301,7 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng):
         mine.step()
         theirs.step()
     for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,5 +329,5 @@ def test_cuda_params_match_cpu(rng, name, kw):
         assert g.device == "cuda"
         for buf in opt.state[g].values():
             assert not isinstance(buf, np.ndarray)  # buffers stay on the GPU
-        np.testing.assert_allclose(g.numpy(), c.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(g.numpy(), c.array, rtol=1e-10, atol=1e-12)
     assert math.isfinite(float(gpu[0].sum().item()))

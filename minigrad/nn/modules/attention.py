@@ -246,6 +246,6 @@ class MultiheadAttention(Module):
 def _additive(mask: Tensor, dtype) -> Tensor:
     """A bool mask (True = masked out) as 0 / -inf; a float mask as it is."""
     if mask.dtype == np.bool_:
-        xp = backend.array_module(mask.data)
-        return Tensor._make(xp.where(mask.data, -math.inf, 0.0).astype(dtype))
+        xp = backend.array_module(mask.array)
+        return Tensor._make(xp.where(mask.array, -math.inf, 0.0).astype(dtype))
     return mask.to(dtype)
