@@ -284,7 +284,7 @@ class Tensor:
     def data(self, value) -> None:
         if not isinstance(value, Tensor):
             raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}; "
-                            f"wrap it first: t.data = mg.as_tensor(value)")
+                            f"wrap it first: t.data = mg.from_numpy(value)")
         self.array = value.array
 
     def detach_(self) -> Tensor:
