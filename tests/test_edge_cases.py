@@ -1613,3 +1613,30 @@ def test_arrays_and_lists_given_to_layers_and_operators():
     total = np.ones(3) + mg.ones(3)
     assert isinstance(total, mg.Tensor) and total.dtype == mg.float64
     assert (mg.ones(3) * np.arange(3.0)).tolist() == [0.0, 1.0, 2.0]
+
+
+def test_matmul_of_two_dtypes_is_refused_as_in_pytorch():
+    a, b = mg.randn(2, 3), mg.randn(3, 4, dtype=mg.float64)
+    for call in (lambda: a @ b, lambda: mg.mm(a, b), lambda: mg.matmul(a[0], b)):
+        with pytest.raises(RuntimeError, match=r"matmul: .*same dtype, got float32 .*float64"):
+            call()
+    with pytest.raises(RuntimeError, match=r"addmm: .*same dtype"):
+        mg.addmm(mg.zeros(4, dtype=mg.float64), a, b)
+
+
+def test_floor_divide_records_a_node_whose_backward_raises():
+    x = mg.tensor([1.5, 2.5, -3.5], requires_grad=True)
+    y = mg.floor_divide(x, 2.0)
+    assert y.requires_grad and y.tolist() == [0.0, 1.0, -2.0]
+    with pytest.raises(RuntimeError, match="floor_divide: the derivative is not implemented"):
+        y.sum().backward()
+    (x % 2.0).sum().backward()                 # remainder still has its gradient
+    assert x.grad.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_errors_name_the_op_called_not_the_one_it_delegates_to():
+    with pytest.raises(RuntimeError, match=r"mse_loss: input of shape \(2,\) and target of "
+                                           r"shape \(3,\) can't be broadcast"):
+        F.mse_loss(mg.randn(2), mg.randn(3))
+    with pytest.raises(ValueError, match="LSTM: input_size must be a positive integer, got -1"):
+        mg.nn.LSTM(-1, 4)

@@ -98,8 +98,15 @@ def _promoted_pair(op: str, input: Tensor, target) -> tuple:  # noqa: A002
 
 def _warn_if_broadcasting(op: str, input: Tensor, target: Tensor):  # noqa: A002
     """mse_loss(pred of shape (N, 1), target of shape (N,)) silently broadcasts to (N, N): a
-    classic bug. PyTorch warns, and so do we."""
+    classic bug. PyTorch warns, and so do we; shapes that don't broadcast at all are an error
+    that names the loss (not the subtraction inside it)."""
     if input.shape != target.shape:
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+        except ValueError:
+            raise RuntimeError(f"{op}: input of shape {tuple(input.shape)} and target of shape "
+                               f"{tuple(target.shape)} can't be broadcast together; they "
+                               f"should have the same shape") from None
         warnings.warn(f"{op}: Using a target size {tuple(target.shape)} that is different to "
                       f"the input size {tuple(input.shape)}. This will likely lead to "
                       "incorrect results due to broadcasting. Please ensure they have the same "

@@ -110,9 +110,18 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
         raise RuntimeError(f"addmm: input of shape {tuple(input.shape)} can't be broadcast to "
                            f"the product's shape {out_shape} (mat1 {tuple(mat1.shape)} @ mat2 "
                            f"{tuple(mat2.shape)})") from None
-    dt = backend.promote_types(backend.promote_types(mat1.dtype, mat2.dtype), input.dtype)
-    input, mat1, mat2 = (t if t.dtype == dt else t.to(dt) for t in (input, mat1, mat2))
+    _check_same_dtype("addmm", mat1, mat2)
+    _check_same_dtype("addmm", input, mat1)
     return Addmm.apply(input, mat1, mat2, beta, alpha)
+
+
+def _check_same_dtype(op: str, a: Tensor, b: Tensor):
+    """PyTorch multiplies matrices of one dtype only: promoting silently would hide a float64
+    tensor that slipped into a float32 model (and run it at float64 speed)."""
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{op}: expected both operands to have the same dtype, got "
+                           f"{a.dtype} {tuple(a.shape)} and {b.dtype} {tuple(b.shape)}; "
+                           f"convert one first, e.g. b.to(a.dtype)")
 
 
 def _check(a: Tensor, b: Tensor):
@@ -142,9 +151,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         raise TypeError(f"matmul: expected Tensors, got {type(a).__name__} and "
                         f"{type(b).__name__}")
     _check(a, b)
-    if a.dtype != b.dtype:
-        dt = backend.promote_types(a.dtype, b.dtype)
-        a, b = a.to(dt), b.to(dt)
+    _check_same_dtype("matmul", a, b)
     if a.array.ndim >= 2 and b.array.ndim >= 2:
         return MatMul.apply(a, b)
     a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a

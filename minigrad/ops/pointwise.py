@@ -280,15 +280,29 @@ def fmod(input, other):  # noqa: A002
     return Fmod.apply(a, b)
 
 
+class FloorDivide(Function):
+    """z = floor(a / b). A step function: its derivative is 0 almost everywhere and undefined
+    at the steps, and PyTorch declares it not implemented rather than return zeros. minigrad
+    does the same: the result takes part in the graph (``requires_grad`` as PyTorch says), and
+    a backward through it raises."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return backend.as_array(backend.array_module(a, b).floor_divide(a, b))
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("floor_divide: the derivative is not implemented (floor(a / b) is a "
+                           "step function, as in PyTorch); for zero gradients through it use "
+                           "a.div(b, rounding_mode='floor')")
+
+
 def floor_divide(input, other):  # noqa: A002
     """floor(input / other), with PyTorch's dtype rules. No gradient: a step function."""
     a, b = _as_operands("floor_divide", input, other)
     _check_integer_divisor("floor_divide", a, b)
-    a_data = a.array if isinstance(a, Tensor) else a
-    b_data = b.array if isinstance(b, Tensor) else b
-    xp = backend.array_module(*(d for d in (a_data, b_data) if hasattr(d, "shape")))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return Tensor._make(backend.as_array(xp.floor_divide(a_data, b_data)))
+    return FloorDivide.apply(a, b)
 
 
 def clamp_min(input, min):  # noqa: A002

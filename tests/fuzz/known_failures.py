@@ -92,34 +92,12 @@ def has_special_values(c):
 
 KNOWN_FAILURES = [
     KnownFailure(
-        "errors-name-another-op",
-        "an otherwise clear error names the op minigrad delegates to, not the one called "
-        "(mse_loss -> sub, nn.Linear / nn.Conv2d with a negative size -> empty)",
-        lambda: case("mse_loss", t([1.0, 2.0]), t([1.0, 2.0, 3.0])),
-        ALL_OPS, ("unclear-error",),
-        says=r"^\w+Error: (reshape|gather|var|sum|amax|amin|mean|sub|add|empty)\b[^\n]*\n"
-             r"\s*\(the message does not name the op"),
-    KnownFailure(
         "special-values-warn",
         "inf, nan or huge inputs make NumPy warn (overflow in mul, inf - inf in add/sub, nan in "
         "matmul) where PyTorch computes silently: add, sub and mul skip np.errstate for speed",
         lambda: case("mul", t([3e38]), 2.0),
         ALL_OPS, ("warning",), says=r"divide by zero|invalid value|overflow",
         when=has_special_values),
-    KnownFailure(
-        "floor-divide-no-grad",
-        "floor_divide of a float tensor that requires grad returns a tensor that does not "
-        "(PyTorch: requires grad, with zero gradients)",
-        lambda: case("floor_divide", t([1.5, 2.5], grad=True), 2.0),
-        ("floor_divide",), ("mismatch",), says=r"requires_grad=False, PyTorch's True"),
-    # -- known causes, being fixed elsewhere -------------------------------------------------
-    KnownFailure(
-        "matmul-mixed-dtypes",
-        "matmul of float32 and float64 promotes (PyTorch: RuntimeError, same dtype expected; "
-        "for an empty result it answers in the second operand's dtype)",
-        lambda: case("matmul", t([[1.0]]), t([[1.0]], "float64")),
-        ("matmul",), ("accepts-invalid", "mismatch"), says="same dtype|dtype float|scalar type",
-        when=lambda c: len({x.dtype for x in _tensors(c)}) > 1),
     KnownFailure(
         "huge-values-differ",
         "with inf/nan/1e30 inputs layer_norm, cross_entropy and MultiheadAttention give other "

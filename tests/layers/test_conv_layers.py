@@ -21,6 +21,12 @@ def test_conv2d_gradcheck(kwargs):
     module_gradcheck(nn.Conv2d(2, 4, 3, **kwargs), leaf(rng, 2, 2, 5, 5))
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_conv2d_padding_mode_gradcheck(mode):
+    rng = np.random.default_rng(3)
+    module_gradcheck(nn.Conv2d(2, 3, 3, padding=(1, 2), padding_mode=mode), leaf(rng, 2, 2, 5, 4))
+
+
 def test_conv1d_gradcheck():
     rng = np.random.default_rng(1)
     module_gradcheck(nn.Conv1d(2, 4, 3, stride=2, padding=1, groups=2), leaf(rng, 2, 2, 7))
@@ -56,6 +62,11 @@ CONV2D_CASES = [
     dict(in_channels=4, out_channels=6, kernel_size=3, groups=2, dilation=2, padding=2),
     dict(in_channels=4, out_channels=4, kernel_size=3, groups=4, bias=False),
     dict(in_channels=4, out_channels=6, kernel_size=4, padding="same", dilation=1),
+    dict(in_channels=4, out_channels=6, kernel_size=3, padding=2, padding_mode="reflect"),
+    dict(in_channels=4, out_channels=2, kernel_size=(3, 2), padding=(1, 2), stride=2,
+         padding_mode="replicate"),
+    dict(in_channels=4, out_channels=6, kernel_size=(4, 3), padding="same", dilation=(1, 2),
+         padding_mode="circular"),
 ]
 
 
@@ -73,6 +84,8 @@ def test_conv2d_matches_torch(kwargs):
     dict(in_channels=3, out_channels=4, kernel_size=3),
     dict(in_channels=4, out_channels=6, kernel_size=2, stride=2, dilation=2, groups=2),
     dict(in_channels=3, out_channels=4, kernel_size=4, padding="same", bias=False),
+    dict(in_channels=3, out_channels=4, kernel_size=3, padding=2, padding_mode="circular"),
+    dict(in_channels=3, out_channels=4, kernel_size=3, padding=1, padding_mode="reflect"),
 ])
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
 def test_conv1d_matches_torch(kwargs):
@@ -160,8 +173,12 @@ def test_bad_arguments():
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(ValueError, match="strided"):
         nn.Conv2d(3, 4, 3, stride=2, padding="same")
-    with pytest.raises(NotImplementedError, match="padding_mode"):
-        nn.Conv2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode must be one of"):
+        nn.Conv2d(3, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match='ConvTranspose2d: only "zeros" padding mode'):
+        nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect")
+    with pytest.raises(RuntimeError, match="Conv2d: in_channels and out_channels must be >= 0"):
+        nn.Conv2d(-1, 4, 3)
     with pytest.raises(ValueError, match="output_padding"):
         mg.nn.functional.conv_transpose2d(mg.zeros(1, 2, 3, 3), mg.zeros(2, 2, 3, 3),
                                           stride=2, output_padding=2)

@@ -21,12 +21,15 @@ from __future__ import annotations
 
 from ...ops import conv as C
 from ...ops.arguments import as_int, int_tuple
+from ...ops.movement import pad
 from ...tensor import Tensor, empty
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _ConvNd(Module):
@@ -43,6 +46,9 @@ class _ConvNd(Module):
         in_channels = as_int(name, "in_channels", in_channels)
         out_channels = as_int(name, "out_channels", out_channels)
         groups = as_int(name, "groups", groups)
+        if in_channels < 0 or out_channels < 0:
+            raise RuntimeError(f"{name}: in_channels and out_channels must be >= 0, got "
+                               f"{in_channels} and {out_channels}")
         if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
         if in_channels % groups:
@@ -51,9 +57,12 @@ class _ConvNd(Module):
         if out_channels % groups:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by "
                              f"groups ({groups})")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: only padding_mode='zeros' is implemented, got "
-                                      f"{padding_mode!r}")
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"{name}: padding_mode must be one of {_PADDING_MODES}, but got "
+                             f"padding_mode={padding_mode!r}")
+        if self._transposed and padding_mode != "zeros":
+            raise ValueError(f'{name}: only "zeros" padding mode is supported, as in PyTorch '
+                             f'(got {padding_mode!r})')
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.kernel_size = int_tuple(name, "kernel_size", kernel_size, n)
         self.stride = int_tuple(name, "stride", stride, n)
@@ -117,6 +126,8 @@ class _ConvNd(Module):
             s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         if self.bias is None:
             s += ", bias=False"
         return s
@@ -132,8 +143,28 @@ class _Conv(_ConvNd):
 
     def forward(self, input):  # noqa: A002
         self._check_input(input)
-        return C.conv_nd(self._label(), self._dims, input, self.weight, self.bias, self.stride,
-                         self.padding, self.dilation, self.groups)
+        if self.padding_mode == "zeros":
+            return C.conv_nd(self._label(), self._dims, input, self.weight, self.bias,
+                             self.stride, self.padding, self.dilation, self.groups)
+        # reflect / replicate / circular: pad first (F.pad), then convolve without padding
+        padded = pad(input, self._pad_widths(), mode=self.padding_mode)
+        return C.conv_nd(self._label(), self._dims, padded, self.weight, self.bias,
+                         self.stride, (0,) * self._dims, self.dilation, self.groups)
+
+    def _pad_widths(self) -> tuple:
+        """F.pad's widths, last dim first: (left, right) per spatial dim. For 'same' the total
+        dilation * (k - 1) is split with the extra element on the right, as in PyTorch."""
+        widths = []
+        for d in reversed(range(self._dims)):
+            if self.padding == "valid":
+                left = right = 0
+            elif self.padding == "same":
+                total = self.dilation[d] * (self.kernel_size[d] - 1)
+                left, right = total // 2, total - total // 2
+            else:
+                left = right = self.padding[d]
+            widths += [left, right]
+        return tuple(widths)
 
 
 class Conv1d(_Conv):

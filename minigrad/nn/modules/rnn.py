@@ -162,6 +162,8 @@ class RNNBase(Module):
                  batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__()
         name = "RNN" if mode.startswith("RNN") else mode
+        if not isinstance(input_size, int) or input_size <= 0:
+            raise ValueError(f"{name}: input_size must be a positive integer, got {input_size}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
