@@ -74,27 +74,19 @@ from .ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
+from .ops.indexing import gather, scatter_add  # noqa: F401
+from .ops.join import cat, chunk, concat, split, stack, unbind  # noqa: F401
 from .ops.matmul import addmm, bmm, dot, matmul, mm, outer  # noqa: F401
 from .ops.movement import (  # noqa: F401
     broadcast_to,
-    cat,
-    chunk,
     clone,
-    concat,
     expand,
     flatten,
-    flip,
-    gather,
-    masked_fill,
     permute,
     reshape,
-    scatter_add,
-    split,
     squeeze,
-    stack,
     t,
     transpose,
-    unbind,
     unflatten,
     unsqueeze,
 )
@@ -115,6 +107,7 @@ from .ops.reduce import (  # noqa: F401
     sum,
     var,
 )
+from .ops.subscript import flip, masked_fill  # noqa: F401
 from .tensor import (  # noqa: F401
     Size,
     Tensor,

@@ -329,7 +329,8 @@ class Tensor:
             else:
                 dtype = a
         check_memory_format("to", fmt, self.ndim)
-        from .ops.movement import clone, to_device, to_dtype
+        from .ops.cast import to_device, to_dtype
+        from .ops.movement import clone
 
         out = self
         if dtype is not None and np.dtype(dtype) != self.dtype:

@@ -142,7 +142,7 @@ register("stack", lambda a, b: mg.stack([a, b], dim=-1), lambda r: [Sample(t(r, 
 register("split", lambda x: mg.split(x, 2, dim=1), lambda r: [Sample(t(r, 3, 5))])
 register("chunk", lambda x: mg.chunk(x, 3, dim=0), lambda r: [Sample(t(r, 5, 2))])
 register("unbind", lambda x: mg.unbind(x, 1), lambda r: [Sample(t(r, 2, 3))])
-register("pad", mg.ops.movement.pad, lambda r: [
+register("pad", mg.ops.padding.pad, lambda r: [
     Sample(t(r, 2, 3, 3), (1, 2, 0, 1), value=0.5),
     Sample(t(r, 2, 3, 5), (-1, 2, 1, -2), desc="constant, negative (cropping)"),
     Sample(t(r, 2, 3, 5), (2, 3), mode="reflect", desc="reflect 1-D"),

@@ -116,7 +116,7 @@ def _stack_tensors(batch) -> Tensor:
                                f"but got {tuple(shape)} at entry 0 and "
                                f"{tuple(getattr(t, 'shape', ()))} at entry {i}")
     if any(t.requires_grad for t in batch):  # keep the graph: the autograd op
-        from ..ops.movement import stack
+        from ..ops.join import stack
         return stack(batch)
     return Tensor._make(backend.array_module(batch[0].array).stack([t.array for t in batch]))
 

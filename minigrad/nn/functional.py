@@ -41,8 +41,8 @@ from ..ops.loss import (  # noqa: F401
     smooth_l1_loss,
 )
 from ..ops.matmul import matmul as _matmul
-from ..ops.movement import pad  # noqa: F401
 from ..ops.normalization import batch_norm, group_norm, layer_norm, normalize  # noqa: F401
+from ..ops.padding import pad  # noqa: F401
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d  # noqa: F401
 from ..tensor import Tensor
 

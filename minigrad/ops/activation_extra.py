@@ -18,7 +18,7 @@ from ..tensor import Tensor
 from .activation import softmax, softplus
 from .arguments import normalize_dim
 from .elementwise import sigmoid, tanh, where
-from .movement import chunk
+from .join import chunk
 
 # ---------------------------------------------------------------------------------------------
 # Piecewise linear: hardtanh, relu6, hardsigmoid, hardswish

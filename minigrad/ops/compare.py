@@ -244,7 +244,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | N
     """(values, indices) sorted along ``dim``; values are differentiable through gather.
     The sort is always stable (equal values keep their order), so ``stable`` changes nothing;
     it is accepted for PyTorch's signature."""
-    from .movement import gather
+    from .indexing import gather
     d = normalize_dim("sort", dim, x.ndim)
     idx_t = Tensor._make(_sorted_indices(x, d, descending))
     return SortResult(gather(x, d, idx_t), idx_t)
@@ -253,7 +253,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool | N
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
     """The k largest (or smallest) values along ``dim`` and their indices, largest first.
     k must lie in 0..size of that dim."""
-    from .movement import gather
+    from .indexing import gather
     k = as_int("topk", "k", k)
     d = normalize_dim("topk", dim, x.ndim)
     size = x.shape[d] if x.ndim else 1

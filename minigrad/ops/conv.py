@@ -46,8 +46,8 @@ from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import as_int, int_tuple
 from .elementwise import _tensor_input
-from .movement import pad as pad_op
 from .movement import reshape, squeeze, unsqueeze
+from .padding import pad as pad_op
 
 # ---------------------------------------------------------------------------------------------
 # Arguments

@@ -14,7 +14,7 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
-from .movement import IndexAddInto
+from .subscript import IndexAddInto
 
 
 class Embedding(Function):

@@ -29,9 +29,11 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .elementwise import sigmoid, sigmoid_array, tanh
+from .join import chunk, stack
 from .matmul import matmul
-from .movement import chunk, flip, stack, transpose
+from .movement import transpose
 from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
+from .subscript import flip
 
 
 def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:

@@ -1,15 +1,17 @@
-"""Indexing ops with index tensors: index_select, index_add, take_along_dim, masked_select,
+"""Indexing ops with index tensors: gather, scatter_add, index_select, index_add, take_along_dim, masked_select,
 scatter, scatter_reduce; and narrow/select (slices by number).
 
 Reading at indices and writing at indices are each other's adjoints: the gradient of a read
 (``index_select``, ``take_along_dim``) adds the output gradient back at the same indices, and
 the gradient of what a write put in place (``scatter``'s ``src``) reads the output gradient
-at those indices. ``movement.py`` has the building blocks (``GetItem``/``IndexAddInto``,
-``Gather``/``ScatterAdd``); this module adds the PyTorch ops made of them, with index checks
-that name the op, the dimension and the bad index.
+at those indices. The building blocks are ``Gather``/``ScatterAdd`` (here) and
+``GetItem``/``IndexAddInto`` (``subscript.py``); the PyTorch ops are made of them, with index
+checks that name the op, the dimension and the bad index.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -17,18 +19,10 @@ from .. import backend
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .arguments import normalize_dim
+from .arguments import check_index_range, normalize_dim
 from .elementwise import where
-from .movement import (
-    Gather,
-    IndexAddInto,
-    _full_index,
-    _scatter_add,
-    expand,
-    gather,
-    getitem,
-    reshape,
-)
+from .movement import expand, reshape
+from .subscript import IndexAddInto, _scatter_add, getitem
 
 # ---------------------------------------------------------------------------------------------
 # Checking index tensors
@@ -450,3 +444,106 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *, 
     return ScatterReduce.apply(input, d, idx, _crop(src, idx.shape), reduce,
                                bool(include_self))
 
+
+class Gather(Function):
+    """y[..i..] = x[..index[..i..]..] along ``dim``.   dx = zeros with g added at the indices."""
+
+    @staticmethod
+    def forward(ctx, x, dim, index):
+        ctx.dim, ctx.index, ctx.x_shape = dim, index, x.shape
+        xp = backend.array_module(x)
+        # torch.gather allows index to be smaller than x in the other dims: crop x to match
+        crop = tuple(slice(0, s) if d != dim else slice(None) for d, s in enumerate(index.shape))
+        return xp.take_along_axis(x[crop], index, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return ScatterAdd.apply(g, ctx.dim, ctx.index, ctx.x_shape), None, None
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape); y[..index[i]..] += g[i] along ``dim``.   dg = gather(y_grad, index)."""
+
+    @staticmethod
+    def forward(ctx, g, dim, index, shape):
+        ctx.dim, ctx.index = dim, index
+        xp = backend.array_module(g)
+        if xp is np and g.dtype.kind == "f":
+            # np.add.at is slow; a histogram of flat positions weighted by g is the same sum
+            flat = np.ravel_multi_index(np.broadcast_arrays(*_full_index(index, dim, np)),
+                                        shape)
+            total = np.bincount(flat.ravel(), weights=g.ravel(), minlength=math.prod(shape))
+            return total.astype(g.dtype, copy=False).reshape(shape)
+        out = xp.zeros(shape, dtype=g.dtype)
+        _scatter_add(out, _full_index(index, dim, xp), g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Gather.apply(gg, ctx.dim, ctx.index), None, None, None
+
+
+def _full_index(index, dim, xp):
+    grids = list(xp.indices(index.shape, sparse=True))
+    grids[dim] = index
+    return tuple(grids)
+
+
+def _index_array(op: str, index, x: Tensor):
+    """The integer array behind ``index``, with as many dims as x (gather, scatter_add)."""
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{op}: index must be an integer tensor (int64), got {idx.dtype} "
+                           f"with shape {tuple(idx.shape)}")
+    if idx.ndim != x.ndim:
+        raise RuntimeError(f"{op}: index of shape {tuple(idx.shape)} must have as many "
+                           f"dimensions as the tensor of shape {tuple(x.shape)}")
+    return idx
+
+
+def _no_larger(op: str, idx, d: int, other_shape, what: str, skip_d: bool):
+    for i, (a, b) in enumerate(zip(idx.shape, other_shape)):
+        if a > b and not (skip_d and i == d):
+            apart = f" apart from dimension {d}" if skip_d else ""
+            raise RuntimeError(f"{op}: expected index {list(idx.shape)} to be no larger than "
+                               f"{what} {list(other_shape)}{apart} (dimension {i}: {a} > {b})")
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j] = x[i][index[i][j]] for dim=1 (likewise for any dim). Every index must lie
+    in 0..size-1 of that dim: negative indices are refused, as in PyTorch."""
+    d = normalize_dim("gather", dim, x.ndim)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
+    if idx.size == 0 and idx.dtype.kind in "iu":
+        # nothing to gather: PyTorch accepts an empty index of any rank (output: its shape)
+        return reshape(reshape(x, (-1,))[:0], idx.shape)
+    if x.ndim <= 1 and idx.ndim <= 1 and x.ndim != idx.ndim:
+        # a 0-d tensor or index counts as 1-D with one element, as in PyTorch
+        return reshape(gather(reshape(x, (-1,)), 0, idx.reshape(-1)), idx.shape)
+    idx = _index_array("gather", index, x)
+    if x.ndim == 0:                 # a 0-d tensor gathers from itself, as if it were 1-D
+        return reshape(gather(reshape(x, (1,)), 0, idx.reshape(1)), ())
+    _no_larger("gather", idx, d, x.shape, "input", skip_d=True)
+    check_index_range("gather", idx, d, x.shape[d])
+    return Gather.apply(x, d, idx)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (out of place, differentiable):
+    out[i][index[i][j]] += src[i][j] for dim=1. index may be smaller than src (only its part
+    of src is used) and than x apart from dim; every index must lie in 0..x.size(dim)-1."""
+    d = normalize_dim("scatter_add", dim, x.ndim)
+    idx = _index_array("scatter_add", index, x)
+    if not isinstance(src, Tensor):
+        raise TypeError(f"scatter_add: src must be a Tensor, got {type(src).__name__}")
+    if src.ndim != x.ndim:
+        raise RuntimeError(f"scatter_add: src of shape {tuple(src.shape)} must have as many "
+                           f"dimensions as the tensor of shape {tuple(x.shape)}")
+    if x.ndim == 0:
+        return reshape(scatter_add(reshape(x, (1,)), 0, idx.reshape(1), reshape(src, (1,))),
+                       ())
+    _no_larger("scatter_add", idx, d, x.shape, "self", skip_d=True)
+    _no_larger("scatter_add", idx, d, src.shape, "src", skip_d=False)
+    check_index_range("scatter_add", idx, d, x.shape[d])
+    return x + ScatterAdd.apply(src[tuple(slice(0, s) for s in idx.shape)], d, idx,
+                                tuple(x.shape))

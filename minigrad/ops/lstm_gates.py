@@ -24,7 +24,7 @@ from ..kernels.lstm_cell_numpy import gate_grads
 from ..tensor import Tensor
 from . import kernel_calls
 from .elementwise import sigmoid, tanh
-from .movement import cat, chunk
+from .join import cat, chunk
 
 
 def lstm_gates_reference(gates: Tensor, c: Tensor):

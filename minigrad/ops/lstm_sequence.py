@@ -37,10 +37,12 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
+from .join import stack
 from .lstm_gates import lstm_gates
 from .matmul import addmm
-from .movement import flip, stack, transpose
+from .movement import transpose
 from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
+from .subscript import flip
 
 
 class LSTMSequence(Function):

@@ -30,7 +30,8 @@ from ..kernels._validate import pool_output_size
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import as_int, int_tuple
-from .movement import gather, reshape, squeeze, unsqueeze
+from .indexing import gather
+from .movement import reshape, squeeze, unsqueeze
 
 
 @dataclass(frozen=True)

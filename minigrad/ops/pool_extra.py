@@ -20,7 +20,8 @@ import numpy as np
 from .. import backend
 from ..kernels._validate import pool_output_size
 from ..tensor import Tensor
-from .movement import gather, reshape, squeeze, unsqueeze
+from .indexing import gather
+from .movement import reshape, squeeze, unsqueeze
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 
 # ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Like ``movement.py`` they move numbers without computing new ones, so each gradient moves
 them back: roll by the opposite shift, put the diagonal back on a zero matrix, keep the same
-triangle. Most are written with ``movement.py``'s ops (permute, repeat, cat, indexing), whose
+triangle. Most are written with the shape, joining and indexing ops (permute, repeat, cat, ``x[key]``), whose
 gradients are already there; ``Roll``, ``Diagonal`` and ``Triangle`` are Functions of their own.
 """
 
@@ -14,7 +14,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .arguments import normalize_dim
-from .movement import _sizes, cat, permute, repeat, reshape
+from .join import cat
+from .movement import _sizes, permute, repeat, reshape
 
 # ---------------------------------------------------------------------------------------------
 # roll

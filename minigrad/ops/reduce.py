@@ -17,7 +17,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, normalize_dims, refuse_none_dim
-from .movement import ScatterAdd, expand, reshape
+from .indexing import ScatterAdd
+from .movement import expand, reshape
 
 # PyTorch returns (values, indices) as a named tuple: x.max(dim=1)[0] and .values both work
 MaxResult = collections.namedtuple("max", ["values", "indices"])

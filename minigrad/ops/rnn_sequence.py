@@ -23,9 +23,11 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .elementwise import relu, tanh
+from .join import stack
 from .matmul import addmm
-from .movement import flip, stack, transpose
+from .movement import transpose
 from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
+from .subscript import flip
 
 _ACTIVATIONS = {"tanh": tanh, "relu": relu}
 

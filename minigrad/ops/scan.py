@@ -19,7 +19,9 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, refuse_none_dim
 from .elementwise import where
-from .movement import cat, expand, flip, reshape, unsqueeze
+from .join import cat
+from .movement import expand, reshape, unsqueeze
+from .subscript import flip
 
 
 def _scan_input(x: Tensor, dtype, op: str) -> Tensor:

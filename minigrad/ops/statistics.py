@@ -16,7 +16,8 @@ from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .arguments import normalize_dim
-from .movement import gather, reshape
+from .indexing import gather
+from .movement import reshape
 from .reduce import mean, std, var
 
 MedianResult = collections.namedtuple("median", ["values", "indices"])

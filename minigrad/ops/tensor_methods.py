@@ -11,9 +11,12 @@ from ..tensor import Tensor
 from . import activation as A
 from . import compare as C
 from . import elementwise as E
+from . import indexing as I
+from . import join as J
 from . import matmul as M
 from . import movement as V
 from . import reduce as R
+from . import subscript as S
 
 
 def _swap(fn):
@@ -57,7 +60,7 @@ def attach():
     T.div_ = _inplace_op("div_()", E.div)
     T.clamp_ = lambda self, min=None, max=None: self._inplace(
         "clamp_()", lambda: E.clamp(self, min, max))
-    T.__setitem__ = V.setitem
+    T.__setitem__ = S.setitem
     # comparisons (boolean results, no gradient)
     T.__eq__, T.__ne__ = C.eq, C.ne
     T.__lt__, T.__le__, T.__gt__, T.__ge__ = C.lt, C.le, C.gt, C.ge
@@ -77,7 +80,7 @@ def attach():
     T.clip = E.clamp
     T.subtract, T.multiply, T.divide, T.negative = E.sub, E.mul, E.div, E.neg
     T.where = lambda self, condition, other: E.where(condition, self, other)
-    T.masked_fill = V.masked_fill
+    T.masked_fill = S.masked_fill
     T.lerp = E.lerp
     # reductions
     for name in ("sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin",
@@ -99,9 +102,9 @@ def attach():
     T.view_as = lambda self, other: V.view(self, tuple(other.shape))
     T.reshape_as = lambda self, other: V.reshape(self, tuple(other.shape))
     T.contiguous, T.clone = V.contiguous, V.clone
-    T.__getitem__ = V.getitem
-    T.gather, T.scatter_add = V.gather, V.scatter_add
-    T.split, T.chunk, T.unbind, T.flip = V.split, V.chunk, V.unbind, V.flip
+    T.__getitem__ = S.getitem
+    T.gather, T.scatter_add = I.gather, I.scatter_add
+    T.split, T.chunk, T.unbind, T.flip = J.split, J.chunk, J.unbind, S.flip
     T.matmul, T.mm, T.bmm, T.dot, T.addmm = M.matmul, M.mm, M.bmm, M.dot, M.addmm
     T.softmax = lambda self, dim, dtype=None: A.softmax(self, dim, dtype=dtype)
     T.log_softmax = lambda self, dim, dtype=None: A.log_softmax(self, dim, dtype=dtype)

@@ -39,8 +39,9 @@ import numpy as np
 
 from ... import backend
 from ...ops.attention import attention_weights
+from ...ops.join import cat, chunk
 from ...ops.matmul import matmul
-from ...ops.movement import cat, chunk, expand, reshape, squeeze, transpose, unsqueeze
+from ...ops.movement import expand, reshape, squeeze, transpose, unsqueeze
 from ...tensor import Tensor, empty, zeros
 from .. import functional as F
 from .. import init

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ...ops import conv as C
 from ...ops.arguments import as_int, int_tuple
-from ...ops.movement import pad
+from ...ops.padding import pad
 from ...tensor import Tensor, empty
 from .. import init
 from ..module import Module

@@ -43,11 +43,12 @@ import warnings
 from ...ops.dropout import dropout as dropout_op
 from ...ops.elementwise import relu, tanh
 from ...ops.gru_sequence import gru_sequence, gru_step
+from ...ops.join import cat, stack
 from ...ops.linear import linear_op
 from ...ops.lstm_gates import lstm_gates
 from ...ops.lstm_sequence import lstm_sequence
 from ...ops.matmul import addmm
-from ...ops.movement import cat, squeeze, stack, transpose, unsqueeze
+from ...ops.movement import squeeze, transpose, unsqueeze
 from ...ops.rnn_sequence import rnn_sequence
 from ...tensor import Tensor, empty, zeros
 from .. import init

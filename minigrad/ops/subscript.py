@@ -1,0 +1,193 @@
+"""``x[key]``, ``x[key] = value``, ``masked_fill`` and ``flip``: NumPy's indexing rules,
+with gradients.
+
+The gradient of ``x[idx]`` is scattered into a zero tensor of x's shape at ``idx`` (adding where
+an index repeats); the gradient of ``x[idx] = v`` goes to ``v`` from ``idx`` and to ``x``
+everywhere else."""
+
+from __future__ import annotations
+
+import builtins
+
+import numpy as np
+
+from .. import backend
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .arguments import normalize_dim
+from .movement import sum_to
+
+
+def _index_key(key, xp):
+    """Turn a Python/Tensor index into one NumPy/CuPy understands (Tensors become arrays).
+
+    A 0-d integer tensor becomes a Python int: PyTorch indexes with it as with an int, while
+    NumPy would treat a 0-d array as an advanced index (``x[t0, :, t1]`` on a (2, 3, 4)
+    tensor is (3, 2) in PyTorch, (2, 3) in NumPy)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    out = []
+    for k in key:
+        if isinstance(k, Tensor):
+            k = k.array
+            if k.ndim == 0 and k.dtype.kind in "iu":
+                k = int(k)
+        elif isinstance(k, list):
+            k = xp.asarray(k)
+            if k.dtype.kind == "f":
+                raise IndexError("tensors used as indices must be long, int or bool")
+        if hasattr(k, "dtype") and getattr(k, "ndim", 0) > 0 and k.dtype.kind == "f":
+            raise IndexError(f"tensors used as indices must be long, int or bool, got {k.dtype}")
+        out.append(k)
+    return tuple(out)
+
+
+def _is_basic(key) -> bool:
+    """Basic indexing (ints, slices, None, ...) gives each element at most once: no repeats."""
+    return all(isinstance(k, (int, np.integer, slice, type(None), type(Ellipsis))) or
+               (hasattr(k, "ndim") and k.ndim == 0 and k.dtype.kind in "iu") for k in key)
+
+
+def _scatter_add(zeros, key, values):
+    xp = backend.array_module(zeros)
+    if xp is np:
+        np.add.at(zeros, key, values)
+    else:
+        import cupyx
+        cupyx.scatter_add(zeros, key, values)
+    return zeros
+
+
+class GetItem(Function):
+    """y = x[key].   dx = zeros like x, with g *added* at key (repeated indices accumulate)."""
+
+    @staticmethod
+    def forward(ctx, x, key):
+        ctx.x_shape, ctx.key = x.shape, key
+        return x[key]
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexAddInto.apply(g, ctx.key, ctx.x_shape), None
+
+
+class IndexAddInto(Function):
+    """y = zeros(shape) with g added at key.   dg = y_grad[key] (the adjoint of GetItem)."""
+
+    @staticmethod
+    def forward(ctx, g, key, shape):
+        ctx.key = key
+        xp = backend.array_module(g)
+        out = xp.zeros(shape, dtype=g.dtype)
+        if _is_basic(key):
+            out[key] = g
+        else:
+            _scatter_add(out, key, g)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return GetItem.apply(gg, ctx.key), None, None
+
+
+def _check_mask_shapes(key, shape) -> None:
+    """Each bool mask must have the shape of the dims it indexes (NumPy lets an empty mask
+    index a dim of any size; PyTorch does not)."""
+    def width(k):                # how many dims of x this entry of the key consumes
+        if k is None or k is Ellipsis:
+            return 0
+        return k.ndim if getattr(k, "dtype", None) == np.bool_ else 1
+    dim = 0
+    for i, k in enumerate(key):
+        if k is Ellipsis:
+            dim = len(shape) - sum(width(j) for j in key[i + 1:])
+            continue
+        n = width(k)
+        if n and getattr(k, "dtype", None) == np.bool_ and tuple(k.shape) != shape[dim:dim + n]:
+            raise IndexError(f"index: the shape of the mask {tuple(k.shape)} at index {i} does "
+                             f"not match the shape of the indexed tensor {shape} at dim {dim}")
+        dim += n
+
+
+def _is_int(k) -> bool:
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def _ints_first(key):
+    """Split a key mixing ints with advanced (array) indices into (ints, rest): PyTorch takes
+    the ints as selects before the advanced indexing, NumPy as advanced indices (on a
+    (2, 3, 4) tensor, ``x[1, :, [0, 1]]`` is (3, 2) in PyTorch, (2, 3) in NumPy)."""
+    ints = []
+    for k in key:
+        if _is_int(k) or k is Ellipsis:
+            ints.append(k)
+        elif isinstance(k, slice):
+            ints.append(slice(None))
+        elif k is not None:          # an array: a bool mask spans its ndim dims (0-d: none)
+            width = k.ndim if k.dtype == np.bool_ else 1
+            ints.extend([slice(None)] * width)
+    return tuple(ints), tuple(k for k in key if not _is_int(k))
+
+
+def getitem(x: Tensor, key) -> Tensor:
+    xp = backend.array_module(x.array)
+    k = _index_key(key, xp)
+    _check_mask_shapes(k, tuple(x.shape))
+    if not _is_basic(k) and builtins.any(_is_int(j) for j in k):
+        ints, rest = _ints_first(k)
+        return getitem(getitem(x, ints), rest)
+    try:
+        if _is_basic(k):
+            return GetItem.apply(x, k)
+        # advanced indexing: check now, so the error names the tensor, not numpy's internals
+        x.array[k]
+    except IndexError as e:
+        raise IndexError(f"index {key!r} is invalid for a tensor of shape {tuple(x.shape)}: {e}") \
+            from None
+    return GetItem.apply(x, k)
+
+
+class SetItem(Function):
+    """y = x with y[key] = v.   dx = g with zeros at key;  dv = sum_to(g[key], v.shape)."""
+
+    @staticmethod
+    def forward(ctx, x, key, v):
+        ctx.key, ctx.v_shape = key, np.shape(v)
+        y = x.copy()
+        y[key] = v
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        nx, _, nv = ctx.needs_input_grad
+        gx = gv = None
+        if nx:
+            mask = backend.array_module(g.array).ones(g.shape, dtype=g.dtype)
+            mask[ctx.key] = 0
+            gx = g * Tensor._make(mask)
+        if nv:
+            gv = sum_to(GetItem.apply(g, ctx.key), ctx.v_shape)
+        return gx, None, gv
+
+
+def setitem(x: Tensor, key, value):
+    """``x[key] = value``: in place, like every other in-place op (see Tensor._inplace)."""
+    xp = backend.array_module(x.array)
+    k = _index_key(key, xp)
+    if isinstance(value, Tensor):
+        v = value if value.dtype == x.dtype else value.to(x.dtype)
+    else:
+        v = np.asarray(value, dtype=x.dtype) if not hasattr(value, "dtype") else value
+    x._inplace("__setitem__", lambda: SetItem.apply(x, k, v))
+
+
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
+    from .elementwise import where
+    return where(mask, value.to(x.dtype) if isinstance(value, Tensor) else value, x)
+
+
+
+def flip(x: Tensor, dims) -> Tensor:
+    dims = {normalize_dim("flip", d, x.ndim) for d in (dims if isinstance(dims, (tuple, list)) else [dims])}
+    return GetItem.apply(x, tuple(slice(None, None, -1) if i in dims else slice(None)
+                                  for i in range(x.ndim)))
