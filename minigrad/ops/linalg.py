@@ -1,6 +1,6 @@
 """Linear algebra: einsum, mv, baddbmm, and the norms of ``mg.linalg``.
 
-``einsum`` is one Function for every contraction: C = einsum("ij,jk->ik", A, B) sums
+``einsum`` is one ``ArrayFunction`` for every contraction: C = einsum("ij,jk->ik", A, B) sums
 A_ij B_jk over the letters missing from the output. Its gradient for one operand is another
 einsum: the output gradient contracted with the other operands, written with the operand's
 own letters as output ("ik,jk->ij" for A). That works when each letter of the operand also
@@ -20,7 +20,7 @@ import string
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .matmul import matmul
@@ -33,7 +33,7 @@ from .reduce import sum as sum_
 # ---------------------------------------------------------------------------------------------
 
 
-class Einsum(Function):
+class Einsum(ArrayFunction):
     """y = einsum(terms -> out)(x_0, x_1, ...), with no letter repeated inside a term and every
     letter of a term present in ``out`` or another term (``einsum`` prepares that).
 

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor, check_memory_format
 from .arguments import as_int, check_index_range, normalize_dim, normalize_dims
 
@@ -35,7 +35,7 @@ def _sum_to_array(x, shape):
     return out
 
 
-class SumTo(Function):
+class SumTo(ArrayFunction):
     """y = sum of x over the dimensions that broadcasting added.   dy/dx: broadcast g back."""
 
     @staticmethod
@@ -48,7 +48,7 @@ class SumTo(Function):
         return expand(g, ctx.x_shape), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(ArrayFunction):
     """y = x broadcast to ``shape`` (a read-only view).   dx = sum_to(g, x.shape)."""
 
     @staticmethod
@@ -105,7 +105,7 @@ def _sizes(sizes, op: str = "reshape", name: str = "size"):
 # Shapes
 # ---------------------------------------------------------------------------------------------
 
-class Reshape(Function):
+class Reshape(ArrayFunction):
     """y = x with a new shape (same elements, same order).   dx = g reshaped back."""
 
     @staticmethod
@@ -173,7 +173,7 @@ def view_strides(shape, strides, new_shape):
     return tuple(new_strides) if view_d == -1 else None
 
 
-class View(Function):
+class View(ArrayFunction):
     """y = x's memory read in a new shape (never a copy: writes through y reach x).
     dx = g reshaped back."""
 
@@ -218,7 +218,7 @@ def _element_strides(array) -> tuple:
     return tuple(s // array.itemsize for s in array.strides)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     """y = x with its dimensions reordered.   dx = g with the inverse permutation."""
 
     @staticmethod
@@ -293,7 +293,7 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
 
 
-class Repeat(Function):
+class Repeat(ArrayFunction):
     """y = x tiled ``reps`` times along each dimension.
 
     Each input element appears once per tile, so its gradient is the sum over the tiles: view g
@@ -324,7 +324,7 @@ def repeat(x: Tensor, *reps) -> Tensor:
     return Repeat.apply(x, reps)
 
 
-class Contiguous(Function):
+class Contiguous(ArrayFunction):
     """y = a contiguous copy of x (only if x is not contiguous).   dx = g."""
 
     @staticmethod
@@ -336,7 +336,7 @@ class Contiguous(Function):
         return g
 
 
-class Clone(Function):
+class Clone(ArrayFunction):
     """y = a copy of x.   dx = g."""
 
     @staticmethod
@@ -406,7 +406,7 @@ def _scatter_add(zeros, key, values):
     return zeros
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     """y = x[key].   dx = zeros like x, with g *added* at key (repeated indices accumulate)."""
 
     @staticmethod
@@ -419,7 +419,7 @@ class GetItem(Function):
         return IndexAddInto.apply(g, ctx.key, ctx.x_shape), None
 
 
-class IndexAddInto(Function):
+class IndexAddInto(ArrayFunction):
     """y = zeros(shape) with g added at key.   dg = y_grad[key] (the adjoint of GetItem)."""
 
     @staticmethod
@@ -495,7 +495,7 @@ def getitem(x: Tensor, key) -> Tensor:
     return GetItem.apply(x, k)
 
 
-class SetItem(Function):
+class SetItem(ArrayFunction):
     """y = x with y[key] = v.   dx = g with zeros at key;  dv = sum_to(g[key], v.shape)."""
 
     @staticmethod
@@ -534,7 +534,7 @@ def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor:
     return where(mask, value.to(x.dtype) if isinstance(value, Tensor) else value, x)
 
 
-class Gather(Function):
+class Gather(ArrayFunction):
     """y[..i..] = x[..index[..i..]..] along ``dim``.   dx = zeros with g added at the indices."""
 
     @staticmethod
@@ -550,7 +550,7 @@ class Gather(Function):
         return ScatterAdd.apply(g, ctx.dim, ctx.index, ctx.x_shape), None, None
 
 
-class ScatterAdd(Function):
+class ScatterAdd(ArrayFunction):
     """y = zeros(shape); y[..index[i]..] += g[i] along ``dim``.   dg = gather(y_grad, index)."""
 
     @staticmethod
@@ -642,7 +642,7 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
 # Joining and splitting
 # ---------------------------------------------------------------------------------------------
 
-class Cat(Function):
+class Cat(ArrayFunction):
     """y = [x0, x1, ...] joined along ``dim``.   dx_i = the slice of g where x_i went."""
 
     @staticmethod
@@ -717,7 +717,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return Stack.apply(*[t if t.dtype == dtype else t.to(dtype) for t in tensors], dim=d)
 
 
-class Stack(Function):
+class Stack(ArrayFunction):
     """y = [x0, x1, ...] stacked along a new dimension ``dim``.   dx_i = g[..., i, ...]."""
 
     @staticmethod
@@ -732,7 +732,7 @@ class Stack(Function):
                      for i, need in enumerate(ctx.needs_input_grad))
 
 
-class Split(Function):
+class Split(ArrayFunction):
     """(y_0, y_1, ...) = consecutive pieces of x along ``dim``.   dx = cat(g_0, g_1, ...).
 
     One op with many outputs (not one slice op per piece): each piece's gradient is written
@@ -753,7 +753,7 @@ class Split(Function):
         return cat(list(grads), dim=ctx.dim), None, None
 
 
-class Unbind(Function):
+class Unbind(ArrayFunction):
     """(y_0, y_1, ...) = the slices x[..., i, ...] along ``dim``.   dx = stack(g_0, g_1, ...)."""
 
     @staticmethod
@@ -825,7 +825,7 @@ def flip(x: Tensor, dims) -> Tensor:
                                   for i in range(x.ndim)))
 
 
-class Pad(Function):
+class Pad(ArrayFunction):
     """y = x surrounded by ``value``.   dx = the middle of g (where x went)."""
 
     @staticmethod
@@ -934,7 +934,7 @@ def _source_index(mode: str, size: int, lo: int, hi: int, d: int):
 # Casts and device moves
 # ---------------------------------------------------------------------------------------------
 
-class ToDtype(Function):
+class ToDtype(ArrayFunction):
     """y = x converted to another dtype.   dx = g converted back (floats only)."""
 
     @staticmethod
@@ -955,7 +955,7 @@ def to_dtype(x: Tensor, dtype) -> Tensor:
     return x if x.dtype == dtype else ToDtype.apply(x, dtype)
 
 
-class ToDevice(Function):
+class ToDevice(ArrayFunction):
     """y = x copied to another device.   dx = g copied back."""
 
     @staticmethod

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, normalize_dims, refuse_none_dim
 from .movement import ScatterAdd, expand, reshape
@@ -38,7 +38,7 @@ def _spread(g: Tensor, x_shape, axes) -> Tensor:
     return expand(reshape(g, _keep_shape(x_shape, axes)), tuple(x_shape))
 
 
-class Sum(Function):
+class Sum(ArrayFunction):
     """y = sum of x over ``axes``.   dx = g broadcast back over those axes."""
 
     @staticmethod
@@ -127,7 +127,7 @@ def _variance_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
         return g * centred * (2.0 / dof if dof else math.inf)
 
 
-class Var(Function):
+class Var(ArrayFunction):
     """y = sum((x - mean)^2) / (N - correction) over ``axes``.
 
     dx = g * 2 (x - mean) / (N - correction)   (see ``_variance_grad`` for N <= correction).
@@ -145,7 +145,7 @@ class Var(Function):
         return _variance_grad(ctx, x, _spread(g, ctx.x_shape, ctx.axes)), None, None, None, None
 
 
-class Std(Function):
+class Std(ArrayFunction):
     """y = sqrt(var(x)).   dx = var's gradient times g / (2y), and 0 where y == 0.
 
     At y = 0 (a constant input) sqrt's slope is infinite but var's is 0: PyTorch defines the
@@ -200,7 +200,7 @@ def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     return _var_or_std("std", Std, x, dim, unbiased, keepdim, correction)
 
 
-class AMax(Function):
+class AMax(ArrayFunction):
     """y = max of x over ``axes``.   dx = g shared evenly among the elements equal to the max."""
 
     @staticmethod
@@ -240,7 +240,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return AMax.apply(x, axes, keepdim, False)
 
 
-class MaxWithIndices(Function):
+class MaxWithIndices(ArrayFunction):
     """(values, indices) of the max along one dim.   dx = g placed at the returned index."""
 
     @staticmethod
@@ -322,7 +322,7 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _arg(x, dim, keepdim, False, "argmin")
 
 
-class LogSumExp(Function):
+class LogSumExp(ArrayFunction):
     """y = log(sum(exp(x))) = m + log(sum(exp(x - m))), with m = max(x).
 
     Subtracting the max keeps exp from overflowing (x = 1000 would give inf otherwise).
@@ -382,7 +382,7 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 # Vector norms
 # ---------------------------------------------------------------------------------------------
 
-class Norm(Function):
+class Norm(ArrayFunction):
     """y = ||x||_p over ``axes``: (sum |x|^p)^(1/p); p = inf is max |x|, -inf min |x|, and
     p = 0 counts the nonzero entries.
 

@@ -100,7 +100,7 @@ class _SinWithWrongGradient(mg.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.sin(x)
+        return x.sin()
 
     @staticmethod
     def backward(ctx, g):
