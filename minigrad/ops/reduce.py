@@ -452,11 +452,16 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (every element by default): p = 2, 1, inf, -inf, 0 or
     any other number. The default p = "fro" is the 2-norm over every element, one dim or two
     (a Frobenius norm: PyTorch refuses it over three dims or more). Its gradient at the zero
-    vector is 0, as in PyTorch."""
+    vector is 0, as in PyTorch. p = "nuc" is the nuclear norm (the sum of the singular values)
+    over two dims (all of them when None: a matrix), as ``linalg.matrix_norm``."""
     if isinstance(p, str):
+        if p == "nuc":
+            from .linalg import matrix_norm  # linalg imports this module
+            dims = tuple(range(x.ndim)) if dim is None else (
+                tuple(dim) if isinstance(dim, (tuple, list)) else (dim,))
+            return matrix_norm(x, "nuc", dims, keepdim)
         if p != "fro":
-            raise NotImplementedError(f"norm: p={p!r} is not implemented; use p='fro' or a "
-                                      "number (vector norms)")
+            raise RuntimeError(f"norm: p={p!r} is not a norm; use 'fro', 'nuc' or a number")
         if isinstance(dim, (tuple, list)) and len(dim) > 2:
             raise RuntimeError(f"norm: the Frobenius norm (p='fro', the default) takes one dim "
                                f"or two, got dim={tuple(dim)}; give a number p for a vector "
