@@ -545,6 +545,15 @@ def test_setup_context_gets_every_argument_defaults_included():
     np.testing.assert_array_equal(x.grad.numpy(), [4.0, 4.0, 4.0])
 
 
+def test_setup_context_tracks_a_tensor_passed_by_keyword():
+    x, w, b = (mg.randn(4, 3, dtype=mg.float64, requires_grad=True),
+               mg.randn(5, 3, dtype=mg.float64, requires_grad=True),
+               mg.randn(5, dtype=mg.float64, requires_grad=True))
+    MG.LinearFunction.apply(x, w, bias=b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), np.full(5, 4.0))
+    assert gradcheck(lambda x, w, b: MG.LinearFunction.apply(x, weight=w, bias=b), (x, w, b))
+
+
 def test_vjp_is_an_alias_of_backward():
     class Triple(Function):
         @staticmethod

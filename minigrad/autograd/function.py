@@ -460,21 +460,23 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        separate_setup = cls.setup_context is not Function.setup_context
+        if separate_setup:
+            args, kwargs = _bind_defaults(cls.forward, args, kwargs)
         needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
         ctx = FunctionCtx(cls._node_fn, needs)
         with no_grad():
-            if cls.setup_context is Function.setup_context:
-                output = cls.forward(ctx, *args, **kwargs)
-            else:
-                args, kwargs = _bind_defaults(cls.forward, args, kwargs)
+            if separate_setup:
                 output = cls.forward(*args, **kwargs)
                 cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
         return _wrap_outputs(cls, ctx, args, output, record=STATE.enabled and any(needs))
 
 
 def _bind_defaults(forward, args, kwargs):
-    """With ``setup_context``, ``inputs`` holds every argument of forward, defaults
-    included, as in PyTorch."""
+    """With ``setup_context``, ``inputs`` holds every positional argument of forward, passed
+    by keyword or left to its default included, as in PyTorch (each gets a gradient)."""
     bound = inspect.signature(forward).bind(*args, **kwargs)
     bound.apply_defaults()
     return bound.args, bound.kwargs
