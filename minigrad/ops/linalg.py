@@ -247,8 +247,10 @@ class Svd(ArrayFunction):
     @staticmethod
     def forward(ctx, a, full_matrices):
         u, s, vh = _lapack_svd(a, full_matrices=full_matrices)
-        ctx.materialize_grads = False       # unused outputs: None, so svdvals' gradient stays
-        ctx.save_for_backward(u, s, vh)     # U diag(gS) Vh even at repeated singular values
+        # unused outputs reach backward as None, not zeros: with only S used (svdvals) the
+        # gradient is then U diag(gS) Vh, defined even at repeated singular values
+        ctx.materialize_grads = False
+        ctx.save_for_backward(u, s, vh)
         return u, s, vh
 
     @staticmethod
@@ -259,10 +261,10 @@ class Svd(ArrayFunction):
             u, g_u = u[..., :k], None if g_u is None else g_u[..., :k]
         if vh.shape[-2] != k:
             vh, g_vh = vh[..., :k, :], None if g_vh is None else g_vh[..., :k, :]
-        return svd_backward(g_u, g_s, g_vh, u, s, vh), None
+        return _svd_backward(g_u, g_s, g_vh, u, s, vh), None
 
 
-def svd_backward(g_u, g_s, g_vh, u, s, vh):
+def _svd_backward(g_u, g_s, g_vh, u, s, vh):
     """The gradient of A from those of its reduced SVD (Tensor ops: differentiable again)."""
     m, n = u.shape[-2], vh.shape[-1]
     if g_u is None and g_vh is None:
