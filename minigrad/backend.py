@@ -103,7 +103,7 @@ def array_module(*arrays):
     """``numpy`` or ``cupy``, whichever holds the arrays (numpy if none is a GPU array)."""
     if not arrays or type(arrays[0]) is np.ndarray:
         return np  # the common case, answered without asking about CuPy (mixing is refused
-        #            earlier, in Function.apply)
+        #            earlier, in ArrayFunction.apply)
     cp = _cupy()
     if cp is not None:
         for a in arrays:

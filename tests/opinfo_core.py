@@ -80,7 +80,8 @@ register("prod", mg.prod, lambda r: [
 register("norm", mg.norm, lambda r: [
     Sample(t(r, 3, 4)), Sample(t(r, 3, 4, away_from=0.0), p=1, dim=1),
     Sample(t(r, 3, 4, away_from=0.0), p=3, dim=0), Sample(t(r, 2, 5, away_from=0.0), p=0.5),
-    Sample(t(r, 4, 3), p=float("inf"), dim=1, keepdim=True)])
+    Sample(t(r, 4, 3), p=float("inf"), dim=1, keepdim=True), Sample(t(r, 3, 4), p="nuc"),
+    Sample(t(r, 2, 3, 4), p="nuc", dim=(0, 2), keepdim=True)])
 
 # ---- shapes ---------------------------------------------------------------------------------
 register("reshape", lambda x: mg.reshape(x, (5, -1)), lambda r: [Sample(t(r, 3, 5))],

@@ -197,7 +197,27 @@ register("linalg.vector_norm", mg.linalg.vector_norm, lambda r: [
     Sample(t(r, 3, 4), -float("inf"), dim=1)])
 register("linalg.matrix_norm", mg.linalg.matrix_norm, lambda r: [
     Sample(t(r, 3, 4)), Sample(t(r, 2, 3, 4, away_from=0.0), 1),
-    Sample(t(r, 3, 4, away_from=0.0), float("inf"), dim=(1, 0), keepdim=True)])
+    Sample(t(r, 3, 4, away_from=0.0), float("inf"), dim=(1, 0), keepdim=True),
+    Sample(t(r, 3, 4), "nuc"), Sample(t(r, 2, 4, 3), 2), Sample(t(r, 2, 3, 4), -2),
+    Sample(t(r, 3, 2, 4), "nuc", dim=(2, 0), keepdim=True)])
 register("linalg.norm", mg.linalg.norm, lambda r: [
     Sample(t(r, 2, 3, 2)), Sample(t(r, 3, 4), "fro"), Sample(t(r, 4, away_from=0.0), 1),
-    Sample(t(r, 3, 4, away_from=0.0), -1, dim=(0, 1)), Sample(t(r, 3, 4), 3, dim=1)])
+    Sample(t(r, 3, 4, away_from=0.0), -1, dim=(0, 1)), Sample(t(r, 3, 4), 3, dim=1),
+    Sample(t(r, 4, 3), "nuc"), Sample(t(r, 2, 3, 4), 2, dim=(1, 2))])
+
+
+def _svd_invariants(A, full_matrices=True):
+    """The functions of an SVD that do not depend on the signs LAPACK picks for the singular
+    vectors: S, U Vh, |U| and |Vh| (their first k vectors; the rest of a full U has no
+    gradient), as PyTorch's OpInfo samples check it."""
+    U, S, Vh = mg.linalg.svd(A, full_matrices=full_matrices)
+    k = S.shape[-1]
+    U, Vh = U[..., :k], Vh[..., :k, :]
+    return S, U @ Vh, U.abs(), Vh.abs()
+
+
+register("linalg.svd", _svd_invariants, lambda r: [
+    Sample(t(r, 3, 5)), Sample(t(r, 5, 3)), Sample(t(r, 4, 4), full_matrices=False),
+    Sample(t(r, 2, 4, 3), full_matrices=False), Sample(t(r, 2, 3, 4))])
+register("linalg.svdvals", mg.linalg.svdvals, lambda r: [
+    Sample(t(r, 3, 5)), Sample(t(r, 5, 3)), Sample(t(r, 2, 2, 3))])

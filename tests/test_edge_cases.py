@@ -150,8 +150,10 @@ def test_norm_minus_inf_is_the_smallest_magnitude():
 
 
 def test_norm_refuses_what_it_does_not_compute():
-    with pytest.raises(NotImplementedError, match="norm: p='nuc'"):
-        mg.randn(2, 2).norm(p="nuc")
+    with pytest.raises(RuntimeError, match="norm: p='nucl' is not a norm"):
+        mg.randn(2, 2).norm(p="nucl")
+    with pytest.raises(RuntimeError, match="matrix_norm: dim must be a 2-tuple"):
+        mg.randn(2, 2, 2).norm(p="nuc")                  # a matrix norm: two dims
     with pytest.raises(RuntimeError, match="norm: expected a floating point tensor.*int64"):
         mg.tensor([3, 4]).norm()
     with pytest.raises(RuntimeError, match="norm: can't compute the inf norm over an empty"):

@@ -614,7 +614,7 @@ def test_vector_norm_of_zeros_has_zero_gradient():
                 lambda a, ord_=ord_: torch.linalg.vector_norm(a, ord_, dim=1), x)
 
 
-@pytest.mark.parametrize("ord_", ["fro", 1, -1, float("inf"), -float("inf")])
+@pytest.mark.parametrize("ord_", ["fro", "nuc", 2, -2, 1, -1, float("inf"), -float("inf")])
 @given(shape=hnp.array_shapes(min_dims=2, max_dims=4, min_side=1, max_side=4), seed=seeds,
        keepdim=st.booleans())
 def test_matrix_norm(ord_, shape, seed, keepdim):
@@ -623,6 +623,66 @@ def test_matrix_norm(ord_, shape, seed, keepdim):
             lambda a: torch.linalg.matrix_norm(a, ord_, keepdim=keepdim), x)
     dims = (0, -1)
     compare(lambda a: mg.linalg.norm(a, ord_, dims), lambda a: torch.linalg.norm(a, ord_, dims), x)
+
+
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("ord_", ["nuc", 2, -2])
+@pytest.mark.parametrize("dim", [(0, 2), (2, 0), (-1, 1)])
+def test_singular_value_norms_over_any_two_dims(ord_, dim, keepdim):
+    x = _values((3, 2, 4), 7)
+    compare(lambda a: mg.linalg.matrix_norm(a, ord_, dim, keepdim),
+            lambda a: torch.linalg.matrix_norm(a, ord_, dim, keepdim), x)
+    compare_second_derivative(lambda a: mg.linalg.norm(a, ord_, dim, keepdim),
+                              lambda a: torch.linalg.norm(a, ord_, dim, keepdim), x)
+    if ord_ == "nuc":
+        compare(lambda a: a.norm(p="nuc", dim=dim), lambda a: a.norm(p="nuc", dim=dim), x)
+        compare(lambda a: mg.norm(a[0], p="nuc"), lambda a: torch.norm(a[0], p="nuc"), x)
+
+
+SVD_SHAPES = [(1, 1), (3, 5), (5, 3), (4, 4), (2, 3, 4), (2, 4, 3), (3, 1), (2, 0, 3)]
+
+
+def _svd_invariants(lib, full_matrices):
+    """What an SVD determines whatever signs LAPACK picks for the singular vectors: S, U Vh
+    and |U|, |Vh| (their first k = min(m, n) vectors), in one tensor."""
+    def f(a):
+        U, S, Vh = lib.linalg.svd(a, full_matrices=full_matrices)
+        k = S.shape[-1]
+        U, Vh = U[..., :k], Vh[..., :k, :]
+        parts = [(U @ Vh).flatten(), S.flatten(), U.abs().flatten(), Vh.abs().flatten()]
+        return lib.cat(parts)
+    return f
+
+
+@pytest.mark.parametrize("full_matrices", [True, False])
+@pytest.mark.parametrize("shape", SVD_SHAPES, ids=str)
+def test_svd(shape, full_matrices):
+    x = _values(shape, 11)
+    compare(_svd_invariants(mg, full_matrices), _svd_invariants(torch, full_matrices), x)
+    if 0 not in shape:
+        compare_second_derivative(_svd_invariants(mg, full_matrices),
+                                  _svd_invariants(torch, full_matrices), x)
+    U, S, Vh = mg.linalg.svd(mg.tensor(x), full_matrices=full_matrices)
+    Ut, St, Vht = torch.linalg.svd(torch.from_numpy(x), full_matrices=full_matrices)
+    assert (U.shape, S.shape, Vh.shape) == (Ut.shape, St.shape, Vht.shape)
+    assert mg.linalg.svd(mg.tensor(x))._fields == ("U", "S", "Vh")
+
+
+@pytest.mark.parametrize("shape", SVD_SHAPES, ids=str)
+def test_svdvals(shape):
+    x = _values(shape, 12)
+    compare(mg.linalg.svdvals, torch.linalg.svdvals, x)
+    if 0 not in shape:
+        compare_second_derivative(mg.linalg.svdvals, torch.linalg.svdvals, x)
+
+
+def test_svdvals_gradient_is_defined_at_repeated_singular_values():
+    """An orthogonal matrix has every singular value 1: the gradient of their sum is still
+    U Vh = Q (what PyTorch gives), where the full SVD's formula would divide by 0."""
+    q = np.linalg.qr(np.random.default_rng(5).standard_normal((4, 4)))[0]
+    compare(lambda a: mg.linalg.svdvals(a).sum(), lambda a: torch.linalg.svdvals(a).sum(), q)
+    compare(lambda a: mg.linalg.matrix_norm(a, "nuc"),
+            lambda a: torch.linalg.matrix_norm(a, "nuc"), q)
 
 
 @given(shape=hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4), seed=seeds)

@@ -1,13 +1,14 @@
 """Reverse-mode automatic differentiation: graph nodes, the backward engine, gradient checks.
 
 Public API, as in PyTorch: ``mg.autograd.grad``, ``Function``, ``no_grad``/``enable_grad``,
-``gradcheck``/``gradgradcheck``, ``detect_anomaly``.
+``gradcheck``/``gradgradcheck``, ``detect_anomaly``; and ``ArrayFunction``, the base class of
+minigrad's own ops (forward on arrays).
 """
 
 from __future__ import annotations
 
 from .engine import run_backward
-from .function import Context, Function
+from .function import ArrayFunction, Context, Function
 from .grad_mode import (
     detect_anomaly,
     enable_grad,
@@ -18,7 +19,7 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["Function", "Context", "grad", "backward", "no_grad", "enable_grad",
+__all__ = ["Function", "ArrayFunction", "Context", "grad", "backward", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "detect_anomaly", "is_anomaly_enabled",
            "gradcheck", "gradgradcheck", "GradcheckError"]
 

@@ -218,6 +218,9 @@ def _call_backward(node, grads):
     filled = []
     for g, (shape, dtype) in zip(grads, node.output_meta):
         if g is None:  # an output that was not used: its gradient is zero
+            if not node.materialize_grads:     # a Function that asked for None instead
+                filled.append(None)
+                continue
             from ..backend import array_module
             xp = array_module(*[x.array for x in grads if x is not None])
             g = Tensor._make(xp.zeros(shape, dtype=dtype))
@@ -244,8 +247,10 @@ def _call_backward(node, grads):
             checked.append(None)
             continue
         if not isinstance(g, Tensor):
+            hint = (" (wrap an array with mg.from_numpy, or compute with Tensor ops)"
+                    if hasattr(g, "shape") else "")
             raise TypeError(f"{node.name}.backward must return Tensors or None, got "
-                            f"{type(g).__name__} for input {i}")
+                            f"{type(g).__name__} for input {i}{hint}")
         want_shape, want_dtype = _input_meta(edge)
         data = g.array                   # compare raw shapes and dtypes: this runs for every edge
         if data.shape != want_shape:

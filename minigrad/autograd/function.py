@@ -1,8 +1,8 @@
-"""``Function``: one differentiable operation, and ``Context``: its node in the graph.
+"""Differentiable operations: ``ArrayFunction``, ``Function``, and ``Context``, a node of the graph.
 
-Every op in minigrad is a subclass of ``Function`` with two static methods side by side::
+Every op in minigrad is a subclass of ``ArrayFunction`` with two static methods side by side::
 
-    class Exp(Function):
+    class Exp(ArrayFunction):
         '''y = exp(x).   dy/dx = exp(x) = y.'''
 
         @staticmethod
@@ -21,20 +21,29 @@ and returns *Tensors* and is written with minigrad ops. When the engine runs it 
 recording on (``create_graph=True``) the gradient is itself a graph, so it can be
 differentiated again: second derivatives come for free (Chainer's ``FunctionNode`` idea).
 
-``Function.apply(*args)`` runs forward and, if any input requires grad, records a
+``ArrayFunction.apply(*args)`` runs forward and, if any input requires grad, records a
 ``Context`` node: which inputs it came from (``next_edges``), what backward needs
 (``save_for_backward``) and anything else stored on ``ctx`` (shapes, axes, ...).
+
+``Function`` is PyTorch's ``torch.autograd.Function``, for code written for PyTorch and for
+your own ops: its ``forward`` receives the Tensors themselves, with recording switched off
+(its ops leave no graph: the whole call is one node), and returns Tensors. The rest is the
+same idea, with PyTorch's extras on ``ctx`` (``mark_dirty``, ``set_materialize_grads``, ...)
+and ``once_differentiable``. It is built on the same ``Context`` and engine; minigrad's own ops
+use ``ArrayFunction`` because it skips wrapping and unwrapping Tensors on every call.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import traceback
 
 import numpy as np
 
 from ..backend import array_module
 from ..tensor import Tensor  # tensor.py needs only grad_mode from this package, so no cycle
-from .grad_mode import STATE
+from .grad_mode import STATE, no_grad
 
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to use saved values after they "
@@ -47,7 +56,8 @@ _FREED_MESSAGE = (
 class _Saved:
     """One value saved for backward, with the version it had when saved.
 
-    kind 'input': a Tensor passed to forward (keeps its graph, so backward is differentiable);
+    kind 'input': a Tensor passed to forward (keeps its graph, so backward is differentiable),
+        or any other Tensor a ``Function`` saved, kept as it is;
     kind 'output': an output array, turned back into a Tensor whose grad_fn is this node;
     kind 'const': any other array (a mask, an intermediate): a Tensor that needs no grad.
     """
@@ -61,7 +71,7 @@ class _Saved:
 
 
 class Context:
-    """A node of the graph: one call of a ``Function``, remembered for backward.
+    """A node of the graph: one call of an op, remembered for backward.
 
     Forward may store anything on it (``ctx.axis = 1``); ``save_for_backward`` is for arrays
     that backward needs as Tensors. After a backward pass without ``retain_graph`` the node is
@@ -78,6 +88,7 @@ class Context:
     _hooks = None
     _freed = False
     _trace = None
+    materialize_grads = True    # unused outputs get zero gradients (not None) in backward
 
     def __init__(self, fn, needs_input_grad):
         self.fn = fn
@@ -176,12 +187,13 @@ class AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-class Function:
-    """Base class of every differentiable op. Subclass it and write ``forward``/``backward``.
+class ArrayFunction:
+    """Base class of minigrad's ops: ``forward`` on raw arrays, ``backward`` on Tensors.
 
     ``MyOp.apply(*args, **kwargs)`` is how an op is called: Tensor arguments reach
     ``forward`` as raw arrays, anything else (ints, tuples, None) as it is. ``backward``
     returns one gradient (a Tensor or None) per positional argument of ``forward``.
+    (For an op whose forward is written with Tensor ops, as in PyTorch, see ``Function``.)
     """
 
     @staticmethod
@@ -325,9 +337,10 @@ def _check_finite(op_name, where, arrays, trace=None, backward_of=None):
 
 def _raise_tensor_from_forward(cls):
     raise TypeError(
-        f"{cls.__name__}.forward returned a Tensor, but forward works on raw arrays: it gets "
-        "the inputs' arrays and must return arrays (compute with NumPy, or return t.array), so "
-        "that apply() can wrap them and record the node. Tensor ops belong in backward."
+        f"{cls.__name__}.forward returned a Tensor, but an ArrayFunction's forward works on raw "
+        "arrays: it gets the inputs' arrays and must return arrays (compute with NumPy, or "
+        "return t.array), so that apply() can wrap them and record the node. To write forward "
+        "with Tensor ops, subclass mg.autograd.Function (PyTorch's) instead."
     )
 
 
@@ -338,3 +351,309 @@ def _raise_device_mismatch(cls, args):
         f"{cls.__name__}: expected all tensors on the same device, but found "
         + ", ".join(devices) + ". Move them with .to(device) first."
     )
+
+
+# -- PyTorch's Function: forward on Tensors ---------------------------------------------------
+
+class FunctionCtx(Context):
+    """The ``ctx`` of a ``Function`` (PyTorch's ``FunctionCtx``): a graph node like any other,
+    with the calls a forward written on Tensors may make. Each is resolved by ``apply`` after
+    forward returns, by the identity of the Tensors passed."""
+
+    _dirty = ()
+    _output_positions = None    # (positions, count) when forward returned non-Tensors too
+
+    def save_for_backward(self, *tensors):
+        """Keep these Tensors (inputs, outputs, others) or None for backward."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                hint = (" (forward gets Tensors: save the Tensor itself)"
+                        if hasattr(t, "shape") else " (store it on ctx instead: ctx.k = k)")
+                raise TypeError(f"{self.name}: save_for_backward can only save Tensors or "
+                                f"None, but argument {i} is a {type(t).__name__}{hint}")
+        self._to_save = tensors
+
+    def mark_dirty(self, *tensors):
+        """These inputs were modified in place by forward (and are returned as outputs)."""
+        self._dirty = tensors
+
+    def set_materialize_grads(self, value: bool):
+        """False: backward gets None (not zeros) for outputs whose gradient is undefined."""
+        self.materialize_grads = bool(value)
+
+
+class _UserBackward:
+    """What the engine calls as ``node.fn.backward`` for a node made by ``Function.apply``:
+    the class's own backward, with PyTorch's conventions around it. Its ``__name__`` is the
+    class's, so every error about the node names the user's class."""
+
+    def __init__(self, function):
+        self.function = function
+        self.__name__ = function.__name__
+
+    def backward(self, ctx, *grads):
+        fn = self.function
+        if ctx._output_positions is not None:          # non-Tensor outputs get None
+            positions, count = ctx._output_positions
+            full = [None] * count
+            for p, g in zip(positions, grads):
+                full[p] = g
+            grads = full
+        if fn.backward is Function.backward and fn.vjp is not Function.vjp:
+            result = fn.vjp(ctx, *grads)                 # PyTorch's other name for backward
+        else:
+            result = fn.backward(ctx, *grads)
+        return _as_input_grads(ctx, result)
+
+
+class Function:
+    """PyTorch's custom autograd Function: subclass it, write ``forward`` and ``backward`` as
+    static methods, call ``MyFunction.apply(*args)``::
+
+        class Exp(mg.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):                 # Tensors in (nothing recorded), Tensors out
+                y = x.exp()
+                ctx.save_for_backward(y)
+                return y
+
+            @staticmethod
+            def backward(ctx, grad_y):           # one gradient (or None) per forward argument
+                (y,) = ctx.saved_tensors
+                return grad_y * y
+
+    ``forward`` runs with grad recording off. Instead of taking ``ctx`` it may take only the
+    inputs, with ``setup_context(ctx, inputs, output)`` filling ``ctx`` (PyTorch 2's style).
+    ``backward`` written with Tensor ops is differentiable again (``create_graph=True``,
+    ``gradgradcheck``); one that is not should be decorated with ``@once_differentiable``.
+    ``ctx`` offers ``save_for_backward``/``saved_tensors``, ``needs_input_grad``,
+    ``mark_non_differentiable``, ``mark_dirty`` and ``set_materialize_grads``.
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._node_fn = _UserBackward(cls)
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("a Function subclass must define a static forward method")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Override to write ``forward(*inputs)`` without ``ctx`` (PyTorch 2's style)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError(
+            f"{ctx.name} defines no backward: write a static backward(ctx, *grad_outputs) "
+            "returning one gradient per argument of forward, to differentiate through it")
+
+    @staticmethod
+    def vjp(ctx, *grad_outputs):
+        """PyTorch's alias: a class may define ``vjp`` instead of ``backward``."""
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        raise RuntimeError(f"{type(self).__name__}: call a Function through its class, "
+                           f"{type(self).__name__}.apply(...), not through an instance")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        separate_setup = cls.setup_context is not Function.setup_context
+        if separate_setup:
+            args, kwargs = _bind_defaults(cls.forward, args, kwargs)
+        needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
+        ctx = FunctionCtx(cls._node_fn, needs)
+        with no_grad():
+            if separate_setup:
+                output = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, output)
+            else:
+                output = cls.forward(ctx, *args, **kwargs)
+        return _wrap_outputs(cls, ctx, args, output, record=STATE.enabled and any(needs))
+
+
+def _bind_defaults(forward, args, kwargs):
+    """With ``setup_context``, ``inputs`` holds every positional argument of forward, passed
+    by keyword or left to its default included, as in PyTorch (each gets a gradient)."""
+    bound = inspect.signature(forward).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args, bound.kwargs
+
+
+def _wrap_outputs(cls, ctx, args, output, record):
+    """The Tensors ``apply`` returns for what forward returned, recording ``ctx`` as their
+    node if ``record``. Each output is a new Tensor over forward's result (an input returned
+    as it is becomes a view of it), except an input marked dirty: that Tensor itself is the
+    output, now made by this node. Non-Tensor outputs pass through."""
+    single = not isinstance(output, tuple)
+    outs = (output,) if single else output
+    for o in outs:
+        if hasattr(o, "__array_interface__") or hasattr(o, "__cuda_array_interface__"):
+            raise TypeError(
+                f"{cls.__name__}.forward returned an array ({type(o).__name__}): a Function's "
+                "forward gets Tensors and must return Tensors (compute with Tensor ops, or wrap an "
+                "array with mg.from_numpy). mg.autograd.ArrayFunction is the class whose "
+                "forward works on arrays.")
+    dirty = ctx._dirty
+    if dirty:
+        _check_dirty(cls, dirty, args, record)
+    if record:      # the edges are taken before a dirty input becomes this node's output
+        ctx.next_edges = tuple([_edge(a) if n else None
+                                for a, n in zip(args, ctx.needs_input_grad)])
+    non_diff = ctx._non_diff
+    result, positions = list(outs), []
+    for pos, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            continue
+        k = len(positions)
+        positions.append(pos)
+        diff = (record and o.array.dtype.kind in "fc"
+                and not any(o is nd for nd in non_diff))
+        if any(o is d for d in dirty):
+            o._mark_modified()
+            if record:
+                o.requires_grad, o.grad_fn, o._output_nr = diff, ctx if diff else None, k
+            result[pos] = o
+        else:
+            t = Tensor._make(o.array, diff, ctx if diff else None, k)
+            t._version = o._version       # the same memory: one version counter
+            result[pos] = t
+    if record:
+        _record_node(cls, ctx, args, outs, result, positions)
+    return result[0] if single else tuple(result)
+
+
+def _check_dirty(cls, dirty, args, record):
+    for d in dirty:
+        if not any(d is a for a in args):
+            raise RuntimeError(f"{cls.__name__}: mark_dirty() was given a Tensor that is not "
+                               "an input of forward: only inputs modified in place are dirty")
+        if record and d.requires_grad and d.grad_fn is None:
+            raise RuntimeError(
+                f"{cls.__name__}: a leaf Tensor that requires grad (shape {tuple(d.shape)}) "
+                "was modified in place by forward (mark_dirty) while gradients are recorded. "
+                "Pass a copy (x.clone()), or call it under mg.no_grad().")
+
+
+def _record_node(cls, ctx, args, outs, result, positions):
+    tensors = [result[p] for p in positions]
+    ctx.n_outputs = len(tensors)
+    ctx.output_meta = tuple([(t.array.shape, t.array.dtype) for t in tensors])
+    if len(positions) != len(outs):
+        ctx._output_positions = (tuple(positions), len(outs))
+    if STATE.anomaly:
+        ctx._trace = "".join(traceback.format_stack()[:-3])
+        _check_finite(cls.__name__, "forward output", [t.array for t in tensors])
+    if ctx._to_save:
+        ctx._saved = tuple([_resolve_saved_tensor(ctx, x, args, outs, result)
+                            for x in ctx._to_save])
+        ctx._to_save = ()
+
+
+def _resolve_saved_tensor(ctx, x, args, outs, result):
+    """How a Tensor saved by a ``Function`` comes back in backward: an input as that input
+    (its graph kept, so backward can be differentiated through it), an output as a Tensor
+    made by this node (a new object each time, so the node holds no reference to its own
+    output), anything else as it is."""
+    if x is None:
+        return _Saved("const", None)
+    if not any(x is d for d in ctx._dirty):
+        for a in args:
+            if x is a:
+                return _Saved("input", a._alias(), version_box=a._version)
+    for o, r in zip(outs, result):
+        if x is o:
+            if r.grad_fn is ctx:
+                return _Saved("output", r.array, index=r._output_nr, version_box=r._version)
+            return _Saved("input", r, version_box=r._version)   # a non-differentiable output
+    return _Saved("input", x, version_box=x._version)
+
+
+def _as_input_grads(ctx, result):
+    """What a Function's backward returned, in the form the engine checks: one gradient per
+    forward argument. As in PyTorch, extra trailing Nones are dropped, and a gradient with
+    the input's shape broadcast (a bias added to every row) is summed back to that shape."""
+    if not isinstance(result, tuple):
+        result = (result,)
+    n_in = len(ctx.next_edges)
+    if len(result) > n_in and all(g is None for g in result[n_in:]):
+        result = result[:n_in]
+    if len(result) != n_in:
+        return result                 # the engine reports the wrong count, naming the class
+    grads = []
+    for g, edge in zip(result, ctx.next_edges):
+        if isinstance(g, Tensor) and edge is not None:
+            shape = edge[0].array.shape if edge[1] < 0 else edge[0].output_meta[edge[1]][0]
+            if g.array.shape != shape and _broadcasts_to(shape, g.array.shape):
+                g = _sum_to(g, shape)
+        grads.append(g)
+    return tuple(grads)
+
+
+def _broadcasts_to(shape, target):
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
+
+
+def _sum_to(g, shape):
+    """Sum ``g`` over the dimensions that broadcasting ``shape`` to ``g.shape`` added."""
+    lead = g.ndim - len(shape)
+    if lead:
+        g = g.sum(dim=tuple(range(lead)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(dim=stretched, keepdim=True)
+    return g
+
+
+def once_differentiable(backward):
+    """Decorator for a ``Function``'s backward that cannot be differentiated again (written
+    with NumPy, or with in-place ops). It runs under ``no_grad``. When the caller asked for a
+    graph of the gradient (``create_graph=True``), the gradients it returns hang from a node
+    whose inputs are what they were computed from (the incoming gradients and the saved
+    Tensors) and whose backward raises: a second derivative taken through them stops there
+    with a clear error, instead of coming out silently as zero."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        with no_grad():
+            result = backward(ctx, *grad_outputs)
+        if not STATE.enabled:
+            return result
+        single = not isinstance(result, tuple)
+        grads = list((result,) if single else result)
+        where = [i for i, g in enumerate(grads) if isinstance(g, Tensor)]
+        sources = [t for t in grad_outputs + ctx.saved_tensors
+                   if isinstance(t, Tensor) and t.requires_grad]
+        if not where or not sources:
+            return result
+        guarded = _OnceDifferentiable.apply(ctx.name, len(where),
+                                            *[grads[i] for i in where], *sources)
+        for i, g in zip(where, guarded):
+            grads[i] = g
+        return grads[0] if single else tuple(grads)
+
+    return wrapper
+
+
+class _OnceDifferentiable(ArrayFunction):
+    """Passes the first ``n`` arrays (gradients) through unchanged and depends on the rest;
+    differentiating its outputs raises (see ``once_differentiable``)."""
+
+    @staticmethod
+    def forward(ctx, function_name, n, *arrays):
+        ctx.function_name = function_name
+        return arrays[:n]
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise RuntimeError(
+            f"{ctx.function_name}.backward is decorated with @once_differentiable, so the "
+            "gradient it computed cannot be differentiated again (trying to differentiate "
+            "twice a function that was marked with @once_differentiable). For higher-order "
+            "gradients, write its backward with differentiable Tensor ops and remove the "
+            "decorator.")

@@ -2,7 +2,7 @@
 
 (``relu``, ``sigmoid`` and ``tanh`` are plain elementwise ops in ``ops/elementwise.py``.)
 
-Each is a ``Function`` whose forward works on arrays and whose backward is written with
+Each is an ``ArrayFunction`` whose forward works on arrays and whose backward is written with
 minigrad ops, so every gradient here can be differentiated again.
 
 Softmax and log_softmax are the hot ones (every classifier and every attention layer runs
@@ -17,7 +17,7 @@ import math
 import warnings
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
@@ -29,7 +29,7 @@ from .elementwise import erf, exp, sigmoid, tanh, where
 # ---------------------------------------------------------------------------------------------
 
 
-class Softmax(Function):
+class Softmax(ArrayFunction):
     """y_i = exp(x_i) / sum_j exp(x_j)   along ``axis``.
 
     Forward subtracts max(x) first: exp(x - m) / sum exp(x - m) is the same number, and no
@@ -56,7 +56,7 @@ class Softmax(Function):
             lambda y: y * (g - (g * y).sum(ctx.axis, keepdim=True))), None
 
 
-class LogSoftmax(Function):
+class LogSoftmax(ArrayFunction):
     """y_i = x_i - log sum_j exp(x_j)   along ``axis`` (computed as x - m - log sum exp(x - m)).
 
     Backward. dy_i/dx_j = delta_ij - softmax(x)_j = delta_ij - exp(y_j), so
@@ -143,7 +143,7 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 
 
-class Gelu(Function):
+class Gelu(ArrayFunction):
     """GELU: y = x * Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2.
 
     dy/dx = Phi(x) + x * phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (the normal density).
@@ -163,7 +163,7 @@ class Gelu(Function):
         return g * (cdf + x * pdf)
 
 
-class GeluTanh(Function):
+class GeluTanh(ArrayFunction):
     """GELU, tanh approximation: y = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
     dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * du/dx,   t = tanh(u),
@@ -194,7 +194,7 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 
-class Silu(Function):
+class Silu(ArrayFunction):
     """SiLU (swish): y = x * sigmoid(x).   dy/dx = s (1 + x (1 - s)),  s = sigmoid(x)."""
 
     @staticmethod
@@ -215,7 +215,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return Silu.apply(input)
 
 
-class Softplus(Function):
+class Softplus(ArrayFunction):
     """y = log(1 + exp(beta x)) / beta, and y = x where beta x > threshold (a linear tail
     that avoids overflow; at threshold = 20 the two differ by 2e-9).
 
@@ -254,7 +254,7 @@ def logsigmoid(input: Tensor) -> Tensor:  # noqa: A002
 # Piecewise activations: leaky ReLU, ELU
 # ---------------------------------------------------------------------------------------------
 
-class LeakyRelu(Function):
+class LeakyRelu(ArrayFunction):
     """y = x for x > 0, slope * x otherwise.   dy/dx = 1 or slope."""
 
     @staticmethod
@@ -275,7 +275,7 @@ def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = Fals
     return LeakyRelu.apply(input, float(negative_slope))
 
 
-class Elu(Function):
+class Elu(ArrayFunction):
     """y = x for x > 0, alpha (exp(x) - 1) otherwise.   dy/dx = 1 or alpha exp(x)."""
 
     @staticmethod

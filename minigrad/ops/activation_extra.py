@@ -1,7 +1,7 @@
 """More activations: the "hard" piecewise-linear ones of mobile networks (hardtanh, relu6,
 hardsigmoid, hardswish), mish, GLU, softmin and softsign.
 
-The piecewise-linear ones are ``Function``s because their kinks must follow PyTorch exactly:
+The piecewise-linear ones are ``ArrayFunction``s because their kinks must follow PyTorch exactly:
 the gradient is taken *strictly* inside each linear piece (hardtanh's gradient at x = max_val
 is 0, not 1), which a composition of ``clamp`` (whose gradient includes the ends) would not
 give. The rest are compositions of existing ops, whose gradients (and second derivatives)
@@ -13,7 +13,7 @@ from __future__ import annotations
 import warnings
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .activation import softmax, softplus
 from .arguments import normalize_dim
@@ -25,7 +25,7 @@ from .join import chunk
 # ---------------------------------------------------------------------------------------------
 
 
-class Hardtanh(Function):
+class Hardtanh(ArrayFunction):
     """y = min(max(x, lo), hi).   dy/dx = 1 for lo < x < hi, else 0 (0 at both ends)."""
 
     @staticmethod
@@ -54,7 +54,7 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return Hardtanh.apply(input, 0.0, 6.0)
 
 
-class Hardsigmoid(Function):
+class Hardsigmoid(ArrayFunction):
     """y = relu6(x + 3) / 6: 0 below -3, 1 above 3, x/6 + 1/2 between.
     dy/dx = 1/6 for -3 < x < 3, else 0."""
 
@@ -75,7 +75,7 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return Hardsigmoid.apply(input)
 
 
-class Hardswish(Function):
+class Hardswish(ArrayFunction):
     """y = x * relu6(x + 3) / 6: 0 below -3, x above 3, x (x + 3) / 6 between.
 
     dy/dx = 0 for x <= -3, x/3 + 1/2 for -3 < x < 3, 1 for x >= 3 (PyTorch's choice at the

@@ -6,7 +6,7 @@ For queries Q (..., L, E), keys K (..., S, E) and values V (..., S, Ev):
     weights = softmax(scores + mask, -1)  each query's distribution over the S keys
     output  = weights V                   (..., L, Ev)
 
-The leading dims (batch, heads) broadcast. No new Function is needed: matmul, softmax and
+The leading dims (batch, heads) broadcast. No new ArrayFunction is needed: matmul, softmax and
 ``where`` already know their gradients, so attention is differentiable (twice, too) for free.
 
 Masks, as in PyTorch's ``scaled_dot_product_attention``:

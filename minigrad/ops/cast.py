@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 
 
-class ToDtype(Function):
+class ToDtype(ArrayFunction):
     """y = x converted to another dtype.   dx = g converted back (floats only)."""
 
     @staticmethod
@@ -31,7 +31,7 @@ def to_dtype(x: Tensor, dtype) -> Tensor:
     return x if x.dtype == dtype else ToDtype.apply(x, dtype)
 
 
-class ToDevice(Function):
+class ToDevice(ArrayFunction):
     """y = x copied to another device.   dx = g copied back."""
 
     @staticmethod

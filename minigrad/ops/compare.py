@@ -16,12 +16,12 @@ import collections
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import as_int, normalize_dim
 
 
-class ZeroGradient(Function):
+class ZeroGradient(ArrayFunction):
     """y = compute(*inputs), an op whose gradient PyTorch defines as zero: step functions
     (floor, round, sign...: zero everywhere, also at the jumps), overwrites (``zero_``,
     ``fill_``) and random draws (``normal(mean, std)``). The output stays in the graph and

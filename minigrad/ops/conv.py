@@ -18,7 +18,7 @@ where <., .> sums the elementwise product. Read left to right it says what backw
 
 The hand-written kernels in ``minigrad.kernels`` compute exactly these three maps (forward,
 ``conv2d_backward_input``, ``conv2d_backward_weight``), reached through
-``ops/kernel_calls.py``. Here each map is a ``Function``, and because the three are the same
+``ops/kernel_calls.py``. Here each map is an ``ArrayFunction``, and because the three are the same
 bilinear form read three ways, the backward of each one is again two of the three:
 
     op                         inputs     d/d(first input)          d/d(second input)
@@ -41,7 +41,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import as_int, int_tuple
@@ -112,7 +112,7 @@ def conv_weight_grad_arrays(x, gy, w_shape, p: ConvParams):
 # ---------------------------------------------------------------------------------------------
 
 
-class Conv2d(Function):
+class Conv2d(ArrayFunction):
     """y = conv(x, w).
 
     dL/dx = ConvTranspose2d(gy, w)   (spread each output gradient back over its window)
@@ -134,7 +134,7 @@ class Conv2d(Function):
         return gx, gw, None
 
 
-class ConvTranspose2d(Function):
+class ConvTranspose2d(ArrayFunction):
     """z = conv_transpose(gy, w): the adjoint of y = conv(x, w) in x, shaped like x (x_shape).
 
     It is linear in gy and in w. From <conv(x, w), gy> = <x, z>, with gz = dL/dz:
@@ -156,7 +156,7 @@ class ConvTranspose2d(Function):
         return d_gy, d_w, None, None
 
 
-class Conv2dWeightGrad(Function):
+class Conv2dWeightGrad(ArrayFunction):
     """u = weight_grad(x, gy): the gradient of <conv(x, w), gy> with respect to w.
 
     Linear in x and in gy. From <conv(x, w), gy> = <w, u>, with gu = dL/du:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import default_generator
 
 
@@ -20,7 +20,7 @@ def _uniform_like(x):
     return xp.random.random(x.shape)  # CuPy's generator (seeded by mg.manual_seed too)
 
 
-class Dropout(Function):
+class Dropout(ArrayFunction):
     """y = x * m / (1 - p),  m_i ~ Bernoulli(1 - p).   dy/dx = m / (1 - p) (the same mask)."""
 
     @staticmethod

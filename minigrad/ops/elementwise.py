@@ -14,7 +14,7 @@ import builtins
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from . import kernel_calls
 from .movement import sum_to
@@ -86,7 +86,7 @@ def ieee_specials():
     (they warn only on overflow or when their inputs already hold inf or nan)."""
     return np.errstate(divide="ignore", invalid="ignore", over="ignore")
 
-class Add(Function):
+class Add(ArrayFunction):
     """z = a + b.   dz/da = 1, dz/db = 1 (then summed over broadcast dimensions)."""
 
     @staticmethod
@@ -101,7 +101,7 @@ class Add(Function):
                 sum_to(g, ctx.b_shape) if nb else None)
 
 
-class Sub(Function):
+class Sub(ArrayFunction):
     """z = a - b.   dz/da = 1, dz/db = -1."""
 
     @staticmethod
@@ -116,7 +116,7 @@ class Sub(Function):
                 sum_to(-g, ctx.b_shape) if nb else None)
 
 
-class Mul(Function):
+class Mul(ArrayFunction):
     """z = a * b.   dz/da = b, dz/db = a."""
 
     @staticmethod
@@ -133,7 +133,7 @@ class Mul(Function):
                 sum_to(g * a, ctx.b_shape) if nb else None)
 
 
-class Div(Function):
+class Div(ArrayFunction):
     """z = a / b.   dz/da = 1/b, dz/db = -a/b^2."""
 
     @staticmethod
@@ -153,7 +153,7 @@ class Div(Function):
                 sum_to(-g * a / (b * b), ctx.b_shape) if nb else None)
 
 
-class Neg(Function):
+class Neg(ArrayFunction):
     """y = -x.   dy/dx = -1."""
 
     @staticmethod
@@ -165,7 +165,7 @@ class Neg(Function):
         return -g
 
 
-class Pow(Function):
+class Pow(ArrayFunction):
     """z = a ** b.   dz/da = b * a^(b-1),   dz/db = a^b * log(a)   (for a > 0).
 
     Each derivative is computed first and then multiplied by g (``g * (z * log a)``), in
@@ -213,7 +213,7 @@ class Pow(Function):
 # Functions of one variable
 # ---------------------------------------------------------------------------------------------
 
-class Exp(Function):
+class Exp(ArrayFunction):
     """y = exp(x).   dy/dx = exp(x) = y."""
 
     @staticmethod
@@ -229,7 +229,7 @@ class Exp(Function):
         return g * y
 
 
-class Log(Function):
+class Log(ArrayFunction):
     """y = log(x).   dy/dx = 1/x."""
 
     @staticmethod
@@ -244,7 +244,7 @@ class Log(Function):
         return g / x
 
 
-class Sqrt(Function):
+class Sqrt(ArrayFunction):
     """y = sqrt(x).   dy/dx = 1 / (2 sqrt(x)) = 1 / (2y)."""
 
     @staticmethod
@@ -260,7 +260,7 @@ class Sqrt(Function):
         return g / (2 * y)
 
 
-class Abs(Function):
+class Abs(ArrayFunction):
     """y = |x|.   dy/dx = sign(x)  (0 at x = 0, as in PyTorch)."""
 
     @staticmethod
@@ -274,7 +274,7 @@ class Abs(Function):
         return g * sign(x)
 
 
-class Sin(Function):
+class Sin(ArrayFunction):
     """y = sin(x).   dy/dx = cos(x)."""
 
     @staticmethod
@@ -289,7 +289,7 @@ class Sin(Function):
         return g * cos(x)
 
 
-class Cos(Function):
+class Cos(ArrayFunction):
     """y = cos(x).   dy/dx = -sin(x)."""
 
     @staticmethod
@@ -304,7 +304,7 @@ class Cos(Function):
         return -g * sin(x)
 
 
-class Tanh(Function):
+class Tanh(ArrayFunction):
     """y = tanh(x).   dy/dx = 1 - y^2."""
 
     @staticmethod
@@ -329,7 +329,7 @@ def sigmoid_array(x):
     return xp.reciprocal(t, out=t)
 
 
-class Sigmoid(Function):
+class Sigmoid(ArrayFunction):
     """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
 
     Is this formula stable? exp(-x) overflows to +inf for very negative x (x < -88.7 in
@@ -355,13 +355,13 @@ class Sigmoid(Function):
         return g * y * (1 - y)
 
 
-class Relu(Function):
+class Relu(ArrayFunction):
     """y = max(x, 0).   dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch).
 
     Both passes are kernels (``minigrad.kernels.relu`` and ``relu_backward``): on the CPU one
     Numba pass each, where NumPy needs ``maximum`` forward and three passes backward (compare,
     convert the mask, multiply). The gradient needs only y: y > 0 exactly where x > 0. It is
-    ``ReluBackward``, itself a Function, so ReLU can be differentiated twice. relu(NaN) = NaN.
+    ``ReluBackward``, itself an ArrayFunction, so ReLU can be differentiated twice. relu(NaN) = NaN.
     """
 
     @staticmethod
@@ -377,7 +377,7 @@ class Relu(Function):
         return ReluBackward.apply(g, y.detach())
 
 
-class ReluBackward(Function):
+class ReluBackward(ArrayFunction):
     """gx = g where y > 0, else 0: ReLU's gradient, given its output y.
 
     A select, not ``g * (y > 0)``: where y <= 0 the result is 0 even if g is inf or NaN (as
@@ -398,7 +398,7 @@ class ReluBackward(Function):
         return ReluBackward.apply(gg, y), None
 
 
-class Erf(Function):
+class Erf(ArrayFunction):
     """y = erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt.   dy/dx = 2/sqrt(pi) exp(-x^2)."""
 
     @staticmethod
@@ -413,7 +413,7 @@ class Erf(Function):
         return g * (2.0 / np.sqrt(np.pi)) * exp(-x * x)
 
 
-class Clamp(Function):
+class Clamp(ArrayFunction):
     """y = min(max(x, lo), hi).   dy/dx = 1 where lo <= x <= hi, else 0."""
 
     @staticmethod
@@ -438,7 +438,7 @@ class Clamp(Function):
         return g * inside.to(g.dtype), None, None
 
 
-class Where(Function):
+class Where(ArrayFunction):
     """z = cond ? a : b.   dz/da = cond, dz/db = not cond (cond gets no gradient)."""
 
     @staticmethod
@@ -464,7 +464,7 @@ def _winner_weight(a, b, a_wins, dtype):
     return (a_wins).to(dtype) + 0.5 * (a == b).to(dtype)
 
 
-class Maximum(Function):
+class Maximum(ArrayFunction):
     """z = max(a, b).   dz/da = 1 where a > b, 0 where a < b, 1/2 at ties; dz/db likewise."""
 
     @staticmethod
@@ -480,7 +480,7 @@ class Maximum(Function):
         return _split(ctx, g, w)
 
 
-class Minimum(Function):
+class Minimum(ArrayFunction):
     """z = min(a, b).   dz/da = 1 where a < b, 0 where a > b, 1/2 at ties; dz/db likewise."""
 
     @staticmethod
@@ -660,7 +660,7 @@ def log1p(x):
     return accurate_log1p(x)
 
 
-class ClampTensors(Function):
+class ClampTensors(ArrayFunction):
     """y = min(max(x, lo), hi) with tensor bounds (either may be None), broadcasting.
 
     PyTorch's gradients: x gets g where lo <= x <= hi; lo gets g where x < lo < hi; hi gets g

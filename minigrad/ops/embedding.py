@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .subscript import IndexAddInto
 
 
-class Embedding(Function):
+class Embedding(ArrayFunction):
     """y = W[idx]  (shape idx.shape + (D,)).
 
     dW = zeros like W, with g[i] added into row idx[i], except:

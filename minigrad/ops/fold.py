@@ -25,7 +25,7 @@ import math
 from dataclasses import dataclass
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import int_tuple
@@ -63,7 +63,7 @@ class Blocks:
                                    self.padding, self.dilation)
 
 
-class Unfold(Function):
+class Unfold(ArrayFunction):
     """cols = unfold(x). Linear; dL/dx = Fold(gcols) (the adjoint)."""
 
     @staticmethod
@@ -76,7 +76,7 @@ class Unfold(Function):
         return Fold.apply(g, ctx.blocks), None
 
 
-class Fold(Function):
+class Fold(ArrayFunction):
     """x = fold(cols): each column added back into its block. Linear; dL/dcols = Unfold(gx)."""
 
     @staticmethod

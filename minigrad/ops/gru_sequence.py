@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
@@ -48,7 +48,7 @@ def gru_step(x_proj, h, w_hh_t, b_hh=None) -> Tensor:
     return (1 - z) * n + z * h
 
 
-class GRUSequence(Function):
+class GRUSequence(ArrayFunction):
     """(hs, h_n) of one GRU layer and direction; hs (L, N, H) holds every h_t."""
 
     @staticmethod

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import check_index_range, normalize_dim
@@ -218,7 +218,7 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     return input + IndexAddInto.apply(source, (slice(None),) * d + (idx,), x_shape)
 
 
-class Scatter(Function):
+class Scatter(ArrayFunction):
     """y = x with y[..index[i]..] = src[i] along ``dim`` (src a tensor or one number).
 
     dx = g with zeros where something was written (those x values were overwritten),
@@ -306,7 +306,7 @@ def _ufunc_at(name: str, out, key, values):
     return out
 
 
-class ScatterReduce(Function):
+class ScatterReduce(ArrayFunction):
     """y = x with the src values at ``index`` (along ``dim``) combined into each position by
     ``reduce``: sum, prod, mean, amax or amin; x's own value takes part if ``include_self``.
 
@@ -409,7 +409,7 @@ _SCATTER_REDUCE_GRADS = {"sum": _grads_sum, "mean": _grads_mean, "prod": _grads_
                          "amax": _grads_extreme, "amin": _grads_extreme}
 
 
-class NotTwiceDifferentiable(Function):
+class NotTwiceDifferentiable(ArrayFunction):
     """y = x, for a gradient that is right to first order only: its backward raises
     ``message`` instead of returning a gradient that would be wrong."""
 
@@ -445,7 +445,7 @@ def scatter_reduce(input: Tensor, dim: int, index, src: Tensor, reduce: str, *, 
                                bool(include_self))
 
 
-class Gather(Function):
+class Gather(ArrayFunction):
     """y[..i..] = x[..index[..i..]..] along ``dim``.   dx = zeros with g added at the indices."""
 
     @staticmethod
@@ -461,7 +461,7 @@ class Gather(Function):
         return ScatterAdd.apply(g, ctx.dim, ctx.index, ctx.x_shape), None, None
 
 
-class ScatterAdd(Function):
+class ScatterAdd(ArrayFunction):
     """y = zeros(shape); y[..index[i]..] += g[i] along ``dim``.   dg = gather(y_grad, index)."""
 
     @staticmethod

@@ -6,14 +6,14 @@ joined back (missing pieces count as zeros)."""
 from __future__ import annotations
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import as_int, normalize_dim
 from .movement import reshape
 from .subscript import GetItem
 
 
-class Cat(Function):
+class Cat(ArrayFunction):
     """y = [x0, x1, ...] joined along ``dim``.   dx_i = the slice of g where x_i went."""
 
     @staticmethod
@@ -88,7 +88,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return Stack.apply(*[t if t.dtype == dtype else t.to(dtype) for t in tensors], dim=d)
 
 
-class Stack(Function):
+class Stack(ArrayFunction):
     """y = [x0, x1, ...] stacked along a new dimension ``dim``.   dx_i = g[..., i, ...]."""
 
     @staticmethod
@@ -103,7 +103,7 @@ class Stack(Function):
                      for i, need in enumerate(ctx.needs_input_grad))
 
 
-class Split(Function):
+class Split(ArrayFunction):
     """(y_0, y_1, ...) = consecutive pieces of x along ``dim``.   dx = cat(g_0, g_1, ...).
 
     One op with many outputs (not one slice op per piece): each piece's gradient is written
@@ -124,7 +124,7 @@ class Split(Function):
         return cat(list(grads), dim=ctx.dim), None, None
 
 
-class Unbind(Function):
+class Unbind(ArrayFunction):
     """(y_0, y_1, ...) = the slices x[..., i, ...] along ``dim``.   dx = stack(g_0, g_1, ...)."""
 
     @staticmethod

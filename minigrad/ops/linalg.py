@@ -1,12 +1,15 @@
-"""Linear algebra: einsum, mv, baddbmm, and the norms of ``mg.linalg``.
+"""Linear algebra: einsum, mv, baddbmm, and ``mg.linalg``: svd, svdvals and the norms.
 
-``einsum`` is one Function for every contraction: C = einsum("ij,jk->ik", A, B) sums
+``einsum`` is one ``ArrayFunction`` for every contraction: C = einsum("ij,jk->ik", A, B) sums
 A_ij B_jk over the letters missing from the output. Its gradient for one operand is another
 einsum: the output gradient contracted with the other operands, written with the operand's
 own letters as output ("ik,jk->ij" for A). That works when each letter of the operand also
 appears in the output or in another operand, and no letter repeats inside an operand, so
 ``einsum`` first rewrites the equation into that form with differentiable ops: a repeated
 letter ("ii->i") takes the diagonal, a letter found in one operand only is summed away.
+
+``Svd`` is NumPy's (LAPACK's) decomposition with PyTorch's gradient; the nuclear norm and the
+matrix 2-norms are the sum, max and min of the singular values (``svdvals``).
 
 The vector norm is ``reduce.Norm``, the op behind ``Tensor.norm`` too: its gradient is written
 by hand because the obvious compositions have a NaN gradient at 0 (sqrt'(0) is infinite),
@@ -15,16 +18,19 @@ where PyTorch returns 0.
 
 from __future__ import annotations
 
+import collections
 import string
 
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
+from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .matmul import matmul
 from .movement import expand, sum_to
+from .rearrange import movedim
 from .reduce import Norm, _axes, amax, amin
 from .reduce import sum as sum_
 
@@ -33,7 +39,7 @@ from .reduce import sum as sum_
 # ---------------------------------------------------------------------------------------------
 
 
-class Einsum(Function):
+class Einsum(ArrayFunction):
     """y = einsum(terms -> out)(x_0, x_1, ...), with no letter repeated inside a term and every
     letter of a term present in ``out`` or another term (``einsum`` prepares that).
 
@@ -214,6 +220,124 @@ def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -
 
 
 # ---------------------------------------------------------------------------------------------
+# Singular value decomposition
+# ---------------------------------------------------------------------------------------------
+
+SvdResult = collections.namedtuple("linalg_svd", ["U", "S", "Vh"])
+
+
+class Svd(ArrayFunction):
+    """A = U diag(S) Vh for each matrix of A (..., m, n); k = min(m, n) singular values S, in
+    descending order; U (..., m, k) and Vh (..., k, n), or square with ``full_matrices``.
+
+    Each singular vector is defined only up to its sign (and a repeated singular value only
+    up to a rotation of its vectors), so only functions of the output that do not depend on
+    that choice (S, U Vh, |U|) have a gradient that means anything. PyTorch's formula, with
+    E_ij = s_j^2 - s_i^2 (i != j), skew(X) = X - X^T and V = Vh^T:
+
+        inner = (skew(U^T gU) S + S skew(Vh gVh^T)) / E + diag(gS)           (k x k)
+        gA = U inner Vh + (I - U U^T) gU S^-1 Vh      (the second term when m > n)
+                        + U S^-1 gVh (I - V V^T)      (when m < n)
+
+    With gU and gVh both absent (``svdvals``, the norms) it is U diag(gS) Vh, defined for
+    every A; otherwise 1 / E needs distinct singular values (and the S^-1 terms a full rank).
+    The extra columns of a full U (rows of Vh) get no gradient, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, a, full_matrices):
+        u, s, vh = _lapack_svd(a, full_matrices=full_matrices)
+        # unused outputs reach backward as None, not zeros: with only S used (svdvals) the
+        # gradient is then U diag(gS) Vh, defined even at repeated singular values
+        ctx.materialize_grads = False
+        ctx.save_for_backward(u, s, vh)
+        return u, s, vh
+
+    @staticmethod
+    def backward(ctx, g_u, g_s, g_vh):
+        u, s, vh = ctx.saved_tensors
+        k = s.shape[-1]
+        if u.shape[-1] != k:                # full_matrices: only the first k vectors count
+            u, g_u = u[..., :k], None if g_u is None else g_u[..., :k]
+        if vh.shape[-2] != k:
+            vh, g_vh = vh[..., :k, :], None if g_vh is None else g_vh[..., :k, :]
+        return _svd_backward(g_u, g_s, g_vh, u, s, vh), None
+
+
+def _svd_backward(g_u, g_s, g_vh, u, s, vh):
+    """The gradient of A from those of its reduced SVD (Tensor ops: differentiable again)."""
+    m, n = u.shape[-2], vh.shape[-1]
+    if g_u is None and g_vh is None:
+        return matmul(u * g_s.unsqueeze(-2), vh) if g_s is not None else None
+    s_row, s_col = s.unsqueeze(-2), s.unsqueeze(-1)
+    s2 = s * s
+    eye = Tensor._make(backend.array_module(s.array).eye(s.shape[-1], dtype=s.dtype))
+    # E_ij = s_j^2 - s_i^2 off the diagonal; 1 on it, where the skew matrices are 0 anyway
+    e = s2.unsqueeze(-2) - s2.unsqueeze(-1) + eye
+    inner = 0
+    if g_u is not None:
+        uhgu = matmul(u.mT, g_u)
+        inner = (uhgu - uhgu.mT) * s_row
+    if g_vh is not None:
+        vhgv = matmul(vh, g_vh.mT)
+        inner = inner + s_col * (vhgv - vhgv.mT)
+    inner = inner / e
+    if g_s is not None:
+        inner = inner + g_s.unsqueeze(-1) * eye
+    if m > n and g_u is not None:           # U is not square: the part of gU outside its span
+        g_u_sinv = g_u / s_row
+        left = matmul(u, inner) + g_u_sinv - matmul(u, matmul(u.mT, g_u_sinv))
+        return matmul(left, vh)
+    if m < n and g_vh is not None:          # the same for Vh
+        sinv_g_vh = g_vh / s_col
+        right = matmul(inner, vh) + sinv_g_vh - matmul(matmul(sinv_g_vh, vh.mT), vh)
+        return matmul(u, right)
+    return matmul(matmul(u, inner), vh)
+
+
+def _lapack_svd(a, **kwargs):
+    """NumPy's (or CuPy's) SVD, with PyTorch's error where LAPACK gives up (a NaN in A)."""
+    try:
+        return backend.array_module(a).linalg.svd(a, **kwargs)
+    except np.linalg.LinAlgError:
+        raise RuntimeError("linalg.svd: The algorithm failed to converge because the input "
+                           "matrix contained non-finite values.") from None
+
+
+def _check_matrices(op: str, A: Tensor) -> None:  # noqa: N803
+    if A.ndim < 2:
+        raise RuntimeError(f"{op}: The input tensor A must have at least 2 dimensions, got "
+                           f"shape {tuple(A.shape)}")
+    if A.dtype.kind not in "fc":
+        raise RuntimeError(f"{op}: expected a floating point tensor as input, got {A.dtype}")
+    if A.dtype.itemsize < 4:
+        raise RuntimeError(f"{op}: LAPACK takes float32 and float64, got {A.dtype}; convert "
+                           "with A.float() first")
+
+
+def svd(A: Tensor, full_matrices: bool = True, *, driver=None) -> SvdResult:  # noqa: N803
+    """``linalg.svd``: (U, S, Vh) with A = U diag(S) Vh, batched over leading dims. See
+    ``Svd`` for which functions of the result have a well-defined gradient."""
+    _check_matrices("linalg.svd", A)
+    if driver is not None:
+        raise RuntimeError("linalg.svd: driver= chooses a cuSOLVER algorithm (CUDA only); "
+                           "leave it None")
+    return SvdResult(*Svd.apply(A, bool(full_matrices)))
+
+
+def svdvals(A: Tensor, *, driver=None) -> Tensor:  # noqa: N803
+    """``linalg.svdvals``: the singular values of each matrix, in descending order. Its
+    gradient U diag(gS) Vh is defined for every A (repeated singular values included)."""
+    _check_matrices("linalg.svdvals", A)
+    if driver is not None:
+        raise RuntimeError("linalg.svdvals: driver= chooses a cuSOLVER algorithm (CUDA "
+                           "only); leave it None")
+    if A.requires_grad and is_grad_enabled():
+        return Svd.apply(A, False)[1]       # U and Vh are what its backward needs
+    return Tensor._make(_lapack_svd(A.array, compute_uv=False))
+
+
+# ---------------------------------------------------------------------------------------------
 # Norms
 # ---------------------------------------------------------------------------------------------
 
@@ -242,6 +366,7 @@ def vector_norm(x: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None
 
 def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: N803, A002
     """Norm of the matrices over the two dims ``dim``: 'fro' (sqrt of the sum of squares),
+    'nuc' (sum of the singular values), 2 / -2 (largest / smallest singular value),
     1 / -1 (max / min column sum of |A|), inf / -inf (max / min row sum of |A|)."""
     op = "linalg.matrix_norm"
     A = _norm_input(op, A, dtype)  # noqa: N806
@@ -257,8 +382,7 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     if ord == "fro":
         return vector_norm(A, 2, (d0, d1), keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"{op}: ord={ord!r} needs singular values (an SVD), which "
-                                  "minigrad does not have; 'fro', 1, -1, inf and -inf work")
+        return _singular_value_norm(A, ord, d0, d1, keepdim)
     if ord not in (1, -1, np.inf, -np.inf):
         raise RuntimeError(f"{op}: Order {ord} not supported.")
     # 1-norms sum down the columns (over rows, d0), inf-norms along the rows (over d1)
@@ -267,6 +391,20 @@ def matrix_norm(A: Tensor, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dt
     pick = amax if ord in (1, np.inf) else amin
     result = pick(sums, dim=over, keepdim=True)
     return result if keepdim else result.squeeze((d0, d1))
+
+
+def _singular_value_norm(A: Tensor, ord, d0: int, d1: int, keepdim: bool) -> Tensor:  # noqa: N803, A002
+    """'nuc', 2 or -2: the sum, max or min of the singular values of the matrices over dims
+    (d0, d1) (moved last, in that order, for svdvals)."""
+    S = svdvals(movedim(A, (d0, d1), (-2, -1)))  # noqa: N806
+    if ord == "nuc":
+        result = sum_(S, dim=-1)
+    else:
+        result = (amax if ord == 2 else amin)(S, dim=-1)
+    if keepdim:
+        for d in sorted((d0, d1)):
+            result = result.unsqueeze(d)
+    return result
 
 
 def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:  # noqa: N803, A002

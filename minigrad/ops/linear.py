@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .kernel_calls import matmul_2d
 from .matmul import matmul
@@ -25,7 +25,7 @@ from .movement import reshape, transpose
 from .reduce import sum as sum_op
 
 
-class Linear(Function):
+class Linear(ArrayFunction):
     """y = x W^T + b for x of shape (*, in); the bias is optional (None)."""
 
     @staticmethod

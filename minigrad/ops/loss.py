@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .activation import Softplus, log_softmax
 from .elementwise import clamp, exp, log, where
@@ -248,7 +248,7 @@ def _nll(op: str, logp: Tensor, target: Tensor, weight, ignore_index: int, reduc
     return NLLLoss.apply(logp, safe_t, w, valid, cdim, reduction)
 
 
-class NLLLoss(Function):
+class NLLLoss(ArrayFunction):
     """The negative log-likelihood of picked log-probabilities, as one op:
 
         l_n = -w_n logp[n, t_n]            (t_n: the target class, w_n: its weight, 0 if ignored)
@@ -385,7 +385,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
 _LOG_FLOOR = -100.0  # PyTorch clamps log(x) at -100 in binary_cross_entropy
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropy(ArrayFunction):
     """l = -(t log x + (1 - t) log(1 - x)),  x in [0, 1] (a probability), logs clamped >= -100.
 
     dl/dx = (x - t) / (x (1 - x))   (denominator clamped >= 1e-12, as in PyTorch)

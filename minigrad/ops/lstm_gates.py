@@ -18,7 +18,7 @@ cell (``lstm_gates_reference``, which the tests compare against).
 
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..kernels.lstm_cell_numpy import gate_grads
 from ..tensor import Tensor
@@ -43,7 +43,7 @@ def gate_grads_on_tensors(gates: Tensor, c: Tensor, gh: Tensor, gc: Tensor):
     return gate_grads(i_s, f_s, g_t, o_s, tc, c, gh, gc, lambda xs: cat(xs, dim=-1))
 
 
-class LSTMGates(Function):
+class LSTMGates(ArrayFunction):
     """(h', c') = LSTM cell update from the gate pre-activations and the old cell state."""
 
     @staticmethod

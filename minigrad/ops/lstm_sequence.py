@@ -33,7 +33,7 @@ from __future__ import annotations
 import functools
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
@@ -45,7 +45,7 @@ from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grad
 from .subscript import flip
 
 
-class LSTMSequence(Function):
+class LSTMSequence(ArrayFunction):
     """(hs, h_n, c_n) of one LSTM layer and direction; hs (L, N, H) holds every h_t."""
 
     @staticmethod

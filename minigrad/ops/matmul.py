@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .kernel_calls import matmul_2d
 from .movement import reshape, sum_to, transpose
@@ -33,7 +33,7 @@ def matmul_arrays(a, b):
     return backend.array_module(a, b).matmul(a, b)
 
 
-class MatMul(Function):
+class MatMul(ArrayFunction):
     """C = A @ B for A, B with >= 2 dims (batch dims broadcast)."""
 
     @staticmethod
@@ -57,7 +57,7 @@ class MatMul(Function):
         return ga, gb
 
 
-class Addmm(Function):
+class Addmm(ArrayFunction):
     """Y = beta * C + alpha * (A @ B) for 2-D A, B and C broadcastable to Y's shape.
 
     dL/dA = alpha * G @ B^T,   dL/dB = alpha * A^T @ G,   dL/dC = beta * G summed to C's shape.

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor, check_memory_format
 from .arguments import as_int, normalize_dim, normalize_dims
 
@@ -35,7 +35,7 @@ def _sum_to_array(x, shape):
     return out
 
 
-class SumTo(Function):
+class SumTo(ArrayFunction):
     """y = sum of x over the dimensions that broadcasting added.   dy/dx: broadcast g back."""
 
     @staticmethod
@@ -48,7 +48,7 @@ class SumTo(Function):
         return expand(g, ctx.x_shape), None
 
 
-class BroadcastTo(Function):
+class BroadcastTo(ArrayFunction):
     """y = x broadcast to ``shape`` (a read-only view).   dx = sum_to(g, x.shape)."""
 
     @staticmethod
@@ -105,7 +105,7 @@ def _sizes(sizes, op: str = "reshape", name: str = "size"):
 # Shapes
 # ---------------------------------------------------------------------------------------------
 
-class Reshape(Function):
+class Reshape(ArrayFunction):
     """y = x with a new shape (same elements, same order).   dx = g reshaped back."""
 
     @staticmethod
@@ -173,7 +173,7 @@ def view_strides(shape, strides, new_shape):
     return tuple(new_strides) if view_d == -1 else None
 
 
-class View(Function):
+class View(ArrayFunction):
     """y = x's memory read in a new shape (never a copy: writes through y reach x).
     dx = g reshaped back."""
 
@@ -218,7 +218,7 @@ def _element_strides(array) -> tuple:
     return tuple(s // array.itemsize for s in array.strides)
 
 
-class Permute(Function):
+class Permute(ArrayFunction):
     """y = x with its dimensions reordered.   dx = g with the inverse permutation."""
 
     @staticmethod
@@ -293,7 +293,7 @@ def unflatten(x: Tensor, dim: int, sizes) -> Tensor:
     return reshape(x, tuple(x.shape[:d]) + tuple(sizes) + tuple(x.shape[d + 1:]))
 
 
-class Repeat(Function):
+class Repeat(ArrayFunction):
     """y = x tiled ``reps`` times along each dimension.
 
     Each input element appears once per tile, so its gradient is the sum over the tiles: view g
@@ -324,7 +324,7 @@ def repeat(x: Tensor, *reps) -> Tensor:
     return Repeat.apply(x, reps)
 
 
-class Contiguous(Function):
+class Contiguous(ArrayFunction):
     """y = a contiguous copy of x (only if x is not contiguous).   dx = g."""
 
     @staticmethod
@@ -336,7 +336,7 @@ class Contiguous(Function):
         return g
 
 
-class Clone(Function):
+class Clone(ArrayFunction):
     """y = a copy of x.   dx = g."""
 
     @staticmethod

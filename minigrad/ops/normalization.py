@@ -6,7 +6,7 @@ Both norms standardise x over some axes and then apply a learned scale and shift
 
 LayerNorm takes mean and var over the last dims of each sample (the features of one token);
 BatchNorm over the batch (and spatial) dims of each channel. Only the axes differ, so one
-``Function``, ``Normalize``, does the work for both.
+``ArrayFunction``, ``Normalize``, does the work for both.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..tensor import Tensor
 from .arguments import normalize_dim
@@ -25,7 +25,7 @@ from .elementwise import rsqrt, where
 from .movement import reshape, sum_to
 
 
-class Normalize(Function):
+class Normalize(ArrayFunction):
     """y = x_hat * weight + bias,   x_hat = (x - mean) * rstd,   rstd = 1 / sqrt(var + eps),
     with mean and var over ``axes``; weight and bias broadcast against x (or are None).
 

@@ -7,13 +7,13 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import as_int
 from .subscript import GetItem, getitem
 
 
-class Pad(Function):
+class Pad(ArrayFunction):
     """y = x surrounded by ``value``.   dx = the middle of g (where x went)."""
 
     @staticmethod

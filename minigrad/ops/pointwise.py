@@ -1,7 +1,7 @@
 """More elementwise ops: logarithms and exponentials in other bases, tan, atan2, erfc,
 remainders, one-sided clamps, nan_to_num, and the fused ``addcmul``/``addcdiv``.
 
-Like ``elementwise.py``: each op is a ``Function`` whose forward works on arrays and whose
+Like ``elementwise.py``: each op is an ``ArrayFunction`` whose forward works on arrays and whose
 backward is written with minigrad ops (so it can be differentiated again), and binary ops
 broadcast in forward and ``sum_to`` in backward. Integer and bool inputs of float functions
 become the default float, as in PyTorch.
@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .elementwise import (
     _as_operands,
@@ -36,7 +36,7 @@ from .movement import sum_to
 # ---------------------------------------------------------------------------------------------
 
 
-class Log2(Function):
+class Log2(ArrayFunction):
     """y = log2(x) = ln(x) / ln 2.   dy/dx = 1 / (x ln 2)."""
 
     @staticmethod
@@ -51,7 +51,7 @@ class Log2(Function):
         return g / (x * math.log(2.0))
 
 
-class Log10(Function):
+class Log10(ArrayFunction):
     """y = log10(x) = ln(x) / ln 10.   dy/dx = 1 / (x ln 10)."""
 
     @staticmethod
@@ -66,7 +66,7 @@ class Log10(Function):
         return g / (x * math.log(10.0))
 
 
-class Log1p(Function):
+class Log1p(ArrayFunction):
     """y = ln(1 + x).   dy/dx = 1 / (1 + x).
 
     ``log(1 + x)`` computed as written loses x when it is tiny: in float32, 1 + 1e-8 == 1 and
@@ -85,7 +85,7 @@ class Log1p(Function):
         return g / (x + 1)
 
 
-class Expm1(Function):
+class Expm1(ArrayFunction):
     """y = exp(x) - 1 (accurate near 0, like log1p).   dy/dx = exp(x) = y + 1."""
 
     @staticmethod
@@ -100,7 +100,7 @@ class Expm1(Function):
         return g * (y + 1)
 
 
-class Tan(Function):
+class Tan(ArrayFunction):
     """y = tan(x).   dy/dx = 1 / cos^2(x) = 1 + y^2."""
 
     @staticmethod
@@ -115,7 +115,7 @@ class Tan(Function):
         return g * (1 + y * y)
 
 
-class Erfc(Function):
+class Erfc(ArrayFunction):
     """y = erfc(x) = 1 - erf(x).   dy/dx = -2/sqrt(pi) exp(-x^2).
 
     Computed directly, not as 1 - erf(x): for x = 5, erf(x) = 0.9999999999984626 and the
@@ -134,7 +134,7 @@ class Erfc(Function):
         return g * (-2.0 / math.sqrt(math.pi)) * exp(-x * x)
 
 
-class NanToNum(Function):
+class NanToNum(ArrayFunction):
     """y = x with NaN, +inf and -inf replaced by finite numbers.
 
     dy/dx = 1 where x is finite, 0 where it was replaced (a constant does not move with x).
@@ -156,7 +156,7 @@ class NanToNum(Function):
 # Functions of two variables (broadcasting)
 # ---------------------------------------------------------------------------------------------
 
-class Atan2(Function):
+class Atan2(ArrayFunction):
     """z = atan2(a, b), the angle of the point (b, a).
 
     dz/da = b / (a^2 + b^2),   dz/db = -a / (a^2 + b^2).
@@ -177,7 +177,7 @@ class Atan2(Function):
                 sum_to(-scale * a, ctx.b_shape) if nb else None)
 
 
-class Remainder(Function):
+class Remainder(ArrayFunction):
     """z = a - b * floor(a / b): Python's ``%``, with the sign of the divisor.
 
     dz/da = 1,   dz/db = -floor(a / b)   (floor is a step: its own derivative is 0).
@@ -196,7 +196,7 @@ class Remainder(Function):
         return _remainder_grads(ctx, g, floor_divide(a, b))
 
 
-class Fmod(Function):
+class Fmod(ArrayFunction):
     """z = a - b * trunc(a / b): C's ``fmod``, with the sign of the dividend.
 
     dz/da = 1,   dz/db = -trunc(a / b).
@@ -280,7 +280,7 @@ def fmod(input, other):  # noqa: A002
     return Fmod.apply(a, b)
 
 
-class FloorDivide(Function):
+class FloorDivide(ArrayFunction):
     """z = floor(a / b). A step function: its derivative is 0 almost everywhere and undefined
     at the steps, and PyTorch declares it not implemented rather than return zeros. minigrad
     does the same: the result takes part in the graph (``requires_grad`` as PyTorch says), and

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..kernels._validate import pool_output_size
 from ..tensor import Tensor
 from . import kernel_calls
@@ -121,7 +121,7 @@ def _windowed(name, input) -> tuple:
 # ---------------------------------------------------------------------------------------------
 
 
-class MaxPool2d(Function):
+class MaxPool2d(ArrayFunction):
     """y[n, c, i, j] = max of the window at (i, j) of x padded with -inf; also returns where
     each maximum is (flat index h * W + w in its plane), as PyTorch's indices.
 
@@ -144,7 +144,7 @@ class MaxPool2d(Function):
         return MaxPool2dBackward.apply(gy, ctx.idx, ctx.x_shape, ctx.hyper), None
 
 
-class MaxPool2dBackward(Function):
+class MaxPool2dBackward(ArrayFunction):
     """gx[n, c, idx[n, c, i, j]] += gy[n, c, i, j]: the gradient of max pooling.
 
     Linear in gy. Its adjoint reads ggx back at the same positions, a gather, so the
@@ -208,7 +208,7 @@ def _avg_divisor(win: _Windows, count_include_pad, divisor_override, xp, dtype):
     return xp.asarray(np.outer(counts[0], counts[1]), dtype=dtype)
 
 
-class AvgPool2d(Function):
+class AvgPool2d(ArrayFunction):
     """y[n, c, i, j] = (sum of the window at (i, j) of the zero-padded x) / divisor[i, j].
 
     Linear in x, so dL/dx = AvgPool2dAdjoint(gy): spread gy / divisor over each window.
@@ -224,7 +224,7 @@ class AvgPool2d(Function):
         return AvgPool2dAdjoint.apply(gy, ctx.win, ctx.divisor, ctx.x_shape), None, None
 
 
-class AvgPool2dAdjoint(Function):
+class AvgPool2dAdjoint(ArrayFunction):
     """gx = the adjoint of average pooling: gx[window (i, j)] += gy[i, j] / divisor[i, j].
 
     A loop over the kH * kW offsets inside a window (not over pixels): offset (a, b) of every
@@ -296,7 +296,7 @@ def _window_means(x, axis: int, out: int, xp):
     return xp.stack(means, axis=axis).astype(x.dtype, copy=False)
 
 
-class AdaptiveAvgPool2d(Function):
+class AdaptiveAvgPool2d(ArrayFunction):
     """y = A_h x A_w^T with the averaging matrices A_h, A_w.   dx = A_h^T g A_w.
 
     A finite x takes the two matmuls; an x with NaN or inf takes the windows one at a time,

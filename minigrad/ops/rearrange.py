@@ -3,7 +3,7 @@
 Like ``movement.py`` they move numbers without computing new ones, so each gradient moves
 them back: roll by the opposite shift, put the diagonal back on a zero matrix, keep the same
 triangle. Most are written with the shape, joining and indexing ops (permute, repeat, cat, ``x[key]``), whose
-gradients are already there; ``Roll``, ``Diagonal`` and ``Triangle`` are Functions of their own.
+gradients are already there; ``Roll``, ``Diagonal`` and ``Triangle`` are ArrayFunctions of their own.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .join import cat
@@ -22,7 +22,7 @@ from .movement import _sizes, permute, repeat, reshape
 # ---------------------------------------------------------------------------------------------
 
 
-class Roll(Function):
+class Roll(ArrayFunction):
     """y = x shifted by ``shifts`` along ``dims``, wrapping around (y_{i+s} = x_i).
 
     dx = g rolled back by -shifts.
@@ -178,7 +178,7 @@ def _diagonal_positions(xp, shape, offset, dim1, dim2):
     return i - min(offset, 0), i + max(offset, 0)
 
 
-class Diagonal(Function):
+class Diagonal(ArrayFunction):
     """y[..., i] = x[..., i, i + offset] over dims (dim1, dim2); the diagonal becomes the last
     dim.   dx = zeros of x's shape with g written back on that diagonal (``DiagonalBackward``).
     """
@@ -193,7 +193,7 @@ class Diagonal(Function):
         return DiagonalBackward.apply(g, ctx.x_shape, *ctx.args), None, None, None
 
 
-class DiagonalBackward(Function):
+class DiagonalBackward(ArrayFunction):
     """y = zeros(shape) with g on the diagonal ``offset`` of (dim1, dim2).
 
     Linear in g, and its adjoint is reading that diagonal: dg = diagonal(gy).
@@ -226,7 +226,7 @@ def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Te
     return Diagonal.apply(input, int(offset), d1, d2)
 
 
-class Triangle(Function):
+class Triangle(ArrayFunction):
     """y = x where the element is on the kept side of diagonal ``k`` of the last two dims,
     else 0 (``lower``: tril, j <= i + k; else triu, j >= i + k).
 

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, normalize_dims, refuse_none_dim
 from .indexing import ScatterAdd
@@ -39,7 +39,7 @@ def _spread(g: Tensor, x_shape, axes) -> Tensor:
     return expand(reshape(g, _keep_shape(x_shape, axes)), tuple(x_shape))
 
 
-class Sum(Function):
+class Sum(ArrayFunction):
     """y = sum of x over ``axes``.   dx = g broadcast back over those axes."""
 
     @staticmethod
@@ -128,7 +128,7 @@ def _variance_grad(ctx, x: Tensor, g: Tensor) -> Tensor:
         return g * centred * (2.0 / dof if dof else math.inf)
 
 
-class Var(Function):
+class Var(ArrayFunction):
     """y = sum((x - mean)^2) / (N - correction) over ``axes``.
 
     dx = g * 2 (x - mean) / (N - correction)   (see ``_variance_grad`` for N <= correction).
@@ -146,7 +146,7 @@ class Var(Function):
         return _variance_grad(ctx, x, _spread(g, ctx.x_shape, ctx.axes)), None, None, None, None
 
 
-class Std(Function):
+class Std(ArrayFunction):
     """y = sqrt(var(x)).   dx = var's gradient times g / (2y), and 0 where y == 0.
 
     At y = 0 (a constant input) sqrt's slope is infinite but var's is 0: PyTorch defines the
@@ -201,7 +201,7 @@ def std(x: Tensor, dim=None, unbiased=None, keepdim: bool = False, *, correction
     return _var_or_std("std", Std, x, dim, unbiased, keepdim, correction)
 
 
-class AMax(Function):
+class AMax(ArrayFunction):
     """y = max of x over ``axes``.   dx = g shared evenly among the elements equal to the max."""
 
     @staticmethod
@@ -241,7 +241,7 @@ def amin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return AMax.apply(x, axes, keepdim, False)
 
 
-class MaxWithIndices(Function):
+class MaxWithIndices(ArrayFunction):
     """(values, indices) of the max along one dim.   dx = g placed at the returned index."""
 
     @staticmethod
@@ -323,7 +323,7 @@ def argmin(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
     return _arg(x, dim, keepdim, False, "argmin")
 
 
-class LogSumExp(Function):
+class LogSumExp(ArrayFunction):
     """y = log(sum(exp(x))) = m + log(sum(exp(x - m))), with m = max(x).
 
     Subtracting the max keeps exp from overflowing (x = 1000 would give inf otherwise).
@@ -383,7 +383,7 @@ def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
 # Vector norms
 # ---------------------------------------------------------------------------------------------
 
-class Norm(Function):
+class Norm(ArrayFunction):
     """y = ||x||_p over ``axes``: (sum |x|^p)^(1/p); p = inf is max |x|, -inf min |x|, and
     p = 0 counts the nonzero entries.
 
@@ -453,11 +453,16 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
     """The vector p-norm over ``dim`` (every element by default): p = 2, 1, inf, -inf, 0 or
     any other number. The default p = "fro" is the 2-norm over every element, one dim or two
     (a Frobenius norm: PyTorch refuses it over three dims or more). Its gradient at the zero
-    vector is 0, as in PyTorch."""
+    vector is 0, as in PyTorch. p = "nuc" is the nuclear norm (the sum of the singular values)
+    over two dims (all of them when None: a matrix), as ``linalg.matrix_norm``."""
     if isinstance(p, str):
+        if p == "nuc":
+            from .linalg import matrix_norm  # linalg imports this module
+            dims = tuple(range(x.ndim)) if dim is None else (
+                tuple(dim) if isinstance(dim, (tuple, list)) else (dim,))
+            return matrix_norm(x, "nuc", dims, keepdim)
         if p != "fro":
-            raise NotImplementedError(f"norm: p={p!r} is not implemented; use p='fro' or a "
-                                      "number (vector norms)")
+            raise RuntimeError(f"norm: p={p!r} is not a norm; use 'fro', 'nuc' or a number")
         if isinstance(dim, (tuple, list)) and len(dim) > 2:
             raise RuntimeError(f"norm: the Frobenius norm (p='fro', the default) takes one dim "
                                f"or two, got dim={tuple(dim)}; give a number p for a vector "

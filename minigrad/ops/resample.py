@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .movement import permute, reshape
 
@@ -68,7 +68,7 @@ class Taps:
         return self.weight[:, k].reshape(shape)
 
 
-class Resample(Function):
+class Resample(ArrayFunction):
     """y = x resampled along ``taps.axis``: y[.., j, ..] = sum_k w[j, k] x[.., index[j, k], ..].
 
     Linear in x, so dL/dx = ResampleAdjoint(gy): gy[j] * w[j, k] added back at index[j, k].
@@ -91,7 +91,7 @@ class Resample(Function):
         return ResampleAdjoint.apply(gy, ctx.taps), None
 
 
-class ResampleAdjoint(Function):
+class ResampleAdjoint(ArrayFunction):
     """gx = the adjoint of ``Resample``: gx[.., index[j, k], ..] += w[j, k] * gy[.., j, ..].
 
     Overlapping reads (upsampling reads every input several times) make this a scatter-add;

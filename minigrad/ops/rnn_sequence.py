@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
@@ -32,7 +32,7 @@ from .subscript import flip
 _ACTIVATIONS = {"tanh": tanh, "relu": relu}
 
 
-class RNNSequence(Function):
+class RNNSequence(ArrayFunction):
     """(hs, h_n) of one tanh/ReLU RNN layer and direction; hs (L, N, H) holds every h_t."""
 
     @staticmethod

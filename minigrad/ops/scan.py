@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, refuse_none_dim
@@ -40,7 +40,7 @@ def _reverse_cumsum(g: Tensor, dim: int) -> Tensor:
     return flip(cumsum(flip(g, dim), dim), dim)
 
 
-class CumSum(Function):
+class CumSum(ArrayFunction):
     """y_j = sum_{i <= j} x_i along ``dim``.   dx_k = sum_{j >= k} g_j (reverse cumsum of g)."""
 
     @staticmethod
@@ -53,7 +53,7 @@ class CumSum(Function):
         return (_reverse_cumsum(g, ctx.dim) if g.ndim else g), None
 
 
-class CumProd(Function):
+class CumProd(ArrayFunction):
     """y_j = prod_{i <= j} x_i along ``dim``.
 
     dx_k = sum_{j >= k} g_j * prod_{i <= j, i != k} x_i.
@@ -136,7 +136,7 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
 # prod: the product reduction, with a gradient that is exact at zeros
 # ---------------------------------------------------------------------------------------------
 
-class Prod(Function):
+class Prod(ArrayFunction):
     """y = prod_i x_i along ``dim``.
 
     dy/dx_k = prod_{i != k} x_i = (prod_{i < k} x_i) * (prod_{i > k} x_i): an exclusive

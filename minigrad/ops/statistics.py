@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .indexing import gather
@@ -50,7 +50,7 @@ def std_mean(input: Tensor, dim=None, unbiased=None, keepdim: bool = False, *,  
 # median
 # ---------------------------------------------------------------------------------------------
 
-class MedianAll(Function):
+class MedianAll(ArrayFunction):
     """y = the lower median of all elements: the ((n - 1) // 2)-th smallest (NaN if any is).
 
     dy/dx: g shared evenly among the elements equal to y, as PyTorch does for median().

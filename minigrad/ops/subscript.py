@@ -12,7 +12,7 @@ import builtins
 import numpy as np
 
 from .. import backend
-from ..autograd.function import Function
+from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .movement import sum_to
@@ -58,7 +58,7 @@ def _scatter_add(zeros, key, values):
     return zeros
 
 
-class GetItem(Function):
+class GetItem(ArrayFunction):
     """y = x[key].   dx = zeros like x, with g *added* at key (repeated indices accumulate)."""
 
     @staticmethod
@@ -71,7 +71,7 @@ class GetItem(Function):
         return IndexAddInto.apply(g, ctx.key, ctx.x_shape), None
 
 
-class IndexAddInto(Function):
+class IndexAddInto(ArrayFunction):
     """y = zeros(shape) with g added at key.   dg = y_grad[key] (the adjoint of GetItem)."""
 
     @staticmethod
@@ -147,7 +147,7 @@ def getitem(x: Tensor, key) -> Tensor:
     return GetItem.apply(x, k)
 
 
-class SetItem(Function):
+class SetItem(ArrayFunction):
     """y = x with y[key] = v.   dx = g with zeros at key;  dv = sum_to(g[key], v.shape)."""
 
     @staticmethod

@@ -15,11 +15,6 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 from __future__ import annotations
 
 KNOWN_FAILURES: dict[str, str] = {
-    # -- matrix norms that need singular values (an SVD) ------------------------------------
-    "norm.nuc": "p='nuc' (nuclear norm) needs an SVD: NotImplementedError",
-    "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
-    "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
-    "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
     # -- layers (ModuleInfo) -----------------------------------------------------------------
     "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
 }

@@ -27,7 +27,12 @@ What a sample must do to pass (``run_sample``):
   with a float64 reference for float32 results);
 * when the output is floating and a floating input requires grad, the gradients of
   ``sum(out * w)`` (a fixed random ``w`` per output) with respect to every such input must
-  agree by the same rule (a gradient of None counts as zeros).
+  agree by the same rule (a gradient of None counts as zeros);
+* "the output" is what the sample's ``output_process_fn_grad`` makes of the op's result, in
+  both frameworks: the identity for most samples, while an SVD's samples take |U|, S, |Vh|
+  or U Vh, the functions of the result that are well defined (each singular vector is fixed
+  only up to its sign, which PyTorch's LAPACK (MKL) and NumPy's (OpenBLAS) choose
+  differently), the way PyTorch's own gradient tests use it.
 
 Conversion of inputs (``to_minigrad``): a torch.Tensor becomes ``mg.tensor`` of the same
 values and dtype, with the same ``requires_grad``; a non-contiguous tensor becomes a
@@ -123,6 +128,11 @@ def _plain_call(f, *args, **kwargs):
 def _with_minigrad_globals(fn):
     """The same function code with ``torch`` bound to minigrad (PyTorch code run unchanged)."""
     return _rebind(fn, torch=mg, wrapper_set_seed=_plain_call)
+
+
+def _for_minigrad(fn):
+    """A sample's ``output_process_fn_grad`` (PyTorch code) applied to minigrad's output."""
+    return _with_minigrad_globals(fn) if isinstance(fn, types.FunctionType) else fn
 
 
 @dataclass
@@ -489,6 +499,7 @@ def run_sample(op, resolved: Resolved, sample, index: int, dtype) -> SampleResul
             expected, deterministic = _torch_outputs_under_seeds(op, sample)
         else:
             expected, deterministic = op(sample.input, *sample.args, **sample.kwargs), True
+        expected = sample.output_process_fn_grad(expected)
     except Exception:  # noqa: BLE001  (torch rejects the sample: nothing to compare)
         result.status = "skip"
         return result
@@ -497,7 +508,8 @@ def run_sample(op, resolved: Resolved, sample, index: int, dtype) -> SampleResul
         return result
 
     try:
-        actual = resolved.call(mg_input, *mg_args, **mg_kwargs)
+        actual = _for_minigrad(sample.output_process_fn_grad)(
+            resolved.call(mg_input, *mg_args, **mg_kwargs))
     except Exception as exc:  # noqa: BLE001
         result.status, result.cause = "fail", "raises"
         result.message = f"forward raised {_first_line(exc)}"
@@ -536,7 +548,7 @@ def _reference_outputs(op, sample, dtype):
             with torch.no_grad():
                 out = op(_upcast(sample.input, memo), *_upcast(tuple(sample.args), memo),
                          **_upcast(dict(sample.kwargs), memo))
-            cache.append(_torch_tensors(out))
+            cache.append(_torch_tensors(sample.output_process_fn_grad(out)))
         return cache[0]
     return tensors
 
@@ -600,8 +612,9 @@ def _reference_gradients(op, sample, torch_inputs, outputs, weights, dtype):
     def grads():
         if not cache:
             memo: dict = {}
-            out = op(_upcast(sample.input, memo), *_upcast(tuple(sample.args), memo),
-                     **_upcast(dict(sample.kwargs), memo))
+            out = sample.output_process_fn_grad(
+                op(_upcast(sample.input, memo), *_upcast(tuple(sample.args), memo),
+                   **_upcast(dict(sample.kwargs), memo)))
             ref_outputs = [o for o in _torch_tensors(out) if _is_float(o) and o.requires_grad]
             ref_inputs = [memo[id(t)] for t in torch_inputs]
             loss = _torch_loss(ref_outputs, [w.double() for w in weights])

@@ -14,6 +14,7 @@ import opinfo_harness as harness  # noqa: E402
 from torch.testing._internal.opinfo.core import SampleInput  # noqa: E402
 
 import minigrad as mg  # noqa: E402
+from minigrad.ops.linalg import SvdResult  # noqa: E402
 
 
 def _op(key):
@@ -100,7 +101,7 @@ class _SinWithWrongGradient(mg.autograd.Function):
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
-        return np.sin(x)
+        return x.sin()
 
     @staticmethod
     def backward(ctx, g):
@@ -148,3 +149,23 @@ def test_random_op_compared_only_where_torch_is_deterministic():
     random = SampleInput(torch.randn(3, 4, dtype=torch.float64), p=0.5, training=True)
     assert harness.run_sample(op, wrong, identity, 0, torch.float64).status == "fail"
     assert harness.run_sample(op, wrong, random, 1, torch.float64).status == "pass"
+
+
+# -- outputs defined up to a choice: compared through output_process_fn_grad ---------------------
+def _svd_with_flipped_signs(A, full_matrices=True):
+    """A valid SVD other than LAPACK's: every singular vector pair negated."""
+    U, S, Vh = mg.linalg.svd(A, full_matrices=full_matrices)
+    return SvdResult(-U, S, -Vh)
+
+
+def test_svd_is_compared_through_the_samples_gauge_invariant_outputs():
+    """Singular vectors are fixed only up to sign: another valid choice passes (the samples'
+    output_process_fn_grad compares |U|, S, |Vh| and U Vh), a wrong singular value fails."""
+    assert not _run("linalg.svd", _svd_with_flipped_signs, max_samples=12).failures
+
+    def wrong_singular_values(A, full_matrices=True):
+        U, S, Vh = mg.linalg.svd(A, full_matrices=full_matrices)
+        return SvdResult(U, S * 1.001, Vh)
+
+    result = _run("linalg.svd", wrong_singular_values, max_samples=12)
+    assert any(f.cause == "mismatch" for f in result.failures)

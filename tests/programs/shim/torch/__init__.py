@@ -11,6 +11,7 @@ import types
 
 import minigrad
 import minigrad.autograd
+import minigrad.autograd.function
 import minigrad.data
 import minigrad.nn
 import minigrad.nn.functional
@@ -22,6 +23,7 @@ sys.modules[__name__ + ".nn"] = minigrad.nn
 sys.modules[__name__ + ".nn.functional"] = minigrad.nn.functional
 sys.modules[__name__ + ".optim"] = minigrad.optim
 sys.modules[__name__ + ".autograd"] = minigrad.autograd
+sys.modules[__name__ + ".autograd.function"] = minigrad.autograd.function
 
 # torch.utils.data is minigrad.data
 utils = types.ModuleType(__name__ + ".utils")
