@@ -44,7 +44,9 @@ register("cumprod", mg.cumprod, lambda r: [
     Sample(t(r, 3, 5, positive=True), 1),
     Sample(t(r, 4, 3, away_from=0.0), -2),
     Sample(_with_zeros(r, 2, 6, where=[(0, 2), (1, 0), (1, 4)]), 1, desc="a zero per row"),
-    Sample(_with_zeros(r, 5, 2, where=[(1, 0), (3, 0), (4, 1)]), 0, desc="two zeros in a column")])
+    Sample(_with_zeros(r, 5, 2, where=[(1, 0), (3, 0), (4, 1)]), 0, desc="two zeros in a column"),
+    Sample(_with_zeros(r, 2, 4, 3, where=[(0, 1, 2), (1, 0, 0), (1, 3, 0)]), 1,
+           desc="3-D, zeros along the middle dim")])
 register("prod_zeros", mg.prod, lambda r: [
     Sample(_with_zeros(r, 3, 4, where=[(0, 1), (2, 0), (2, 3)]), 1, desc="one and two zeros"),
     Sample(_with_zeros(r, 2, 3, where=[(1, 2)]), desc="all elements"),

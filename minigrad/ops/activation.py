@@ -6,9 +6,10 @@ Each is an ``ArrayFunction`` whose forward works on arrays and whose backward is
 minigrad ops, so every gradient here can be differentiated again.
 
 Softmax and log_softmax are the hot ones (every classifier and every attention layer runs
-them): their forward passes, and their backward passes when no second derivative is asked
-for, go through ``minigrad.kernels`` (see ``kernel_calls.py``), which has a NumPy reference,
-a fused Numba kernel and a CUDA kernel.
+them): both passes go through ``minigrad.kernels`` (see ``kernel_calls.py``), which has a
+NumPy reference, a fused Numba kernel and a CUDA kernel. Their backward is a ``Function``
+too (``SoftmaxBackward``, ``LogSoftmaxBackward``): its forward is the fused backward kernel,
+and its own backward, written with Tensor ops, gives the second derivatives.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import warnings
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import normalize_dim
@@ -39,7 +39,9 @@ class Softmax(ArrayFunction):
 
         dx_j = sum_i g_i y_i (delta_ij - y_j) = y_j (g_j - sum_i g_i y_i)
 
-    one elementwise product and one sum over the axis: the Jacobian is never built.
+    one elementwise product and one sum over the axis: the Jacobian is never built. That
+    formula is ``SoftmaxBackward``, a Function of its own (fused kernel forward, and a
+    backward for second derivatives).
     """
 
     @staticmethod
@@ -51,9 +53,42 @@ class Softmax(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return _fused_or_differentiable(
-            ctx, g, kernel_calls.softmax_backward,
-            lambda y: y * (g - (g * y).sum(ctx.axis, keepdim=True))), None
+        (y,) = ctx.saved_tensors
+        return SoftmaxBackward.apply(g, y, ctx.axis), None
+
+
+class SoftmaxBackward(ArrayFunction):
+    """gx = y * (g - s),  s = sum_i g_i y_i along ``axis``: softmax's gradient from its output.
+
+    Forward: the fused kernel (one pass over y and g, no temporaries).
+
+    Backward, for an incoming gradient h of gx. Written out, gx_j = y_j g_j - y_j s, so
+
+        dg_i = sum_j h_j d gx_j / d g_i = y_i (h_i - sum_j h_j y_j)    (SoftmaxBackward(h, y))
+        dy_i = sum_j h_j d gx_j / d y_i = h_i (g_i - s) - g_i sum_j h_j y_j
+
+    y is softmax's saved output, so dy flows on into softmax's node, which turns it into a
+    gradient for x. Both lines are Tensor ops and this Function again: differentiable to any
+    order.
+    """
+
+    @staticmethod
+    def forward(ctx, g, y, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(g, y)
+        return kernel_calls.softmax_backward(y, g.astype(y.dtype, copy=False), axis)
+
+    @staticmethod
+    def backward(ctx, h):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad[:2]
+        axis = ctx.axis
+        dg = SoftmaxBackward.apply(h, y, axis) if need_g else None
+        dy = None
+        if need_y:
+            s = (g * y).sum(axis, keepdim=True)
+            dy = h * (g - s) - g * (h * y).sum(axis, keepdim=True)
+        return dg, dy, None
 
 
 class LogSoftmax(ArrayFunction):
@@ -63,8 +98,8 @@ class LogSoftmax(ArrayFunction):
 
         dx_j = g_j - exp(y_j) sum_i g_i
 
-    Never compute log(softmax(x)): softmax underflows to 0 for very negative logits and the
-    log gives -inf; log_softmax stays finite.
+    (``LogSoftmaxBackward``). Never compute log(softmax(x)): softmax underflows to 0 for very
+    negative logits and the log gives -inf; log_softmax stays finite.
     """
 
     @staticmethod
@@ -76,22 +111,38 @@ class LogSoftmax(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return _fused_or_differentiable(
-            ctx, g, kernel_calls.log_softmax_backward,
-            lambda y: g - exp(y) * g.sum(ctx.axis, keepdim=True)), None
+        (y,) = ctx.saved_tensors
+        return LogSoftmaxBackward.apply(g, y, ctx.axis), None
 
 
-def _fused_or_differentiable(ctx, g, fused_kernel, formula):
-    """The input gradient of softmax / log_softmax from the saved output y.
+class LogSoftmaxBackward(ArrayFunction):
+    """gx = g - exp(y) * sum_i g_i along ``axis``: log_softmax's gradient from its output.
 
-    A plain backward runs the fused kernel (one pass over y and g, no graph). Under
-    create_graph=True the same formula runs as Tensor ops, so it can be differentiated again.
+    Forward: the fused kernel.
+
+    Backward, for an incoming gradient h of gx (gx_j = g_j - exp(y_j) sum_i g_i):
+
+        dg_i = h_i - sum_j h_j exp(y_j)
+        dy_j = -h_j exp(y_j) sum_i g_i
+
+    dy flows on into log_softmax's node (y is its saved output).
     """
-    (y,) = ctx.saved_tensors
-    if not is_grad_enabled():
-        gy = g.array.astype(y.dtype, copy=False)
-        return Tensor._make(fused_kernel(y.array, gy, ctx.axis))
-    return formula(y)
+
+    @staticmethod
+    def forward(ctx, g, y, axis):
+        ctx.axis = axis
+        ctx.save_for_backward(g, y)
+        return kernel_calls.log_softmax_backward(y, g.astype(y.dtype, copy=False), axis)
+
+    @staticmethod
+    def backward(ctx, h):
+        g, y = ctx.saved_tensors
+        need_g, need_y = ctx.needs_input_grad[:2]
+        axis = ctx.axis
+        p = exp(y)                                    # softmax(x)
+        dg = h - (h * p).sum(axis, keepdim=True) if need_g else None
+        dy = -h * p * g.sum(axis, keepdim=True) if need_y else None
+        return dg, dy, None
 
 
 def _softmax_dim(name: str, ndim: int, dim):

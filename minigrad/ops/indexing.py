@@ -17,7 +17,6 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import check_index_range, normalize_dim
 from .elementwise import where
@@ -397,7 +396,7 @@ def _grads_prod(ctx, g, x, src, out):
     divided = Gather.apply(out, dim, index) / where(src_zero_t, 1.0, src)
     cofactor = where(only_zero, without_i, where(src_zero_t, 0.0, divided))
     gsrc = Gather.apply(g, dim, index) * cofactor
-    if is_grad_enabled() and bool((zeros_at > 1).any()):
+    if bool((zeros_at > 1).any()):    # right to first order; refuse to go further
         gsrc = NotTwiceDifferentiable.apply(
             gsrc, "scatter_reduce(reduce='prod'): the gradient for src cannot be "
                   "differentiated again where two or more zeros in src go to the same "

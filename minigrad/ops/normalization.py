@@ -18,11 +18,11 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled, no_grad
+from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from .arguments import normalize_dim
 from .elementwise import rsqrt, where
-from .movement import reshape, sum_to
+from .movement import _sum_to_array, expand, reshape, sum_to
 
 
 class Normalize(ArrayFunction):
@@ -40,18 +40,14 @@ class Normalize(ArrayFunction):
 
     The last line is the chain rule through mean and var: shifting every x by the same amount
     changes nothing (hence - mean(g')), and scaling them changes nothing either
-    (hence - x_hat * mean(g' x_hat)).
+    (hence - x_hat * mean(g' x_hat)). The three lines are ``NormalizeBackward``, a Function of
+    its own: array code forward (reusing x_hat and rstd from here), and a backward of its own
+    for second derivatives.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
-        xp = backend.array_module(x)
-        with warnings.catch_warnings():   # an empty input: nan statistics, as in PyTorch,
-            warnings.simplefilter("ignore", RuntimeWarning)     # without NumPy's warning
-            mean, centred = _centre(x, axes)
-            var = (centred * centred).mean(axis=axes, keepdims=True)
-        rstd = 1.0 / xp.sqrt(var + eps)
-        x_hat = centred * rstd
+        mean, var, x_hat, rstd = _statistics(x, axes, eps)
         y = x_hat
         if weight is not None:
             y = y * weight
@@ -59,7 +55,7 @@ class Normalize(ArrayFunction):
             y = y + bias
         ctx.axes, ctx.eps = axes, eps
         ctx.bias_shape = None if bias is None else bias.shape
-        ctx.x_hat, ctx.rstd = x_hat, rstd  # reused by a plain (first-order) backward
+        ctx.stats = (x_hat, rstd)  # backward reuses them instead of recomputing
         ctx.save_for_backward(x, weight)
         ctx.mark_non_differentiable(mean, var)
         y = y.astype(x.dtype, copy=False)
@@ -70,23 +66,111 @@ class Normalize(ArrayFunction):
     @staticmethod
     def backward(ctx, g, _g_mean, _g_var):
         x, weight = ctx.saved_tensors
-        need_x, need_w, need_b = ctx.needs_input_grad[:3]
-        if is_grad_enabled():
-            # create_graph=True: recompute x_hat and rstd from x with Tensor ops, so that the
-            # gradient below is itself a differentiable function of x
-            x_hat, rstd = _standardize(x, ctx.axes, ctx.eps)
-        else:
-            x_hat, rstd = Tensor._make(ctx.x_hat), Tensor._make(ctx.rstd)
-        gx = gw = gb = None
-        if need_x:
-            gp = g if weight is None else g * weight
-            gx = rstd * (gp - gp.mean(ctx.axes, keepdim=True)
-                         - x_hat * (gp * x_hat).mean(ctx.axes, keepdim=True))
-        if need_w:
-            gw = sum_to(g * x_hat, weight.shape)
-        if need_b:
-            gb = sum_to(g, ctx.bias_shape)
+        wanted = ctx.needs_input_grad[:3]                        # (x, weight, bias)
+        grads = iter(NormalizeBackward.apply(g, x, weight, ctx.axes, ctx.eps, ctx.bias_shape,
+                                             wanted, ctx.stats))
+        gx, gw, gb = (next(grads) if want else None for want in wanted)
         return gx, gw, gb, None, None
+
+
+class NormalizeBackward(ArrayFunction):
+    """``Normalize``'s gradients (gx, gw, gb) from (g, x, weight); the ones in ``wanted``.
+
+    Forward, on arrays, with g' = g * weight, P(v) = rstd * (v - M[v] - x_hat M[v x_hat]) and
+    M[.] the mean over ``axes`` (keepdim):
+
+        gx = P(g'),    gw = sum_to(g * x_hat, weight's shape),    gb = sum_to(g, bias's shape)
+
+    P(v) is x_hat's own gradient for an incoming v; it is symmetric (<u, P(v)> = <P(u), v>)
+    and is this Function with weight None (``project`` below).
+
+    Backward, for incoming gradients (hx, hw, hb) of (gx, gw, gb), all per group of ``axes``:
+
+        dg = weight * P(hx) + x_hat * hw + hb
+        dw = sum_to(g * P(hx), weight's shape)
+        dx = rstd^2 x_hat (M[hx x_hat] M[g' x_hat] - M[hx g'] + M[hx] M[g'])
+             - rstd (M[g' x_hat] P(hx) + M[hx x_hat] P(g'))  +  P(g * hw)
+
+    dx differentiates <hx, gx> through rstd (d rstd / dx = -rstd^2 x_hat / N) and through
+    x_hat (whose gradient for an incoming v is P(v)); <hw, gw> = <g * hw, x_hat> gives the last
+    term. x_hat and rstd are recomputed here with Tensor ops, and P is this Function again, so
+    the second derivative is itself differentiable.
+    """
+
+    @staticmethod
+    def forward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
+        x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
+        want_x, want_w, want_b = wanted
+        out = []
+        if want_x:
+            gp = g if weight is None else g * weight
+            out.append(rstd * (gp - _mean(gp, axes) - x_hat * _mean(gp * x_hat, axes)))
+        if want_w:
+            out.append(_sum_to_array(g * x_hat, weight.shape))
+        if want_b:
+            out.append(_sum_to_array(g, bias_shape))
+        ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, (x_hat, rstd)
+        ctx.save_for_backward(g, x, weight)
+        return tuple(out)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        g, x, weight = ctx.saved_tensors
+        axes, eps = ctx.axes, ctx.eps
+        need_g, need_x, need_w = ctx.needs_input_grad[:3]
+        grads = iter(grads)
+        hx, hw, hb = (next(grads) if want else None for want in ctx.wanted)
+        x_hat, rstd = _standardize(x, axes, eps)       # Tensor ops: differentiable in x
+
+        def mean(t):
+            return t.mean(axes, keepdim=True)
+
+        def project(v):                                # P(v)
+            return NormalizeBackward.apply(v, x, None, axes, eps, None, (True, False, False),
+                                           ctx.stats)[0]
+
+        gp = g if weight is None else g * weight
+        dg = dx = dw = None
+        if hx is not None:
+            p_hx = project(hx)
+            if need_g:
+                dg = p_hx if weight is None else p_hx * weight
+            if need_w:
+                dw = sum_to(g * p_hx, weight.shape)
+            if need_x:
+                hx_xh, gp_xh = mean(hx * x_hat), mean(gp * x_hat)
+                dx = (rstd * rstd * x_hat * (hx_xh * gp_xh - mean(hx * gp) + mean(hx) * mean(gp))
+                      - rstd * (gp_xh * p_hx + hx_xh * project(gp)))
+        if hw is not None:
+            if need_g:
+                dg = _plus(dg, x_hat * hw)
+            if need_x:
+                dx = _plus(dx, project(g * hw))
+        if hb is not None and need_g:
+            dg = _plus(dg, expand(hb, tuple(g.shape)))
+        return dg, dx, dw, None, None, None, None, None
+
+
+def _plus(total, term):
+    return term if total is None else total + term
+
+
+def _mean(a, axes):
+    """The mean of an array over ``axes`` (keepdim), computed as ``Tensor.mean`` does."""
+    n = math.prod(a.shape[i] for i in axes)
+    s = a.sum(axis=axes, keepdims=True)
+    return s / n if n else s * float("nan")
+
+
+def _statistics(x, axes, eps):
+    """(mean, var, x_hat, rstd) of an array over ``axes`` (keepdim), var the biased one."""
+    xp = backend.array_module(x)
+    with warnings.catch_warnings():   # an empty input: nan statistics, as in PyTorch,
+        warnings.simplefilter("ignore", RuntimeWarning)     # without NumPy's warning
+        mean, centred = _centre(x, axes)
+        var = (centred * centred).mean(axis=axes, keepdims=True)
+    rstd = 1.0 / xp.sqrt(var + eps)
+    return mean, var, centred * rstd, rstd
 
 
 def _centre(x, axes):
@@ -106,7 +190,7 @@ def _centre(x, axes):
 
 
 def _standardize(x: Tensor, axes, eps):
-    """(x_hat, rstd) of ``Normalize`` written with Tensor ops (the same two-pass centring;
+    """(x_hat, rstd) of ``_statistics`` written with Tensor ops (the same two-pass centring;
     the first mean is a constant, since x - c - mean(x - c) = x - mean(x) for any c)."""
     rest = x - x.detach().mean(axes, keepdim=True)
     centred = rest - rest.mean(axes, keepdim=True)

@@ -6,7 +6,7 @@
 Every input x_k influences every output y_j with j >= k, so a scan's gradient runs the other
 way: a *reverse* running sum of the output gradient. For cumsum that is all there is. For
 cumprod, dy_j/dx_k = prod_{i <= j, i != k} x_i, which is y_j / x_k while x_k != 0; zeros in
-the input need more care (see ``CumProd``), and so does ``prod`` (see ``Prod``).
+the input need more care (see ``CumProdBackward``), and so does ``prod`` (see ``Prod``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .arguments import EVERY_DIM, normalize_dim, refuse_none_dim
 from .elementwise import where
@@ -56,15 +55,8 @@ class CumSum(ArrayFunction):
 class CumProd(ArrayFunction):
     """y_j = prod_{i <= j} x_i along ``dim``.
 
-    dx_k = sum_{j >= k} g_j * prod_{i <= j, i != k} x_i.
-
-    Without zeros in x that is sum_{j >= k} g_j y_j / x_k: a reverse cumsum of g * y, divided
-    by x. A zero at position z breaks the division, so then (as PyTorch does):
-
-    * to be differentiated again (``create_graph=True``): the formula as written, for every k
-      at once: C[k, j] = prod_{i <= j, i != k} x_i is the cumprod of x with x_k replaced by 1,
-      an (n, n) matrix per slice (O(n^2) memory, only on this path);
-    * otherwise, O(n) per slice (see ``_cumprod_grad_with_zeros``).
+    dx_k = sum_{j >= k} g_j * prod_{i <= j, i != k} x_i: ``CumProdBackward``, a Function of
+    its own (array code forward, exact at zeros; a backward of its own for second derivatives).
     """
 
     @staticmethod
@@ -77,47 +69,103 @@ class CumProd(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        dim = ctx.dim
-        if x.ndim == 0 or x.shape[dim] == 1:
+        if x.ndim == 0 or x.shape[ctx.dim] == 1:            # y = x
             return g, None
-        if not bool(backend.array_module(x.array).any(x.array == 0)):
-            return _reverse_cumsum(g * y, dim) / x, None
-        if is_grad_enabled():
-            return _cumprod_grad_quadratic(g, x, dim), None
-        return _cumprod_grad_with_zeros(g, x, y, dim), None
+        return CumProdBackward.apply(g, x, y, ctx.dim), None
 
 
-def _cumprod_grad_quadratic(g: Tensor, x: Tensor, dim: int) -> Tensor:
-    """dx_k = sum_{j >= k} g_j C[k, j] with C[k, j] = prod_{i <= j, i != k} x_i (exact at
-    zeros, and differentiable: built from cumprod itself)."""
-    n = x.shape[dim]
-    xm, gm = x.movedim(dim, -1), g.movedim(dim, -1)
-    xp = backend.array_module(x.array)
-    diagonal = Tensor._make(xp.eye(n, dtype=bool))               # [k, i]: i == k
-    upper = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool)))   # [k, j]: j >= k
-    rows = expand(unsqueeze(xm, -2), tuple(xm.shape[:-1]) + (n, n))  # rows[..., k, i] = x_i
-    c = cumprod(where(diagonal, 1.0, rows), -1)
-    gx = (where(upper, c * unsqueeze(gm, -2), 0.0)).sum(-1)
-    return gx.movedim(-1, dim)
+class CumProdBackward(ArrayFunction):
+    """gx_k = sum_{j >= k} g_j C[k, j],  C[k, j] = prod_{i <= j, i != k} x_i: cumprod's
+    gradient, from its input x and output y.
+
+    Forward, on arrays. Without zeros in x, C[k, j] = y_j / x_k, so gx is a reverse cumsum of
+    g * y divided by x. A zero breaks the division; then ``_cumprod_grad_with_zeros`` (O(n)).
+
+    Backward, for an incoming gradient h of gx. <h, gx> = sum_j g_j T_j with
+    T_j = sum_{k <= j} h_k C[k, j], how y_j moves when x moves along h. Without zeros, using
+    gx = reverse_cumsum(g * y) / x with y an input of its own (y's gradient flows on into
+    cumprod's node, which turns it into one for x):
+
+        dg = y * cumsum(h / x),   dy = g * cumsum(h / x),   dx = -h * gx / x
+
+    With zeros, for every k at once: row k of an (n, n) matrix R is x with x_k replaced by h_k,
+    so cumprod(R)[k, j] = h_k C[k, j] for j >= k (O(n^2) memory, only here):
+
+        dg_j = sum_{k <= j} cumprod(R)[k, j]                       (= T_j)
+        dx_i = sum_{k != i} dR[k, i],   dR = cumprod's gradient at R for U[k, j] = g_j (j >= k)
+
+    dR is this Function again, so every order of derivative stays exact at zeros.
+    """
+
+    @staticmethod
+    def forward(ctx, g, x, y, dim):
+        xp = backend.array_module(x)
+        ctx.dim = dim
+        ctx.has_zeros = bool(xp.any(x == 0))
+        if ctx.has_zeros:
+            gx = _cumprod_grad_with_zeros(g, x, y, dim)
+        else:
+            gx = _reverse_cumsum_array(g * y, dim) / x
+        ctx.save_for_backward(g, x, y, gx)
+        return gx
+
+    @staticmethod
+    def backward(ctx, h):
+        g, x, y, gx = ctx.saved_tensors
+        dim = ctx.dim
+        need_g, need_x, need_y = ctx.needs_input_grad[:3]
+        if not ctx.has_zeros:
+            moved = cumsum(h / x, dim)
+            return ((y * moved if need_g else None), (-h * gx / x if need_x else None),
+                    (g * moved if need_y else None), None)
+        dg, dx = _cumprod_second_derivative(g, x, h, dim, need_x)
+        return (dg if need_g else None), dx, None, None
 
 
-def _cumprod_grad_with_zeros(g: Tensor, x: Tensor, y: Tensor, dim: int) -> Tensor:
-    """The same gradient in O(n), for a backward that will not be differentiated again.
+def _reverse_cumsum_array(a, dim):
+    """r_k = a_k + a_{k+1} + ... along ``dim`` of an array."""
+    xp = backend.array_module(a)
+    return xp.flip(xp.cumsum(xp.flip(a, dim), axis=dim), dim)
+
+
+def _cumprod_grad_with_zeros(g, x, y, dim):
+    """cumprod's gradient (arrays) when x has zeros, in O(n) per slice.
 
     Let z be the first zero of a slice. For k < z the division formula holds (x_k != 0, and
-    y_j = 0 for j >= z as it should be). For k > z every product contains x_z = 0: dx_k = 0. At k = z:
-    dx_z = (prod_{i < z} x_i) * sum_{j >= z} g_j prod_{z < i <= j} x_i, two cumprods.
+    y_j = 0 for j >= z as it should be). For k > z every product contains x_z = 0: dx_k = 0. At
+    k = z: dx_z = (prod_{i < z} x_i) * sum_{j >= z} g_j prod_{z < i <= j} x_i, two cumprods.
     """
-    zeros_seen = cumsum((x == 0).to(np.int64), dim)
+    xp = backend.array_module(x)
+    zeros_seen = xp.cumsum(x == 0, axis=dim)
     before = zeros_seen == 0                                      # k < z
     at_first_zero = (zeros_seen == 1) & (x == 0)                  # k == z
     after = (zeros_seen >= 1) & ~at_first_zero                    # k > z
-    grad_before = _reverse_cumsum(g * y, dim) / where(before, x, 1.0)
+    grad_before = _reverse_cumsum_array(g * y, dim) / xp.where(before, x, 1.0)
     # at k = z: prod_{i < z} x_i is y_before[z] (x_z itself replaced by 1)
-    y_before = cumprod(where(before, x, 1.0), dim)
-    from_zero = cumprod(where(after, x, 1.0), dim)               # prod_{z < i <= j} x_i
-    tail = where(zeros_seen >= 1, g * from_zero, 0.0).sum(dim, keepdim=True)
-    return where(before, grad_before, 0.0) + where(at_first_zero, y_before * tail, 0.0)
+    y_before = xp.cumprod(xp.where(before, x, 1.0), axis=dim)
+    from_zero = xp.cumprod(xp.where(after, x, 1.0), axis=dim)    # prod_{z < i <= j} x_i
+    tail = xp.where(zeros_seen >= 1, g * from_zero, 0.0).sum(axis=dim, keepdims=True)
+    return xp.where(before, grad_before, 0.0) + xp.where(at_first_zero, y_before * tail, 0.0)
+
+
+def _cumprod_second_derivative(g: Tensor, x: Tensor, h: Tensor, dim: int, need_x: bool):
+    """(dg, dx) of ``CumProdBackward`` at an x with zeros, through the (n, n) matrix R whose
+    row k is x with x_k replaced by h_k (see its docstring). dx is None unless ``need_x``."""
+    n = x.shape[dim]
+    xm, gm, hm = x.movedim(dim, -1), g.movedim(dim, -1), h.movedim(dim, -1)
+    xp = backend.array_module(x.array)
+    diagonal = Tensor._make(xp.eye(n, dtype=bool))               # [k, i]: i == k
+    upper = Tensor._make(xp.triu(xp.ones((n, n), dtype=bool)))   # [k, j]: j >= k
+    square = tuple(xm.shape[:-1]) + (n, n)
+    rows = where(diagonal, expand(unsqueeze(hm, -1), square), expand(unsqueeze(xm, -2), square))
+    products = cumprod(rows, -1)                 # [k, j]: h_k C[k, j] for j >= k
+    dg = where(upper, products, 0.0).sum(-2).movedim(-1, dim)
+    if not need_x:
+        return dg, None
+    upstream = where(upper, expand(unsqueeze(gm, -2), square), 0.0)
+    d_rows = CumProdBackward.apply(upstream, rows, products, -1)
+    dx = where(diagonal, 0.0, d_rows).sum(-2).movedim(-1, dim)
+    return dg, dx
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002 - PyTorch's names
