@@ -390,6 +390,52 @@ def encoder_params_no_norms(E, F_):
     return _sol(7, "encoder_layer_params")(E, F_) - 4 * E
 
 
+def soft_grad_without_t_squared(s, t, T):
+    return _sol(9, "soft_term_grad")(s, t, T) / T**2
+
+
+def soft_grad_p_minus_q(s, t, T):
+    return -_sol(9, "soft_term_grad")(s, t, T)
+
+
+def soft_grad_summed(s, t, T):
+    return _sol(9, "soft_term_grad")(s, t, T) * len(s)
+
+
+def logit_matching_uncentred(s, t):
+    N, C = s.shape
+    return (s - t) / (C * N)
+
+
+def logit_matching_without_c(s, t):
+    return _sol(9, "logit_matching_grad")(s, t) * s.shape[1]
+
+
+def ensemble_of_mean_logits(teacher_logits, T):
+    return F.log_softmax(mg.stack(teacher_logits).mean(dim=0) / T, dim=1)
+
+
+def ensemble_log_of_mean_probs(teacher_logits, T):
+    return mg.stack([F.softmax(z / T, dim=1) for z in teacher_logits]).mean(dim=0).log()
+
+
+def ensemble_probs_not_logs(teacher_logits, T):
+    return _sol(9, "ensemble_log_targets")(teacher_logits, T).exp()
+
+
+def ensemble_as_numpy(teacher_logits, T):
+    return _sol(9, "ensemble_log_targets")(teacher_logits, T).numpy()
+
+
+def smoothing_over_other_classes(labels, num_classes, eps):
+    one_hot = F.one_hot(labels, num_classes).float()
+    return (1 - eps) * one_hot + eps / (num_classes - 1) * (1 - one_hot)
+
+
+def smoothing_without_one_minus_eps(labels, num_classes, eps):
+    return F.one_hot(labels, num_classes).float() + eps / num_classes
+
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -429,6 +475,16 @@ WRONG = {
     (7, 1): [(mask_upper, "a later position"), (mask_float, "dtype"), (mask_strict, "itself")],
     (7, 2): [(shift_transposed, "signs of its sines"), (shift_identity, "differs at")],
     (7, 3): [(encoder_params_no_norms, "off by -256")],
+    (9, 1): [(soft_grad_without_t_squared, "0.0625 times"), (soft_grad_p_minus_q, "sign is flipped"),
+             (soft_grad_summed, "3 times")],
+    (9, 2): [(logit_matching_uncentred, "that row's mean"),
+             (logit_matching_without_c, "exact gradient at T = 10000) differs")],
+    (9, 3): [(ensemble_of_mean_logits, "averaging the logits first"),
+             (ensemble_log_of_mean_probs, "is -inf at"),
+             (ensemble_probs_not_logs, "mean probabilities themselves"),
+             (ensemble_as_numpy, "return a Tensor")],
+    (9, 4): [(smoothing_over_other_classes, "expected 0.02, got 0.025"),
+             (smoothing_without_one_minus_eps, "expected 0.92, got 1.02")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
@@ -437,7 +493,8 @@ WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
 
 def test_exercises_are_registered():
     assert len(EXERCISES) >= 20, [_id(e) for e in EXERCISES]
-    assert CHAPTERS == list(range(1, 8))
+    # every chapter notebook ends with exercises
+    assert CHAPTERS == sorted(int(p.name[:2]) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for chapter in CHAPTERS:
         numbers = [e.number for e in EXERCISES if e.chapter == chapter]
         assert numbers == list(range(1, len(numbers) + 1)), (chapter, numbers)

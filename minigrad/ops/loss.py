@@ -473,11 +473,13 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noq
            reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL(target || model) pointwise, with ``input`` the model's *log*-probabilities:
 
-        l = target * (log(target) - input)       (0 where target == 0)
+        l = target * (log(target) - input)       (0 where target == 0, as xlogy does)
         l = exp(target) * (target - input)       if log_target (target given as log-probs)
 
     ``reduction="batchmean"`` (sum / batch size) gives the true KL divergence per sample;
     "mean" divides by the number of elements, which is not the KL (PyTorch warns, so do we).
+    Input and target broadcast against each other and compute in their promoted float dtype;
+    a negative probability target gives nan, as in PyTorch (log of a negative number).
     """
     reduction = _reduction("kl_div", size_average, reduce, reduction,
                            _REDUCTIONS + ("batchmean",))
@@ -485,14 +487,39 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,  # noq
         warnings.warn("kl_div: reduction: 'mean' divides the total loss by both the batch size "
                       "and the support size. 'batchmean' divides only by the batch size, and "
                       "aligns with the KL div math definition.", stacklevel=2)
-    target = _float_target("kl_div", target, input)
+    input, target = _kl_div_operands(input, target, log_target)
     if log_target:
         loss = exp(target) * (target - input)
     else:
-        positive = target > 0
-        # xlogy: target * log(target), defined as 0 at target == 0 (and safe to differentiate)
-        t_log_t = where(positive, target * log(where(positive, target, 1.0)), 0.0)
+        zero = target == 0
+        # xlogy(target, target): 0 at target == 0 (the limit of t log t), with a log that is
+        # never taken of 0, so that no inf * 0 = nan reaches the value or the gradient
+        t_log_t = where(zero, 0.0, target * log(where(zero, 1.0, target)))
         loss = t_log_t - target * input
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
+
+
+def _kl_div_operands(input, target, log_target: bool) -> tuple:  # noqa: A002
+    """kl_div's (input, target): Tensors of floating dtypes whose shapes broadcast, both in
+    their promoted dtype (PyTorch's type promotion: float32 with float64 gives float64)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"kl_div: input must be a Tensor of log-probabilities, got "
+                        f"{type(input).__name__}")
+    target = _as_tensor_like("kl_div", target, input)
+    what = "log-probabilities" if log_target else "probabilities"
+    for name, t in (("input", input), ("target", target)):
+        if t.dtype.kind != "f":
+            raise RuntimeError(f"kl_div: integral inputs are not supported: {name} has dtype "
+                               f"{t.dtype} (input holds log-probabilities, target {what}; "
+                               f"both must be floating point)")
+    try:
+        np.broadcast_shapes(tuple(input.shape), tuple(target.shape))
+    except ValueError:
+        raise RuntimeError(f"kl_div: input of shape {tuple(input.shape)} and target of shape "
+                           f"{tuple(target.shape)} cannot be broadcast together (expected the "
+                           f"same shape, e.g. (batch, classes) for both)") from None
+    dtype = backend.result_type(input.dtype, input.ndim, target.dtype, target.ndim)
+    return (input if input.dtype == dtype else input.to(dtype),
+            target if target.dtype == dtype else target.to(dtype))
