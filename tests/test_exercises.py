@@ -379,6 +379,52 @@ def encoder_params_no_norms(E, F_):
     return _sol(7, "encoder_layer_params")(E, F_) - 4 * E
 
 
+
+def dice_grad_sign_flipped(p, t, eps=1.0):
+    return -_sol(10, "dice_grad")(p, t, eps)          # the gradient of D, not of 1 - D
+
+
+def dice_grad_total_held_fixed(p, t, eps=1.0):
+    p, t = np.asarray(p, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    return -2 * t / (p.sum() + t.sum() + eps)          # forgets that S depends on p too
+
+
+def interp_no_clamp(n_in, n_out, align_corners):
+    if align_corners:
+        return _sol(10, "interp_matrix")(n_in, n_out, True)
+    src = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5     # negative for the first outputs
+    left = np.clip(np.floor(src).astype(int), 0, n_in - 1)
+    right = np.minimum(left + 1, n_in - 1)
+    M = np.zeros((n_out, n_in))
+    np.add.at(M, (np.arange(n_out), left), 1 - (src - left))
+    np.add.at(M, (np.arange(n_out), right), src - left)
+    return M
+
+
+def interp_corners_swapped(n_in, n_out, align_corners):
+    return _sol(10, "interp_matrix")(n_in, n_out, not align_corners)
+
+
+def interp_transposed(n_in, n_out, align_corners):
+    return _sol(10, "interp_matrix")(n_in, n_out, align_corners).T
+
+
+def conv_transpose_kernel_flipped(x, w, stride):
+    return _sol(10, "conv_transpose2d_naive")(x, w[:, :, ::-1, ::-1], stride)
+
+
+def conv_transpose_stride_ignored(x, w, stride):
+    return _sol(10, "conv_transpose2d_naive")(x, w, 1)
+
+
+def receptive_field_ignores_stride(layers):
+    return 1 + sum(k - 1 for k, _ in layers)
+
+
+def receptive_field_float(layers):
+    return float(_sol(10, "receptive_field")(layers))
+
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -417,6 +463,13 @@ WRONG = {
     (7, 1): [(mask_upper, "a later position"), (mask_float, "dtype"), (mask_strict, "itself")],
     (7, 2): [(shift_transposed, "signs of its sines"), (shift_identity, "differs at")],
     (7, 3): [(encoder_params_no_norms, "off by -256")],
+    (10, 1): [(dice_grad_sign_flipped, "sign is flipped"),
+              (dice_grad_total_held_fixed, "appears in S")],
+    (10, 2): [(interp_no_clamp, "its clamp at 0"), (interp_corners_swapped, "differs at"),
+              (interp_transposed, "(transposed?)")],
+    (10, 3): [(conv_transpose_kernel_flipped, "differs at"),
+              (conv_transpose_stride_ignored, "has shape")],
+    (10, 4): [(receptive_field_ignores_stride, "off by -2"), (receptive_field_float, "an int")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
@@ -425,7 +478,8 @@ WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
 
 def test_exercises_are_registered():
     assert len(EXERCISES) >= 20, [_id(e) for e in EXERCISES]
-    assert CHAPTERS == list(range(1, 8))
+    # every chapter notebook has exercises, and every chapter with checks has a notebook
+    assert CHAPTERS == sorted(int(p.name[:2]) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for chapter in CHAPTERS:
         numbers = [e.number for e in EXERCISES if e.chapter == chapter]
         assert numbers == list(range(1, len(numbers) + 1)), (chapter, numbers)
