@@ -1,4 +1,5 @@
-"""Pictures for learning: computation graphs, training curves, image grids, attention maps.
+"""Pictures for learning: computation graphs, training curves, image grids, attention maps,
+segmentation masks drawn over their images.
 
 Everything here draws with matplotlib alone (no graphviz), returns the matplotlib ``Axes`` it
 drew on, and accepts Tensors or NumPy arrays.
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 __all__ = ["GraphNode", "build_graph", "draw_graph", "plot_curves", "show_images",
-           "plot_attention"]
+           "plot_attention", "mask_colors", "mask_legend", "overlay_masks"]
 
 
 # -- the graph as data ------------------------------------------------------------------------
@@ -324,3 +325,66 @@ def plot_attention(weights, query_labels=None, key_labels=None, ax=None, title=N
     if title:
         ax.set_title(title)
     return ax
+
+
+# -- segmentation masks -----------------------------------------------------------------------
+# one colour per class 1, 2, ... (matplotlib's 'tab10' without its grey); class 0 is background
+_MASK_COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
+                "#bcbd22", "#17becf")
+
+
+def mask_colors(mask, alpha=0.5):
+    """An ``(H, W)`` integer class mask as an RGBA image ``(H, W, 4)``: class k >= 1 in the
+    k-th colour of ``mask_legend``'s palette with opacity ``alpha``, class 0 (background)
+    fully transparent, so that the mask can be drawn over the image it labels."""
+    from matplotlib.colors import to_rgba
+
+    m = _np(mask)
+    if m.ndim != 2 or m.dtype.kind not in "iub":
+        raise ValueError(f"mask_colors: expected an (H, W) integer mask, got shape {m.shape} "
+                         f"and dtype {m.dtype}")
+    if m.size and (m.min() < 0 or m.max() > len(_MASK_COLORS)):
+        raise ValueError(f"mask_colors: class labels must lie in 0..{len(_MASK_COLORS)} "
+                         f"(0 = background), got values from {m.min()} to {m.max()}")
+    palette = np.array([(0.0, 0.0, 0.0, 0.0)] + [to_rgba(c, alpha) for c in _MASK_COLORS])
+    return palette[m.astype(np.int64)]
+
+
+def mask_legend(class_names, ax=None, alpha=0.5, **legend_kwargs):
+    """A legend naming the colours ``mask_colors`` gives classes 1, 2, ...: ``class_names``
+    lists the names of classes 1, 2, ... in order (not the background). Drawn on ``ax`` (or
+    the current figure); returns the legend."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color=_MASK_COLORS[k], alpha=alpha, label=str(name))
+               for k, name in enumerate(class_names)]
+    where = ax if ax is not None else plt.gcf()
+    return where.legend(handles=handles, **legend_kwargs)
+
+
+def overlay_masks(images, masks, labels=None, ncols=8, alpha=0.5, figsize=None, axes=None):
+    """A grid of grey images ``(N, H, W)`` or ``(N, 1, H, W)``, each with its integer class
+    mask ``(N, H, W)`` drawn over it in colour (``mask_colors``; background left clear).
+    ``masks`` may be None for an image without a mask. Returns the array of ``Axes``."""
+    imgs = _np(images)
+    if imgs.ndim == 4 and imgs.shape[1] == 1:
+        imgs = imgs[:, 0]
+    if imgs.ndim == 2:
+        imgs = imgs[None]
+    if imgs.ndim != 3:
+        raise ValueError(f"overlay_masks: expected grey images (N, H, W) or (N, 1, H, W), "
+                         f"got shape {imgs.shape}")
+    if masks is not None:
+        ms = _np(masks)
+        if ms.ndim == 2:
+            ms = ms[None]
+        if ms.shape != imgs.shape:
+            raise ValueError(f"overlay_masks: masks of shape {ms.shape} do not match the "
+                             f"images' {imgs.shape} (one (H, W) mask per image)")
+    axes = show_images(imgs, labels=labels, ncols=ncols, figsize=figsize, axes=axes,
+                       normalize=False)
+    if masks is not None:
+        for a, m in zip(axes, ms):
+            a.imshow(mask_colors(m, alpha), interpolation="nearest")
+    return axes

@@ -435,6 +435,50 @@ def smoothing_over_other_classes(labels, num_classes, eps):
 def smoothing_without_one_minus_eps(labels, num_classes, eps):
     return F.one_hot(labels, num_classes).float() + eps / num_classes
 
+def dice_grad_sign_flipped(p, t, eps=1.0):
+    return -_sol(10, "dice_grad")(p, t, eps)          # the gradient of D, not of 1 - D
+
+
+def dice_grad_total_held_fixed(p, t, eps=1.0):
+    p, t = np.asarray(p, dtype=np.float64), np.asarray(t, dtype=np.float64)
+    return -2 * t / (p.sum() + t.sum() + eps)          # forgets that S depends on p too
+
+
+def interp_no_clamp(n_in, n_out, align_corners):
+    if align_corners:
+        return _sol(10, "interp_matrix")(n_in, n_out, True)
+    src = (np.arange(n_out) + 0.5) * n_in / n_out - 0.5     # negative for the first outputs
+    left = np.clip(np.floor(src).astype(int), 0, n_in - 1)
+    right = np.minimum(left + 1, n_in - 1)
+    M = np.zeros((n_out, n_in))
+    np.add.at(M, (np.arange(n_out), left), 1 - (src - left))
+    np.add.at(M, (np.arange(n_out), right), src - left)
+    return M
+
+
+def interp_corners_swapped(n_in, n_out, align_corners):
+    return _sol(10, "interp_matrix")(n_in, n_out, not align_corners)
+
+
+def interp_transposed(n_in, n_out, align_corners):
+    return _sol(10, "interp_matrix")(n_in, n_out, align_corners).T
+
+
+def conv_transpose_kernel_flipped(x, w, stride):
+    return _sol(10, "conv_transpose2d_naive")(x, w[:, :, ::-1, ::-1], stride)
+
+
+def conv_transpose_stride_ignored(x, w, stride):
+    return _sol(10, "conv_transpose2d_naive")(x, w, 1)
+
+
+def receptive_field_ignores_stride(layers):
+    return 1 + sum(k - 1 for k, _ in layers)
+
+
+def receptive_field_float(layers):
+    return float(_sol(10, "receptive_field")(layers))
+
 
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
@@ -485,6 +529,13 @@ WRONG = {
              (ensemble_as_numpy, "return a Tensor")],
     (9, 4): [(smoothing_over_other_classes, "expected 0.02, got 0.025"),
              (smoothing_without_one_minus_eps, "expected 0.92, got 1.02")],
+    (10, 1): [(dice_grad_sign_flipped, "sign is flipped"),
+              (dice_grad_total_held_fixed, "appears in S")],
+    (10, 2): [(interp_no_clamp, "its clamp at 0"), (interp_corners_swapped, "differs at"),
+              (interp_transposed, "(transposed?)")],
+    (10, 3): [(conv_transpose_kernel_flipped, "differs at"),
+              (conv_transpose_stride_ignored, "has shape")],
+    (10, 4): [(receptive_field_ignores_stride, "off by -2"), (receptive_field_float, "an int")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
@@ -493,7 +544,7 @@ WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
 
 def test_exercises_are_registered():
     assert len(EXERCISES) >= 20, [_id(e) for e in EXERCISES]
-    # every chapter notebook ends with exercises
+    # every chapter notebook has exercises, and every chapter with checks has a notebook
     assert CHAPTERS == sorted(int(p.name[:2]) for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     for chapter in CHAPTERS:
         numbers = [e.number for e in EXERCISES if e.chapter == chapter]

@@ -22,6 +22,7 @@ CHAPTERS = [
     "06_recurrent_networks",
     "07_attention_and_transformers",
     "09_knowledge_distillation",
+    "10_segmentation_unet",
 ]
 
 

@@ -142,3 +142,41 @@ def test_plot_attention():
     assert [t.get_text() for t in ax.get_xticklabels()] == list("wxyz")
     with pytest.raises(ValueError):
         viz.plot_attention(np.zeros(3))
+
+
+def test_mask_colors_background_clear_classes_coloured():
+    mask = np.array([[0, 1], [2, 1]])
+    rgba = viz.mask_colors(mask, alpha=0.4)
+    assert rgba.shape == (2, 2, 4)
+    assert rgba[0, 0, 3] == 0.0                               # background: transparent
+    np.testing.assert_allclose(rgba[[0, 1, 1], [1, 0, 1], 3], 0.4)
+    np.testing.assert_array_equal(rgba[0, 1], rgba[1, 1])     # one colour per class
+    assert not np.array_equal(rgba[0, 1], rgba[1, 0])
+    with pytest.raises(ValueError, match=r"mask_colors: expected an \(H, W\) integer mask"):
+        viz.mask_colors(np.zeros((2, 2), dtype=np.float32))
+    with pytest.raises(ValueError, match="class labels must lie in 0..9 .* from -1 to 1"):
+        viz.mask_colors(np.array([[-1, 1]]))
+
+
+def test_overlay_masks_draws_each_mask_over_its_image():
+    images = mg.rand(3, 1, 6, 5)
+    masks = np.zeros((3, 6, 5), dtype=np.int64)
+    masks[1, 2:4, 1:3] = 3
+    axes = viz.overlay_masks(images, masks, labels=["a", "b", "c"], ncols=2)
+    assert len(axes) == 4 and [len(a.images) for a in axes] == [2, 2, 2, 0]
+    overlay = axes[1].images[1].get_array()
+    assert overlay.shape == (6, 5, 4) and overlay[2, 1, 3] > 0 and overlay[0, 0, 3] == 0
+    assert [len(a.images) for a in viz.overlay_masks(images, None)] == [1, 1, 1]
+    with pytest.raises(ValueError, match=r"masks of shape \(3, 5, 6\) do not match"):
+        viz.overlay_masks(images, masks.transpose(0, 2, 1))
+    with pytest.raises(ValueError, match="expected grey images"):
+        viz.overlay_masks(mg.rand(2, 3, 4, 4), None)
+
+
+def test_mask_legend_names_the_classes():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    legend = viz.mask_legend(["circle", "square"], ax=ax)
+    assert [t.get_text() for t in legend.get_texts()] == ["circle", "square"]
+    plt.close(fig)

@@ -29,6 +29,7 @@ from .datasets import (
     make_circles,
     make_moons,
     make_sequence_task,
+    make_shape_scenes,
     make_shapes_images,
     make_spirals,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "WorkerInfo", "get_worker_info",
     "default_collate", "default_convert", "ArrayDataset", "load_digits", "load_iris",
     "load_breast_cancer", "load_diabetes", "make_moons", "make_circles", "make_spirals",
-    "make_sequence_task", "make_adding_problem", "make_shapes_images", "MNIST",
+    "make_sequence_task", "make_adding_problem", "make_shapes_images", "make_shape_scenes",
+    "MNIST",
     "FashionMNIST", "read_idx",
 ]

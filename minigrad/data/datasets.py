@@ -13,6 +13,8 @@ Generated (NumPy only; pass ``seed`` for the same data every time):
     make_adding_problem                             long-range memory test for RNNs
     make_shapes_images                              circles / squares / triangles, with
                                                     masks and boxes (segmentation, detection)
+    make_shape_scenes                               several overlapping shapes per image, a
+                                                    class for every pixel (segmentation)
 """
 
 from __future__ import annotations
@@ -267,3 +269,60 @@ def _boxes(inside: np.ndarray) -> np.ndarray:
     y1 = inside.shape[1] - any_row[:, ::-1].argmax(1)
     x1 = inside.shape[2] - any_col[:, ::-1].argmax(1)
     return np.stack([x0, y0, x1, y1], axis=1).astype(F32)
+
+
+def make_shape_scenes(n_samples: int = 500, image_size: int = 32, max_shapes: int = 3,
+                      radius=None, noise: float = 0.1, seed=None) -> ArrayDataset:
+    """Small grey scenes of several circles, squares and triangles that may overlap, with a
+    class for every pixel: a semantic segmentation task.
+
+    Each image holds 1 to ``max_shapes`` shapes (the number drawn uniformly), each of a random
+    class, radius (uniform in ``radius = (lo, hi)`` pixels, by default ``image_size / 10`` to
+    ``image_size / 5``), grey level (0.55 to 1) and place (wholly inside the image). They are
+    painted one after the other, so a later shape hides the part of an earlier one it covers,
+    and the mask holds the class of the shape on top. Under the shapes lies a background ramp
+    (a random level and slope, 0 to 0.3), and over everything Gaussian noise of standard
+    deviation ``noise``; pixel values are clipped to [0, 1].
+
+    Samples are ``(image, mask)``: ``ds.X`` float32 (N, 1, image_size, image_size); ``ds.y``
+    (also ``ds.masks``) int64 (N, image_size, image_size), 0 for background and 1 + the class
+    index elsewhere (1 circle, 2 square, 3 triangle; ``ds.class_names`` names the classes), as
+    ``make_shapes_images(task="segment")``. ``ds.counts`` (N,) holds the number of shapes
+    painted into each image (some may be hidden by those painted later).
+    """
+    if image_size < 8:
+        raise ValueError(f"make_shape_scenes: image_size must be at least 8 pixels, "
+                         f"got {image_size}")
+    if not isinstance(max_shapes, (int, np.integer)) or max_shapes < 1:
+        raise ValueError(f"make_shape_scenes: max_shapes must be a positive int, "
+                         f"got {max_shapes!r}")
+    lo, hi = (image_size / 10, image_size / 5) if radius is None else radius
+    if not 1 <= lo <= hi <= image_size / 2:
+        raise ValueError(f"make_shape_scenes: radius must be (lo, hi) with 1 <= lo <= hi <= "
+                         f"image_size / 2 = {image_size / 2:g}, got {radius!r}")
+    if noise < 0:
+        raise ValueError(f"make_shape_scenes: noise is a standard deviation, got {noise}")
+    rng = np.random.default_rng(seed)
+    counts = rng.integers(1, max_shapes + 1, n_samples)
+
+    # the background: a plane through a random level with a random slope, kept in [0, 0.3]
+    rows, cols = np.mgrid[0:image_size, 0:image_size].astype(F32) / (image_size - 1) - 0.5
+    level = rng.uniform(0.1, 0.2, (n_samples, 1, 1))
+    slope = rng.uniform(-0.1, 0.1, (n_samples, 2, 1, 1))
+    images = (level + slope[:, 0] * rows + slope[:, 1] * cols).astype(F32)
+    masks = np.zeros((n_samples, image_size, image_size), dtype=I64)
+
+    for layer in range(max_shapes):           # painted in order: later shapes on top
+        labels = rng.integers(0, len(SHAPE_NAMES), n_samples)
+        r = rng.uniform(lo, hi, n_samples).astype(F32)
+        cx = rng.uniform(r, image_size - r).astype(F32)
+        cy = rng.uniform(r, image_size - r).astype(F32)
+        grey = rng.uniform(0.55, 1.0, (n_samples, 1, 1)).astype(F32)
+        inside = _shape_masks(labels, cx, cy, r, image_size) & (layer < counts)[:, None, None]
+        images = np.where(inside, grey, images)
+        masks = np.where(inside, labels[:, None, None] + 1, masks)
+
+    images = images + rng.normal(0.0, noise, images.shape).astype(F32)
+    images = np.clip(images, 0.0, 1.0).astype(F32)[:, None]
+    return ArrayDataset(images, masks, masks=masks, counts=counts.astype(I64),
+                        class_names=SHAPE_NAMES)

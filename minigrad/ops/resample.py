@@ -20,8 +20,11 @@ them, one axis at a time, given the (index, weight) table of that axis.
 
 Gradient: y is linear in x, so dL/dx is the *adjoint* map: each gy[j] is sent back to the
 input positions it read, times their weights, adding where several outputs read the same
-input (``ResampleAdjoint``, a weighted histogram: ``bincount``). The two ops are each other's
-backward, as AvgPool2d and its adjoint are, so interpolation is differentiable to any order.
+input (``ResampleAdjoint``). Written as a scatter-add that is slow; but the table can be
+turned around once, when the taps are built (for each input, the outputs that read it and
+their weights), and then the adjoint is a gather like the forward. The two ops are each
+other's backward, as AvgPool2d and its adjoint are, so interpolation is differentiable to
+any order.
 
 ``pixel_shuffle`` moves channels into space (C r^2, H, W) -> (C, H r, W r): a reshape, a
 permutation and a reshape, so it needs no op of its own.
@@ -49,23 +52,75 @@ class Taps:
     """How one axis is resampled: output j = sum_k weight[j, k] * input[index[j, k]].
 
     ``index`` (out, K) int64; ``weight`` (out, K), or None for one tap of weight 1 (nearest).
-    Both live on the input's device.
+
+    The same table read the other way round gives the adjoint as a gather too: input i
+    receives sum_k ``back_weight[i, k] * gy[back_index[i, k]]``, one entry per output that
+    reads it (``transposed_table``). An input read by fewer outputs than the most-read one
+    has its spare entries point at ``out_size``: a zero appended to gy. All four tables live
+    on the input's device; build them with ``Taps.build``.
     """
 
     axis: int
     index: object
     weight: object
     in_size: int
+    back_index: object
+    back_weight: object
+    back_padded: bool          # does some row of back_index point at the appended zero?
+
+    @classmethod
+    def build(cls, axis: int, index: np.ndarray, weight, in_size: int, dtype, xp) -> Taps:
+        """The taps of one axis from NumPy tables: index (out, K), weight (out, K) or None.
+        Weights are stored in ``dtype``; the adjoint's in float32 at least (it sums up to
+        out / in + K products per input, and float16 sums of that many lose digits)."""
+        back_dtype = np.promote_types(dtype, np.float32)
+        back_index, back_weight = transposed_table(index, weight, in_size, back_dtype)
+        return cls(axis, xp.asarray(index), None if weight is None else
+                   xp.asarray(weight, dtype=dtype), in_size, xp.asarray(back_index),
+                   xp.asarray(back_weight), bool((back_index == index.shape[0]).any()))
 
     @property
     def out_size(self) -> int:
         return self.index.shape[0]
 
-    def weight_column(self, k: int, ndim: int):
-        """weight[:, k] shaped to broadcast along ``axis`` of an ndim-D array."""
-        shape = [1] * ndim
-        shape[self.axis] = self.out_size
-        return self.weight[:, k].reshape(shape)
+
+def transposed_table(index: np.ndarray, weight, in_size: int, dtype):
+    """Who reads input i, and with which weight: (back_index, back_weight), both (in, K_back).
+
+    Row i lists every (output j, weight w) with index[j, k] == i, in increasing j; K_back is
+    the largest number of reads of one input, and shorter rows are filled with index
+    out_size (a zero appended to gy) and weight 0. Taps of weight 0 are kept, so that an
+    infinite gy[j] gives NaN exactly where the scatter-add sum_j w * gy[j] would."""
+    out_size, taps = index.shape
+    reader = np.repeat(np.arange(out_size), taps)
+    read = index.ravel()
+    w = np.ones(read.size, dtype) if weight is None else np.asarray(weight, dtype).ravel()
+    order = np.argsort(read, kind="stable")                 # by input, then by output j
+    read, reader, w = read[order], reader[order], w[order]
+    reads = np.bincount(read, minlength=in_size)
+    slot = np.arange(read.size) - np.repeat(np.cumsum(reads) - reads, reads)
+    width = max(1, int(reads.max()))
+    back_index = np.full((in_size, width), out_size, dtype=np.int64)
+    back_weight = np.zeros((in_size, width), dtype=dtype)
+    back_index[read, slot] = reader
+    back_weight[read, slot] = w
+    return back_index, back_weight
+
+
+def _gather(x, axis: int, index, weight):
+    """y[.., j, ..] = sum_k weight[j, k] * x[.., index[j, k], ..] (weight None: one tap of 1).
+
+    One ``take`` per column of the table: each a gather along ``axis``, vectorised."""
+    xp = backend.array_module(x)
+    y = xp.take(x, index[:, 0], axis=axis)
+    if weight is None:
+        return y
+    shape = [1] * x.ndim
+    shape[axis] = index.shape[0]
+    y = y * weight[:, 0].reshape(shape)
+    for k in range(1, index.shape[1]):
+        y += xp.take(x, index[:, k], axis=axis) * weight[:, k].reshape(shape)
+    return y.astype(x.dtype, copy=False)
 
 
 class Resample(ArrayFunction):
@@ -77,14 +132,7 @@ class Resample(ArrayFunction):
     @staticmethod
     def forward(ctx, x, taps: Taps):
         ctx.taps = taps
-        xp = backend.array_module(x)
-        y = xp.take(x, taps.index[:, 0], axis=taps.axis)
-        if taps.weight is None:
-            return y
-        y = y * taps.weight_column(0, x.ndim)
-        for k in range(1, taps.index.shape[1]):
-            y += xp.take(x, taps.index[:, k], axis=taps.axis) * taps.weight_column(k, x.ndim)
-        return y.astype(x.dtype, copy=False)
+        return _gather(x, taps.axis, taps.index, taps.weight)
 
     @staticmethod
     def backward(ctx, gy):
@@ -92,28 +140,23 @@ class Resample(ArrayFunction):
 
 
 class ResampleAdjoint(ArrayFunction):
-    """gx = the adjoint of ``Resample``: gx[.., index[j, k], ..] += w[j, k] * gy[.., j, ..].
+    """gx = the adjoint of ``Resample``: gx[.., i, ..] = sum of w[j, k] * gy[.., j, ..] over
+    the (j, k) with index[j, k] == i.
 
-    Overlapping reads (upsampling reads every input several times) make this a scatter-add;
-    it is one weighted ``bincount`` over the flat positions (row, index[j, k]) of the output.
-    Linear in gy; its adjoint is ``Resample``.
+    Upsampling reads every input several times, so this is a scatter-add; read through the
+    transposed table (``Taps.back_index``, ``back_weight``) it becomes a gather again, a few
+    vectorised ``take``s. Linear in gy; its adjoint is ``Resample``.
     """
 
     @staticmethod
     def forward(ctx, gy, taps: Taps):
         ctx.taps = taps
         xp = backend.array_module(gy)
-        g = xp.moveaxis(gy, taps.axis, -1)                  # (..., out)
-        lead = g.shape[:-1]
-        rows = math.prod(lead)
-        g = g.reshape(rows, taps.out_size, 1)
-        contributions = g if taps.weight is None else g * taps.weight[None]   # (rows, out, K)
-        contributions = xp.broadcast_to(contributions, (rows,) + taps.index.shape)
-        flat = xp.arange(rows)[:, None, None] * taps.in_size + taps.index[None]
-        total = xp.bincount(flat.ravel(), weights=contributions.ravel(),
-                            minlength=rows * taps.in_size)
-        gx = total.astype(gy.dtype, copy=False).reshape(lead + (taps.in_size,))
-        return xp.ascontiguousarray(xp.moveaxis(gx, -1, taps.axis))
+        if taps.back_padded:        # some inputs are read less often: their spare entries
+            zero = list(gy.shape)   # point at a zero appended along the axis
+            zero[taps.axis] = 1
+            gy = xp.concatenate([gy, xp.zeros(zero, dtype=gy.dtype)], axis=taps.axis)
+        return _gather(gy, taps.axis, taps.back_index, taps.back_weight)
 
     @staticmethod
     def backward(ctx, ggx):
@@ -270,8 +313,7 @@ def _taps_for_axis(mode, axis, in_size, out_size, scale, align_corners, dims, dt
         if np.array_equal(index[:, 0], np.arange(in_size)):
             return None        # this axis is copied unchanged: nothing to do
         weight = None
-    return Taps(axis, xp.asarray(index),
-                None if weight is None else xp.asarray(weight, dtype=dtype), in_size)
+    return Taps.build(axis, index, weight, in_size, dtype, xp)
 
 
 def _check_mode(input, mode, align_corners, antialias):  # noqa: A002
@@ -334,7 +376,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 def _identity_taps(input, xp) -> Taps:  # noqa: A002
     """Resizing to the same size still returns a new tensor (as PyTorch does)."""
     n = input.shape[-1]
-    return Taps(input.ndim - 1, xp.arange(n)[:, None], None, n)
+    return Taps.build(input.ndim - 1, np.arange(n)[:, None], None, n, input.dtype, xp)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -150,3 +150,61 @@ def test_shapes_validation():
         data.make_shapes_images(task="count")
     with pytest.raises(ValueError, match="at least 8"):
         data.make_shapes_images(image_size=4)
+
+
+# -- shape scenes (several shapes per image) -------------------------------------------------------
+
+def test_shape_scenes_arrays():
+    ds = data.make_shape_scenes(50, image_size=20, max_shapes=4, seed=0)
+    check_arrays(ds, (50, 1, 20, 20))
+    assert ds.y is ds.masks and ds.masks.shape == (50, 20, 20)
+    assert 0.0 <= ds.X.min() and ds.X.max() <= 1.0
+    assert set(np.unique(ds.masks)) == {0, 1, 2, 3}
+    assert ds.counts.dtype == np.int64 and set(np.unique(ds.counts)) <= {1, 2, 3, 4}
+    assert ds.class_names == ("circle", "square", "triangle")
+    x, mask = ds[3]
+    assert mask.shape == (20, 20) and mask.dtype == np.int64
+    again = data.make_shape_scenes(50, image_size=20, max_shapes=4, seed=0)
+    np.testing.assert_array_equal(again.X, ds.X)
+    np.testing.assert_array_equal(again.masks, ds.masks)
+    assert not np.array_equal(data.make_shape_scenes(50, image_size=20, seed=1).masks,
+                              data.make_shape_scenes(50, image_size=20, seed=2).masks)
+
+
+def test_shape_scenes_masks_follow_the_image():
+    """Without noise the background stays below 0.3 and every shape is at least 0.55 bright:
+    thresholding the image gives back exactly the foreground of the mask."""
+    ds = data.make_shape_scenes(200, image_size=24, noise=0.0, seed=3)
+    foreground = ds.masks > 0
+    assert np.all(ds.X[:, 0][~foreground] <= 0.3 + 1e-6)
+    assert np.all(ds.X[:, 0][foreground] >= 0.55 - 1e-6)
+    assert foreground.any(axis=(1, 2)).all()             # every image shows a shape
+
+
+def test_shape_scenes_several_shapes_and_overlaps():
+    one = data.make_shape_scenes(300, image_size=32, max_shapes=1, seed=4)
+    several = data.make_shape_scenes(300, image_size=32, max_shapes=4, seed=4)
+    assert np.all(one.counts == 1)
+    classes_per_image = [len(np.unique(m[m > 0])) for m in one.masks]
+    assert set(classes_per_image) == {1}                 # one shape: one class
+    classes_per_image = np.array([len(np.unique(m[m > 0])) for m in several.masks])
+    assert (classes_per_image >= 2).mean() > 0.4
+    assert (several.masks > 0).mean() > 1.5 * (one.masks > 0).mean()
+
+
+def test_shape_scenes_radius_sets_the_size():
+    small = data.make_shape_scenes(100, image_size=32, max_shapes=1, radius=(2, 3), seed=5)
+    large = data.make_shape_scenes(100, image_size=32, max_shapes=1, radius=(7, 8), seed=5)
+    assert (large.masks > 0).sum() > 4 * (small.masks > 0).sum()
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"image_size": 6}, "image_size must be at least 8 pixels, got 6"),
+    ({"max_shapes": 0}, "max_shapes must be a positive int, got 0"),
+    ({"radius": (5, 3)}, r"radius must be \(lo, hi\) with 1 <= lo <= hi"),
+    ({"radius": (2, 20)}, r"radius must be .* image_size / 2 = 16, got \(2, 20\)"),
+    ({"noise": -0.1}, "noise is a standard deviation, got -0.1"),
+])
+def test_shape_scenes_validation(kwargs, match):
+    with pytest.raises(ValueError, match=f"make_shape_scenes: {match}"):
+        data.make_shape_scenes(10, **kwargs)

@@ -81,6 +81,72 @@ def test_interpolate_area_is_adaptive_average_pooling():
                                F.adaptive_avg_pool1d(x_(2, 3, 7), 3).numpy(), rtol=1e-12)
 
 
+def _dense_matrix(mode, n_in, **kw):
+    """The (out, in) matrix of a 1-D resize, column i = the resize of the i-th unit vector:
+    built from the forward pass alone."""
+    return F.interpolate(mg.tensor(np.eye(n_in)[:, None, :]), mode=mode, **kw).numpy()[:, 0].T
+
+
+@pytest.mark.parametrize("mode, n_in, kw", [
+    ("nearest", 5, {"size": 12}), ("nearest", 9, {"size": 4}), ("nearest", 7, {"size": 7}),
+    ("nearest-exact", 6, {"scale_factor": 1.7}), ("area", 11, {"size": 4}),
+    ("area", 3, {"size": 8}), ("linear", 4, {"size": 17}),
+    ("linear", 6, {"scale_factor": 2, "align_corners": True}), ("linear", 13, {"size": 5}),
+    ("linear", 1, {"size": 6}), ("linear", 8, {"scale_factor": 2.5}),
+])
+def test_interpolate_backward_is_the_transposed_matrix(mode, n_in, kw):
+    """The backward pass reads the resampling table the other way round (input i collects
+    the outputs that read it); it must equal g @ M for the dense matrix M of the forward,
+    where inputs are read by many outputs, by some only, or (downsampling) by none."""
+    M = _dense_matrix(mode, n_in, **kw)
+    x = mg.tensor(np.random.default_rng(n_in).standard_normal((2, 3, n_in)), requires_grad=True)
+    y = F.interpolate(x, mode=mode, **kw)
+    g = np.random.default_rng(1).standard_normal(tuple(y.shape))
+    y.backward(mg.tensor(g))
+    np.testing.assert_allclose(x.grad.numpy(), g @ M, rtol=1e-12, atol=1e-12)
+
+
+def test_interpolate_backward_of_an_infinite_gradient_stays_where_it_was_read():
+    """An inf in the upstream gradient reaches only the inputs its output read (as NaN where
+    the weight is 0, as a scatter-add gives): never the inputs that read nothing from it."""
+    x = mg.tensor(np.zeros((1, 1, 6)), requires_grad=True)
+    y = F.interpolate(x, size=3, mode="linear")               # output j reads 2j, 2j + 1
+    g = np.zeros((1, 1, 3))
+    g[0, 0, 1] = np.inf
+    y.backward(mg.tensor(g))
+    got = x.grad.numpy()[0, 0]
+    assert np.all(got[[0, 1, 4, 5]] == 0)
+    assert not np.isfinite(got[2:4]).any()
+
+
+def test_interpolate_float16_backward_sums_in_float32():
+    """Upsampling 8x makes every input collect about 16 products; summed in float16 they
+    would lose digits, so the backward sums in float32 and rounds once."""
+    x = mg.tensor(np.zeros((1, 1, 5), dtype=np.float16), requires_grad=True)
+    y = F.interpolate(x, scale_factor=8, mode="linear")
+    g = np.random.default_rng(0).uniform(0.5, 1.5, tuple(y.shape)).astype(np.float16)
+    y.backward(mg.tensor(g))
+    exact = g.astype(np.float64)[0] @ _dense_matrix("linear", 5, scale_factor=8)
+    assert x.grad.dtype == np.float16
+    np.testing.assert_allclose(x.grad.numpy()[0].astype(np.float64), exact,
+                               rtol=2 ** -11, atol=0)
+
+
+def test_resample_transposed_table():
+    """Four outputs read (index, weight) pairs from four inputs (input 3 from none); the
+    transposed table lists each input's readers in order, padded with out_size (the index of
+    a zero appended to gy) and weight 0. Zero-weight reads are kept."""
+    from minigrad.ops.resample import transposed_table
+
+    index = np.array([[0, 1], [0, 1], [1, 1], [1, 2]])
+    weight = np.array([[1.0, 0.0], [0.5, 0.5], [0.25, 0.75], [0.5, 0.5]])
+    back_index, back_weight = transposed_table(index, weight, 4, np.float64)
+    np.testing.assert_array_equal(back_index, [[0, 1, 4, 4, 4], [0, 1, 2, 2, 3],
+                                               [3, 4, 4, 4, 4], [4, 4, 4, 4, 4]])
+    np.testing.assert_array_equal(back_weight, [[1.0, 0.5, 0, 0, 0], [0.0, 0.5, 0.25, 0.75, 0.5],
+                                                [0.5, 0, 0, 0, 0], [0, 0, 0, 0, 0]])
+
+
 def test_upsample_repr_and_defaults():
     assert repr(nn.Upsample(scale_factor=2)) == "Upsample(scale_factor=2.0, mode='nearest')"
     assert nn.UpsamplingBilinear2d(scale_factor=2).align_corners is True
