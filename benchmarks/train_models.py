@@ -16,6 +16,8 @@ Sizes (float32, batch first):
                     batch 32
 ``lstm``            LSTM 32 -> 128, sequence 32, batch 32, linear head on the last step
 ``lstm64``          LSTM 64 -> 128, sequence 32, batch 32
+``char_lstm``       chapter 6's character model: embedding 90 -> 32, LSTM 32 -> 128, linear to
+                    90 logits at every position; sequence 48, batch 32
 ``transformer``     encoder layer d_model 128, 4 heads, feed-forward 256, sequence 32, batch 32
 ``transformer_t64`` the same layer, sequence 64
 ``transformer_d256`` d_model 256, 8 heads, feed-forward 512, sequence 64, batch 16
@@ -34,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NAMES = ["mlp", "cnn", "lstm", "transformer", "mlp784", "cnn_bn", "lstm64", "transformer_t64",
-         "transformer_d256", "gpt"]
+NAMES = ["mlp", "cnn", "lstm", "transformer", "mlp784", "cnn_bn", "lstm64", "char_lstm",
+         "transformer_t64", "transformer_d256", "gpt"]
 
 
 @dataclass
@@ -98,6 +100,27 @@ def lstm(lib, inputs, hidden, steps, batch):
             out, _ = self.lstm(x)
             return self.head(out[:, -1])
     return Bench(LSTMClassifier(), *_data((batch, steps, inputs), 10, batch), _classify)
+
+
+def char_lstm(lib, vocab, embed, hidden, steps, batch):
+    nn, F = lib.nn, lib.nn.functional
+
+    class CharLSTM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(vocab, embed)
+            self.lstm = nn.LSTM(embed, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, vocab)
+
+        def forward(self, idx):
+            out, _ = self.lstm(self.emb(idx))
+            return self.head(out)
+
+    def loss(lib, logits, targets):
+        return F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1))
+
+    tokens = np.random.default_rng(0).integers(0, vocab, (batch, steps + 1))
+    return Bench(CharLSTM(), tokens[:, :-1], tokens[:, 1:], loss)
 
 
 def transformer(lib, d_model, heads, feedforward, steps, batch):
@@ -185,6 +208,8 @@ SIZES = {
              dict(inputs=3, hidden=5, steps=4, batch=3)),
     "lstm64": (lstm, dict(inputs=64, hidden=128, steps=32, batch=32),
                dict(inputs=4, hidden=6, steps=4, batch=3)),
+    "char_lstm": (char_lstm, dict(vocab=90, embed=32, hidden=128, steps=48, batch=32),
+                  dict(vocab=7, embed=3, hidden=5, steps=4, batch=2)),
     "transformer": (transformer, dict(d_model=128, heads=4, feedforward=256, steps=32, batch=32),
                     dict(d_model=8, heads=2, feedforward=12, steps=5, batch=3)),
     "transformer_t64": (transformer,

@@ -1,6 +1,6 @@
-"""The training-step benchmark runs end to end (``--quick``: tiny models, one step each) and
-its per-op profiler accounts for a step; no timing is checked, only that the machinery works
-and that every run trained the same numbers."""
+"""The training-step and contention benchmarks run end to end (``--quick``: tiny models, a
+step or two each) and the per-op profiler accounts for a step; no timing is checked, only that
+the machinery works and that every run trained the same numbers."""
 
 from __future__ import annotations
 
@@ -86,3 +86,19 @@ def test_profile_report_has_both_libraries_stages_and_ops():
     if "torch" in result:
         assert "aten::" in md
         assert set(result["torch"]["phases_ms"]) == set(result["minigrad"]["phases_ms"])
+
+
+def test_quick_contention_run_reports_each_variant(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "contention.py"), "--quick",
+                           "--models", "lstm", "--variants", "adaptive", "fixed",
+                           "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    folder = tmp_path / _timing.machine_name()
+    result = json.loads((folder / "contention-quick.json").read_text())
+    assert [(r["model"], r["variant"]) for r in result["rows"]] == [("lstm", "adaptive"),
+                                                                     ("lstm", "fixed")]
+    for r in result["rows"]:
+        assert r["quiet_ms"] > 0 and r["loaded_ms"] > 0
+        assert r["ratio"] == pytest.approx(r["loaded_ms"] / r["quiet_ms"])
+    assert "| lstm | fixed |" in (folder / "contention-quick.md").read_text()
