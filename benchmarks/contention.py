@@ -50,8 +50,9 @@ import _timing  # noqa: E402
 import train_models  # noqa: E402
 
 TARGET = 2.5
-LEAD_S = 0.6          # a competitor runs this long before the loaded round: the monitor of
-                      # kernels/_cpu_load.py needs a 0.25 s window after it appears
+LEAD_S = 0.6          # a competitor runs this long before the loaded round, and the quiet
+                      # round waits as long after it: kernels/_cpu_load.py measures 0.25 s
+                      # windows, so its answer then describes the round's own conditions
 
 VARIANTS = {
     "adaptive": {},
@@ -106,7 +107,7 @@ def time_model(step, busy, competitors, rounds, steps):
     (cores other processes used) during the quiet rounds."""
     quiet, loaded, background = [], [], []
     for _ in range(rounds):
-        time.sleep(0.2)                    # the last competitor's core is free again
+        time.sleep(LEAD_S)                 # long enough for the monitor to see it gone
         with _timing.BackgroundLoad() as load:
             quiet.append(median_step_s(step, steps))
         background.append(load.cores)
