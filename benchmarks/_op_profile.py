@@ -134,8 +134,9 @@ def build_steps(model, quick, torch):
 def profile(model, threads, quick):
     """Stages and per-op times of ``model``'s step, PyTorch on ``threads`` threads (minigrad
     on Numba's count, set by the caller before Numba loads)."""
-    torch = _timing.torch_or_none()
-    if torch is None:
+    try:
+        import torch
+    except ImportError:
         return _profile(model, quick, None)
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
