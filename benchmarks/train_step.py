@@ -249,7 +249,7 @@ def plot(rows, models, threads_list, path):
         top, bottom = axes[0, col], axes[1, col]
         for i, (lib, mode) in enumerate(series):
             ms = [_ms(table, m, lib, threads, mode) for m in models]
-            top.bar(x + (i - 1.5) * 0.2, [v or 0 for v in ms], 0.2,
+            top.bar(x + (i - 1.5) * 0.2, [v or np.nan for v in ms], 0.2,
                     label=f"{LABEL[lib]} {mode}", hatch="//" if mode == "paired" else None)
         top.set_yscale("log")
         top.set_ylabel("ms per training step")
@@ -257,8 +257,9 @@ def plot(rows, models, threads_list, path):
         for i, mode in enumerate(("alone", "paired")):
             ratios = [_ratio(_ms(table, m, "minigrad", threads, mode),
                              _ms(table, m, "torch", threads, mode)) for m in models]
-            bottom.bar(x + (i - 0.5) * 0.35, [r or 0 for r in ratios], 0.35, label=mode)
+            bottom.bar(x + (i - 0.5) * 0.35, [r or np.nan for r in ratios], 0.35, label=mode)
         bottom.axhline(1.0, color="black", linewidth=0.8)
+        bottom.set_yscale("log")                # 2x slower and 2x faster equally far from 1
         bottom.set_ylabel("minigrad time / PyTorch time")
         for ax in (top, bottom):
             ax.set_xticks(x, models, rotation=40, ha="right")
