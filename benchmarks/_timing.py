@@ -169,3 +169,39 @@ def measure(fn, clock, repeats: int = 7, warmup: int = 2, settle_s: float = 0.3)
         fn()
     times = [clock.time(fn) for _ in range(repeats)]
     return Timing(first, statistics.median(times), min(times), repeats)
+
+
+# ---------------------------------------------------------------------------------------------
+# Other processes
+# ---------------------------------------------------------------------------------------------
+
+class BackgroundLoad:
+    """Cores that *other* processes kept busy while the block ran: all of this process's
+    cores' busy time (``/proc/stat``) less this process's CPU time and that of the children
+    it waited for (the benchmark's own workers). ``cores`` is None off Linux. A benchmark
+    prints it so that a reader knows whether its times come from a quiet machine."""
+
+    def __enter__(self):
+        from minigrad.kernels._cpu_load import busy_seconds, cores_of_this_process
+        self._busy_seconds, self._cpus = busy_seconds, cores_of_this_process()
+        self._start = self._sample()
+        self.cores = None
+        return self
+
+    def _sample(self):
+        t = os.times()
+        own = t.user + t.system + t.children_user + t.children_system
+        return time.perf_counter(), self._busy_seconds(self._cpus), own
+
+    def __exit__(self, *exc):
+        end = self._sample()
+        wall, busy, own = (e - s if s is not None and e is not None else None
+                           for s, e in zip(self._start, end))
+        if busy is not None and wall > 0:
+            self.cores = max(0.0, (busy - own) / wall)
+
+    def describe(self) -> str:
+        if self.cores is None:
+            return "other processes' load not measured (no /proc/stat)"
+        return (f"other processes kept {self.cores:.2f} of the {len(self._cpus)} cores busy "
+                f"on average during the run ({'quiet' if self.cores < 0.1 else 'NOT quiet'})")

@@ -1,16 +1,41 @@
-"""One training step (forward + backward + optimizer step), minigrad vs PyTorch eager, CPU.
+"""Training steps (forward + backward + AdamW step), minigrad vs PyTorch eager, CPU: a sweep.
 
-The models are built by the *same* function for both libraries (``lib`` is ``minigrad`` or
-``torch``): the API is PyTorch's, so one definition serves both, and the weights are copied
-from the PyTorch model into the minigrad one through ``state_dict`` so both compute the same
-numbers. Typical teaching sizes, float32:
+    python benchmarks/train_step.py [--quick] [--models NAME ...] [--threads 1 2] [--out DIR]
+    python benchmarks/train_step.py --profile gpt [--threads 2] [--quick]
 
-* MLP on digits-sized input: 64 -> 256 -> 256 -> 10, batch 128, Adam
-* small CNN on 28x28: conv(1->16,3) relu pool, conv(16->32,3) relu pool, linear -> 10, batch 64
-* LSTM: input 32, hidden 128, sequence 32, batch 32, linear head
-* Transformer encoder layer: d_model 128, 4 heads, ff 256, sequence 32, batch 32
+Every model of ``benchmarks/train_models.py`` (MLPs, CNNs, LSTMs, transformer encoder layers,
+a small GPT), float32, at each thread count, in two settings:
 
-    python benchmarks/train_step.py [--quick] [--out benchmarks/results]
+* **alone**: one fresh process per library; the other library never runs a kernel in it
+  (minigrad's process does not import PyTorch);
+* **paired**: one process, minigrad and PyTorch steps timed in alternating rounds.
+
+Why both: PyTorch brings its own copy of GNU OpenMP (``torch/lib/libgomp.so.1``) and Numba
+loads the system's, so a paired process has two thread pools, and each pool's workers spin for
+a while after every parallel loop, on the cores the other pool wants next. ``alone`` is what
+a user of either library gets; ``paired`` is the cost of the two in one process.
+
+Same numbers everywhere: the weights are made once (by PyTorch's initialisation, or
+minigrad's without PyTorch), saved, and loaded by every process; inputs come from seeded
+generators. The report lists the first-step loss of every run.
+
+``n`` threads means ``NUMBA_NUM_THREADS``, ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS`` and
+``MKL_NUM_THREADS`` set to ``n`` and ``torch.set_num_threads(n)`` in the worker, with
+``MINIGRAD_THREADS=fixed``: minigrad's kernels use the ``n`` threads however busy the machine
+is, instead of leaving busy cores to other processes (``kernels/_cpu_load.py``). The report
+also says how busy other processes kept the machine during the run.
+
+Timing: per model and process, a warm-up, then 5 rounds of 10 steps (each round after a
+0.1 s pause), the libraries' rounds alternating when paired; the result is the median over
+rounds of each round's median.
+
+Results: ``<out>/<machine>/train_step.{json,md,png}``, where ``<machine>`` names the CPU model,
+vector width and core count (e.g. ``cpu-amd-epyc-avx512-2core``); ``--quick`` (tiny models,
+one round of one step: a smoke test in seconds) writes ``train_step-quick.*`` instead.
+
+``--profile MODEL`` times one model's step per minigrad op type (forward and backward, see
+``benchmarks/_op_profile.py``) beside ``torch.profiler``'s table for the same step, in one
+process, and writes ``profile-MODEL.{md,json}``.
 """
 
 from __future__ import annotations
@@ -18,156 +43,280 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
-import minigrad as mg
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))          # for _timing and train_models, run as a script
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))   # for _timing, run as a script
 import _timing  # noqa: E402
+import train_models  # noqa: E402
+
+LIBRARIES = ("minigrad", "torch")
+LABEL = {"minigrad": "minigrad", "torch": "PyTorch"}
 
 
-def build(lib, name):
-    nn = lib.nn
-    if name == "mlp":
-        model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
-                              nn.Linear(256, 10))
-        x = np.random.default_rng(0).standard_normal((128, 64)).astype(np.float32)
-        y = np.random.default_rng(1).integers(0, 10, 128)
-    elif name == "cnn":
-        model = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                              nn.Flatten(), nn.Linear(32 * 7 * 7, 10))
-        x = np.random.default_rng(0).standard_normal((64, 1, 28, 28)).astype(np.float32)
-        y = np.random.default_rng(1).integers(0, 10, 64)
-    elif name == "lstm":
-        class LSTMClassifier(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.lstm = nn.LSTM(32, 128, batch_first=True)
-                self.head = nn.Linear(128, 10)
+# ---------------------------------------------------------------------------------------------
+# One worker process: some models, one or both libraries, one thread count
+# ---------------------------------------------------------------------------------------------
 
-            def forward(self, inp):
-                out, _ = self.lstm(inp)
-                return self.head(out[:, -1])
-        model = LSTMClassifier()
-        x = np.random.default_rng(0).standard_normal((32, 32, 32)).astype(np.float32)
-        y = np.random.default_rng(1).integers(0, 10, 32)
-    elif name == "transformer":
-        class Encoder(nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.layer = nn.TransformerEncoderLayer(128, 4, dim_feedforward=256,
-                                                        dropout=0.0, batch_first=True)
-                self.head = nn.Linear(128, 10)
-
-            def forward(self, inp):
-                return self.head(self.layer(inp).mean(1))
-        model = Encoder()
-        x = np.random.default_rng(0).standard_normal((32, 32, 128)).astype(np.float32)
-        y = np.random.default_rng(1).integers(0, 10, 32)
-    else:
-        raise ValueError(name)
-    return model, x, y
+def thread_env(threads: int) -> dict:
+    """The environment of a worker that runs ``threads`` threads (see the module docstring)."""
+    env = dict(os.environ)
+    for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["MINIGRAD_THREADS"] = "fixed"
+    return env
 
 
-def make_step(lib, model, x_np, y_np):
-    x = lib.tensor(x_np)
-    y = lib.tensor(y_np)
-    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = lib.nn.CrossEntropyLoss()
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+def import_library(name, threads):
+    if name == "minigrad":
+        import minigrad
+        return minigrad
+    import torch
+    torch.set_num_threads(threads)
+    return torch
 
 
-def _time(step, repeats):
-    return _timing.measure(step, _timing.HostClock(), repeats=repeats).median_s
+def time_interleaved(steps, repeats, rounds, settle_s, warmup):
+    """Median seconds per step of each of ``steps``, timed in alternating rounds.
 
-
-def _time_interleaved(steps, repeats, rounds=5):
-    """Median seconds per step for each of ``steps``, timed in alternating rounds.
-
-    This VM is shared: its speed drifts by tens of percent over seconds. Timing one framework
-    for a while and then the other would credit the drift to whichever ran in the quiet
-    period; alternating rounds of ``repeats`` steps (after a warm-up of each) spreads it over
-    both. Each round starts with ``_timing.measure``'s pause, so one library's spinning
-    worker threads do not eat into the other's round.
-    """
+    A shared machine's speed drifts over seconds: timing one library for a while and then the
+    other would credit the drift to whichever ran in the quiet period; alternating rounds
+    spread it over both. Each round starts with a pause, so that one library's spinning
+    workers do not eat into the other's round."""
     times = [[] for _ in steps]
     for _ in range(rounds):
         for step, out in zip(steps, times):
             out.append(_timing.measure(step, _timing.HostClock(), repeats=repeats,
-                                       settle_s=0.1).median_s)
-    return [sorted(t)[len(t) // 2] for t in times]
+                                       warmup=warmup, settle_s=settle_s).median_s)
+    return [float(np.median(t)) for t in times]
 
 
-def run(names, repeats):
-    torch = _timing.torch_or_none()
-    if torch is not None:
-        torch.manual_seed(0)
+def worker(libs, threads, models, weights_dir, quick):
+    """Time ``models`` with ``libs``; one JSON line per (model, library) on stdout."""
+    modules = {name: import_library(name, threads) for name in libs}
+    timing = (dict(repeats=1, rounds=1, settle_s=0.0, warmup=1) if quick
+              else dict(repeats=10, rounds=5, settle_s=0.1, warmup=2))
+    for model in models:
+        arrays = dict(np.load(os.path.join(weights_dir, f"{model}.npz")))
+        steps = {}
+        for name, lib in modules.items():
+            bench = train_models.build(lib, model, quick)
+            train_models.load_weights(lib, bench.model, arrays)
+            steps[name] = train_models.make_step(lib, bench)
+        losses = {name: float(step().item()) for name, step in steps.items()}
+        seconds = time_interleaved(list(steps.values()), **timing)
+        for (name, s) in zip(steps, seconds):
+            print("RESULT " + json.dumps({"model": model, "lib": name, "threads": threads,
+                                          "mode": "paired" if len(libs) > 1 else "alone",
+                                          "ms": s * 1e3, "loss": losses[name]}), flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sweep: reference weights, then one worker per (setting, thread count)
+# ---------------------------------------------------------------------------------------------
+
+def torch_available() -> bool:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def save_reference_weights(models, quick, folder, use_torch):
+    """Each model's initial weights, made once and saved for every worker to load."""
+    if use_torch:
+        import torch as lib
+        lib.manual_seed(0)
+    else:
+        import minigrad as lib
+        lib.manual_seed(0)
+    for model in models:
+        bench = train_models.build(lib, model, quick)
+        np.savez(os.path.join(folder, f"{model}.npz"), **train_models.weights(bench.model))
+
+
+def workers(threads_list, use_torch):
+    """(libraries, threads) of every worker process of the sweep."""
+    libs_alone = LIBRARIES if use_torch else ("minigrad",)
+    for threads in threads_list:
+        for lib in libs_alone:
+            yield (lib,), threads
+        if use_torch:
+            yield LIBRARIES, threads
+
+
+def run_worker(libs, threads, models, weights_dir, quick):
+    command = [sys.executable, __file__, "--worker", "--libs", *libs, "--threads", str(threads),
+               "--models", *models, "--weights", weights_dir] + (["--quick"] if quick else [])
+    print(f"# {' + '.join(libs)}, {threads} thread(s)", flush=True)
+    proc = subprocess.run(command, env=thread_env(threads), capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {libs} at {threads} threads failed:\n{proc.stderr[-4000:]}")
+    rows = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
+            if line.startswith("RESULT ")]
+    for r in rows:
+        print(f"  {r['model']:18s} {LABEL[r['lib']]:8s} {r['mode']:6s} {r['ms']:9.2f} ms/step",
+              flush=True)
+    return rows
+
+
+def sweep(models, threads_list, quick):
+    use_torch = torch_available()
     rows = []
-    for name in names:
-        mg.manual_seed(0)
-        model, x, y = build(mg, name)
-        row = {"model": name}
-        if torch is not None:
-            t_model, _, _ = build(torch, name)
-            model.load_state_dict(t_model.state_dict())   # same weights, same numbers
-            t_step = make_step(torch, t_model, x, y)
-            row["torch_loss"] = float(t_step().item())
-        m_step = make_step(mg, model, x, y)
-        row["minigrad_loss"] = float(m_step().item())
-        if torch is None:
-            row["minigrad_ms"] = _time(m_step, repeats) * 1e3
-        else:
-            m_s, t_s = _time_interleaved([m_step, t_step], repeats)
-            row["minigrad_ms"], row["torch_ms"] = m_s * 1e3, t_s * 1e3
-            row["minigrad_over_torch"] = row["minigrad_ms"] / row["torch_ms"]
-        rows.append(row)
-        print(_row_md(row), flush=True)
-    return rows, (torch.__version__ if torch is not None else None)
+    with tempfile.TemporaryDirectory(prefix="minigrad-train-step-") as weights_dir, \
+            _timing.BackgroundLoad() as load:
+        save_reference_weights(models, quick, weights_dir, use_torch)
+        for libs, threads in workers(threads_list, use_torch):
+            rows += run_worker(libs, threads, models, weights_dir, quick)
+    return rows, load, use_torch
 
 
+# ---------------------------------------------------------------------------------------------
+# Report: JSON, Markdown, plot
+# ---------------------------------------------------------------------------------------------
 
-HEADER = ("| model | minigrad ms/step | PyTorch ms/step | minigrad / PyTorch | first-step loss "
-          "(minigrad / PyTorch) |\n|---|---|---|---|---|")
-
-
-def _row_md(r):
-    return (f"| {r['model']} | {r['minigrad_ms']:.2f} | {_timing.ratio_cell(r.get('torch_ms'))} | "
-            f"{_timing.ratio_cell(r.get('minigrad_over_torch'), 2, 'x')} | "
-            f"{r['minigrad_loss']:.5f} / {_timing.ratio_cell(r.get('torch_loss'), 5)} |")
+def lookup(rows):
+    return {(r["model"], r["lib"], r["threads"], r["mode"]): r for r in rows}
 
 
-def main():
+def _ms(table, *key):
+    r = table.get(key)
+    return None if r is None else r["ms"]
+
+
+def _ratio(a, b):
+    return None if a is None or b is None else a / b
+
+
+def markdown(rows, models, threads_list, versions, load, quick):
+    table = lookup(rows)
+    out = ["# Training steps: minigrad vs PyTorch eager (CPU)", ""]
+    for threads in threads_list:
+        out += [f"## {threads} thread{'s' if threads > 1 else ''}", "",
+                "| model | minigrad alone | PyTorch alone | minigrad / PyTorch alone | "
+                "minigrad paired | PyTorch paired | minigrad / PyTorch paired | "
+                "paired / alone (minigrad, PyTorch) |",
+                "|---|---|---|---|---|---|---|---|"]
+        for m in models:
+            ma, ta = _ms(table, m, "minigrad", threads, "alone"), _ms(table, m, "torch", threads,
+                                                                       "alone")
+            mp, tp = _ms(table, m, "minigrad", threads, "paired"), _ms(table, m, "torch",
+                                                                        threads, "paired")
+            cell = _timing.ratio_cell
+            out.append(f"| {m} | {cell(ma)} | {cell(ta)} | {cell(_ratio(ma, ta), 2, 'x')} | "
+                       f"{cell(mp)} | {cell(tp)} | {cell(_ratio(mp, tp), 2, 'x')} | "
+                       f"{cell(_ratio(mp, ma), 2, 'x')}, {cell(_ratio(tp, ta), 2, 'x')} |")
+        out.append("")
+    out += ["## First-step losses (same weights and data in every run)", "",
+            "| model | minigrad | PyTorch | largest difference between any two runs |",
+            "|---|---|---|---|"]
+    for m in models:
+        losses = {lib: sorted({round(r["loss"], 6) for r in rows
+                               if r["model"] == m and r["lib"] == lib}) for lib in LIBRARIES}
+        every = [r["loss"] for r in rows if r["model"] == m]
+        spread = max(every) - min(every) if every else float("nan")
+        out.append(f"| {m} | {', '.join(f'{v:.6f}' for v in losses['minigrad']) or '—'} | "
+                   f"{', '.join(f'{v:.6f}' for v in losses['torch']) or '—'} | {spread:.1e} |")
+    timing = ("tiny models (--quick), 1 step after 1 warm-up: a smoke test, not a measurement"
+              if quick else "milliseconds per step: median over 5 rounds of each round's median "
+              "of 10 steps, after 2 warm-up steps")
+    out += ["", f"float32; forward + loss + backward + AdamW step (lr 1e-3, weight decay 0.01); "
+            f"{timing}. alone: one process per library; paired: both libraries in one process, "
+            f"rounds alternating. Machine {_timing.machine_name()} ({_timing.cpu_description()}); "
+            f"{versions}; {load.describe()}.", ""]
+    return "\n".join(out)
+
+
+def plot(rows, models, threads_list, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    table = lookup(rows)
+    fig, axes = plt.subplots(2, len(threads_list), figsize=(7 * len(threads_list), 8),
+                             squeeze=False)
+    x = np.arange(len(models))
+    series = [("minigrad", "alone"), ("torch", "alone"), ("minigrad", "paired"),
+              ("torch", "paired")]
+    for col, threads in enumerate(threads_list):
+        top, bottom = axes[0, col], axes[1, col]
+        for i, (lib, mode) in enumerate(series):
+            ms = [_ms(table, m, lib, threads, mode) for m in models]
+            top.bar(x + (i - 1.5) * 0.2, [v or np.nan for v in ms], 0.2,
+                    label=f"{LABEL[lib]} {mode}", hatch="//" if mode == "paired" else None)
+        top.set_yscale("log")
+        top.set_ylabel("ms per training step")
+        top.set_title(f"{threads} thread{'s' if threads > 1 else ''}")
+        for i, mode in enumerate(("alone", "paired")):
+            ratios = [_ratio(_ms(table, m, "minigrad", threads, mode),
+                             _ms(table, m, "torch", threads, mode)) for m in models]
+            bottom.bar(x + (i - 0.5) * 0.35, [r or np.nan for r in ratios], 0.35, label=mode)
+        bottom.axhline(1.0, color="black", linewidth=0.8)
+        bottom.set_yscale("log")                # 2x slower and 2x faster equally far from 1
+        bottom.set_ylabel("minigrad time / PyTorch time")
+        for ax in (top, bottom):
+            ax.set_xticks(x, models, rotation=40, ha="right")
+            ax.legend(fontsize=8)
+    fig.suptitle(f"Training step, minigrad vs PyTorch eager ({_timing.machine_name()})")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def versions(use_torch) -> str:
+    import numba
+    text = f"NumPy {np.__version__}, Numba {numba.__version__}"
+    if use_torch:
+        import torch
+        text += f", PyTorch {torch.__version__}"
+    return text
+
+
+def write_results(rows, models, threads_list, load, use_torch, quick, out_root):
+    folder = os.path.join(out_root, _timing.machine_name())
+    os.makedirs(folder, exist_ok=True)
+    stem = os.path.join(folder, "train_step-quick" if quick else "train_step")
+    with open(stem + ".json", "w") as f:
+        json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
+                   "versions": versions(use_torch), "quick": quick,
+                   "other_processes_cores": load.cores, "rows": rows}, f, indent=2)
+    with open(stem + ".md", "w") as f:
+        f.write(markdown(rows, models, threads_list, versions(use_torch), load, quick))
+    plot(rows, models, threads_list, stem + ".png")
+    return stem
+
+
+def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--models", nargs="*", default=["mlp", "cnn", "lstm", "transformer"])
-    p.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
-    args = p.parse_args()
-    print(HEADER)
-    rows, torch_version = run(args.models, 3 if args.quick else 10)
-    md = HEADER + "\n" + "\n".join(_row_md(r) for r in rows) + (
-        f"\n\nfloat32, forward + backward + Adam step; median of 5 rounds, each the median of "
-        f"{3 if args.quick else 10} steps, minigrad and PyTorch rounds alternating; machine "
-        f"{_timing.machine_name()} ({_timing.cpu_description()}), "
-        f"PyTorch {torch_version or 'not installed'} "
-        f"({'default threads' if torch_version else ''}).\n")
-    out = os.path.join(args.out, _timing.machine_name())
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "train_step.json"), "w") as f:
-        json.dump({"machine": _timing.machine_name(), "torch": torch_version, "rows": rows}, f,
-                  indent=2)
-    with open(os.path.join(out, "train_step.md"), "w") as f:
-        f.write(md)
+    p.add_argument("--quick", action="store_true", help="tiny models, one step: a smoke test")
+    p.add_argument("--models", nargs="+", default=train_models.NAMES,
+                   choices=train_models.NAMES)
+    p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
+    p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--profile", metavar="MODEL", choices=train_models.NAMES,
+                   help="per-op profile of one model's step instead of the sweep")
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--libs", nargs="+", choices=LIBRARIES, help=argparse.SUPPRESS)
+    p.add_argument("--weights", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker(args.libs, args.threads[0], args.models, args.weights, args.quick)
+    elif args.profile:
+        os.environ.update(thread_env(args.threads[-1]))    # before Numba or PyTorch loads
+        import _op_profile
+        _op_profile.main(args.profile, args.threads[-1], args.quick, args.out)
+    else:
+        rows, load, use_torch = sweep(args.models, args.threads, args.quick)
+        stem = write_results(rows, args.models, args.threads, load, use_torch, args.quick,
+                             args.out)
+        print(f"{load.describe()}\nwrote {stem}.md, .json, .png")
 
 
 if __name__ == "__main__":

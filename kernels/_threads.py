@@ -1,8 +1,12 @@
-"""Small work runs on one thread, through a *serial* build of each parallel Numba kernel.
+"""Small work, and a machine whose cores other processes keep busy, run on one thread, through
+a *serial* build of each parallel Numba kernel.
 
 Every ``@parallel_njit`` kernel is compiled twice from one source: with ``parallel=True``
 (``prange`` loops spread over Numba's threads) and without (``prange`` is a plain ``range``).
 Which one runs is decided per call: below ``SMALL_WORK`` input elements, the serial build.
+The parallel build runs on the cores other processes leave free (``kernels/_cpu_load.py``
+measures them every quarter second): the serial build when one core or none is free, fewer
+threads than Numba's count when some are busy.
 
 Why two builds and not ``numba.set_num_threads(1)`` around the parallel one: entering a
 ``parallel=True`` function costs something even with one thread (the parallel runtime
@@ -25,6 +29,8 @@ import contextlib
 import threading
 import types
 
+from ._cpu_load import monitor as _load
+
 # Elements of the inputs. With the OpenMP layer (kernels/_numba_cpu.py) a parallel launch is
 # cheap, and 8192 elements is where the four benchmark training steps were fastest (medians of
 # 15 steps, 3 rounds, ms): LSTM 5.1-5.5 at 2^17, 4.3-4.8 at 2^15, 4.0-4.5 at 2^13, 4.7-5.0
@@ -43,8 +49,8 @@ def serial_requested() -> bool:
 
 def build_for(work: int) -> str:
     """"serial" or "parallel": the build of a ``@parallel_njit`` kernel for ``work`` input
-    elements."""
-    return "serial" if work < SMALL_WORK else "parallel"
+    elements, on the cores free now."""
+    return "serial" if work < SMALL_WORK or _load.threads() <= 1 else "parallel"
 
 
 @contextlib.contextmanager
@@ -75,7 +81,10 @@ class ParallelKernel:
     def __call__(self, *args):
         if serial_requested():
             return self.serial(*args)
-        if _layer_threadsafe:
+        threads = _load.threads()
+        if threads <= 1:
+            return self.serial(*args)
+        if _layer_threadsafe and threads >= _pool_size():
             return self.parallel(*args)
         return launch(lambda: self.parallel(*args), lambda: self.serial(*args))
 
@@ -89,15 +98,46 @@ def launch(parallel, serial):
     layer that can't share it (see the module docstring). Both are zero-argument callables
     running the same kernel's two builds."""
     global _layer_threadsafe
+    threads = _load.threads()
+    if threads <= 1:
+        return serial()
     if _layer_threadsafe:
-        return parallel()
+        return _on_threads(threads, parallel)
     if not _launch_lock.acquire(blocking=False):
         return serial()
     try:
-        return parallel()
+        return _on_threads(threads, parallel)
     finally:
         _launch_lock.release()
         _layer_threadsafe = _threadsafe_layer_loaded()
+
+
+_POOL = []
+
+
+def _pool_size() -> int:
+    """Numba's thread count for the process (``NUMBA_NUM_THREADS``), read once."""
+    if not _POOL:
+        import numba
+        _POOL.append(numba.config.NUMBA_NUM_THREADS)
+    return _POOL[0]
+
+
+def _on_threads(threads, parallel):
+    """``parallel()`` on at most ``threads`` of Numba's threads. Numba's count is per Python
+    thread (``numba.set_num_threads``): lowered for this launch only, and only when it is
+    above ``threads`` (a user's own lower setting stands)."""
+    if threads >= _pool_size():
+        return parallel()
+    import numba
+    before = numba.get_num_threads()
+    if threads >= before:
+        return parallel()
+    numba.set_num_threads(threads)
+    try:
+        return parallel()
+    finally:
+        numba.set_num_threads(before)
 
 
 def _threadsafe_layer_loaded() -> bool:

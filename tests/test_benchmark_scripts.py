@@ -1,0 +1,105 @@
+"""The training-step and contention benchmarks run end to end (``--quick``: tiny models, a
+step or two each) and the per-op profiler accounts for a step; no timing is checked, only that
+the machinery works and that every run trained the same numbers."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import _op_profile  # noqa: E402
+import _timing  # noqa: E402
+import train_models  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+
+
+def test_quick_sweep_writes_every_run_with_the_same_losses(tmp_path):
+    models = ["mlp", "gpt"]
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "train_step.py"), "--quick",
+                           "--threads", "1", "--models", *models, "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    folder = tmp_path / _timing.machine_name()
+    result = json.loads((folder / "train_step-quick.json").read_text())
+    assert (folder / "train_step-quick.png").stat().st_size > 0
+    md = (folder / "train_step-quick.md").read_text()
+    have_torch = importlib.util.find_spec("torch") is not None
+    runs = [("minigrad", "alone")] + ([("torch", "alone"), ("minigrad", "paired"),
+                                       ("torch", "paired")] if have_torch else [])
+    rows = {(r["model"], r["lib"], r["mode"]): r for r in result["rows"]}
+    assert set(rows) == {(m, lib, mode) for m in models for lib, mode in runs}
+    for m in models:
+        assert f"| {m} |" in md
+        losses = [rows[(m, lib, mode)]["loss"] for lib, mode in runs]
+        np.testing.assert_allclose(losses, losses[0], rtol=1e-5)
+        assert all(rows[(m, lib, mode)]["ms"] > 0 for lib, mode in runs)
+
+
+@pytest.mark.parametrize("name", train_models.NAMES)
+def test_every_model_builds_the_same_in_both_libraries(name):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    reference = train_models.build(torch, name, quick=True)
+    bench = train_models.build(mg, name, quick=True)
+    assert set(train_models.weights(bench.model)) == set(train_models.weights(reference.model))
+    train_models.load_weights(mg, bench.model, train_models.weights(reference.model))
+    m_step = train_models.make_step(mg, bench)
+    t_step = train_models.make_step(torch, reference)
+    for _ in range(2):                              # the AdamW step too: the second loss
+        np.testing.assert_allclose(m_step().item(), t_step().item(), rtol=2e-5)
+
+
+def test_op_timer_accounts_for_ops_once_and_is_removed_afterwards():
+    from minigrad.autograd import engine, function
+    apply_before = function.Function.__dict__["apply"]
+    backward_before = engine._call_backward
+    mg.manual_seed(0)
+    step = train_models.make_step(mg, train_models.build(mg, "gpt", quick=True))
+    step()
+    rows, step_ms = _op_profile.minigrad_ops(step, steps=2)
+    assert function.Function.__dict__["apply"] is apply_before
+    assert engine._call_backward is backward_before
+    ops = {(r["op"], r["direction"]): r for r in rows}
+    # one GPT step: per block 4 Linear layers, and the head; the softmax of each block
+    blocks = train_models.SIZES["gpt"][2]["blocks"]
+    assert ops[("Linear", "forward")]["calls"] == 4 * blocks + 1
+    assert ops[("Linear", "backward")]["calls"] == 4 * blocks + 1
+    assert ops[("Softmax", "forward")]["calls"] == blocks
+    # matmul inside Linear's backward is that backward's time, not a MatMul row of its own
+    assert ops[("MatMul", "forward")]["calls"] == 2 * blocks
+    assert sum(r["ms"] for r in rows) <= step_ms
+
+
+def test_profile_report_has_both_libraries_stages_and_ops():
+    result = _op_profile.profile("mlp", threads=1, quick=True)
+    md = _op_profile.markdown(result, threads=1)
+    assert "| Linear | forward |" in md and "| backward |" in md
+    if "torch" in result:
+        assert "aten::" in md
+        assert set(result["torch"]["phases_ms"]) == set(result["minigrad"]["phases_ms"])
+
+
+def test_quick_contention_run_reports_each_variant(tmp_path):
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "contention.py"), "--quick",
+                           "--models", "lstm", "--variants", "adaptive", "fixed",
+                           "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    folder = tmp_path / _timing.machine_name()
+    result = json.loads((folder / "contention-quick.json").read_text())
+    assert [(r["model"], r["variant"]) for r in result["rows"]] == [("lstm", "adaptive"),
+                                                                     ("lstm", "fixed")]
+    for r in result["rows"]:
+        assert r["quiet_ms"] > 0 and r["loaded_ms"] > 0
+        assert r["ratio"] == pytest.approx(r["loaded_ms"] / r["quiet_ms"])
+    assert "| lstm | fixed |" in (folder / "contention-quick.md").read_text()
