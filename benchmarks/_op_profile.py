@@ -1,7 +1,7 @@
 """Where a training step's time goes, per op: minigrad's op types beside ``torch.profiler``.
 
 ``OpTimer`` times minigrad by wrapping the two places every op passes through:
-``Function.apply`` (an op's forward, recording its node) and the engine's ``_call_backward``
+``ArrayFunction.apply`` (an op's forward, recording its node) and the engine's ``_call_backward``
 (one node's backward). The wrappers are installed on entering the block and removed on
 leaving it, so minigrad runs unchanged, at no cost, outside it. Only the outermost op is
 timed: the ops a backward runs (a matmul's backward calls matmul) count as that backward's
@@ -48,8 +48,8 @@ class OpTimer:
 
     def __enter__(self):
         from minigrad.autograd import engine, function
-        self._function, self._engine = function.Function, engine
-        self._apply = function.Function.__dict__["apply"]
+        self._function, self._engine = function.ArrayFunction, engine
+        self._apply = function.ArrayFunction.__dict__["apply"]
         self._call_backward = engine._call_backward
         apply, call_backward = self._apply.__func__, self._call_backward
 

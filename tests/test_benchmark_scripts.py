@@ -61,13 +61,13 @@ def test_every_model_builds_the_same_in_both_libraries(name):
 
 def test_op_timer_accounts_for_ops_once_and_is_removed_afterwards():
     from minigrad.autograd import engine, function
-    apply_before = function.Function.__dict__["apply"]
+    apply_before = function.ArrayFunction.__dict__["apply"]
     backward_before = engine._call_backward
     mg.manual_seed(0)
     step = train_models.make_step(mg, train_models.build(mg, "gpt", quick=True))
     step()
     rows, step_ms = _op_profile.minigrad_ops(step, steps=2)
-    assert function.Function.__dict__["apply"] is apply_before
+    assert function.ArrayFunction.__dict__["apply"] is apply_before
     assert engine._call_backward is backward_before
     ops = {(r["op"], r["direction"]): r for r in rows}
     # one GPT step: per block 4 Linear layers, and the head; the softmax of each block
