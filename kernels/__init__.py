@@ -25,8 +25,9 @@ and know nothing of Tensors or autograd.
 
 Where to read what (one op family per file, one implementation per file):
 
-    matmul_numpy.py   matmul_numba.py   matmul_cuda.py     GEMM: BLAS, cache/register blocked,
+    matmul_numpy.py   matmul_numba.py   matmul_cuda.py     GEMM: BLAS, packed register tiles,
                                                            shared-memory tiled
+    gemm_packed_numba.py  gemm_broadcast_numba.py  gemm_nt_numba.py   the three Numba GEMMs
     softmax_numpy.py  softmax_numba.py  softmax_cuda.py    stable softmax; fused rows; one
                                                            block per row, online softmax
     conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im

@@ -78,7 +78,7 @@ def matmul_by(b, impl: str | None = None):
     weight, multiplied at every time step.
 
     The implementation is chosen once, and the Numba one packs ``b`` into its panels once
-    (matmul_numba.py) instead of at every call. Every ``a`` must be 2-D with b's dtype and
+    (gemm_packed_numba.py) instead of at every call. Every ``a`` must be 2-D with b's dtype and
     ``b.shape[0]`` columns (checked at each call: the checks are a few attribute reads).
     """
     chosen = choose_impl("matmul", (b,), impl)
