@@ -20,7 +20,7 @@ and know nothing of Tensors or autograd.
     K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
-    K.default_impl("softmax", "cpu")        # what runs when nothing is forced
+    K.default_impl("softmax", "cpu")        # the default rule: what runs when nothing is forced
     with K.use("numba"): ...                # force one; or impl="numba"; or MINIGRAD_KERNELS=numba
 
 Where to read what (one op family per file, one implementation per file):
@@ -36,13 +36,15 @@ Where to read what (one op family per file, one implementation per file):
     relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
     adam_numpy.py     adam_numba.py     adam_cuda.py       an Adam step on one parameter, one
                                                            pass
-    dispatch.py       ops.py            _validate.py       choosing; entry points; checks
+    registry.py       dispatch.py                          every op's implementations;
+                                                           choosing
+    ops.py            _validate.py                         entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
 Importing this package is cheap: Numba and CuPy are imported, and kernels compiled, on first use.
 """
 
-from .dispatch import IMPLEMENTATIONS, OPS, available, default_impl, use
+from .dispatch import available, default_impl, use
 from .ops import (
     adam_step,
     conv2d,
@@ -63,6 +65,7 @@ from .ops import (
     softmax,
     softmax_backward,
 )
+from .registry import IMPLEMENTATIONS, OPS
 
 __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
