@@ -20,8 +20,10 @@ and know nothing of Tensors or autograd.
     K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
-    K.default_impl("softmax", "cpu")        # the default rule: what runs when nothing is forced
+    K.default_impl("softmax", "cpu")        # the default rule (small calls, nothing measured)
     with K.use("numba"): ...                # force one; or impl="numba"; or MINIGRAD_KERNELS=numba
+    K.choices()                             # what was measured fastest here, per shape class
+    K.clear_choices(); K.cache_file()       # measure again; where the choices are kept
 
 Where to read what (one op family per file, one implementation per file):
 
@@ -36,14 +38,15 @@ Where to read what (one op family per file, one implementation per file):
     relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
     adam_numpy.py     adam_numba.py     adam_cuda.py       an Adam step on one parameter, one
                                                            pass
-    registry.py       dispatch.py                          every op's implementations;
-                                                           choosing
+    registry.py       dispatch.py       autotune.py        every op's implementations;
+                                                           choosing; measuring
     ops.py            _validate.py                         entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
 Importing this package is cheap: Numba and CuPy are imported, and kernels compiled, on first use.
 """
 
+from .autotune import cache_file, choices, clear_choices
 from .dispatch import available, default_impl, use
 from .ops import (
     adam_step,
@@ -69,6 +72,7 @@ from .registry import IMPLEMENTATIONS, OPS
 
 __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
+    "choices", "clear_choices", "cache_file",
     "matmul", "matmul_by", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",

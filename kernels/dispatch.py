@@ -13,7 +13,10 @@ How one is chosen, first rule that applies wins:
 1. ``impl="..."`` passed to the op;
 2. the innermost ``with kernels.use("..."):`` block (per thread);
 3. the environment variable ``MINIGRAD_KERNELS=numpy|numba|cuda`` (read at every call);
-4. the default rule, ``default_impl(op, device)``: "numba" on the CPU (when Numba is
+4. on NumPy arrays, the faster of "numpy" and "numba" for the call's shape class, timed on
+   this machine the first time and remembered on disk (autotune.py); not for calls on fewer
+   than ``autotune.MIN_WORK`` input elements, nor with ``MINIGRAD_AUTOTUNE=0``;
+5. the default rule, ``default_impl(op, device)``: "numba" on the CPU (when Numba is
    installed, else "numpy"), "numpy" on the GPU (CuPy and its vendor libraries).
 
 A forced implementation that cannot run on the given arrays ("numba" on CuPy arrays, "cuda" on
@@ -35,7 +38,7 @@ import importlib.util
 import os
 import threading
 
-from . import _device
+from . import _device, autotune
 from .registry import FAMILY_OF, IMPLEMENTATIONS, OPS
 
 ENV_VAR = "MINIGRAD_KERNELS"
@@ -77,7 +80,7 @@ def available(op: str) -> list[str]:
 
 def default_impl(op: str, device: str = "cpu") -> str:
     """The default rule: the implementation ``op`` uses on ``device`` ("cpu" or "cuda") when
-    nothing is forced.
+    nothing is forced and nothing was measured (small calls, ``MINIGRAD_AUTOTUNE=0``).
 
     "numba" on the CPU ("numpy" when Numba is not installed), "numpy" on the GPU."""
     _check_op(op)
@@ -168,13 +171,31 @@ def _check_runnable(op: str, impl: str, device: str, source: str) -> None:
             )
 
 
-def choose_impl(op: str, arrays, impl: str | None = None) -> str:
-    """The implementation that runs ``op`` on ``arrays`` (the rules in the module docstring)."""
+MEASURED = None   # choose_impl's answer when the choice is left to a measurement
+
+
+def choose_impl(op: str, arrays, impl: str | None = None) -> str | None:
+    """The implementation that runs ``op`` on ``arrays`` (the rules in the module docstring),
+    or ``MEASURED`` (None) when it is the CPU's choice between "numpy" and "numba" for a call
+    large enough to time: the caller checks its arguments, then asks autotune.py (ops.py's
+    ``_measured``)."""
     _check_op(op)
     device = _device.device_of(op, *arrays)
     forced, source = _forced_choice(impl)
     if forced is None:
+        if device == "cpu" and numba_installed() and _worth_measuring(arrays) \
+                and autotune.enabled():
+            return MEASURED
         return default_impl(op, device)
     _check_impl_name(forced, source)
     _check_runnable(op, forced, device, source)
     return forced
+
+
+def _worth_measuring(arrays) -> bool:
+    """At least ``autotune.MIN_WORK`` input elements: smaller calls take microseconds either
+    way, less than timing them could tell apart."""
+    work = 0
+    for a in arrays:
+        work += a.size
+    return work >= autotune.MIN_WORK
