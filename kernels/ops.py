@@ -114,13 +114,14 @@ def _product(impl, b):
 
 
 def _product_measured_at_first_call(b):
-    chosen = None
+    """``product(a) = a @ b`` with the implementation measured for the first a and b."""
+    fixed = None
 
     def product(a):
-        nonlocal chosen
-        if chosen is None:
-            chosen = _product(_measured("matmul", (a, b)), b)
-        return chosen(a)
+        nonlocal fixed
+        if fixed is None:
+            fixed = _product(_measured("matmul", (a, b)), b)
+        return fixed(a)
     return product
 
 
