@@ -22,8 +22,8 @@ from typing import Callable, NamedTuple
 IMPLEMENTATIONS = ("numpy", "numba", "cuda")
 
 
-def _unknown(impl: str) -> ValueError:
-    return ValueError(f"unknown kernel implementation {impl!r}; "
+def _unknown(family: str, impl: str) -> ValueError:
+    return ValueError(f"kernels: the {family} family has no implementation {impl!r}; "
                       f"choose one of {', '.join(IMPLEMENTATIONS)}")
 
 
@@ -36,7 +36,7 @@ def _matmul(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import matmul_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("matmul", impl)
     return {"matmul": module.matmul}
 
 
@@ -49,7 +49,7 @@ def _softmax(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import softmax_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("softmax", impl)
     return {"softmax": module.softmax, "log_softmax": module.log_softmax,
             "softmax_backward": module.softmax_backward,
             "log_softmax_backward": module.log_softmax_backward}
@@ -64,7 +64,7 @@ def _conv2d(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import conv2d_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("conv2d", impl)
     return {"conv2d": module.conv2d, "conv2d_backward_input": module.conv2d_backward_input,
             "conv2d_backward_weight": module.conv2d_backward_weight}
 
@@ -78,7 +78,7 @@ def _maxpool2d(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import maxpool2d_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("maxpool2d", impl)
     return {"max_pool2d": module.max_pool2d, "max_pool2d_backward": module.max_pool2d_backward}
 
 
@@ -91,7 +91,7 @@ def _lstm_cell(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import lstm_cell_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("lstm_cell", impl)
     return {"lstm_cell": module.lstm_cell, "lstm_cell_backward": module.lstm_cell_backward,
             "lstm_sequence": module.lstm_sequence,
             "lstm_sequence_backward": module.lstm_sequence_backward}
@@ -106,7 +106,7 @@ def _relu(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import relu_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("relu", impl)
     return {"relu": module.relu, "relu_backward": module.relu_backward}
 
 
@@ -119,7 +119,7 @@ def _adam(impl: str) -> dict[str, Callable]:
     elif impl == "cuda":
         from . import adam_cuda as module
     else:
-        raise _unknown(impl)
+        raise _unknown("adam", impl)
     return {"adam_step": module.adam_step}
 
 
