@@ -51,11 +51,11 @@ import numpy as np
 
 from .registry import OPS
 
-ENV_VAR = "MINIGRAD_AUTOTUNE"          # "0" (or off/false/no): the static rule everywhere
+ENV_VAR = "MINIGRAD_AUTOTUNE"          # "0" (or off/false/no): the default rule everywhere
 CACHE_DIR_VAR = "MINIGRAD_CACHE_DIR"   # where the decisions are kept (default below)
 FORMAT = 1                             # the file's layout; another number is not read
 
-CANDIDATES = ("numba", "numpy")        # a tie goes to the first, the static rule's choice
+CANDIDATES = ("numba", "numpy")        # a tie goes to the first, the default rule's choice
 MIN_WORK = 1 << 13                     # input elements below which nothing is timed
 REPEATS = 5                            # timed rounds, each running every candidate once
 MIN_REPEATS = 3                        # ... or this many, once BUDGET_S has passed
