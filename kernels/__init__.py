@@ -20,13 +20,16 @@ and know nothing of Tensors or autograd.
     K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
-    K.default_impl("softmax", "cpu")        # what runs when nothing is forced
+    K.default_impl("softmax", "cpu")        # the default rule (small calls, nothing measured)
     with K.use("numba"): ...                # force one; or impl="numba"; or MINIGRAD_KERNELS=numba
+    K.choices()                             # what was measured fastest here, per shape class
+    K.clear_choices(); K.cache_file()       # measure again; where the choices are kept
 
 Where to read what (one op family per file, one implementation per file):
 
-    matmul_numpy.py   matmul_numba.py   matmul_cuda.py     GEMM: BLAS, cache/register blocked,
+    matmul_numpy.py   matmul_numba.py   matmul_cuda.py     GEMM: BLAS, packed register tiles,
                                                            shared-memory tiled
+    gemm_packed_numba.py  gemm_broadcast_numba.py  gemm_nt_numba.py   the three Numba GEMMs
     softmax_numpy.py  softmax_numba.py  softmax_cuda.py    stable softmax; fused rows; one
                                                            block per row, online softmax
     conv2d_numpy.py   conv2d_numba.py   conv2d_cuda.py     im2col + GEMM; col2im
@@ -35,13 +38,16 @@ Where to read what (one op family per file, one implementation per file):
     relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
     adam_numpy.py     adam_numba.py     adam_cuda.py       an Adam step on one parameter, one
                                                            pass
-    dispatch.py       ops.py            _validate.py       choosing; entry points; checks
+    registry.py       dispatch.py       autotune.py        every op's implementations;
+                                                           choosing; measuring
+    ops.py            _validate.py                         entry points; checks
     _device.py        _numba_exp.py                        NumPy/CuPy/simulator; vector exp
 
 Importing this package is cheap: Numba and CuPy are imported, and kernels compiled, on first use.
 """
 
-from .dispatch import IMPLEMENTATIONS, OPS, available, default_impl, use
+from .autotune import cache_file, choices, clear_choices
+from .dispatch import available, default_impl, use
 from .ops import (
     adam_step,
     conv2d,
@@ -62,9 +68,11 @@ from .ops import (
     softmax,
     softmax_backward,
 )
+from .registry import IMPLEMENTATIONS, OPS
 
 __all__ = [
     "IMPLEMENTATIONS", "OPS", "available", "default_impl", "use",
+    "choices", "clear_choices", "cache_file",
     "matmul", "matmul_by", "softmax", "log_softmax", "softmax_backward", "log_softmax_backward",
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",

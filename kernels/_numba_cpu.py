@@ -6,7 +6,7 @@ to sleep and pays ~70-110 us to wake them at every parallel call, which a traini
 dozen parallel kernels feels (a small CNN: 7-7.6 ms a step on OpenMP, 10.4-11 ms on
 workqueue). Spinning threads are harmful only when a second pool spins on the same cores:
 NumPy's OpenBLAS does, and the two fought badly when minigrad's products ran on OpenBLAS (CNN
-30-34 ms). Since the matrix products run on our own packed GEMM (matmul_numba.py), minigrad
+30-34 ms). Since the matrix products run on our own packed GEMM (gemm_packed_numba.py), minigrad
 never wakes OpenBLAS's threads, and OpenMP is the one pool, as it is in PyTorch. If your own
 code interleaves large NumPy products with minigrad's kernels, set
 NUMBA_THREADING_LAYER=workqueue. OpenMP is tried first, then workqueue (where Numba has no

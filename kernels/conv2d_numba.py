@@ -10,8 +10,8 @@ offset (p, q), the input at flat position
     l + offset(c, p, q),     offset(c, p, q) = c * N*Hp*Wp + p*dh * Wp + q*dw
 
 so row (c, p, q) of im2col's matrix is the flat array *shifted* by offset(c, p, q): a view,
-not a copy. ``matmul_numba``'s micro-kernel reads its B matrix as rows that start anywhere in
-a flat buffer, so it multiplies W (F x C*KH*KW) by these overlapping rows directly, in one GEMM
+not a copy. The broadcast GEMM (gemm_broadcast_numba.py) reads its B matrix as rows that
+start anywhere in a flat buffer, so it multiplies W (F x C*KH*KW) by these overlapping rows directly, in one GEMM
 as wide as the whole batch (N*Hp*Wp columns). The price: outputs are computed on the padded
 Hp x Wp grid instead of OH x OW, and the border is thrown away (60 of 256 on a 14x14 map with
 3x3 'same' padding, 116 of 900 on 28x28); those outputs read across row and sample
@@ -24,7 +24,7 @@ the input.
   dh*(KH-1) - ph: the same kernel again;
 * backward weight: dW (F x C*KH*KW) = gy @ shifted(x)^T, the long pixel axis now the
   GEMM's inner axis and contiguous in both operands, so each entry of dW is a dot product of
-  two rows: ``matmul_numba.gemm_nt``, which keeps its sums in vector registers, split in
+  two rows: ``gemm_nt`` (gemm_nt_numba.py), which keeps its sums in vector registers, split in
   chunks of the pixel axis summed at the end (split-K) so that both threads have work. The
   thrown-away outputs meet zeros in gy there, which would turn an infinite input into NaN
   (0 * inf), so an input with inf/NaN takes the im2col path instead.
@@ -34,8 +34,9 @@ the input.
 * ``im2col_into`` fills the (C*KH*KW, N*OH*OW) matrix directly from the unpadded input, with
   one thread per group of rows of cols. Out-of-range positions (the padding) are written as 0
   instead of building a padded copy of the input first.
-* the products run on ``matmul_numba.gemm``, our cache-blocked parallel GEMM (not BLAS), and
-  the weight gradient GY @ cols^T on ``matmul_numba.gemm_nt`` (dot products of rows).
+* the products run on ``gemm`` (gemm_broadcast_numba.py), our cache-blocked parallel GEMM
+  (not BLAS), and the weight gradient GY @ cols^T on ``gemm_nt`` (gemm_nt_numba.py, dot
+  products of rows).
 * ``col2im_into`` scatters gradients back with one thread per (sample, channel) image plane.
   Two kernel windows can add to the same pixel, but only within one plane, and one plane
   belongs to one thread: no two threads ever write the same pixel, so no atomics or locks.
@@ -47,7 +48,8 @@ import numpy as np
 
 from ._numba_cpu import njit, parallel_njit, prange
 from .conv2d_numpy import gy_matrix
-from .matmul_numba import MICRO_ROWS, gemm, gemm_nt, gemm_views_into, row_starts
+from .gemm_broadcast_numba import MICRO_ROWS, gemm, gemm_views_into, row_starts
+from .gemm_nt_numba import gemm_nt
 
 
 @njit(inline="always", cache=True, error_model="numpy")

@@ -1,6 +1,6 @@
-"""Which implementation runs an op: by device, by default table, or forced by the user.
+"""Which implementation runs an op: forced by the user, measured, or by the default rule.
 
-Every op has three implementations:
+Every op has three implementations (the table of them is registry.py):
 
     "numpy"  the reference, written with ``xp = numpy or cupy`` so the same code runs on CuPy
              arrays too (there it is the CuPy / cuBLAS path).
@@ -13,52 +13,21 @@ How one is chosen, first rule that applies wins:
 1. ``impl="..."`` passed to the op;
 2. the innermost ``with kernels.use("..."):`` block (per thread);
 3. the environment variable ``MINIGRAD_KERNELS=numpy|numba|cuda`` (read at every call);
-4. ``default_impl(op, device)``, the table below, by the device the arrays live on.
+4. on NumPy arrays, the faster of "numpy" and "numba" for the call's shape class, timed on
+   this machine the first time and remembered on disk (autotune.py); not for calls on fewer
+   than ``autotune.MIN_WORK`` input elements, nor with ``MINIGRAD_AUTOTUNE=0``;
+5. the default rule, ``default_impl(op, device)``: "numba" on the CPU (when Numba is
+   installed, else "numpy"), "numpy" on the GPU (CuPy and its vendor libraries).
 
 A forced implementation that cannot run on the given arrays ("numba" on CuPy arrays, "cuda" on
 NumPy arrays outside the simulator) is an error naming the op, the implementation and where
 the choice came from; it never falls back silently. Under the simulator, "cuda" on NumPy
-arrays runs only when forced: the default for NumPy arrays stays the CPU default.
+arrays runs only when forced: NumPy arrays keep the CPU's choice.
 
-Default table. CPU column: ``python benchmarks/kernels.py`` (float32, medians) on a 2-core AMD
-EPYC (Zen 5, AVX-512) VM; the result files named below are under
-benchmarks/results/cpu-amd-epyc-avx512-2core/, and docs/kernels.md explains each choice. The
-ratio is the NumPy reference's median time over Numba's (> 1: Numba faster); "one-off" marks
-a measurement timed by hand on the same VM that no committed file holds. GPU column: the CuPy
-path (vendor libraries) for every op, not chosen by measurement: the CUDA kernels have only
-run under Numba's CUDA simulator, so no GPU number is given.
-
-    op                      cpu     measured (numba speed-up over numpy)                cuda
-    matmul                  numba   packed GEMM: 1.67x at 1024^3 (5.43 vs 9.05 ms),     numpy
-                                    1.17-1.77x from 128^3 to 2048^3 (kernels-matmul.md);
-                                    minigrad's products also stay off OpenBLAS's thread
-                                    pool (docs/design.md, "One thread pool")
-    softmax                 numba   2.05x at 4096x4096, 1.3-3.5x (kernels.md)           numpy
-    log_softmax             numba   1.90x at 4096x4096, 1.3-3.1x (kernels.md)           numpy
-    softmax_backward        numba   1.60x at 4096x4096, 0.97-1.73x (kernels.md)         numpy
-    log_softmax_backward    numba   1.75x at 4096x4096, 1.4-3.1x (kernels.md)           numpy
-    conv2d                  numba   0.82-2.11x on 4 layers, 1.65-2.11x on N32 C32 F32   numpy
-                                    28x28 3x3 (kernels.md, kernels-conv2d-run1.md,
-                                    kernels-conv2d.md)
-    conv2d_backward_input   numba   0.87-3.23x on 4 layers (same three files)           numpy
-    conv2d_backward_weight  numba   1.34-3.15x on 4 layers (NT GEMM;                    numpy
-                                    kernels-conv2d-run1.md, kernels-conv2d.md)
-    max_pool2d              numba   9.4-20x on 3 layers (0.51 vs 8.9 ms on N64 C16      numpy
-                                    28x28 2x2; kernels.md)
-    max_pool2d_backward     numba   5.6-9.3x on 3 layers (kernels.md)                   numpy
-    lstm_cell               numba   one-off: 3.0x at N=32, H=128 (13.4 vs 39.7 us)      numpy
-    lstm_cell_backward      numba   one-off: 6.0x at N=32, H=128 (4.5 vs 27.1 us)       numpy
-    lstm_sequence           numba   one-off: L=32, N=32, H=128: 0.60 ms for the loop    numpy
-                                    in Numba, ~0.97 ms for the same kernels called
-                                    from a Python loop
-    lstm_sequence_backward  numba   one-off: same layer, 0.44 ms (Python loop ~1.0 ms)  numpy
-    relu                    numba   one-off: 3.6x at (64,16,28,28) float32 (72 vs       numpy
-                                    260 us), 2.6x at (128,256) (5.0 vs 13 us)
-    relu_backward           numba   one-off: 37x at (64,16,28,28) (90 us vs 3.3 ms      numpy
-                                    for ``where``), 6.5x at (128,256) (7.0 vs 46 us)
-    adam_step               numba   one-off, on the shared VM: 8.1x on a (1024,1024)    numpy
-                                    float32 parameter (0.57 vs 4.7 ms), 6.7x on
-                                    (256,256), 3.2x on (128,)
+Why the default rule says "numba" on the CPU: measured op by op on a 2-core AMD EPYC (Zen 5,
+AVX-512) VM, the Numba kernels were faster than the NumPy reference on every op at the sizes
+that matter (docs/kernels.md, "Default rule", has the numbers and the result files). On the
+GPU the CUDA kernels have only run under the simulator, so the GPU keeps the vendor libraries.
 """
 
 from __future__ import annotations
@@ -69,57 +38,14 @@ import importlib.util
 import os
 import threading
 
-from . import _device
+from . import _device, autotune
+from .registry import FAMILY_OF, IMPLEMENTATIONS, OPS
 
-IMPLEMENTATIONS = ("numpy", "numba", "cuda")
 ENV_VAR = "MINIGRAD_KERNELS"
-
-# op -> the module family that implements it (module name: f"{family}_{impl}")
-OP_FAMILIES = {
-    "matmul": "matmul",
-    "softmax": "softmax",
-    "log_softmax": "softmax",
-    "softmax_backward": "softmax",
-    "log_softmax_backward": "softmax",
-    "conv2d": "conv2d",
-    "conv2d_backward_input": "conv2d",
-    "conv2d_backward_weight": "conv2d",
-    "max_pool2d": "maxpool2d",
-    "max_pool2d_backward": "maxpool2d",
-    "lstm_cell": "lstm_cell",
-    "lstm_cell_backward": "lstm_cell",
-    "lstm_sequence": "lstm_cell",
-    "lstm_sequence_backward": "lstm_cell",
-    "relu": "relu",
-    "relu_backward": "relu",
-    "adam_step": "adam",
-}
-OPS = tuple(OP_FAMILIES)
-
-# (op, device) -> implementation. See the table in the module docstring and docs/kernels.md.
-_DEFAULTS = {
-    "matmul": {"cpu": "numba", "cuda": "numpy"},
-    "softmax": {"cpu": "numba", "cuda": "numpy"},
-    "log_softmax": {"cpu": "numba", "cuda": "numpy"},
-    "softmax_backward": {"cpu": "numba", "cuda": "numpy"},
-    "log_softmax_backward": {"cpu": "numba", "cuda": "numpy"},
-    "conv2d": {"cpu": "numba", "cuda": "numpy"},
-    "conv2d_backward_input": {"cpu": "numba", "cuda": "numpy"},
-    "conv2d_backward_weight": {"cpu": "numba", "cuda": "numpy"},
-    "max_pool2d": {"cpu": "numba", "cuda": "numpy"},
-    "max_pool2d_backward": {"cpu": "numba", "cuda": "numpy"},
-    "lstm_cell": {"cpu": "numba", "cuda": "numpy"},
-    "lstm_cell_backward": {"cpu": "numba", "cuda": "numpy"},
-    "lstm_sequence": {"cpu": "numba", "cuda": "numpy"},
-    "lstm_sequence_backward": {"cpu": "numba", "cuda": "numpy"},
-    "relu": {"cpu": "numba", "cuda": "numpy"},
-    "relu_backward": {"cpu": "numba", "cuda": "numpy"},
-    "adam_step": {"cpu": "numba", "cuda": "numpy"},
-}
 
 
 def _check_op(op: str) -> None:
-    if op not in OP_FAMILIES:
+    if op not in FAMILY_OF:
         raise ValueError(f"unknown kernel op {op!r}; known ops: {', '.join(OPS)}")
 
 
@@ -153,14 +79,16 @@ def available(op: str) -> list[str]:
 
 
 def default_impl(op: str, device: str = "cpu") -> str:
-    """The implementation ``op`` uses on ``device`` ("cpu" or "cuda") when nothing is forced."""
+    """The default rule: the implementation ``op`` uses on ``device`` ("cpu" or "cuda") when
+    nothing is forced and nothing was measured (small calls, ``MINIGRAD_AUTOTUNE=0``).
+
+    "numba" on the CPU ("numpy" when Numba is not installed), "numpy" on the GPU."""
     _check_op(op)
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
-    impl = _DEFAULTS[op][device]
-    if impl == "numba" and not numba_installed():
+    if device == "cpu":
+        return "numba" if numba_installed() else "numpy"
+    if device == "cuda":
         return "numpy"
-    return impl
+    raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -243,13 +171,31 @@ def _check_runnable(op: str, impl: str, device: str, source: str) -> None:
             )
 
 
-def choose_impl(op: str, arrays, impl: str | None = None) -> str:
-    """The implementation that runs ``op`` on ``arrays`` (the rules in the module docstring)."""
+MEASURED = None   # choose_impl's answer when the choice is left to a measurement
+
+
+def choose_impl(op: str, arrays, impl: str | None = None) -> str | None:
+    """The implementation that runs ``op`` on ``arrays`` (the rules in the module docstring),
+    or ``MEASURED`` (None) when it is the CPU's choice between "numpy" and "numba" for a call
+    large enough to time: the caller checks its arguments, then asks autotune.py (ops.py's
+    ``_measured``)."""
     _check_op(op)
     device = _device.device_of(op, *arrays)
     forced, source = _forced_choice(impl)
     if forced is None:
+        if device == "cpu" and numba_installed() and _worth_measuring(arrays) \
+                and autotune.enabled():
+            return MEASURED
         return default_impl(op, device)
     _check_impl_name(forced, source)
     _check_runnable(op, forced, device, source)
     return forced
+
+
+def _worth_measuring(arrays) -> bool:
+    """At least ``autotune.MIN_WORK`` input elements: smaller calls take microseconds either
+    way, less than timing them could tell apart."""
+    work = 0
+    for a in arrays:
+        work += a.size
+    return work >= autotune.MIN_WORK

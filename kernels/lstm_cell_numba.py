@@ -10,7 +10,7 @@ loop iteration, reading gates and c once and writing each output once.
 Two details keep the loop fast:
 
 * the inner loop runs over ``range(H)`` of row slices, the form LLVM vectorises (see
-  matmul_numba.py's pitfall note);
+  gemm_broadcast_numba.py's pitfall note);
 * float32 sigmoid and tanh are built on ``_numba_exp.exp_nonpositive_float32``, which LLVM can
   vectorise, instead of the C library's scalar ``expf``. Both only ever take exp of -|z|, so
   nothing overflows:
@@ -35,7 +35,7 @@ import numpy as np
 from . import _threads as threads
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from ._numba_exp import exp_nonpositive_float32
-from .matmul_numba import gemm_packed_into, pack_rhs, padded_product
+from .gemm_packed_numba import gemm_packed_into, pack_rhs, padded_product
 
 _ONE = np.float32(1.0)
 

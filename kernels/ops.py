@@ -1,60 +1,72 @@
 """The public kernel entry points: validate, choose an implementation, run it.
 
-Every op follows the same three steps, so the implementations (``<family>_numpy.py``,
+Every op follows the same steps, so the implementations (``<family>_numpy.py``,
 ``<family>_numba.py``, ``<family>_cuda.py``) stay small and can trust their input:
 
 1. ``dispatch.choose_impl`` checks that the arguments are NumPy or CuPy arrays on one device
-   and picks the implementation (``impl=``, ``use(...)``, ``MINIGRAD_KERNELS``, or the default);
+   and picks the implementation (``impl=``, ``use(...)``, ``MINIGRAD_KERNELS``, or the
+   default rule), or leaves the CPU's choice to a measurement (``MEASURED``);
 2. ``_validate`` checks shapes and dtypes and raises errors naming the op and the numbers;
-3. the implementation module is imported on first use (so ``import minigrad.kernels`` never
-   imports Numba nor compiles anything) and runs on arrays of a fixed layout: 2-D matrices for
-   matmul, 2-D C-contiguous rows for softmax, NCHW for conv2d. Empty inputs never reach it.
+3. the arguments are laid out as the implementations take them: 2-D matrices for matmul,
+   2-D C-contiguous rows for softmax, NCHW with a geometry for conv2d. Empty inputs are
+   answered here and never reach an implementation;
+4. a ``MEASURED`` choice is settled by autotune.py for the call's shape class (timed the first
+   time), and ``_call`` runs the implementation's function from registry.py (its file is
+   imported on first use, so ``import minigrad.kernels`` never imports Numba nor compiles
+   anything).
 
 Outputs are new C-contiguous arrays on the inputs' device, with the inputs' dtype.
 """
 
 from __future__ import annotations
 
-import importlib
-
 from . import _validate as check
+from . import autotune
 from ._device import array_module, device_of
 from ._threads import threads_for
 from .adam_numpy import step_scalars as adam_step_scalars
-from .dispatch import OP_FAMILIES, choose_impl
+from .dispatch import MEASURED, choose_impl
+from .registry import kernel
 
-_MODULES = {}
-
-
-def _implementation(op: str, impl: str):
-    """The module holding ``impl`` of ``op``'s family, imported (and cached) on first use."""
-    key = (OP_FAMILIES[op], impl)
-    module = _MODULES.get(key)
-    if module is None:
-        module = _MODULES[key] = importlib.import_module(f".{key[0]}_{impl}", __package__)
-    return module
+# Ops whose Numba kernels are all plain (serial) ``@njit``: ``threads_for`` only chooses
+# between the two builds of ``@parallel_njit`` kernels, and with its ``with`` block costs
+# ~1.7 us per call, as much as a ReLU on a small activation (measured: 2.6 vs 0.95 us on a
+# 4x4 array).
+_SERIAL_OPS = frozenset({"relu", "relu_backward", "adam_step"})
 
 
-def _bound(op: str, impl: str, function: str, work: int):
-    """``impl``'s ``function`` for ``op``; a Numba kernel runs its serial build (one thread)
-    when ``work``, the number of input elements, is small (kernels/_threads.py)."""
-    fn = getattr(_implementation(op, impl), function)
-    if impl != "numba":
-        return fn
-
-    def run(*args):
-        with threads_for(work):
-            return fn(*args)
-    return run
+def _call(op: str, impl: str, *args):
+    """Run ``impl``'s function for ``op`` on ``args``; a parallel Numba kernel runs its
+    serial build (one thread) when the input is small (kernels/_threads.py)."""
+    function = kernel(op, impl)
+    if impl != "numba" or op in _SERIAL_OPS:
+        return function(*args)
+    with threads_for(_work(args)):
+        return function(*args)
 
 
 def _work(arrays) -> int:
     return sum(getattr(a, "size", 0) for a in arrays)
 
 
-def _call(op: str, impl: str, function: str, *args):
-    """Run ``impl``'s ``function`` on ``args``."""
-    return _bound(op, impl, function, _work(args))(*args)
+def _measured(op: str, args, writes_arguments: bool = False) -> str:
+    """The implementation measured fastest for the shape class of ``args`` (autotune.py),
+    timing the candidates now if this class is new here. An op that writes into its
+    arguments is timed on copies, so that only the real call changes them."""
+    shape_class = autotune.shape_class(op, args)
+    impl = autotune.decided(op, shape_class)
+    if impl is None:
+        trial = tuple(a.copy() if hasattr(a, "copy") else a for a in args) \
+            if writes_arguments else args
+        impl = autotune.decide(op, shape_class, lambda candidate: _call(op, candidate, *trial))
+    return impl
+
+
+def _run(op: str, chosen, *args):
+    """``_call`` with the implementation chosen, measured first if ``chosen`` is MEASURED."""
+    if chosen is MEASURED:
+        chosen = _measured(op, args)
+    return _call(op, chosen, *args)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -70,7 +82,7 @@ def matmul(a, b, impl: str | None = None):
     check.check_matmul_operands(a, b)
     if a.size == 0 or b.size == 0:           # an empty sum is 0
         return array_module(a).zeros((a.shape[0], b.shape[1]), dtype=a.dtype)
-    return _call("matmul", chosen, "matmul", a, b)
+    return _run("matmul", chosen, a, b)
 
 
 def matmul_by(b, impl: str | None = None):
@@ -78,17 +90,39 @@ def matmul_by(b, impl: str | None = None):
     weight, multiplied at every time step.
 
     The implementation is chosen once, and the Numba one packs ``b`` into its panels once
-    (matmul_numba.py) instead of at every call. Every ``a`` must be 2-D with b's dtype and
-    ``b.shape[0]`` columns (checked at each call: the checks are a few attribute reads).
+    (gemm_packed_numba.py) instead of at every call. When ``b`` is large enough to be
+    measured, the choice is made at the first product, as ``matmul``'s for that a and b. Every
+    ``a`` must be 2-D with b's dtype and ``b.shape[0]`` columns (checked at each call: the
+    checks are a few attribute reads).
     """
     chosen = choose_impl("matmul", (b,), impl)
     check.check_float_array("matmul_by", "b", b, ndim=2)
-    module = _implementation("matmul", chosen)
     if b.size == 0:                                     # an empty sum is 0
         return _checked_product(lambda a: matmul(a, b, impl=chosen), b)
-    if chosen == "numba":
-        return _checked_product(module.matmul_by(b), b)
-    return _checked_product(lambda a: module.matmul(a, b), b)
+    if chosen is MEASURED:
+        return _checked_product(_product_measured_at_first_call(b), b)
+    return _checked_product(_product(chosen, b), b)
+
+
+def _product(impl, b):
+    """``product(a) = a @ b`` with ``impl``: the Numba one packs b once."""
+    if impl == "numba":
+        from .matmul_numba import matmul_by as packed_once
+        return packed_once(b)
+    matmul_b = kernel("matmul", impl)
+    return lambda a: matmul_b(a, b)
+
+
+def _product_measured_at_first_call(b):
+    """``product(a) = a @ b`` with the implementation measured for the first a and b."""
+    fixed = None
+
+    def product(a):
+        nonlocal fixed
+        if fixed is None:
+            fixed = _product(_measured("matmul", (a, b)), b)
+        return fixed(a)
+    return product
 
 
 def _checked_product(product, b):
@@ -129,7 +163,7 @@ def _softmax_forward(op, x, axis, impl):
     axis = check.normalize_axis(op, axis, x.ndim)
     if x.size == 0:
         return array_module(x).empty(x.shape, dtype=x.dtype)
-    out = _call(op, chosen, op, _to_rows(x, axis))
+    out = _run(op, chosen, _to_rows(x, axis))
     return _from_rows(out, x.shape, axis)
 
 
@@ -139,7 +173,7 @@ def _softmax_backward(op, y, gy, axis, impl):
     axis = check.normalize_axis(op, axis, y.ndim)
     if y.size == 0:
         return array_module(y).empty(y.shape, dtype=y.dtype)
-    out = _call(op, chosen, op, _to_rows(y, axis), _to_rows(gy, axis))
+    out = _run(op, chosen, _to_rows(y, axis), _to_rows(gy, axis))
     return _from_rows(out, y.shape, axis)
 
 
@@ -187,7 +221,7 @@ def conv2d(x, w, stride=1, padding=0, dilation=1, impl: str | None = None):
     geometry = check.conv2d_geometry(op, x.shape, w.shape, stride, padding, dilation)
     if x.size == 0 or w.size == 0:
         return array_module(x).zeros(geometry.y_shape, dtype=x.dtype)
-    return _call(op, chosen, "conv2d", x, w, geometry)
+    return _run(op, chosen, x, w, geometry)
 
 
 def conv2d_backward_input(gy, w, x_shape, stride=1, padding=0, dilation=1,
@@ -207,7 +241,7 @@ def conv2d_backward_input(gy, w, x_shape, stride=1, padding=0, dilation=1,
     check.check_conv_grad_output(op, gy, geometry)
     if gy.size == 0 or w.size == 0:
         return array_module(gy).zeros(geometry.x_shape, dtype=gy.dtype)
-    return _call(op, chosen, "conv2d_backward_input", gy, w, geometry)
+    return _run(op, chosen, gy, w, geometry)
 
 
 def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
@@ -223,7 +257,7 @@ def conv2d_backward_weight(x, gy, w_shape, stride=1, padding=0, dilation=1,
     check.check_conv_grad_output(op, gy, geometry)
     if x.size == 0 or gy.size == 0:
         return array_module(x).zeros(geometry.w_shape, dtype=x.dtype)
-    return _call(op, chosen, "conv2d_backward_weight", x, gy, geometry)
+    return _run(op, chosen, x, gy, geometry)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,7 +284,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         xp = array_module(x)
         return (xp.empty(geometry.y_shape, dtype=x.dtype),
                 xp.empty(geometry.y_shape, dtype=xp.int64))
-    return _call(op, chosen, "max_pool2d", x, geometry)
+    return _run(op, chosen, x, geometry)
 
 
 def max_pool2d_backward(gy, indices, x_shape, kernel_size, stride=None, padding=0, dilation=1,
@@ -273,7 +307,7 @@ def max_pool2d_backward(gy, indices, x_shape, kernel_size, stride=None, padding=
         raise ValueError(f"kernels.{op}: indices must lie in [-1, H*W) = [-1, "
                          f"{geometry.H * geometry.W}), got values from {int(indices.min())} "
                          f"to {int(indices.max())}")
-    return _call(op, chosen, "max_pool2d_backward", gy, indices, geometry)
+    return _run(op, chosen, gy, indices, geometry)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -291,7 +325,7 @@ def lstm_cell(gates, c, impl: str | None = None):
     op = "lstm_cell"
     chosen = choose_impl(op, (gates, c), impl)
     check.check_lstm_cell_operands(op, "gates", gates, {"c": c})
-    return _call(op, chosen, "lstm_cell", gates, c)
+    return _run(op, chosen, gates, c)
 
 
 def lstm_cell_backward(acts, tanh_c, c, gh, gc, impl: str | None = None):
@@ -301,7 +335,7 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc, impl: str | None = None):
     chosen = choose_impl(op, (acts, tanh_c, c, gh, gc), impl)
     check.check_lstm_cell_operands(op, "acts", acts,
                                    {"tanh_c": tanh_c, "c": c, "gh": gh, "gc": gc})
-    return _call(op, chosen, "lstm_cell_backward", acts, tanh_c, c, gh, gc)
+    return _run(op, chosen, acts, tanh_c, c, gh, gc)
 
 
 def lstm_sequence(x_proj, h0, c0, w_hh, impl: str | None = None):
@@ -319,7 +353,7 @@ def lstm_sequence(x_proj, h0, c0, w_hh, impl: str | None = None):
     if x_proj.shape[2] == 0:                    # H = 0: every output is empty
         empty = array_module(x_proj).empty(x_proj.shape, dtype=x_proj.dtype)
         return empty, empty.copy(), empty.copy(), empty.copy()
-    return _call(op, chosen, "lstm_sequence", x_proj, h0, c0, w_hh)
+    return _run(op, chosen, x_proj, h0, c0, w_hh)
 
 
 def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
@@ -339,20 +373,12 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn,
         xp = array_module(acts)
         return (xp.empty(acts.shape, dtype=acts.dtype), xp.empty(c0.shape, dtype=acts.dtype),
                 xp.empty(c0.shape, dtype=acts.dtype))
-    return _call(op, chosen, "lstm_sequence_backward", *arrays)
+    return _run(op, chosen, *arrays)
 
 
 # ---------------------------------------------------------------------------------------------
 # ReLU: elementwise, any shape (the implementations work on the raveled C-contiguous array)
 # ---------------------------------------------------------------------------------------------
-
-def _call_serial(op: str, impl: str, function: str, *args):
-    """Run ``impl``'s ``function`` on ``args`` directly. For families whose Numba kernels are
-    all plain (serial) ``@njit``: ``_call``'s ``threads_for`` only chooses between the two
-    builds of ``@parallel_njit`` kernels, and with its wrapper costs ~1.7 us per call, as
-    much as a ReLU on a small activation (measured: 2.6 vs 0.95 us on a 4x4 array)."""
-    return getattr(_implementation(op, impl), function)(*args)
-
 
 def relu(x, impl: str | None = None):
     """y = max(x, 0), elementwise: same shape and dtype as x. NaN stays NaN.
@@ -364,7 +390,7 @@ def relu(x, impl: str | None = None):
     check.check_float_array(op, "x", x)
     if x.size == 0:
         return array_module(x).empty(x.shape, dtype=x.dtype)
-    return _call_serial(op, chosen, "relu", x)
+    return _run(op, chosen, x)
 
 
 def relu_backward(gy, y, impl: str | None = None):
@@ -379,7 +405,7 @@ def relu_backward(gy, y, impl: str | None = None):
     check.check_relu_backward_operands(op, gy, y)
     if gy.size == 0:
         return array_module(gy).empty(gy.shape, dtype=gy.dtype)
-    return _call_serial(op, chosen, "relu_backward", gy, y)
+    return _run(op, chosen, gy, y)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -410,5 +436,8 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq=None, *, lr, beta
     if param.size == 0:
         return
     step_size, sqrt_bias_correction2 = adam_step_scalars(lr, beta1, beta2, step)
-    _call_serial(op, chosen, "adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
-                 beta1, beta2, eps, step_size, sqrt_bias_correction2)
+    args = (param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, beta1, beta2, eps, step_size,
+            sqrt_bias_correction2)
+    if chosen is MEASURED:                  # timed on copies: the step happens once, below
+        chosen = _measured(op, args, writes_arguments=True)
+    _call(op, chosen, *args)

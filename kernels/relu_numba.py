@@ -13,7 +13,7 @@ Here each element is read once and written once. Both loops are a *select*
 no branch per element. Two details keep it so:
 
 * the loops run over ``range(n)`` of raveled, C-contiguous 1-D arrays (the functions below
-  make them so), the form LLVM vectorises (see matmul_numba.py's pitfall note);
+  make them so), the form LLVM vectorises (see gemm_broadcast_numba.py's pitfall note);
 * zero is written ``x.dtype.type(0)``, a constant of the array's own dtype: a bare ``0`` or
   ``0.0`` is an int64/float64 literal to Numba and float32 comparisons would go through
   float64.

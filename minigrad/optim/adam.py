@@ -21,7 +21,7 @@ weight decay switched on.
 
 The moment and parameter updates are one kernel op, ``minigrad.kernels.adam_step``
 (kernels/adam_*.py): chosen like every kernel (``mg.kernels.use``, ``MINIGRAD_KERNELS``, the
-default table), it runs the NumPy/CuPy reference formulas or one compiled pass over the
+default rule), it runs the NumPy/CuPy reference formulas or one compiled pass over the
 elements (Numba on the CPU, the default there), which gives the same numbers. This file
 prepares what the kernel takes (through ``ops/kernel_calls.py``, the framework's one door to the
 kernels): the gradient after weight decay and ``maximize``, and the step

@@ -92,6 +92,36 @@ def test_non_array_argument():
 
 
 # ---------------------------------------------------------------------------------------------
+# The broadcast GEMM on row views (the convolution's forward and input-gradient product)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("m, k, n", [(1, 1, 1), (7, 5, 3), (70, 300, 530)])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_broadcast_gemm(m, k, n, dtype, kernel_rng):
+    """70 x 300 x 530 crosses the 64-row tiles, the 256-deep K blocks and the 512-column
+    tiles, and leaves rows over after groups of 4 (the one-row clean-up)."""
+    broadcast = pytest.importorskip("minigrad.kernels.gemm_broadcast_numba")
+    a = random_array(kernel_rng, (m, k), dtype)
+    b = random_array(kernel_rng, (k, n), dtype)
+    c = broadcast.gemm(a, b)
+    assert c.dtype == dtype and c.shape == (m, n)
+    assert_close(c, truth(a, b), scale=np.sqrt(k))
+
+
+def test_the_gemms_are_importable_from_matmul_numba():
+    """matmul_numba.py names the three GEMM modules' public functions too, so code that
+    imports them from there keeps working."""
+    matmul_numba = pytest.importorskip("minigrad.kernels.matmul_numba")
+    from minigrad.kernels import gemm_broadcast_numba, gemm_nt_numba, gemm_packed_numba
+    for module in (gemm_broadcast_numba, gemm_nt_numba, gemm_packed_numba):
+        public = [name for name in vars(module) if not name.startswith("_")
+                  and getattr(getattr(module, name), "__module__", None) == module.__name__]
+        assert public
+        for name in public:
+            assert getattr(matmul_numba, name) is getattr(module, name), name
+
+
+# ---------------------------------------------------------------------------------------------
 # The Numba "NT" kernel, C = A @ B^T on row views (the convolution weight gradient's product)
 # ---------------------------------------------------------------------------------------------
 
@@ -105,7 +135,7 @@ def test_gemm_nt_on_row_views(m, n, k, dtype, build, seed):
     """Rows that start anywhere in one flat buffer, overlapping like a convolution's shifted
     rows; K up to 1300 crosses the 512-long chunks and uneven split-K groups; m, n not
     multiples of 4 exercise the 4x1 and 1x1 clean-up kernels."""
-    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_nt_numba")
     from minigrad.kernels import _threads
     rng = np.random.default_rng(seed)
     flat_a = random_array(rng, (m * 3 + k,), dtype)
@@ -139,7 +169,7 @@ def test_gemm_packed(m, k, n, dtype, build, transposed, b_transposed, seed):
     """Odd sizes leave partial tiles on both edges (4 rows, 64 or 32 columns), which the
     panels pad with zeros and the result crops; A and B may be any layout (transposed views:
     B's columns contiguous take the other packing loop)."""
-    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
     from minigrad.kernels import _threads
     rng = np.random.default_rng(seed)
     a = random_array(rng, (k, m), dtype).T if transposed else random_array(rng, (m, k), dtype)
@@ -157,7 +187,7 @@ def test_gemm_packed(m, k, n, dtype, build, transposed, b_transposed, seed):
 
 def test_packed_rhs_is_reused_unchanged(kernel_rng):
     """One packing of B serves many products (an RNN's W_hh at every step)."""
-    numba_kernels = pytest.importorskip("minigrad.kernels.matmul_numba")
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
     b = random_array(kernel_rng, (37, 70), np.float32)
     panels = numba_kernels.pack_rhs(b)
     before = panels.copy()
