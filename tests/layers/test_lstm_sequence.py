@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_helpers import assert_first_gradient_is_the_fused_backward, derivatives_up_to_third
 
 import minigrad as mg
 from minigrad.ops.lstm_sequence import lstm_sequence, lstm_sequence_reference
@@ -42,6 +43,36 @@ def test_gradcheck_and_gradgradcheck(reverse):
     xs = inputs(2)
     assert mg.autograd.gradcheck(layer, xs)
     assert mg.autograd.gradgradcheck(layer, xs)
+
+
+def _loss(fn, reverse):
+    """A scalar that uses every output nonlinearly, so its gradient with respect to the
+    outputs depends on the inputs too (as in a Hessian-vector product)."""
+    def loss(x_proj, h0_t, c0, w_hh):
+        # h0 arrives transposed: a non-contiguous input, which the op copies for its kernel
+        hs, h, c = fn(x_proj, h0_t.transpose(0, 1), c0, w_hh, reverse=reverse)
+        return (hs * hs).sum() * 0.3 + (h * c).sum()
+    return loss
+
+
+def _inputs_with_h0_transposed(seed):
+    x_proj, h0, c0, w_hh = inputs(seed)
+    return [x_proj, h0.detach().T.contiguous().requires_grad_(), c0, w_hh]
+
+
+def test_first_gradients_take_the_fused_backward_with_or_without_create_graph():
+    assert_first_gradient_is_the_fused_backward(
+        _loss(lstm_sequence, False), _inputs_with_h0_transposed(8), "LSTMSequenceBackward")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_second_and_third_derivatives_match_the_per_step_layer(reverse):
+    xs = _inputs_with_h0_transposed(9)
+    fused = derivatives_up_to_third(_loss(lstm_sequence, reverse), xs)
+    reference = derivatives_up_to_third(_loss(lstm_sequence_reference, reverse), xs)
+    for order_fused, order_reference in zip(fused, reference):
+        for a, b in zip(order_fused, order_reference):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_only_the_inputs_that_need_gradients_get_them():

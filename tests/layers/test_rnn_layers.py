@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_helpers import compare_with_torch, leaf, module_gradcheck
+from layer_helpers import compare_with_torch, leaf, module_gradcheck, module_gradgradcheck
 
 import minigrad as mg
 from minigrad import nn
@@ -36,6 +36,16 @@ def test_single_layer_unbatched_gradcheck(kind):
     kwargs = dict(nonlinearity="relu") if kind == "RNN" else {}
     module_gradcheck(getattr(nn, kind)(3, 2, bias=False, **kwargs), leaf(rng, 4, 3),
                      _h0(rng, kind, (1, 2)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_layer_bidirectional_gradgradcheck(kind):
+    """Second derivatives through every layer and direction (each a fused sequence op whose
+    backward is an op of its own): tiny, since gradgradcheck differentiates once per
+    gradient element."""
+    rng = np.random.default_rng(6)
+    layer = getattr(nn, kind)(1, 1, num_layers=2, bidirectional=True, batch_first=True)
+    module_gradgradcheck(layer, leaf(rng, 1, 3, 1), _h0(rng, kind, (4, 1, 1)))
 
 
 @pytest.mark.parametrize("kind", KINDS)

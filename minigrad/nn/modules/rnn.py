@@ -21,11 +21,11 @@ layer and direction is one op, ``ops/lstm_sequence.py``, ``ops/gru_sequence.py``
 ``ops/rnn_sequence.py``, whose forward runs the time loop on arrays (for LSTM one kernel call,
 ``kernels.lstm_sequence``; for GRU and RNN a Python loop multiplying by W_hh through
 ``kernels.matmul_by``) and whose backward is BPTT written out by hand, with dW_hh one product
-after the loop. Under ``create_graph=True`` that backward instead recomputes the layer step by
-step with differentiable ops (the same equations) and differentiates the recomputation
-(``ops/recompute.py``), so second derivatives work. The step functions below
-(``rnn_tanh_step``, ``lstm_step``; ``gru_step`` from ops/gru_sequence.py) and the cells
-built from them (``rnn_tanh_cell``, ``lstm_cell``, ``gru_cell``, ...) are what the *Cell
+after the loop. That backward is an op of its own (``LSTMSequenceBackward``, ...), whose own
+backward recomputes the layer step by step with differentiable ops (the same equations) and
+differentiates the recomputation (``ops/recompute.py``), so second derivatives work. The step
+functions below (``rnn_tanh_step``, ``lstm_step``; ``gru_step`` from ops/gru_sequence.py) and
+the cells built from them (``rnn_tanh_cell``, ``lstm_cell``, ``gru_cell``, ...) are what the *Cell
 modules run and the references the sequence ops are tested against.
 
 Multi-layer, bidirectional: layer l > 0 reads the outputs of layer l - 1. A bidirectional
