@@ -38,11 +38,12 @@ import functools
 
 from .. import backend
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, zeros
 from . import kernel_calls
+from .linear import linear_op
 from .lstm_gates import lstm_gates_reference
-from .matmul import addmm
-from .movement import flip, stack, transpose
+from .matmul import addmm, matmul
+from .movement import cat, flip, stack, transpose, unsqueeze
 from .recompute import (
     backward_by_recomputing,
     input_grad,
@@ -150,3 +151,28 @@ def lstm_sequence_reference(x_proj, h0, c0, w_hh, reverse=False):
 def lstm_sequence(x_proj: Tensor, h0: Tensor, c0: Tensor, w_hh: Tensor, reverse=False):
     """One LSTM layer (one direction) over x_proj (L, N, 4H): (hs (L, N, H), h_n, c_n)."""
     return LSTMSequence.apply(x_proj, h0, c0, w_hh, reverse)
+
+
+def lstm_sequence_projected(x_proj: Tensor, r0: Tensor, c0: Tensor, w_hh: Tensor,
+                            w_hr: Tensor, reverse=False):
+    """One LSTM layer with a projection (PyTorch's ``proj_size`` P < H) over x_proj (L, N, 4H):
+    (rs (L, N, P), r_n, c_n), with r0 (N, P), c0 (N, H), w_hh (4H, P) and w_hr (P, H).
+
+    The layer feeds back the projection r_t = h_t W_hr^T instead of h_t:
+
+        gates_t = x_proj[t] + r_{t-1} W_hh^T        c_t, h_t as in the unprojected layer
+
+    Since r_{t-1} W_hh^T = h_{t-1} (W_hh W_hr)^T, that is the unprojected layer with the
+    recurrent weight W_hh W_hr (4H, H), which the fused op runs (one kernel for the whole
+    loop), and the projection of all L outputs in one product afterwards. Only the initial
+    state r0 is no h W_hr^T: its term r0 W_hh^T joins the first step's x_proj, and the fused
+    layer starts from h = 0. Every gradient, second derivatives included, follows from these
+    differentiable ops. The price: each step's recurrent product has 4H * H multiply-adds per
+    batch row instead of 4H * P + P * H, against one node per layer instead of three per step.
+    """
+    first = x_proj.shape[0] - 1 if reverse else 0             # the first step processed
+    x_first = unsqueeze(x_proj[first] + matmul(r0, transpose(w_hh, 0, 1)), 0)
+    x_proj = cat([x_proj[:-1], x_first] if reverse else [x_first, x_proj[1:]], dim=0)
+    h0 = zeros(*c0.shape, dtype=x_proj.dtype, device=x_proj.device)
+    hs, h_n, c_n = lstm_sequence(x_proj, h0, c0, matmul(w_hh, w_hr), reverse)
+    return linear_op(hs, w_hr, None), linear_op(h_n, w_hr, None), c_n

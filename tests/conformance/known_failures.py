@@ -20,8 +20,6 @@ KNOWN_FAILURES: dict[str, str] = {
     "linalg.matrix_norm": "ord='nuc', 2 and -2 need singular values (an SVD): NotImplementedError",
     "linalg.norm": "ord='nuc' (and 2/-2 on matrices) need an SVD: NotImplementedError",
     "linalg.norm.subgradients_at_zero": "ord='nuc' needs an SVD: NotImplementedError",
-    # -- layers (ModuleInfo) -----------------------------------------------------------------
-    "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
 }
 
 DELIBERATE: dict[str, str] = {}
