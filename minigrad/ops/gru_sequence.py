@@ -1,16 +1,18 @@
 """A whole GRU layer over a sequence as one op, with backpropagation through time by hand.
 
-The same idea as ``lstm_sequence.py`` (read that first): the forward is the time loop on
-arrays, the backward is backpropagation through time written out, and second derivatives
-differentiate the per-step recomputation (``gru_step``, also what ``nn.GRUCell`` runs).
+The same idea as ``lstm_sequence.py`` (read that first): ``GRUSequence``'s forward is the
+time loop on arrays; its gradient is the op ``GRUSequenceBackward``, whose forward is
+backpropagation through time written out (below) and whose backward, for second derivatives,
+differentiates the per-step recomputation (``gru_step``, also what ``nn.GRUCell`` runs).
 
-One step, PyTorch's GRU (gates r, z, n; ``x_proj`` holds x_t W_ih^T + b_ih for every t):
+``GRUSequence``, forward, one step, PyTorch's GRU (gates r, z, n; ``x_proj`` holds x_t W_ih^T + b_ih for every t):
 
     a = h_{t-1} W_hh^T + b_hh                          (a_r, a_z, a_n: blocks of H columns)
     r = sigmoid(x_r + a_r)     z = sigmoid(x_z + a_z)     n = tanh(x_n + r * a_n)
     h_t = (1 - z) * n + z * h_{t-1}
 
-Backward of one step, with dh = dL/dh_t (from the output and from step t+1):
+``GRUSequenceBackward``, forward = backpropagation through time, one step back, with
+dh = dL/dh_t (from the output and from step t+1):
 
     dn = dh (1 - z)            dz = dh (h_{t-1} - n)          dh_{t-1} = dh z + da W_hh
     dpre_n = dn (1 - n^2)      dpre_r = dpre_n a_n r (1 - r)  dpre_z = dz z (1 - z)
@@ -25,14 +27,20 @@ import functools
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .elementwise import sigmoid, sigmoid_array, tanh
 from .join import chunk, stack
 from .matmul import matmul
 from .movement import transpose
-from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
+from .recompute import (
+    backward_by_recomputing,
+    input_grad,
+    recurrent_weight_grad,
+    spread,
+    vjp_of,
+    wanted_inputs,
+)
 from .subscript import flip
 
 
@@ -73,8 +81,8 @@ class GRUSequence(ArrayFunction):
             a_n[t] = a[:, 2 * hidden:]
             n = g[:, 2 * hidden:] = xp.tanh(x[:, 2 * hidden:] + r * a_n[t])
             h = hs[t] = (1 - z) * n + z * h
-        ctx.arrays = (gates, a_n, hs, h0, w_hh)
-        ctx.reverse, ctx.has_bias = reverse, b_hh is not None
+        ctx.cache = (gates, a_n, hs, h0, w_hh)
+        ctx.reverse = reverse
         ctx.save_for_backward(x_proj, h0, w_hh, b_hh)
         # outputs are copies: backward reads hs from ctx (see lstm_sequence.py)
         return (hs[::-1].copy() if reverse else hs.copy()), h.copy()
@@ -82,20 +90,44 @@ class GRUSequence(ArrayFunction):
     @staticmethod
     def backward(ctx, g_hs, g_hn):
         inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
-        if is_grad_enabled():
-            # create_graph=True: differentiate the per-step recomputation (ops/recompute.py)
-            return gradients_by_recomputing(
-                functools.partial(gru_sequence_reference, reverse=ctx.reverse), inputs,
-                ctx.needs_input_grad, (g_hs, g_hn), 5)
-        return _backward_through_time(ctx, g_hs.array, g_hn.array)
+        wanted = wanted_inputs(ctx.needs_input_grad, 4)
+        grads = GRUSequenceBackward.apply(*inputs, g_hs, g_hn, cache=ctx.cache,
+                                          reverse=ctx.reverse, wanted=wanted)
+        return spread(grads, wanted, 5)
 
 
-def _backward_through_time(ctx, g_hs, g_hn):
-    """The BPTT loop of the module docstring, on arrays."""
-    gates, a_n, hs, h0, w_hh = ctx.arrays
+class GRUSequenceBackward(ArrayFunction):
+    """The gradients of GRUSequence's inputs (x_proj, h0, w_hh, b_hh) at positions
+    ``wanted``, from its inputs and the gradients (g_hs, g_hn) of its outputs.
+
+    forward:   backpropagation through time on arrays (the module docstring), reading what
+               GRUSequence's forward kept (``cache``: every step's gates r, z, n, the hidden
+               part a_n of n's pre-activation and h_t, computed from these very inputs).
+    backward:  the same gradients recomputed with differentiable ops (the per-step layer,
+               ``gru_sequence_reference``, differentiated with create_graph=True) and
+               differentiated (``ops/recompute.py``).
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, w_hh, b_hh, g_hs, g_hn, *, cache, reverse, wanted):
+        ctx.reverse, ctx.wanted = reverse, wanted
+        ctx.save_for_backward(x_proj, h0, w_hh, b_hh, g_hs, g_hn)
+        return _backward_through_time(cache, g_hs, g_hn, reverse, wanted)
+
+    @staticmethod
+    def backward(ctx, *grad_grads):
+        reference = functools.partial(gru_sequence_reference, reverse=ctx.reverse)
+        return backward_by_recomputing(
+            ctx, functools.partial(vjp_of, reference, 4, ctx.wanted), grad_grads)
+
+
+def _backward_through_time(cache, g_hs, g_hn, reverse, wanted):
+    """The BPTT loop of the module docstring, on arrays; the gradients at ``wanted`` among
+    (x_proj, h0, w_hh, b_hh)."""
+    gates, a_n, hs, h0, w_hh = cache
     xp = backend.array_module(g_hs)
     steps, hidden = hs.shape[0], h0.shape[-1]
-    if ctx.reverse:
+    if reverse:
         g_hs = g_hs[::-1]
     d_x = xp.empty(gates.shape, dtype=gates.dtype)
     d_a = xp.empty(gates.shape, dtype=gates.dtype)
@@ -111,12 +143,16 @@ def _backward_through_time(ctx, g_hs, g_hn):
         d_x[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n], axis=-1)
         d_a[t] = xp.concatenate([d_pre_r, d_pre_z, d_pre_n * r], axis=-1)
         dh = dh * z + product(d_a[t])
-    need_x, need_h0, need_w, need_b = ctx.needs_input_grad[:4]
-    g_x, g_w = input_and_recurrent_weight_grads(d_x, d_a, h0, hs, ctx.reverse, need_x, need_w)
-    g_b = None
-    if need_b and ctx.has_bias:
-        g_b = Tensor._make(d_a.reshape(-1, 3 * hidden).sum(axis=0))
-    return g_x, Tensor._make(dh) if need_h0 else None, g_w, g_b, None
+    grads = []
+    if 0 in wanted:
+        grads.append(input_grad(d_x, reverse))
+    if 1 in wanted:
+        grads.append(dh)
+    if 2 in wanted:
+        grads.append(recurrent_weight_grad(d_a, h0, hs))
+    if 3 in wanted:
+        grads.append(d_a.reshape(-1, 3 * hidden).sum(axis=0))      # db_hh = sum_t da_t
+    return tuple(grads)
 
 
 def gru_sequence_reference(x_proj, h0, w_hh, b_hh=None, reverse=False):

@@ -1,16 +1,19 @@
 """A whole Elman RNN layer (tanh or ReLU) over a sequence as one op, BPTT by hand.
 
 The simplest of the three recurrent sequence ops (read ``lstm_sequence.py`` for the idea).
-One step, with ``x_proj`` holding x_t W_ih^T + b_ih + b_hh for every t:
+``RNNSequence``, forward, one step, with ``x_proj`` holding x_t W_ih^T + b_ih + b_hh for
+every t:
 
     h_t = act(x_proj[t] + h_{t-1} W_hh^T)          act = tanh or relu
 
-Backward of one step, with dh = dL/dh_t (from the output and from step t+1):
+``RNNSequenceBackward``, forward = backpropagation through time, one step back, with
+dh = dL/dh_t (from the output and from step t+1):
 
     dpre = dh * act'(pre)          (tanh: 1 - h_t^2;  relu: 1 where h_t > 0, else 0)
     dx_proj[t] = dpre              dh_{t-1} = dpre W_hh          dW_hh = sum_t dpre_t^T h_{t-1}
 
-Second derivatives differentiate the per-step recomputation (``ops/recompute.py``).
+``RNNSequenceBackward``, backward (second derivatives): differentiates the per-step
+recomputation (``ops/recompute.py``).
 """
 
 from __future__ import annotations
@@ -19,14 +22,20 @@ import functools
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .elementwise import relu, tanh
 from .join import stack
 from .matmul import addmm
 from .movement import transpose
-from .recompute import gradients_by_recomputing, input_and_recurrent_weight_grads
+from .recompute import (
+    backward_by_recomputing,
+    input_grad,
+    recurrent_weight_grad,
+    spread,
+    vjp_of,
+    wanted_inputs,
+)
 from .subscript import flip
 
 _ACTIVATIONS = {"tanh": tanh, "relu": relu}
@@ -46,7 +55,7 @@ class RNNSequence(ArrayFunction):
         for t in range(x_proj.shape[0]):
             pre = x_seq[t] + product(h)
             h = hs[t] = xp.tanh(pre) if nonlinearity == "tanh" else xp.maximum(pre, 0)
-        ctx.arrays = (hs, h0, w_hh)
+        ctx.cache = (hs, h0, w_hh)
         ctx.nonlinearity, ctx.reverse = nonlinearity, reverse
         ctx.save_for_backward(x_proj, h0, w_hh)
         # outputs are copies: backward reads hs from ctx (see lstm_sequence.py)
@@ -55,19 +64,44 @@ class RNNSequence(ArrayFunction):
     @staticmethod
     def backward(ctx, g_hs, g_hn):
         inputs = ctx.saved_tensors    # raises if an input was modified in place since forward
-        if is_grad_enabled():
-            reference = functools.partial(rnn_sequence_reference,
-                                          nonlinearity=ctx.nonlinearity, reverse=ctx.reverse)
-            return gradients_by_recomputing(reference, inputs, ctx.needs_input_grad,
-                                            (g_hs, g_hn), 5)
-        return _backward_through_time(ctx, g_hs.array, g_hn.array)
+        wanted = wanted_inputs(ctx.needs_input_grad, 3)
+        grads = RNNSequenceBackward.apply(*inputs, g_hs, g_hn, cache=ctx.cache,
+                                          nonlinearity=ctx.nonlinearity, reverse=ctx.reverse,
+                                          wanted=wanted)
+        return spread(grads, wanted, 5)
 
 
-def _backward_through_time(ctx, g_hs, g_hn):
-    """The BPTT loop of the module docstring, on arrays."""
-    hs, h0, w_hh = ctx.arrays
+class RNNSequenceBackward(ArrayFunction):
+    """The gradients of RNNSequence's inputs (x_proj, h0, w_hh) at positions ``wanted``, from
+    its inputs and the gradients (g_hs, g_hn) of its outputs.
+
+    forward:   backpropagation through time on arrays (the module docstring), reading what
+               RNNSequence's forward kept (``cache``: every h_t, computed from these inputs).
+    backward:  the same gradients recomputed with differentiable ops (the per-step layer,
+               ``rnn_sequence_reference``, differentiated with create_graph=True) and
+               differentiated (``ops/recompute.py``).
+    """
+
+    @staticmethod
+    def forward(ctx, x_proj, h0, w_hh, g_hs, g_hn, *, cache, nonlinearity, reverse, wanted):
+        ctx.nonlinearity, ctx.reverse, ctx.wanted = nonlinearity, reverse, wanted
+        ctx.save_for_backward(x_proj, h0, w_hh, g_hs, g_hn)
+        return _backward_through_time(cache, g_hs, g_hn, nonlinearity, reverse, wanted)
+
+    @staticmethod
+    def backward(ctx, *grad_grads):
+        reference = functools.partial(rnn_sequence_reference, nonlinearity=ctx.nonlinearity,
+                                      reverse=ctx.reverse)
+        return backward_by_recomputing(
+            ctx, functools.partial(vjp_of, reference, 3, ctx.wanted), grad_grads)
+
+
+def _backward_through_time(cache, g_hs, g_hn, nonlinearity, reverse, wanted):
+    """The BPTT loop of the module docstring, on arrays; the gradients at ``wanted`` among
+    (x_proj, h0, w_hh)."""
+    hs, h0, w_hh = cache
     xp = backend.array_module(g_hs)
-    if ctx.reverse:
+    if reverse:
         g_hs = g_hs[::-1]
     d_pre = xp.empty(hs.shape, dtype=hs.dtype)
     dh = g_hn
@@ -75,12 +109,16 @@ def _backward_through_time(ctx, g_hs, g_hn):
     for t in range(hs.shape[0] - 1, -1, -1):
         dh = dh + g_hs[t]
         h = hs[t]
-        d_pre[t] = dh * (1 - h * h) if ctx.nonlinearity == "tanh" else dh * (h > 0)
+        d_pre[t] = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
         dh = product(d_pre[t])
-    need_x, need_h0, need_w = ctx.needs_input_grad[:3]
-    g_x, g_w = input_and_recurrent_weight_grads(d_pre, d_pre, h0, hs, ctx.reverse, need_x,
-                                                need_w)
-    return g_x, Tensor._make(dh) if need_h0 else None, g_w, None, None
+    grads = []
+    if 0 in wanted:
+        grads.append(input_grad(d_pre, reverse))
+    if 1 in wanted:
+        grads.append(dh)
+    if 2 in wanted:
+        grads.append(recurrent_weight_grad(d_pre, h0, hs))
+    return tuple(grads)
 
 
 def rnn_sequence_reference(x_proj, h0, w_hh, nonlinearity="tanh", reverse=False):

@@ -15,8 +15,6 @@ Its entries are strict xfails too (a difference that disappears must be taken of
 from __future__ import annotations
 
 KNOWN_FAILURES: dict[str, str] = {
-    # -- layers (ModuleInfo) -----------------------------------------------------------------
-    "nn.LSTM": "proj_size > 0 (projected LSTM) raises NotImplementedError",
 }
 
 DELIBERATE: dict[str, str] = {}

@@ -19,9 +19,10 @@ def leaf(rng, *shape):
     return mg.tensor(rng.uniform(-1.5, 1.5, size=shape), dtype=mg.float64, requires_grad=True)
 
 
-def module_gradcheck(module, *inputs, **kwargs):
-    """Gradcheck ``module(*inputs, **kwargs)`` in float64 with respect to every Tensor input
-    that requires grad (nested tuples such as LSTM's (h0, c0) included) and every parameter."""
+def _module_as_function(module, inputs, kwargs):
+    """(fn, tensors): ``module(*inputs, **kwargs)`` in float64 as a function of every Tensor
+    input that requires grad (nested tuples such as LSTM's (h0, c0) included) and every
+    parameter, returning its outputs flattened."""
     module.double()
     params = list(module.parameters())
     structure = [flat_tensors(a) if isinstance(a, (tuple, list)) else None for a in inputs]
@@ -39,7 +40,20 @@ def module_gradcheck(module, *inputs, **kwargs):
         outs = module(*rebuild(args[:len(unique)]), **kwargs)
         return tuple(flat_tensors(outs))
 
-    assert mg.autograd.gradcheck(fn, tuple(unique) + tuple(params))
+    return fn, tuple(unique) + tuple(params)
+
+
+def module_gradcheck(module, *inputs, **kwargs):
+    """Gradcheck ``module(*inputs, **kwargs)`` in float64 with respect to every Tensor input
+    that requires grad (nested tuples such as LSTM's (h0, c0) included) and every parameter."""
+    fn, tensors = _module_as_function(module, inputs, kwargs)
+    assert mg.autograd.gradcheck(fn, tensors)
+
+
+def module_gradgradcheck(module, *inputs, **kwargs):
+    """``module_gradcheck`` for second derivatives (gradgradcheck)."""
+    fn, tensors = _module_as_function(module, inputs, kwargs)
+    assert mg.autograd.gradgradcheck(fn, tensors)
 
 
 def load_torch_weights(mm, tm):
@@ -104,3 +118,27 @@ def compare_with_torch(mm, tm, args, kwargs=None, rng=None, atol=1e-8):
         np.testing.assert_allclose(m_params[name].grad.numpy(), p.grad.numpy(), atol=atol,
                                    rtol=1e-6, err_msg=name)
     return m_out
+
+
+def derivatives_up_to_third(loss, xs, seed=0):
+    """[first, second, third] derivatives of the scalar ``loss(*xs)``, each a list of arrays
+    (one per x): g1 = d loss/dx, g2 = d<g1, u>/dx, g3 = d<g2, w>/dx for fixed random u, w.
+    Each is built with create_graph=True from the one before, so a gradient that depends on
+    the inputs in two ways (through the op and through the loss's own gradient) is included."""
+    rng = np.random.default_rng(seed)
+    found, scalar = [], loss(*xs)
+    for _ in range(3):
+        grads = mg.autograd.grad(scalar, xs, create_graph=True)
+        found.append([g.detach().numpy() for g in grads])
+        scalar = sum((g * mg.tensor(rng.standard_normal(g.shape))).sum() for g in grads)
+    return found
+
+
+def assert_first_gradient_is_the_fused_backward(loss, xs, backward_op):
+    """With create_graph=True or not, the first gradients are the same numbers, computed by
+    the op ``backward_op`` (the fused backward Function), which the gradient's graph shows."""
+    plain = mg.autograd.grad(loss(*xs), xs)
+    with_graph = mg.autograd.grad(loss(*xs), xs, create_graph=True)
+    for a, b in zip(plain, with_graph):
+        np.testing.assert_array_equal(a.numpy(), b.detach().numpy())
+    assert f"<{backward_op}Backward>" in [repr(g.grad_fn) for g in with_graph]

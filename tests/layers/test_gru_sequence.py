@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_helpers import assert_first_gradient_is_the_fused_backward, derivatives_up_to_third
 
 import minigrad as mg
 from minigrad.ops.gru_sequence import gru_sequence, gru_sequence_reference
@@ -45,6 +46,30 @@ def test_gradcheck_and_gradgradcheck(reverse):
     xs = inputs(2)
     assert mg.autograd.gradcheck(layer, xs)
     assert mg.autograd.gradgradcheck(layer, xs)
+
+
+def _loss(fn, reverse):
+    """A scalar that uses every output nonlinearly, so its gradient with respect to the
+    outputs depends on the inputs too (as in a Hessian-vector product)."""
+    def loss(*xs):
+        hs, h = fn(*xs, reverse=reverse)
+        return (hs * hs).sum() * 0.3 + (h * h * h).sum()
+    return loss
+
+
+def test_first_gradients_take_the_fused_backward_with_or_without_create_graph():
+    assert_first_gradient_is_the_fused_backward(_loss(gru_sequence, True), inputs(8),
+                                                "GRUSequenceBackward")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_second_and_third_derivatives_match_the_per_step_layer(reverse):
+    xs = inputs(9)
+    fused = derivatives_up_to_third(_loss(gru_sequence, reverse), xs)
+    reference = derivatives_up_to_third(_loss(gru_sequence_reference, reverse), xs)
+    for order_fused, order_reference in zip(fused, reference):
+        for a, b in zip(order_fused, order_reference):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_changing_an_output_in_place_does_not_change_the_gradients():

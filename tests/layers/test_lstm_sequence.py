@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from layer_helpers import assert_first_gradient_is_the_fused_backward, derivatives_up_to_third
 
 import minigrad as mg
-from minigrad.ops.lstm_sequence import lstm_sequence, lstm_sequence_reference
+from minigrad.ops.lstm_gates import lstm_gates_reference
+from minigrad.ops.lstm_sequence import (
+    lstm_sequence,
+    lstm_sequence_projected,
+    lstm_sequence_reference,
+)
 
 L, N, H = 5, 3, 4     # odd sizes: 5 steps, batch 3, hidden 4 (gates 16 wide)
 
@@ -42,6 +48,36 @@ def test_gradcheck_and_gradgradcheck(reverse):
     xs = inputs(2)
     assert mg.autograd.gradcheck(layer, xs)
     assert mg.autograd.gradgradcheck(layer, xs)
+
+
+def _loss(fn, reverse):
+    """A scalar that uses every output nonlinearly, so its gradient with respect to the
+    outputs depends on the inputs too (as in a Hessian-vector product)."""
+    def loss(x_proj, h0_t, c0, w_hh):
+        # h0 arrives transposed: a non-contiguous input, which the op copies for its kernel
+        hs, h, c = fn(x_proj, h0_t.transpose(0, 1), c0, w_hh, reverse=reverse)
+        return (hs * hs).sum() * 0.3 + (h * c).sum()
+    return loss
+
+
+def _inputs_with_h0_transposed(seed):
+    x_proj, h0, c0, w_hh = inputs(seed)
+    return [x_proj, h0.detach().T.contiguous().requires_grad_(), c0, w_hh]
+
+
+def test_first_gradients_take_the_fused_backward_with_or_without_create_graph():
+    assert_first_gradient_is_the_fused_backward(
+        _loss(lstm_sequence, False), _inputs_with_h0_transposed(8), "LSTMSequenceBackward")
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_second_and_third_derivatives_match_the_per_step_layer(reverse):
+    xs = _inputs_with_h0_transposed(9)
+    fused = derivatives_up_to_third(_loss(lstm_sequence, reverse), xs)
+    reference = derivatives_up_to_third(_loss(lstm_sequence_reference, reverse), xs)
+    for order_fused, order_reference in zip(fused, reference):
+        for a, b in zip(order_fused, order_reference):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 def test_only_the_inputs_that_need_gradients_get_them():
@@ -86,3 +122,44 @@ def test_an_input_changed_in_place_after_forward_is_an_error():
         w += 1.0
     with pytest.raises(RuntimeError, match="modified in place"):
         hs.sum().backward()
+
+
+# ---------------------------------------------------------------------------------------------
+# With a projection (PyTorch's proj_size): r_t = h_t W_hr^T is fed back and output
+# ---------------------------------------------------------------------------------------------
+
+P = 3      # proj_size < H
+
+
+def projected_inputs(seed):
+    rng = np.random.default_rng(seed)
+    arrays = (rng.normal(size=(L, N, 4 * H)) * 2, rng.normal(size=(N, P)),
+              rng.normal(size=(N, H)), rng.normal(size=(4 * H, P)) * 0.5,
+              rng.normal(size=(P, H)) * 0.7)
+    return [mg.tensor(a, requires_grad=True) for a in arrays]
+
+
+def projected_per_step(x_proj, r0, c0, w_hh, w_hr, reverse=False):
+    """The projected layer written as its definition, step by step."""
+    steps = x_proj.shape[0]
+    r, c, rs = r0, c0, [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        h, c = lstm_gates_reference(x_proj[t] + r @ w_hh.T, c)
+        r = rs[t] = h @ w_hr.T
+    return mg.stack(rs, dim=0), r, c
+
+
+@pytest.mark.parametrize("steps", [L, 1], ids=["5-steps", "1-step"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_projected_layer_matches_its_per_step_definition(reverse, steps):
+    rng = np.random.default_rng(10)
+    g_rs, g_r, g_c = (mg.tensor(rng.normal(size=s)) for s in ((steps, N, P), (N, P), (N, H)))
+    results = []
+    for fn in (lstm_sequence_projected, projected_per_step):
+        xs = projected_inputs(11)
+        xs[0] = xs[0].detach()[:steps].requires_grad_()
+        outs = fn(*xs, reverse=reverse)
+        mg.autograd.backward(list(outs), [g_rs, g_r, g_c])
+        results.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
+    for fused, reference in zip(*results):
+        np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-12)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_helpers import compare_with_torch, leaf, module_gradcheck
+from layer_helpers import compare_with_torch, leaf, module_gradcheck, module_gradgradcheck
 
 import minigrad as mg
 from minigrad import nn
@@ -36,6 +36,16 @@ def test_single_layer_unbatched_gradcheck(kind):
     kwargs = dict(nonlinearity="relu") if kind == "RNN" else {}
     module_gradcheck(getattr(nn, kind)(3, 2, bias=False, **kwargs), leaf(rng, 4, 3),
                      _h0(rng, kind, (1, 2)))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_layer_bidirectional_gradgradcheck(kind):
+    """Second derivatives through every layer and direction (each a fused sequence op whose
+    backward is an op of its own): tiny, since gradgradcheck differentiates once per
+    gradient element."""
+    rng = np.random.default_rng(6)
+    layer = getattr(nn, kind)(1, 1, num_layers=2, bidirectional=True, batch_first=True)
+    module_gradgradcheck(layer, leaf(rng, 1, 3, 1), _h0(rng, kind, (4, 1, 1)))
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -151,5 +161,82 @@ def test_hidden_state_shape_mismatch():
         nn.GRU(2, 4, num_layers=2)(mg.zeros(5, 3, 2), mg.zeros(1, 3, 4))
     with pytest.raises(RuntimeError, match="c_0"):
         nn.LSTM(2, 4)(mg.zeros(5, 3, 2), (mg.zeros(1, 3, 4), mg.zeros(1, 2, 4)))
-    with pytest.raises(NotImplementedError, match="proj_size"):
-        nn.LSTM(2, 4, proj_size=2)
+
+
+# ---------------------------------------------------------------------------------------------
+# LSTM with projections (proj_size)
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [
+    dict(num_layers=2, bidirectional=True, batch_first=True),
+    dict(num_layers=2),
+    dict(bidirectional=True, bias=False),
+], ids=["2-layer-bidir-batch-first", "2-layer", "bidir-nobias"])
+def test_projected_lstm_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    mm, tm = nn.LSTM(3, 5, proj_size=2, **kwargs), torch.nn.LSTM(3, 5, proj_size=2, **kwargs)
+    assert repr(mm) == repr(tm)
+    shape = (2, 4, 3) if kwargs.get("batch_first") else (4, 2, 3)
+    compare_with_torch(mm, tm, [rng.standard_normal(shape)], rng=rng)          # zero state
+    states = kwargs.get("num_layers", 1) * (2 if kwargs.get("bidirectional") else 1)
+    h0 = (rng.standard_normal((states, 2, 2)), rng.standard_normal((states, 2, 5)))
+    compare_with_torch(mm, tm, [rng.standard_normal(shape), h0], rng=rng)      # given state
+    h0 = (rng.standard_normal((states, 2)), rng.standard_normal((states, 5)))
+    compare_with_torch(mm, tm, [rng.standard_normal((4, 3)), h0], rng=rng)     # unbatched
+
+
+def test_projected_lstm_parameters_and_shapes_are_pytorchs():
+    lstm = nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2, batch_first=True)
+    names = [n for n, _ in lstm.named_parameters()]
+    assert names[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
+                         "weight_hr_l0"]
+    assert names[5] == "weight_ih_l0_reverse" and names[-1] == "weight_hr_l1_reverse"
+    shapes = {n: tuple(p.shape) for n, p in lstm.named_parameters()}
+    assert shapes["weight_hh_l0"] == (20, 2) and shapes["weight_hr_l0_reverse"] == (2, 5)
+    assert shapes["weight_ih_l1"] == (20, 4)      # layer 1 reads 2 directions x proj_size
+    out, (h, c) = lstm(mg.zeros(7, 6, 3))
+    assert tuple(out.shape) == (7, 6, 4)
+    assert tuple(h.shape) == (4, 7, 2) and tuple(c.shape) == (4, 7, 5)
+    bound = 1 / np.sqrt(5)
+    assert all(np.abs(p.detach().numpy()).max() <= bound for p in lstm.parameters())
+    assert "proj_size=2" in repr(lstm)
+
+
+def test_projected_lstm_gradcheck():
+    rng = np.random.default_rng(12)
+    lstm = nn.LSTM(2, 3, num_layers=2, bidirectional=True, proj_size=2)
+    module_gradcheck(lstm, leaf(rng, 3, 2, 2), (leaf(rng, 4, 2, 2), leaf(rng, 4, 2, 3)))
+
+
+def test_projected_lstm_gradgradcheck():
+    rng = np.random.default_rng(13)
+    lstm = nn.LSTM(1, 2, bidirectional=True, proj_size=1, batch_first=True)
+    module_gradgradcheck(lstm, leaf(rng, 1, 3, 1), (leaf(rng, 2, 1, 1), leaf(rng, 2, 1, 2)))
+
+
+@pytest.mark.parametrize("proj_size,error,message", [
+    (-1, ValueError, "LSTM: proj_size should be a positive integer or zero to disable "
+                     "projections, got -1"),
+    (4, ValueError, "LSTM: proj_size has to be smaller than hidden_size, got proj_size=4 "
+                    "and hidden_size=4"),
+    (6, ValueError, "proj_size has to be smaller than hidden_size"),
+    (2.0, TypeError, "LSTM: proj_size should be of type int, got: float"),
+])
+def test_projected_lstm_refuses_a_bad_proj_size(proj_size, error, message):
+    with pytest.raises(error, match=message):
+        nn.LSTM(2, 4, proj_size=proj_size)
+
+
+def test_projected_lstm_checks_the_state_shapes():
+    lstm = nn.LSTM(2, 4, num_layers=2, proj_size=3)
+    x = mg.zeros(5, 6, 2)
+    with pytest.raises(RuntimeError, match=r"proj_size=3.*expected h_0 of shape \(2, 6, 3\) "
+                                           r"\(num_layers \* num_directions, \[batch,\] "
+                                           r"proj_size\), got \(2, 6, 4\)"):
+        lstm(x, (mg.zeros(2, 6, 4), mg.zeros(2, 6, 4)))
+    with pytest.raises(RuntimeError, match=r"expected c_0 of shape \(2, 6, 4\) .*"
+                                           r"hidden_size\), got \(2, 6, 3\)"):
+        lstm(x, (mg.zeros(2, 6, 3), mg.zeros(2, 6, 3)))
+    with pytest.raises(RuntimeError, match=r"expected h_0 of shape \(2, 3\)"):
+        lstm(mg.zeros(5, 2), (mg.zeros(2, 4), mg.zeros(2, 4)))        # unbatched

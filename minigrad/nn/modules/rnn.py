@@ -21,11 +21,11 @@ layer and direction is one op, ``ops/lstm_sequence.py``, ``ops/gru_sequence.py``
 ``ops/rnn_sequence.py``, whose forward runs the time loop on arrays (for LSTM one kernel call,
 ``kernels.lstm_sequence``; for GRU and RNN a Python loop multiplying by W_hh through
 ``kernels.matmul_by``) and whose backward is BPTT written out by hand, with dW_hh one product
-after the loop. Under ``create_graph=True`` that backward instead recomputes the layer step by
-step with differentiable ops (the same equations) and differentiates the recomputation
-(``ops/recompute.py``), so second derivatives work. The step functions below
-(``rnn_tanh_step``, ``lstm_step``; ``gru_step`` from ops/gru_sequence.py) and the cells
-built from them (``rnn_tanh_cell``, ``lstm_cell``, ``gru_cell``, ...) are what the *Cell
+after the loop. That backward is an op of its own (``LSTMSequenceBackward``, ...), whose own
+backward recomputes the layer step by step with differentiable ops (the same equations) and
+differentiates the recomputation (``ops/recompute.py``), so second derivatives work. The step
+functions below (``rnn_tanh_step``, ``lstm_step``; ``gru_step`` from ops/gru_sequence.py) and
+the cells built from them (``rnn_tanh_cell``, ``lstm_cell``, ``gru_cell``, ...) are what the *Cell
 modules run and the references the sequence ops are tested against.
 
 Multi-layer, bidirectional: layer l > 0 reads the outputs of layer l - 1. A bidirectional
@@ -46,7 +46,7 @@ from ...ops.gru_sequence import gru_sequence, gru_step
 from ...ops.join import cat, stack
 from ...ops.linear import linear_op
 from ...ops.lstm_gates import lstm_gates
-from ...ops.lstm_sequence import lstm_sequence
+from ...ops.lstm_sequence import lstm_sequence, lstm_sequence_projected
 from ...ops.matmul import addmm
 from ...ops.movement import squeeze, transpose, unsqueeze
 from ...ops.rnn_sequence import rnn_sequence
@@ -144,6 +144,19 @@ def _reset_uniform(module: Module) -> None:
         init.uniform_(p, -bound, bound)
 
 
+def _check_proj_size(name: str, proj_size, hidden_size: int) -> None:
+    """PyTorch's rules: 0 (no projection) or a positive int below hidden_size."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int):
+        raise TypeError(f"{name}: proj_size should be of type int, got: "
+                        f"{type(proj_size).__name__}")
+    if proj_size < 0:
+        raise ValueError(f"{name}: proj_size should be a positive integer or zero to disable "
+                         f"projections, got {proj_size}")
+    if proj_size >= hidden_size:
+        raise ValueError(f"{name}: proj_size has to be smaller than hidden_size, got "
+                         f"proj_size={proj_size} and hidden_size={hidden_size}")
+
+
 def _check_features(label: str, input: Tensor, input_size: int):  # noqa: A002
     if input.shape[-1] != input_size:
         raise RuntimeError(f"{label}: input of shape {tuple(input.shape)} has "
@@ -160,13 +173,15 @@ class RNNBase(Module):
     """The loop over layers, directions and time steps that RNN, LSTM and GRU share."""
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
+                 batch_first=False, dropout=0.0, bidirectional=False, proj_size=0,
+                 device=None, dtype=None):
         super().__init__()
         name = "RNN" if mode.startswith("RNN") else mode
         if not isinstance(input_size, int) or input_size <= 0:
             raise ValueError(f"{name}: input_size must be a positive integer, got {input_size}")
         if not isinstance(hidden_size, int) or hidden_size <= 0:
             raise ValueError(f"{name}: hidden_size must be a positive integer, got {hidden_size}")
+        _check_proj_size(name, proj_size, hidden_size)
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"{name}: num_layers must be a positive integer, got {num_layers}")
         if not 0.0 <= float(dropout) <= 1.0:
@@ -179,18 +194,23 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first = bias, batch_first
         self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = proj_size
         gates = _CELLS[mode][1]
         directions = 2 if bidirectional else 1
         rows, kw = gates * hidden_size, dict(dtype=dtype, device=device)
+        # what a layer outputs and feeds back at every step: h_t, or its projection r_t
+        state_size = self._state_size
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else state_size * directions
             for suffix in ("", "_reverse")[:directions]:
-                w_ih, w_hh, b_ih, b_hh = self._names(layer, suffix)
+                w_ih, w_hh, b_ih, b_hh, w_hr = self._names(layer, suffix)
                 setattr(self, w_ih, _new_weight(rows, layer_input, **kw))
-                setattr(self, w_hh, _new_weight(rows, hidden_size, **kw))
+                setattr(self, w_hh, _new_weight(rows, state_size, **kw))
                 if bias:
                     setattr(self, b_ih, _new_weight(rows, **kw))
                     setattr(self, b_hh, _new_weight(rows, **kw))
+                if proj_size:
+                    setattr(self, w_hr, _new_weight(proj_size, hidden_size, **kw))
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -199,10 +219,11 @@ class RNNBase(Module):
     @staticmethod
     def _names(layer: int, suffix: str):
         return tuple(f"{kind}_l{layer}{suffix}" for kind in
-                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                     ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr"))
 
     def _weights(self, layer: int, direction: int):
-        """(w_ih, w_hh, b_ih, b_hh) of one layer and direction (biases None if bias=False)."""
+        """(w_ih, w_hh, b_ih, b_hh, w_hr) of one layer and direction (biases None if
+        bias=False, w_hr None without a projection)."""
         names = self._names(layer, "_reverse" if direction else "")
         return tuple(self._parameters.get(n) for n in names)
 
@@ -210,32 +231,41 @@ class RNNBase(Module):
     def _directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def _state_size(self) -> int:
+        """The size of h: proj_size for a projected LSTM, else hidden_size."""
+        return self.proj_size or self.hidden_size
+
     def _label(self) -> str:
+        proj = f", proj_size={self.proj_size}" if self.proj_size else ""
         return (f"{type(self).__name__}(input_size={self.input_size}, "
-                f"hidden_size={self.hidden_size}, num_layers={self.num_layers})")
+                f"hidden_size={self.hidden_size}{proj}, num_layers={self.num_layers})")
 
     # -- the state: a tuple (h,) for RNN/GRU and (h, c) for LSTM -----------------------------
     def _initial_state(self, hx, batch: int, like: Tensor, unbatched: bool):
-        shape = (self.num_layers * self._directions, batch, self.hidden_size)
         n_parts = 2 if self.mode == "LSTM" else 1
+        # h has proj_size features in a projected LSTM, c always hidden_size
+        sizes = (("h_0", self._state_size, "proj_size" if self.proj_size else "hidden_size"),
+                 ("c_0", self.hidden_size, "hidden_size"))[:n_parts]
+        states = self.num_layers * self._directions
         if hx is None:
-            return tuple(zeros(*shape, dtype=like.dtype, device=like.device)
-                         for _ in range(n_parts))
+            return tuple(zeros(states, batch, size, dtype=like.dtype, device=like.device)
+                         for _, size, _ in sizes)
         parts = tuple(hx) if n_parts == 2 else (hx,)
         if len(parts) != n_parts:
             raise RuntimeError(f"{self._label()}: hx must be a tuple (h_0, c_0)")
-        expected = (shape[0], shape[2]) if unbatched else shape
-        for name, part in zip(("h_0", "c_0"), parts):
+        for (name, size, size_name), part in zip(sizes, parts):
+            expected = (states, size) if unbatched else (states, batch, size)
             if tuple(part.shape) != expected:
                 raise RuntimeError(f"{self._label()}: expected {name} of shape {expected} "
-                                   "(num_layers * num_directions, [batch,] hidden_size), got "
+                                   f"(num_layers * num_directions, [batch,] {size_name}), got "
                                    f"{tuple(part.shape)}")
         return tuple(unsqueeze(p, 1) if unbatched else p for p in parts)
 
     def _run_direction(self, seq, state, weights, reverse: bool):
         """Run one cell over the sequence seq (L, N, F); return h_t for every t, stacked in
         time order as (L, N, H), and the final state."""
-        w_ih, w_hh, b_ih, b_hh = weights
+        w_ih, w_hh, b_ih, b_hh, w_hr = weights
         if b_hh is not None and self.mode != "GRU":
             # b_hh is added at every step: fold it into the bias of the input projection, one
             # (4H,) sum instead of one more pass over all L projections (GRU keeps it apart:
@@ -244,6 +274,10 @@ class RNNBase(Module):
         projected = _linear(seq, w_ih, b_ih)              # all L input projections at once
         # the whole sequence as one op with a hand-written backward through time
         # (ops/{lstm,gru,rnn}_sequence.py; the per-step cells above are what they must equal)
+        if self.mode == "LSTM" and w_hr is not None:
+            # the projection folded into the fused layer (see lstm_sequence_projected)
+            hs, h_n, c_n = lstm_sequence_projected(projected, *state, w_hh, w_hr, reverse)
+            return hs, (h_n, c_n)
         if self.mode == "LSTM":
             hs, h_n, c_n = lstm_sequence(projected, *state, w_hh, reverse=reverse)
             return hs, (h_n, c_n)
@@ -261,6 +295,8 @@ class RNNBase(Module):
 
         Returns output (L, N, num_directions * hidden_size) (batch_first: (N, L, ...)), the
         last layer's h_t for every t, and h_n (LSTM: (h_n, c_n)), every layer's final state.
+        With an LSTM's proj_size, h_0, h_n and the output have proj_size features instead of
+        hidden_size (c_0 and c_n keep hidden_size).
         """
         if input.ndim not in (2, 3):
             raise RuntimeError(f"{self._label()}: expected a 2-D (unbatched) or 3-D input, got "
@@ -297,6 +333,8 @@ class RNNBase(Module):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         if not self.bias:
@@ -316,20 +354,22 @@ class RNN(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__(_rnn_mode(nonlinearity), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, device, dtype)
+                         batch_first, dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
 class LSTM(RNNBase):
-    """Long short-term memory; forward returns output, (h_n, c_n). Gate order i, f, g, o."""
+    """Long short-term memory; forward returns output, (h_n, c_n). Gate order i, f, g, o.
+
+    ``proj_size`` P > 0 (PyTorch's LSTM with projections): each layer and direction gets a
+    weight_hr (P, hidden_size), and feeds back and outputs r_t = h_t W_hr^T (P features)
+    instead of h_t, so weight_hh is (4 * hidden_size, P) and a layer above reads P features
+    per direction; the cell state c keeps hidden_size."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, proj_size=0, device=None, dtype=None):
-        if proj_size:
-            raise NotImplementedError("LSTM: proj_size > 0 (projected LSTM) is not implemented")
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device, dtype)
-        self.proj_size = 0
+                         dropout, bidirectional, proj_size, device=device, dtype=dtype)
 
 
 class GRU(RNNBase):
@@ -338,7 +378,7 @@ class GRU(RNNBase):
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
                  dropout=0.0, bidirectional=False, device=None, dtype=None):
         super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, device, dtype)
+                         dropout, bidirectional, device=device, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------------------------
