@@ -92,7 +92,7 @@ __all__ = [
 
 # ---------------------------------------------------------------------------------------------
 # More functionals, one op file each: resampling (ops/resample.py), sliding blocks
-# (ops/fold.py), activations (ops/activation_extra.py), distances (ops/distance.py), pooling
+# (ops/fold.py), activations (ops/activation_extra.py, ops/activation_more.py), distances (ops/distance.py), pooling
 # (ops/pool_extra.py), normalization (ops/norm_extra.py)
 # ---------------------------------------------------------------------------------------------
 
@@ -105,6 +105,24 @@ from ..ops.activation_extra import (  # noqa: E402,F401
     relu6,
     softmin,
     softsign,
+)
+from ..ops.activation_more import (  # noqa: E402,F401
+    celu,
+    celu_,
+    elu_,
+    hardshrink,
+    hardtanh_,
+    leaky_relu_,
+    prelu,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    softshrink,
+    tanhshrink,
+    threshold,
+    threshold_,
 )
 from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
 from ..ops.fold import fold, unfold  # noqa: E402,F401
@@ -124,4 +142,6 @@ __all__ += [
     "cosine_similarity", "pairwise_distance",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "instance_norm", "rms_norm",
+    "selu", "celu", "softshrink", "hardshrink", "tanhshrink", "threshold", "prelu", "rrelu",
+    "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_", "selu_", "celu_",
 ]

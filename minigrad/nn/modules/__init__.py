@@ -41,6 +41,7 @@ __all__ = sorted(n for n, v in globals().items()
 
 # More layers, one family per file
 from .activation_extra import *  # noqa: E402,F401,F403  Hardtanh ReLU6 ... Softmin Softsign
+from .activation_more import *  # noqa: E402,F401,F403  PReLU SELU CELU ... Threshold RReLU
 from .distance import *  # noqa: E402,F401,F403  CosineSimilarity PairwiseDistance
 from .fold import *  # noqa: E402,F401,F403  Unfold Fold
 from .instancenorm import *  # noqa: E402,F401,F403  InstanceNorm1d/2d/3d
