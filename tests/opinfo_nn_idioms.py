@@ -1,0 +1,67 @@
+"""Registry entries for the activations of ``ops/activation_more.py``: selu, celu, the shrink
+functions, threshold, prelu, rrelu, and the in-place forms (``relu_`` ...), which are checked
+on a non-leaf copy of the input (an in-place op on a leaf that requires grad is refused).
+
+Inputs of the piecewise functions stay 0.15 away from their kinks (``_away``).
+"""
+
+from __future__ import annotations
+
+from opinfo import Sample, register, t
+from opinfo_nn_more import _away
+
+import minigrad as mg
+import minigrad.nn.functional as F
+
+
+def _slopes(rng, n):
+    return mg.tensor(rng.uniform(-0.5, 1.5, size=n), dtype=mg.float64, requires_grad=True)
+
+
+def _seeded_rrelu(x, lower, upper):
+    """rrelu in training mode under a fixed seed: the same slopes at every call."""
+    mg.manual_seed(3)
+    return F.rrelu(x, lower, upper, training=True)
+
+
+def _on_a_copy(inplace):
+    """``inplace`` applied to ``x * 1`` (a non-leaf), so gradients flow back to ``x``."""
+    return lambda x, *args: inplace(x * 1, *args)
+
+
+register("nn.functional.selu", F.selu, lambda r: [Sample(t(r, 3, 5, low=-3, high=3,
+                                                             away_from=0.0))])
+register("nn.functional.celu", F.celu, lambda r: [
+    Sample(t(r, 3, 5, away_from=0.0)), Sample(t(r, 7, away_from=0.0), 0.4, desc="alpha=0.4"),
+])
+register("nn.functional.softshrink", F.softshrink, lambda r: [
+    Sample(_away(r, 3, 5, low=-2, high=2, kinks=(-0.5, 0.5))),
+    Sample(_away(r, 6, low=-2, high=2, kinks=(-1.2, 1.2)), 1.2, desc="lambd=1.2"),
+])
+register("nn.functional.hardshrink", F.hardshrink, lambda r: [
+    Sample(_away(r, 3, 5, low=-2, high=2, kinks=(-0.5, 0.5))),
+])
+register("nn.functional.tanhshrink", F.tanhshrink, lambda r: [Sample(t(r, 3, 5))])
+register("nn.functional.threshold", F.threshold, lambda r: [
+    Sample(_away(r, 3, 5, low=-2, high=2, kinks=(0.3,)), 0.3, -4.0),
+])
+register("nn.functional.prelu", F.prelu, lambda r: [
+    Sample(t(r, 2, 3, 4, away_from=0.0), _slopes(r, 3), desc="one slope per channel"),
+    Sample(t(r, 5, away_from=0.0), _slopes(r, 1), desc="one slope"),
+])
+register("nn.functional.rrelu", F.rrelu, lambda r: [
+    Sample(t(r, 3, 5, away_from=0.0), 0.1, 0.3, desc="eval: the mean slope"),
+])
+register("nn.functional.rrelu.training", _seeded_rrelu, lambda r: [
+    Sample(t(r, 3, 5, away_from=0.0), 0.1, 0.3),
+])
+for name, args, kinks in (("relu_", (), (0,)), ("elu_", (0.7,), (0,)),
+                          ("leaky_relu_", (0.2,), (0,)), ("hardtanh_", (-0.5, 0.8), (-0.5, 0.8)),
+                          ("threshold_", (0.1, 2.0), (0.1,)), ("selu_", (), (0,)),
+                          ("celu_", (1.3,), (0,))):
+    register(f"nn.functional.{name}", _on_a_copy(getattr(F, name)),
+             lambda r, args=args, kinks=kinks: [Sample(_away(r, 3, 4, low=-2, high=2,
+                                                             kinks=kinks), *args)])
+register("nn.functional.rrelu_", _on_a_copy(F.rrelu_), lambda r: [
+    Sample(t(r, 3, 5, away_from=0.0), 0.1, 0.3, desc="eval: the mean slope"),
+])
