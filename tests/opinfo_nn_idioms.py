@@ -1,6 +1,8 @@
-"""Registry entries for the activations of ``ops/activation_more.py``: selu, celu, the shrink
-functions, threshold, prelu, rrelu, and the in-place forms (``relu_`` ...), which are checked
-on a non-leaf copy of the input (an in-place op on a leaf that requires grad is refused).
+"""Registry entries for the activations of ``ops/activation_more.py`` (selu, celu, the shrink
+functions, threshold, prelu, rrelu, and the in-place forms ``relu_`` ..., checked on a
+non-leaf copy of the input: an in-place op on a leaf that requires grad is refused) and for
+the dropout variants of ``ops/dropout.py`` (under a fixed seed, so every call draws the same
+mask).
 
 Inputs of the piecewise functions stay 0.15 away from their kinks (``_away``).
 """
@@ -64,4 +66,26 @@ for name, args, kinks in (("relu_", (), (0,)), ("elu_", (0.7,), (0,)),
                                                              kinks=kinks), *args)])
 register("nn.functional.rrelu_", _on_a_copy(F.rrelu_), lambda r: [
     Sample(t(r, 3, 5, away_from=0.0), 0.1, 0.3, desc="eval: the mean slope"),
+])
+
+
+def _seeded(dropout):
+    """A dropout function under a fixed seed: the same mask at every call."""
+    def fn(x, p):
+        mg.manual_seed(5)
+        return dropout(x, p, True)
+    return fn
+
+
+register("nn.functional.dropout1d", _seeded(F.dropout1d), lambda r: [
+    Sample(t(r, 2, 3, 4), 0.4), Sample(t(r, 3, 5), 0.4, desc="unbatched"),
+])
+register("nn.functional.dropout2d", _seeded(F.dropout2d), lambda r: [
+    Sample(t(r, 2, 3, 2, 2), 0.4),
+])
+register("nn.functional.dropout3d", _seeded(F.dropout3d), lambda r: [
+    Sample(t(r, 3, 2, 2, 2), 0.4, desc="unbatched"),
+])
+register("nn.functional.alpha_dropout", _seeded(F.alpha_dropout), lambda r: [
+    Sample(t(r, 3, 5), 0.3),
 ])

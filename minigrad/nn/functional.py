@@ -125,6 +125,7 @@ from ..ops.activation_more import (  # noqa: E402,F401
     threshold_,
 )
 from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
+from ..ops.dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.fold import fold, unfold  # noqa: E402,F401
 from ..ops.norm_extra import instance_norm, rms_norm  # noqa: E402,F401
 from ..ops.pool_extra import (  # noqa: E402,F401
@@ -144,4 +145,5 @@ __all__ += [
     "adaptive_max_pool2d", "instance_norm", "rms_norm",
     "selu", "celu", "softshrink", "hardshrink", "tanhshrink", "threshold", "prelu", "rrelu",
     "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_", "selu_", "celu_",
+    "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
 ]

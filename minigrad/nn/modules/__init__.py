@@ -15,7 +15,7 @@ from .activation import (  # noqa: F401
 )
 from .attention import *  # noqa: F401,F403  MultiheadAttention
 from .conv import *  # noqa: F401,F403  Conv1d Conv2d ConvTranspose2d (see its __all__)
-from .dropout import Dropout  # noqa: F401
+from .dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from .embedding import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401
 from .linear import Identity, Linear  # noqa: F401
