@@ -45,6 +45,7 @@ from .activation_more import *  # noqa: E402,F401,F403  PReLU SELU CELU ... Thre
 from .distance import *  # noqa: E402,F401,F403  CosineSimilarity PairwiseDistance
 from .fold import *  # noqa: E402,F401,F403  Unfold Fold
 from .instancenorm import *  # noqa: E402,F401,F403  InstanceNorm1d/2d/3d
+from .padding import *  # noqa: E402,F401,F403  Zero/Constant/Reflection/Replication/CircularPad
 from .pixelshuffle import *  # noqa: E402,F401,F403  PixelShuffle PixelUnshuffle
 from .pooling_extra import *  # noqa: E402,F401,F403  MaxPool1d AvgPool1d Adaptive*Pool1d/2d
 from .rmsnorm import *  # noqa: E402,F401,F403  RMSNorm
