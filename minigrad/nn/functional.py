@@ -23,7 +23,7 @@ from ..ops.activation import (  # noqa: F401
     softplus,
 )
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
-from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.dropout import dropout  # noqa: F401
 from ..ops.elementwise import _tensor_input, sigmoid, tanh  # noqa: F401
 from ..ops.elementwise import relu as _relu
@@ -86,7 +86,7 @@ __all__ = [
     "embedding", "one_hot", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "huber_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "scaled_dot_product_attention",
 ]
 
