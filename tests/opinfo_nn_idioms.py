@@ -89,3 +89,46 @@ register("nn.functional.dropout3d", _seeded(F.dropout3d), lambda r: [
 register("nn.functional.alpha_dropout", _seeded(F.alpha_dropout), lambda r: [
     Sample(t(r, 3, 5), 0.3),
 ])
+
+
+# ---------------------------------------------------------------------------------------------
+# Losses (ops/loss_more.py): targets are fixed (not differentiated)
+# ---------------------------------------------------------------------------------------------
+
+def _signs(rng, *shape):
+    return mg.tensor(rng.choice([-1.0, 1.0], size=shape), dtype=mg.float64)
+
+
+register("nn.functional.margin_ranking_loss", F.margin_ranking_loss, lambda r: [
+    Sample(t(r, 7), t(r, 7), _signs(r, 7), margin=0.3),
+])
+register("nn.functional.hinge_embedding_loss", F.hinge_embedding_loss, lambda r: [
+    Sample(_away(r, 3, 5, low=-2, high=2, kinks=(1.0,)), _signs(r, 3, 5)),
+])
+register("nn.functional.cosine_embedding_loss", F.cosine_embedding_loss, lambda r: [
+    Sample(t(r, 4, 5), t(r, 4, 5), _signs(r, 4), margin=-0.9, reduction="sum"),
+])
+register("nn.functional.triplet_margin_loss", F.triplet_margin_loss, lambda r: [
+    Sample(t(r, 4, 5), t(r, 4, 5), t(r, 4, 5), margin=5.0),
+    Sample(t(r, 4, 5), t(r, 4, 5), t(r, 4, 5), margin=5.0, p=1, swap=True, desc="p=1, swap"),
+])
+register("nn.functional.soft_margin_loss", F.soft_margin_loss, lambda r: [
+    Sample(t(r, 3, 5), _signs(r, 3, 5)),
+])
+register("nn.functional.multilabel_soft_margin_loss", F.multilabel_soft_margin_loss,
+         lambda r: [Sample(t(r, 3, 5), mg.tensor(r.integers(0, 2, (3, 5)), dtype=mg.float64),
+                           weight=t(r, 5, positive=True))])
+register("nn.functional.multi_margin_loss", F.multi_margin_loss, lambda r: [
+    Sample(t(r, 4, 5, low=-0.3, high=0.3), mg.tensor(r.integers(0, 5, 4)), margin=2.0),
+    Sample(t(r, 4, 5, low=-0.3, high=0.3), mg.tensor(r.integers(0, 5, 4)), p=2,
+           weight=t(r, 5, positive=True), desc="p=2, weight"),
+])
+register("nn.functional.poisson_nll_loss", F.poisson_nll_loss, lambda r: [
+    Sample(t(r, 3, 5), mg.tensor(r.integers(0, 5, (3, 5)), dtype=mg.float64), full=True),
+    Sample(t(r, 3, 5, positive=True), mg.tensor(r.integers(0, 5, (3, 5)), dtype=mg.float64),
+           log_input=False, desc="rates"),
+])
+register("nn.functional.gaussian_nll_loss", F.gaussian_nll_loss, lambda r: [
+    Sample(t(r, 3, 5), t(r, 3, 5), t(r, 3, 5, positive=True), full=True),
+    Sample(t(r, 3, 5), t(r, 3, 5), t(r, 3, positive=True), desc="one variance per row"),
+])

@@ -127,6 +127,17 @@ from ..ops.activation_more import (  # noqa: E402,F401
 from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
 from ..ops.dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.fold import fold, unfold  # noqa: E402,F401
+from ..ops.loss_more import (  # noqa: E402,F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from ..ops.norm_extra import instance_norm, rms_norm  # noqa: E402,F401
 from ..ops.pool_extra import (  # noqa: E402,F401
     adaptive_avg_pool1d,
@@ -146,4 +157,7 @@ __all__ += [
     "selu", "celu", "softshrink", "hardshrink", "tanhshrink", "threshold", "prelu", "rrelu",
     "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_", "selu_", "celu_",
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
 ]
