@@ -132,3 +132,8 @@ register("nn.functional.gaussian_nll_loss", F.gaussian_nll_loss, lambda r: [
     Sample(t(r, 3, 5), t(r, 3, 5), t(r, 3, 5, positive=True), full=True),
     Sample(t(r, 3, 5), t(r, 3, 5), t(r, 3, positive=True), desc="one variance per row"),
 ])
+
+register("nn.functional.bilinear", F.bilinear, lambda r: [
+    Sample(t(r, 4, 3), t(r, 4, 5), t(r, 2, 3, 5), t(r, 2), desc="bias"),
+    Sample(t(r, 2, 3, 3), t(r, 2, 3, 2), t(r, 4, 3, 2), desc="two leading dims, no bias"),
+])

@@ -124,6 +124,7 @@ from ..ops.activation_more import (  # noqa: E402,F401
     threshold,
     threshold_,
 )
+from ..ops.bilinear import bilinear  # noqa: E402,F401
 from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
 from ..ops.dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.fold import fold, unfold  # noqa: E402,F401
@@ -159,5 +160,5 @@ __all__ += [
     "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
     "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
     "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
-    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "bilinear",
 ]
