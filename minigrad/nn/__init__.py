@@ -16,5 +16,5 @@ per family of layers), ``functional.py`` (the same layers as functions), ``init.
 from . import functional, init, utils  # noqa: F401
 from .module import Module, ModuleDict, ModuleList, Sequential  # noqa: F401
 from .modules import *  # noqa: F401,F403
-from .parameter import Parameter  # noqa: F401
+from .parameter import Buffer, Parameter  # noqa: F401
 from .parameter_containers import ParameterDict, ParameterList  # noqa: F401

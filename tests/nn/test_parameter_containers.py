@@ -109,3 +109,31 @@ def test_matches_torch():
                                        "b": torch.tensor(arrays[1])})
     assert repr(ours_d) == repr(theirs_d)
     assert list(ours_d.state_dict()) == list(theirs_d.state_dict())
+
+
+def test_buffer_assignment_registers_a_buffer(rng):
+    data = mg.tensor(rng.standard_normal(3))
+    model = nn.Module()
+    model.stats = nn.Buffer(data)
+    model.cache = nn.Buffer(mg.zeros(2), persistent=False)
+    assert list(model.state_dict()) == ["stats"]                 # cache: not persistent
+    assert [n for n, _ in model.named_buffers()] == ["stats", "cache"]
+    assert list(model.parameters()) == []
+    model.stats.array[0] = 7.0                                    # shares data's memory
+    assert data.array[0] == 7.0
+    model.stats = mg.ones(4)                                      # stays a buffer
+    assert list(model.state_dict()) == ["stats"] and model.state_dict()["stats"].shape == (4,)
+    model.double()
+    assert model.cache.dtype == np.float64
+
+
+def test_buffer_matches_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = nn.Module(), torch.nn.Module()
+    for module, lib in ((ours, mg), (theirs, torch)):
+        module.a = lib.nn.Buffer(lib.zeros(2))
+        module.b = lib.nn.Buffer(lib.ones(1), persistent=False)
+        module.c = lib.nn.Buffer()
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    assert [n for n, _ in ours.named_buffers()] == [n for n, _ in theirs.named_buffers()]
+    assert ours.c.shape == tuple(theirs.c.shape)
