@@ -53,6 +53,13 @@ register("nn.functional.conv_transpose2d", F.conv_transpose2d, lambda r: [
            desc="output_padding >= stride (dilation 2)"),
 ], gradgrad=False)
 
+register("nn.functional.conv_transpose1d", F.conv_transpose1d, lambda r: [
+    Sample(t(r, 2, 3, 5), t(r, 3, 2, 3), t(r, 2), desc="bias"),
+    Sample(t(r, 1, 4, 4), t(r, 4, 1, 2), stride=3, padding=1, output_padding=2, groups=2,
+           desc="stride, padding, output_padding, groups"),
+    Sample(t(r, 2, 5), t(r, 2, 3, 3), dilation=2, desc="unbatched, dilation"),
+], gradgrad=False)  # conv_transpose2d on height 1: its double backward is checked below
+
 register("nn.functional.conv_transpose2d.double_backward", F.conv_transpose2d, lambda r: [
     Sample(t(r, 1, 2, 3, 2), t(r, 2, 2, 3, 3), t(r, 2), stride=2, padding=1, output_padding=1,
            desc="stride, padding, output_padding, bias"),

@@ -23,7 +23,7 @@ from ..ops.activation import (  # noqa: F401
     softplus,
 )
 from ..ops.attention import scaled_dot_product_attention  # noqa: F401
-from ..ops.conv import conv1d, conv2d, conv_transpose2d  # noqa: F401
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d  # noqa: F401
 from ..ops.dropout import dropout  # noqa: F401
 from ..ops.elementwise import _tensor_input, sigmoid, tanh  # noqa: F401
 from ..ops.elementwise import relu as _relu
@@ -86,13 +86,13 @@ __all__ = [
     "embedding", "one_hot", "pad", "cross_entropy", "nll_loss", "mse_loss", "l1_loss",
     "huber_loss", "smooth_l1_loss",
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div",
-    "conv1d", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "scaled_dot_product_attention",
 ]
 
 # ---------------------------------------------------------------------------------------------
 # More functionals, one op file each: resampling (ops/resample.py), sliding blocks
-# (ops/fold.py), activations (ops/activation_extra.py), distances (ops/distance.py), pooling
+# (ops/fold.py), activations (ops/activation_extra.py, ops/activation_more.py), distances (ops/distance.py), pooling
 # (ops/pool_extra.py), normalization (ops/norm_extra.py)
 # ---------------------------------------------------------------------------------------------
 
@@ -106,8 +106,39 @@ from ..ops.activation_extra import (  # noqa: E402,F401
     softmin,
     softsign,
 )
+from ..ops.activation_more import (  # noqa: E402,F401
+    celu,
+    celu_,
+    elu_,
+    hardshrink,
+    hardtanh_,
+    leaky_relu_,
+    prelu,
+    relu_,
+    rrelu,
+    rrelu_,
+    selu,
+    selu_,
+    softshrink,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from ..ops.bilinear import bilinear  # noqa: E402,F401
 from ..ops.distance import cosine_similarity, pairwise_distance  # noqa: E402,F401
+from ..ops.dropout import alpha_dropout, dropout1d, dropout2d, dropout3d  # noqa: E402,F401
 from ..ops.fold import fold, unfold  # noqa: E402,F401
+from ..ops.loss_more import (  # noqa: E402,F401
+    cosine_embedding_loss,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_soft_margin_loss,
+    poisson_nll_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from ..ops.norm_extra import instance_norm, rms_norm  # noqa: E402,F401
 from ..ops.pool_extra import (  # noqa: E402,F401
     adaptive_avg_pool1d,
@@ -124,4 +155,10 @@ __all__ += [
     "cosine_similarity", "pairwise_distance",
     "max_pool1d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d",
     "adaptive_max_pool2d", "instance_norm", "rms_norm",
+    "selu", "celu", "softshrink", "hardshrink", "tanhshrink", "threshold", "prelu", "rrelu",
+    "relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "rrelu_", "selu_", "celu_",
+    "dropout1d", "dropout2d", "dropout3d", "alpha_dropout",
+    "margin_ranking_loss", "hinge_embedding_loss", "cosine_embedding_loss",
+    "triplet_margin_loss", "soft_margin_loss", "multilabel_soft_margin_loss",
+    "multi_margin_loss", "poisson_nll_loss", "gaussian_nll_loss", "bilinear",
 ]

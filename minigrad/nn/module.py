@@ -35,7 +35,7 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
-from .parameter import Parameter
+from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict"]
 
@@ -214,7 +214,11 @@ class Module:
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         params = d.get("_parameters")
-        if isinstance(value, Parameter):
+        if isinstance(value, Buffer):
+            self._require_init("buffer")
+            self._forget(name)
+            self.register_buffer(name, value, persistent=value.persistent)
+        elif isinstance(value, Parameter):
             self._require_init("parameter")
             self._forget(name)
             self.register_parameter(name, value)

@@ -26,3 +26,22 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
     __str__ = __repr__  # print(p) shows "Parameter containing:" too, as in PyTorch
+
+
+class Buffer(Tensor):
+    """A tensor that a Module registers as a buffer when it is assigned as an attribute
+    (``self.running_mean = Buffer(mg.zeros(4))``): state that is not learned, moved by
+    ``.to()`` and saved in ``state_dict()`` unless ``persistent=False``. The same as
+    ``register_buffer(name, tensor, persistent)``. It shares the memory of ``data``."""
+
+    __slots__ = ("persistent",)
+
+    def __init__(self, data=None, *, persistent: bool = True):
+        if data is None:
+            from ..tensor import empty
+            data = empty(0)
+        source = data if isinstance(data, Tensor) else Tensor(data)
+        Tensor.__init__(self, source.array, requires_grad=source.requires_grad,
+                        dtype=source.array.dtype)
+        self.array = source.array            # share memory, as torch.nn.Buffer(t) does
+        self.persistent = persistent

@@ -396,6 +396,28 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     return squeeze(y, 0) if unbatched else y
 
 
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0,  # noqa: A002
+                     groups=1, dilation=1) -> Tensor:
+    """Transposed 1-D convolution of input (N, C_in, L) or (C_in, L) with weight
+    (C_in, C_out / groups, k): conv_transpose2d on an image of height 1, as conv1d is conv2d's.
+    L_out = (L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1."""
+    name = "conv_transpose1d"
+    _tensor_input(name, input)
+    if input.ndim not in (2, 3):
+        raise RuntimeError(f"{name}: expected a 3-D (batched) or 2-D (unbatched) input, got "
+                           f"shape {_shape(input)}")
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        raise RuntimeError(f"{name}: weight must be 3-D (C_in, C_out / groups, k), got "
+                           f"{_shape(weight) if isinstance(weight, Tensor) else weight!r}")
+    one = {k: (1,) + int_tuple(name, k, v, 1) for k, v in (("stride", stride),
+                                                         ("dilation", dilation))}
+    zero = {k: (0,) + int_tuple(name, k, v, 1) for k, v in (("padding", padding),
+                                                          ("output_padding", output_padding))}
+    y = conv_transpose2d(unsqueeze(input, -2), unsqueeze(weight, 2), bias, one["stride"],
+                         zero["padding"], zero["output_padding"], groups, one["dilation"])
+    return squeeze(y, -2)
+
+
 def _conv_transpose_cropped(x, weight, out, p: ConvParams) -> Tensor:
     """conv_transpose2d when output_padding >= stride (allowed if dilation > stride).
 

@@ -11,7 +11,8 @@
 
 One concept per module: ``optimizer.py`` (the base class: groups, state, checkpoints),
 ``sgd.py``, ``adam.py`` (Adam and the update AdamW shares), ``adamw.py``, ``rmsprop.py``,
-``adagrad.py``, ``adadelta.py``, ``lbfgs.py`` (a quasi-Newton method whose ``step`` takes a
+``adagrad.py``, ``adadelta.py``, ``adamax.py``, ``nadam.py``, ``radam.py``, ``rprop.py``,
+``asgd.py``, ``lbfgs.py`` (a quasi-Newton method whose ``step`` takes a
 closure), ``lr_scheduler.py``.
 """
 
@@ -27,6 +28,11 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "lr_scheduler"]
 # More optimizers, one file each
 from .adadelta import Adadelta  # noqa: E402
 from .adagrad import Adagrad  # noqa: E402
+from .adamax import Adamax  # noqa: E402
+from .asgd import ASGD  # noqa: E402
 from .lbfgs import LBFGS  # noqa: E402
+from .nadam import NAdam  # noqa: E402
+from .radam import RAdam  # noqa: E402
+from .rprop import Rprop  # noqa: E402
 
-__all__ += ["Adagrad", "Adadelta", "LBFGS"]
+__all__ += ["Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam", "Rprop", "ASGD", "LBFGS"]

@@ -54,6 +54,9 @@ class Optimizer:
     # The per-parameter state entries a subclass keeps as arrays shaped like the parameter
     # (``"momentum_buffer"``, ``"exp_avg"``, ...): load_state_dict checks them.
     _buffers: tuple[str, ...] = ()
+    # The per-parameter state entries that are one number each (ASGD's ``eta`` and ``mu``,
+    # NAdam's ``mu_product``): kept as Python floats; PyTorch saves them as 0-d tensors.
+    _scalars: tuple[str, ...] = ()
 
     def __init__(self, params, defaults: dict):
         if isinstance(params, Tensor):
@@ -326,6 +329,8 @@ class Optimizer:
         and strings as they are, except where one of this optimizer's buffers must be."""
         if key == "step":
             return _step_count(where, value)
+        if key in self._scalars:
+            return _scalar_state(where, key, value)
         if isinstance(value, Mapping):
             return {k: self._checked_state_entry(p, where, k, v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):            # a list of buffers (LBFGS's history)
@@ -401,6 +406,17 @@ def _step_count(where: str, value) -> int:
         raise ValueError(f"loaded state dict's 'step' of {where} must be a count (a whole "
                          f"number >= 0), got {reprlib.repr(value)}")
     return int(number)
+
+
+def _scalar_state(where: str, key: str, value) -> float:
+    """A loaded one-number state entry (a float, or a 0-d array as PyTorch saves it)."""
+    number = value.array if isinstance(value, Tensor) else value
+    if getattr(number, "ndim", None) == 0 and hasattr(number, "item"):
+        number = number.item()
+    if not _is_real(number):
+        raise ValueError(f"loaded state dict's {key!r} of {where} must be a number (a float "
+                         f"or a 0-d array), got {reprlib.repr(value)}")
+    return float(number)
 
 
 def _as_array(value):

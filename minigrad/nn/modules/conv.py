@@ -27,7 +27,7 @@ from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -195,16 +195,18 @@ class ConvTranspose2d(_ConvNd):
                  output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
                  device=None, dtype=None):
         if isinstance(padding, str):
-            raise ValueError("ConvTranspose2d: padding must be an int or a pair, not a string")
+            raise ValueError(f"{type(self).__name__}: padding must be an int or a tuple, not a "
+                             "string")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, output_padding, device=device, dtype=dtype)
 
     def _output_padding(self, input, output_size):
         if output_size is None:
             return self.output_padding
-        wanted = tuple(output_size)[-2:]
+        n = self._dims
+        wanted = tuple(output_size)[-n:]
         smallest = tuple(C.conv_transpose_output_size(s, k, st, p, 0, d) for s, k, st, p, d in
-                         zip(input.shape[-2:], self.kernel_size, self.stride, self.padding,
+                         zip(input.shape[-n:], self.kernel_size, self.stride, self.padding,
                              self.dilation))
         extra = tuple(w - s for w, s in zip(wanted, smallest))
         for e, s, d in zip(extra, self.stride, self.dilation):
@@ -216,6 +218,15 @@ class ConvTranspose2d(_ConvNd):
 
     def forward(self, input, output_size=None):  # noqa: A002
         self._check_input(input)
-        return C.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
-                                  self._output_padding(input, output_size), self.groups,
-                                  self.dilation)
+        convolve = C.conv_transpose1d if self._dims == 1 else C.conv_transpose2d
+        return convolve(input, self.weight, self.bias, self.stride, self.padding,
+                        self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """Transposed 1-D convolution (N, C_in, L) -> (N, C_out, L_out), or unbatched, with
+
+        L_out = (L - 1) * stride - 2 * padding + dilation * (k - 1) + output_padding + 1.
+    """
+
+    _dims = 1

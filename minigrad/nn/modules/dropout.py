@@ -1,4 +1,5 @@
-"""``Dropout``: active in training mode only (``model.train()`` / ``model.eval()``)."""
+"""``Dropout`` and its variants (channel dropout ``Dropout1d/2d/3d``, ``AlphaDropout``):
+active in training mode only (``model.train()`` / ``model.eval()``)."""
 
 from __future__ import annotations
 
@@ -22,3 +23,33 @@ class Dropout(Module):
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(Dropout):
+    """Zero whole channels of (N, C, L) or (C, L) inputs with probability ``p`` while
+    training (``F.dropout1d``)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout1d(input, self.p, self.training)
+
+
+class Dropout2d(Dropout):
+    """Zero whole channels of (N, C, H, W) or (C, H, W) inputs (``F.dropout2d``, whose
+    warnings say how other ranks are read)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout3d(Dropout):
+    """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) inputs (``F.dropout3d``)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout3d(input, self.p, self.training)
+
+
+class AlphaDropout(Dropout):
+    """Dropout for SELU networks: keeps mean 0 and variance 1 (``F.alpha_dropout``)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.alpha_dropout(input, self.p, self.training)

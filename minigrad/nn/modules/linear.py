@@ -1,6 +1,8 @@
-"""``Linear`` (y = x W^T + b) and ``Identity``."""
+"""``Linear`` (y = x W^T + b), ``Bilinear`` (y = x1^T A x2 + b) and ``Identity``."""
 
 from __future__ import annotations
+
+import math
 
 from ...ops.arguments import as_int
 from ...tensor import Tensor, empty
@@ -60,3 +62,37 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """y = x1^T A x2 + b: for inputs (*, in1_features) and (*, in2_features), output
+    (*, out_features); weight (out_features, in1_features, in2_features) and bias
+    (out_features,), both initialised U(-1/sqrt(in1_features), 1/sqrt(in1_features)) as in
+    PyTorch."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int,
+                 bias: bool = True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features = as_int("Bilinear", "in1_features", in1_features)
+        self.in2_features = as_int("Bilinear", "in2_features", in2_features)
+        self.out_features = as_int("Bilinear", "out_features", out_features)
+        self.weight = Parameter(empty(out_features, in1_features, in2_features, dtype=dtype,
+                                      device=device))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype=dtype, device=device))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.weight.shape[1])
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
