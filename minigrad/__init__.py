@@ -19,7 +19,11 @@ import numpy as _np
 # (ops/kernel_calls.py).
 from . import accelerator, autograd, backend, backends, cuda, ops  # noqa: F401
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: F401
-from .autograd.grad_mode import is_grad_enabled  # noqa: F401
+from .autograd.grad_mode import (  # noqa: F401
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+)
 from .backend import Device as device  # noqa: F401
 from .ops.compare import (  # noqa: F401
     allclose,
@@ -218,5 +222,27 @@ from .ops.statistics import median, searchsorted, std_mean, unique, var_mean  # 
 arctan2 = atan2
 
 from .ops.sampling import multinomial  # noqa: E402,F401
+
+# process-wide settings, random state, dtype limits (PyTorch's top-level utilities)
+# isort: split
+from .random import Generator, get_rng_state, initial_seed, seed, set_rng_state  # noqa: E402,F401
+from .runtime import (  # noqa: E402,F401
+    are_deterministic_algorithms_enabled,
+    as_tensor,
+    e,
+    finfo,
+    get_num_threads,
+    iinfo,
+    inf,
+    is_complex,
+    is_deterministic_algorithms_warn_only_enabled,
+    is_floating_point,
+    nan,
+    numel,
+    pi,
+    set_num_threads,
+    set_printoptions,
+    use_deterministic_algorithms,
+)
 
 Tensor.multinomial = multinomial
