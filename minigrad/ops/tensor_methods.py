@@ -128,13 +128,21 @@ def _inplace_method(name, fn):
     return method
 
 
+# pointwise ops that PyTorch has as methods with an in-place form too
+_POINTWISE_MORE = ("asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                   "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2",
+                   "frac", "sinc", "deg2rad", "rad2deg", "logit", "hypot", "xlogy",
+                   "copysign", "float_power")
+
+
 def attach_more():
     from . import creation, indexing, linalg, pointwise, rearrange, scan, statistics
     T = Tensor
     for module, names in (
             (pointwise, ("log2", "log10", "log1p", "expm1", "tan", "erfc", "atan2",
                          "remainder", "fmod", "floor_divide", "clamp_min", "clamp_max",
-                         "nan_to_num", "addcmul", "addcdiv")),
+                         "nan_to_num", "addcmul", "addcdiv", *_POINTWISE_MORE,
+                         "fmax", "fmin", "logaddexp", "logaddexp2")),
             (scan, ("cumsum", "cumprod")),
             (indexing, ("index_select", "take_along_dim", "masked_select", "narrow", "select",
                         "index_add", "scatter", "scatter_reduce")),
@@ -155,6 +163,9 @@ def attach_more():
                  "scatter_add", "tril", "triu", "baddbmm"):
         setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
     T.arctan2_ = T.atan2_
+    for name in _POINTWISE_MORE:
+        setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
 
 
 attach_more()
+
