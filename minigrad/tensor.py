@@ -418,6 +418,7 @@ class Tensor:
         """
         self._check_inplace(op)
         result = compute()
+        _check_inplace_cast(op, result.dtype, self.dtype)
         if not result.requires_grad:
             return self._overwrite(op, result.array)
         if result.shape != self.shape:
@@ -500,6 +501,18 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     __str__ = __repr__
+
+
+# bool < integer < float < complex: an in-place op may not write a result into a tensor of a
+# lower kind (PyTorch's rule: int_tensor.exp_() raises instead of truncating)
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _check_inplace_cast(op: str, result_dtype, self_dtype) -> None:
+    if _KIND_RANK[np.dtype(result_dtype).kind] > _KIND_RANK[np.dtype(self_dtype).kind]:
+        raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the desired "
+                           f"output type {self_dtype} (the tensor written in place); use the "
+                           f"out-of-place op, or convert the tensor first, e.g. x = x.float()")
 
 
 # How tensors print; mg.set_printoptions (runtime.py) changes these

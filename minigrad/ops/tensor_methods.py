@@ -169,3 +169,39 @@ def attach_more():
 
 attach_more()
 
+
+# ---- in-place forms of the common pointwise ops, and questions about layout ----------------
+
+# x.name_(...) is x.name(...) written into x (recorded and version-checked, like add_)
+_INPLACE_OF_METHOD = ("exp", "log", "sqrt", "abs", "neg", "pow", "sigmoid", "tanh", "relu",
+                      "floor", "ceil", "round", "trunc", "masked_fill", "lerp", "sign",
+                      "reciprocal", "rsqrt", "square", "sin", "cos")
+
+
+def _strides_in_elements(self, dim=None):
+    """PyTorch's strides: how many elements to step to move one place along each dim."""
+    strides = tuple(s // self.array.itemsize for s in self.array.strides)
+    if dim is None:
+        return strides
+    from .arguments import normalize_dim
+    return strides[normalize_dim("stride", dim, self.ndim)]
+
+
+def attach_inplace_and_queries():
+    T = Tensor
+    for name in _INPLACE_OF_METHOD:
+        setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
+    T.clip_ = T.clamp_
+    T.is_contiguous = lambda self, memory_format=None: bool(self.array.flags.c_contiguous)
+    T.stride = _strides_in_elements
+    T.ndimension = lambda self: self.ndim
+    T.nelement = lambda self: self.numel()
+    T.nbytes = property(lambda self: int(self.array.nbytes))
+    T.itemsize = property(lambda self: int(self.array.itemsize))
+    T.retains_grad = property(lambda self: bool(self._retains_grad))
+    T.is_complex = lambda self: self.dtype.kind == "c"
+    T.is_cpu = property(lambda self: self.device.type == "cpu")
+    T.get_device = lambda self: -1 if self.device.type == "cpu" else (self.device.index or 0)
+
+
+attach_inplace_and_queries()
