@@ -274,3 +274,11 @@ from .runtime import (  # noqa: E402,F401
 )
 
 Tensor.multinomial = multinomial
+
+# counting and NaN-skipping reductions, flips and rotations, ravel, trace, argwhere
+# isort: split
+from .ops.compare import argwhere  # noqa: E402,F401
+from .ops.linalg import trace  # noqa: E402,F401
+from .ops.movement import ravel  # noqa: E402,F401
+from .ops.reduce import count_nonzero, nanmean, nansum  # noqa: E402,F401
+from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401

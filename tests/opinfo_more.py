@@ -223,3 +223,27 @@ register("linalg.svd", _svd_invariants, lambda r: [
     Sample(t(r, 2, 4, 3), full_matrices=False), Sample(t(r, 2, 3, 4))])
 register("linalg.svdvals", mg.linalg.svdvals, lambda r: [
     Sample(t(r, 3, 5)), Sample(t(r, 5, 3)), Sample(t(r, 2, 2, 3))])
+
+# ---- NaN-skipping reductions, flips and rotations, ravel, trace -------------------------------
+
+
+def _with_nan(r, *shape):
+    x = r.uniform(-2, 2, size=shape)
+    x.flat[r.choice(x.size, size=2, replace=False)] = np.nan
+    return _leaf(x)
+
+
+register("nansum", mg.nansum, lambda r: [
+    Sample(_with_nan(r, 3, 4)), Sample(_with_nan(r, 3, 4), 1),
+    Sample(_with_nan(r, 2, 3, 2), (0, 2), keepdim=True)])
+register("nanmean", mg.nanmean, lambda r: [
+    Sample(_with_nan(r, 3, 4)), Sample(_with_nan(r, 3, 5), 1),
+    Sample(_with_nan(r, 2, 3, 2), (0, 2), keepdim=True)])
+register("fliplr", mg.fliplr, lambda r: [Sample(t(r, 3, 4)), Sample(t(r, 2, 3, 2))])
+register("flipud", mg.flipud, lambda r: [Sample(t(r, 5)), Sample(t(r, 3, 4))])
+register("rot90", mg.rot90, lambda r: [
+    Sample(t(r, 3, 4)), Sample(t(r, 3, 4), 2), Sample(t(r, 2, 3, 4), -1, (2, 0)),
+    Sample(t(r, 2, 3), 4)])
+register("ravel", mg.ravel, lambda r: [Sample(t(r, 3, 4).transpose(0, 1)), Sample(t(r))])
+register("trace", mg.trace, lambda r: [Sample(t(r, 3, 3)), Sample(t(r, 2, 5)),
+                                       Sample(t(r, 4, 3))])

@@ -30,7 +30,7 @@ from ..tensor import Tensor
 from .arguments import normalize_dim
 from .matmul import matmul
 from .movement import expand, sum_to
-from .rearrange import movedim
+from .rearrange import diagonal, movedim
 from .reduce import Norm, _axes, amax, amin
 from .reduce import sum as sum_
 
@@ -426,3 +426,12 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     raise RuntimeError(f"{op}: If dim is not specified but ord is, the input must be 1D or "
                        f"2D. Got {A.ndim}D.")
+
+
+def trace(input: Tensor) -> Tensor:  # noqa: A002
+    """The sum of the main diagonal of a matrix (2-D only, as in PyTorch); integer and bool
+    matrices sum to int64, like ``sum``.   d trace / dA = I (where the diagonal runs)."""
+    if not isinstance(input, Tensor) or input.ndim != 2:
+        shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"trace: expected a matrix (a 2-D tensor), got {shape}")
+    return sum_(diagonal(input))

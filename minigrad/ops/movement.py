@@ -360,3 +360,8 @@ def clone(x: Tensor, *, memory_format=None) -> Tensor:
     """A differentiable copy, C-contiguous whatever ``memory_format`` says."""
     check_memory_format("clone", memory_format, x.ndim)
     return Clone.apply(x)
+
+
+def ravel(x: Tensor) -> Tensor:
+    """The elements as one dim, in row-major order (a 0-d tensor gives 1 element)."""
+    return reshape(x, -1)

@@ -205,3 +205,18 @@ def attach_inplace_and_queries():
 
 
 attach_inplace_and_queries()
+
+
+def attach_reductions_and_flips():
+    from . import linalg, movement, reduce, subscript
+    from .compare import argwhere
+    T = Tensor
+    for module, names in ((reduce, ("count_nonzero", "nansum", "nanmean")),
+                          (subscript, ("fliplr", "flipud", "rot90")),
+                          (movement, ("ravel",)), (linalg, ("trace",))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.argwhere = argwhere
+
+
+attach_reductions_and_flips()
