@@ -275,10 +275,13 @@ from .runtime import (  # noqa: E402,F401
 
 Tensor.multinomial = multinomial
 
-# counting and NaN-skipping reductions, flips and rotations, ravel, trace, argwhere
+# counting and NaN-skipping reductions, flips and rotations, ravel, trace, argwhere, splits,
+# grids and broadcasting of several tensors
 # isort: split
 from .ops.compare import argwhere  # noqa: E402,F401
+from .ops.join import dsplit, hsplit, tensor_split, vsplit  # noqa: E402,F401
 from .ops.linalg import trace  # noqa: E402,F401
-from .ops.movement import ravel  # noqa: E402,F401
-from .ops.reduce import count_nonzero, nanmean, nansum  # noqa: E402,F401
+from .ops.movement import broadcast_tensors, ravel  # noqa: E402,F401
+from .ops.rearrange import cartesian_prod, meshgrid  # noqa: E402,F401
+from .ops.reduce import aminmax, count_nonzero, nanmean, nansum  # noqa: E402,F401
 from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401

@@ -247,3 +247,28 @@ register("rot90", mg.rot90, lambda r: [
 register("ravel", mg.ravel, lambda r: [Sample(t(r, 3, 4).transpose(0, 1)), Sample(t(r))])
 register("trace", mg.trace, lambda r: [Sample(t(r, 3, 3)), Sample(t(r, 2, 5)),
                                        Sample(t(r, 4, 3))])
+
+# ---- splits, grids, broadcasting of several tensors, aminmax ----------------------------------
+register("tensor_split", mg.tensor_split, lambda r: [
+    Sample(t(r, 7, 3), 3), Sample(t(r, 3, 6), [1, 4], dim=1),
+    Sample(t(r, 2, 5), [4, 2, -1], dim=-1, desc="decreasing and negative indices")])
+register("hsplit", mg.hsplit, lambda r: [Sample(t(r, 3, 6), 3), Sample(t(r, 6), [2])])
+register("vsplit", mg.vsplit, lambda r: [Sample(t(r, 4, 3), 2), Sample(t(r, 4, 3), [1, 3])])
+register("dsplit", mg.dsplit, lambda r: [Sample(t(r, 2, 3, 4), 2)])
+register("broadcast_tensors", mg.broadcast_tensors, lambda r: [
+    Sample(t(r, 3, 1), t(r, 4), t(r, 2, 1, 1))])
+register("meshgrid", mg.meshgrid, lambda r: [
+    Sample(t(r, 3), t(r, 2), indexing="ij"), Sample(t(r, 3), t(r, 2), t(r, 4), indexing="xy"),
+    Sample(t(r), t(r, 2), desc="a 0-d input")])
+register("cartesian_prod", mg.cartesian_prod, lambda r: [Sample(t(r, 3), t(r, 2), t(r, 2)),
+                                                          Sample(t(r, 4))])
+
+
+def _distinct(r, *shape):
+    """Distinct values: amin and amax have no ties, so finite differences see one winner."""
+    return _leaf(r.permutation(np.prod(shape)).reshape(shape) * 0.3 + r.uniform(0, 0.1, shape))
+
+
+register("aminmax", mg.aminmax, lambda r: [
+    Sample(_distinct(r, 3, 4)), Sample(_distinct(r, 3, 4), dim=1),
+    Sample(_distinct(r, 2, 3, 2), dim=0, keepdim=True)])

@@ -259,3 +259,50 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """The upper triangle of the last two dims (on and above diagonal ``diagonal``)."""
     return _triangle(input, diagonal, False, "triu")
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids: for 1-D tensors of sizes n1, n2, ... one tensor per input, each of
+    shape (n1, n2, ...) (``indexing="ij"``, the default) holding its input along its own dim;
+    ``indexing="xy"`` swaps the first two dims (n2, n1, ...), as NumPy's default does."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expects 0-D or 1-D tensors, got tensor {i} of "
+                               f"shape {tuple(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"meshgrid: expects all tensors to have the same dtype, got "
+                               f"{tensors[0].dtype} (tensor 0) and {t.dtype} (tensor {i})")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        dims[0], dims[1] = 1, 0                  # input 0 runs along dim 1, input 1 along 0
+    sizes = [t.numel() for t in tensors]
+    shape = [0] * len(tensors)
+    for i, d in enumerate(dims):
+        shape[d] = sizes[i]
+    grids = []
+    for i, t in enumerate(tensors):
+        along = [1] * len(tensors)
+        along[dims[i]] = sizes[i]
+        grids.append(reshape(t, tuple(along)).expand(*shape))
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, as the rows of an
+    (n1 * n2 * ..., k) tensor in row-major order; with one tensor, that tensor."""
+    for i, t in enumerate(tensors):
+        if t.ndim != 1:
+            raise RuntimeError(f"cartesian_prod: expects 1-D tensors, got tensor {i} of shape "
+                               f"{tuple(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    from .join import stack
+    return stack([reshape(g, (-1,)) for g in meshgrid(*tensors, indexing="ij")], 1)

@@ -221,12 +221,12 @@ class AMax(ArrayFunction):
 
 
 def _check_nonempty(x, axes, op):
+    """max/min have no identity: every reduced dim needs an element. An empty dim that is not
+    reduced is fine (amin over dim 0 of a (5, 0, 5) tensor is an empty (0, 5) tensor)."""
     for a in axes:
         if x.shape[a] == 0:
             raise IndexError(f"{op}(): expected a non-empty dimension {a} to reduce, but the "
                              f"tensor has shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise RuntimeError(f"{op}(): cannot reduce an empty tensor")
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -508,3 +508,16 @@ def nanmean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tenso
 def _without_nans(x: Tensor) -> Tensor:
     from .elementwise import where
     return where(x.isnan(), 0.0, x)
+
+
+AminmaxResult = collections.namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):  # noqa: A002
+    """(amin, amax) in one call, as a named tuple ``(min, max)``; ``dim`` is one dim or None
+    (all elements). Gradients as amin's and amax's (shared evenly among ties)."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"aminmax: dim must be an int or None, got {dim!r}")
+    if dim is None and input.numel() == 0:
+        raise RuntimeError("aminmax: cannot compute aminmax over an empty tensor")
+    return AminmaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))

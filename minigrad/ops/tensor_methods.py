@@ -211,8 +211,10 @@ def attach_reductions_and_flips():
     from . import linalg, movement, reduce, subscript
     from .compare import argwhere
     T = Tensor
-    for module, names in ((reduce, ("count_nonzero", "nansum", "nanmean")),
+    from . import join
+    for module, names in ((reduce, ("count_nonzero", "nansum", "nanmean", "aminmax")),
                           (subscript, ("fliplr", "flipud", "rot90")),
+                          (join, ("tensor_split", "hsplit", "vsplit", "dsplit")),
                           (movement, ("ravel",)), (linalg, ("trace",))):
         for name in names:
             setattr(T, name, getattr(module, name))
