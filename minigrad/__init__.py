@@ -276,12 +276,19 @@ from .runtime import (  # noqa: E402,F401
 Tensor.multinomial = multinomial
 
 # counting and NaN-skipping reductions, flips and rotations, ravel, trace, argwhere, splits,
-# grids and broadcasting of several tensors
+# grids and broadcasting of several tensors, diagonal matrices, take, inner, kron
 # isort: split
 from .ops.compare import argwhere  # noqa: E402,F401
+from .ops.indexing import take  # noqa: E402,F401
 from .ops.join import dsplit, hsplit, tensor_split, vsplit  # noqa: E402,F401
-from .ops.linalg import trace  # noqa: E402,F401
+from .ops.linalg import inner, kron, trace  # noqa: E402,F401
 from .ops.movement import broadcast_tensors, ravel  # noqa: E402,F401
-from .ops.rearrange import cartesian_prod, meshgrid  # noqa: E402,F401
+from .ops.rearrange import (  # noqa: E402,F401
+    cartesian_prod,
+    diag,
+    diag_embed,
+    diagflat,
+    meshgrid,
+)
 from .ops.reduce import aminmax, count_nonzero, nanmean, nansum  # noqa: E402,F401
 from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401

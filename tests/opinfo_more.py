@@ -272,3 +272,17 @@ def _distinct(r, *shape):
 register("aminmax", mg.aminmax, lambda r: [
     Sample(_distinct(r, 3, 4)), Sample(_distinct(r, 3, 4), dim=1),
     Sample(_distinct(r, 2, 3, 2), dim=0, keepdim=True)])
+
+# ---- diagonal matrices, take, inner, kron -----------------------------------------------------
+register("diag_embed", mg.diag_embed, lambda r: [
+    Sample(t(r, 3)), Sample(t(r, 2, 3), 1), Sample(t(r, 2, 3), -2, 0, 2),
+    Sample(t(r, 2, 2, 3), 1, 3, 1)])
+register("diagflat", mg.diagflat, lambda r: [Sample(t(r, 2, 2)), Sample(t(r, 3), -1)])
+register("diag", mg.diag, lambda r: [Sample(t(r, 3)), Sample(t(r, 3), 2), Sample(t(r, 3, 4)),
+                                     Sample(t(r, 4, 3), -1)])
+register("take", mg.take, lambda r: [
+    Sample(t(r, 3, 4), mg.tensor([[0, 11], [-1, 5], [5, 2]])), Sample(t(r, 5), mg.tensor(3))])
+register("inner", mg.inner, lambda r: [Sample(t(r, 3), t(r, 3)), Sample(t(r, 2, 3), t(r, 4, 3)),
+                                       Sample(t(r), t(r, 2, 3), desc="0-d operand")])
+register("kron", mg.kron, lambda r: [Sample(t(r, 2, 3), t(r, 3, 2)), Sample(t(r, 2), t(r, 2, 3)),
+                                     Sample(t(r, 2, 1, 2), t(r, 2, 2))])

@@ -208,14 +208,16 @@ attach_inplace_and_queries()
 
 
 def attach_reductions_and_flips():
-    from . import linalg, movement, reduce, subscript
+    from . import indexing, linalg, movement, rearrange, reduce, subscript
     from .compare import argwhere
     T = Tensor
     from . import join
     for module, names in ((reduce, ("count_nonzero", "nansum", "nanmean", "aminmax")),
                           (subscript, ("fliplr", "flipud", "rot90")),
                           (join, ("tensor_split", "hsplit", "vsplit", "dsplit")),
-                          (movement, ("ravel",)), (linalg, ("trace",))):
+                          (movement, ("ravel",)), (linalg, ("trace", "inner", "kron")),
+                          (rearrange, ("diag", "diag_embed", "diagflat")),
+                          (indexing, ("take",))):
         for name in names:
             setattr(T, name, getattr(module, name))
     T.argwhere = argwhere
