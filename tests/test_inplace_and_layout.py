@@ -115,3 +115,41 @@ def test_retains_grad_property():
     assert not b.retains_grad and not a.retains_grad
     b.retain_grad()
     assert b.retains_grad
+
+
+@pytest.mark.parametrize("shape,wrap", [((3, 3), False), ((7, 3), False), ((7, 3), True),
+                                        ((3, 5), True), ((3, 3, 3), False)])
+def test_fill_diagonal_matches_torch(shape, wrap):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).standard_normal(shape)
+    x, tx = mg.tensor(values), torch.tensor(values)
+    assert x.fill_diagonal_(2.5, wrap) is x
+    tx.fill_diagonal_(2.5, wrap)
+    np.testing.assert_array_equal(x.numpy(), tx.numpy())
+    ints, tints = mg.zeros(3, 3, dtype=mg.int64), torch.zeros(3, 3, dtype=torch.int64)
+    np.testing.assert_array_equal(ints.fill_diagonal_(2.5).numpy(),
+                                  tints.fill_diagonal_(2.5).numpy())
+
+
+def test_fill_diagonal_is_recorded_and_refuses_unequal_dims():
+    leaf = mg.randn(3, 3, requires_grad=True)
+    y = leaf * 1.0
+    y.fill_diagonal_(0.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), 1 - np.eye(3))
+    with pytest.raises(RuntimeError, match=r"fill_diagonal_: .*\(2, 3, 3\)"):
+        mg.zeros(2, 3, 3).fill_diagonal_(1.0)
+
+
+def test_sum_to_size_matches_torch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).standard_normal((2, 3, 4))
+    x, tx = mg.tensor(values, requires_grad=True), torch.tensor(values)
+    for size in ((3, 1), (1, 1, 4), (2, 3, 4), (1,)):
+        np.testing.assert_allclose(x.sum_to_size(size).detach().numpy(),
+                                   tx.sum_to_size(size).numpy(), rtol=1e-12)
+    x.sum_to_size(3, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3, 4)))
+    with pytest.raises(RuntimeError, match=r"sum_to_size: size \(2,\) is not expandable to "
+                                           r"the tensor's size \(2, 3, 4\)"):
+        x.sum_to_size(2)

@@ -224,3 +224,39 @@ def attach_reductions_and_flips():
 
 
 attach_reductions_and_flips()
+
+
+def _sum_to_size(self, *size):
+    """Sum over the dims that ``size`` broadcasts along, to get a tensor of shape ``size``
+    (the adjoint of ``expand``): size must expand to this tensor's shape."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    if len(size) > self.ndim or any(s not in (1, n) for s, n in
+                                    zip(size[::-1], tuple(self.shape)[::-1])):
+        raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's size "
+                           f"{tuple(self.shape)}")
+    return V.sum_to(self, size)
+
+
+def _fill_diagonal_(self, fill_value, wrap: bool = False):
+    """Write ``fill_value`` on the main diagonal, in place: a matrix (with ``wrap``, a tall
+    one's diagonal starts again every n + 1 rows, as in NumPy), or a tensor whose dims are
+    all equal (elements [i, i, ..., i])."""
+    import numpy as np
+
+    from .. import backend
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise RuntimeError(f"fill_diagonal_: expected a matrix, or a tensor of at least 2 "
+                           f"dims all of equal length, got shape {tuple(self.shape)}")
+    on_diagonal = np.zeros(tuple(self.shape), dtype=np.bool_)
+    np.fill_diagonal(on_diagonal, True, wrap=wrap)
+    mask = Tensor._make(backend.to_device(on_diagonal, self.device))
+    # the value in the tensor's dtype (a fill, like fill_: 2.5 into int64 is 2)
+    fill = Tensor._make(backend.to_device(np.asarray(fill_value).astype(self.dtype),
+                                          self.device))
+    return self._inplace("fill_diagonal_()", lambda: E.where(mask, fill, self))
+
+
+Tensor.sum_to_size = _sum_to_size
+Tensor.fill_diagonal_ = _fill_diagonal_
