@@ -19,7 +19,11 @@ import numpy as _np
 # (ops/kernel_calls.py).
 from . import accelerator, autograd, backend, backends, cuda, ops  # noqa: F401
 from .autograd import enable_grad, no_grad, set_grad_enabled  # noqa: F401
-from .autograd.grad_mode import is_grad_enabled  # noqa: F401
+from .autograd.grad_mode import (  # noqa: F401
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+)
 from .backend import Device as device  # noqa: F401
 from .ops.compare import (  # noqa: F401
     allclose,
@@ -185,20 +189,48 @@ from .ops.indexing import (  # noqa: E402,F401
 )
 from .ops.linalg import baddbmm, einsum, mv  # noqa: E402,F401
 from .ops.pointwise import (  # noqa: E402,F401
+    acos,
+    acosh,
     addcdiv,
     addcmul,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    asin,
+    asinh,
+    atan,
     atan2,
+    atanh,
     clamp_max,
     clamp_min,
+    copysign,
+    cosh,
+    deg2rad,
     erfc,
+    exp2,
     expm1,
+    float_power,
     floor_divide,
+    fmax,
+    fmin,
     fmod,
+    frac,
+    hypot,
     log2,
     log10,
+    logaddexp,
+    logaddexp2,
+    logit,
     nan_to_num,
+    rad2deg,
     remainder,
+    sinc,
+    sinh,
     tan,
+    xlogy,
 )
 from .ops.rearrange import (  # noqa: E402,F401
     diagonal,
@@ -219,4 +251,44 @@ arctan2 = atan2
 
 from .ops.sampling import multinomial  # noqa: E402,F401
 
+# process-wide settings, random state, dtype limits (PyTorch's top-level utilities)
+# isort: split
+from .random import Generator, get_rng_state, initial_seed, seed, set_rng_state  # noqa: E402,F401
+from .runtime import (  # noqa: E402,F401
+    are_deterministic_algorithms_enabled,
+    as_tensor,
+    e,
+    finfo,
+    get_num_threads,
+    iinfo,
+    inf,
+    is_complex,
+    is_deterministic_algorithms_warn_only_enabled,
+    is_floating_point,
+    nan,
+    numel,
+    pi,
+    set_num_threads,
+    set_printoptions,
+    use_deterministic_algorithms,
+)
+
 Tensor.multinomial = multinomial
+
+# counting and NaN-skipping reductions, flips and rotations, ravel, trace, argwhere, splits,
+# grids and broadcasting of several tensors, diagonal matrices, take, inner, kron
+# isort: split
+from .ops.compare import argwhere  # noqa: E402,F401
+from .ops.indexing import take  # noqa: E402,F401
+from .ops.join import dsplit, hsplit, tensor_split, vsplit  # noqa: E402,F401
+from .ops.linalg import inner, kron, trace  # noqa: E402,F401
+from .ops.movement import broadcast_tensors, ravel  # noqa: E402,F401
+from .ops.rearrange import (  # noqa: E402,F401
+    cartesian_prod,
+    diag,
+    diag_embed,
+    diagflat,
+    meshgrid,
+)
+from .ops.reduce import aminmax, count_nonzero, nanmean, nansum  # noqa: E402,F401
+from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 import warnings
 
 import numpy as np
@@ -19,13 +20,22 @@ from . import backend
 from .autograd.grad_mode import STATE
 from .backend import Device
 
-_rng = np.random.default_rng()
+
+def _fresh_seed() -> int:
+    """A nondeterministic 63-bit seed, from the operating system's entropy."""
+    return int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+# The generator behind every random draw, and the seed it started from (``mg.initial_seed``)
+_initial_seed = _fresh_seed()
+_rng = np.random.default_rng(_initial_seed)
 _new = object.__new__
 
 
 def manual_seed(seed: int):
     """Seed every random number minigrad draws (``randn``, ``rand``, dropout, init, shuffling)."""
-    global _rng
+    global _rng, _initial_seed
+    _initial_seed = int(seed)
     _rng = np.random.default_rng(seed)
     cp = backend._cupy()
     if cp is not None:
@@ -408,6 +418,7 @@ class Tensor:
         """
         self._check_inplace(op)
         result = compute()
+        _check_inplace_cast(op, result.dtype, self.dtype)
         if not result.requires_grad:
             return self._overwrite(op, result.array)
         if result.shape != self.shape:
@@ -477,8 +488,7 @@ class Tensor:
     # -- printing ------------------------------------------------------------------------------
     def __repr__(self):
         arr = backend.to_device(self.array, backend.CPU)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", threshold=1000,
-                               precision=4, floatmode="maxprec_equal" if arr.size else "fixed")
+        body = _array_text(arr)
         extras = []
         if self.device.type != "cpu":
             extras.append(f"device='{self.device}'")
@@ -491,6 +501,40 @@ class Tensor:
         return "tensor(" + ", ".join([body] + extras) + ")"
 
     __str__ = __repr__
+
+
+# bool < integer < float < complex: an in-place op may not write a result into a tensor of a
+# lower kind (PyTorch's rule: int_tensor.exp_() raises instead of truncating)
+_KIND_RANK = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+
+
+def _check_inplace_cast(op: str, result_dtype, self_dtype) -> None:
+    if _KIND_RANK[np.dtype(result_dtype).kind] > _KIND_RANK[np.dtype(self_dtype).kind]:
+        raise RuntimeError(f"{op}: result type {result_dtype} can't be cast to the desired "
+                           f"output type {self_dtype} (the tensor written in place); use the "
+                           f"out-of-place op, or convert the tensor first, e.g. x = x.float()")
+
+
+# How tensors print; mg.set_printoptions (runtime.py) changes these
+PRINT_OPTIONS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80,
+                 "sci_mode": None}
+
+
+def _array_text(arr: np.ndarray) -> str:
+    """The values part of a tensor's repr, under ``PRINT_OPTIONS``."""
+    opts = PRINT_OPTIONS
+    formatter = None
+    if opts["sci_mode"] is not None and arr.dtype.kind == "f":
+        # a space where a minus would go when any value is negative, so columns line up
+        sign = " " if arr.size and bool((arr < 0).any()) else ""
+        spec = f"{sign}.{opts['precision']}{'e' if opts['sci_mode'] else 'f'}"
+        formatter = {"float_kind": lambda v: format(v, spec)}
+    threshold = opts["threshold"]
+    return np.array2string(arr, separator=", ", prefix="tensor(",
+                           threshold=sys.maxsize if threshold == float("inf") else int(threshold),
+                           edgeitems=int(opts["edgeitems"]), max_line_width=int(opts["linewidth"]),
+                           precision=int(opts["precision"]), formatter=formatter,
+                           floatmode="maxprec_equal" if arr.size else "fixed")
 
 
 _LEGACY_TYPE_NAMES = {

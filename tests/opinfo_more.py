@@ -223,3 +223,66 @@ register("linalg.svd", _svd_invariants, lambda r: [
     Sample(t(r, 2, 4, 3), full_matrices=False), Sample(t(r, 2, 3, 4))])
 register("linalg.svdvals", mg.linalg.svdvals, lambda r: [
     Sample(t(r, 3, 5)), Sample(t(r, 5, 3)), Sample(t(r, 2, 2, 3))])
+
+# ---- NaN-skipping reductions, flips and rotations, ravel, trace -------------------------------
+
+
+def _with_nan(r, *shape):
+    x = r.uniform(-2, 2, size=shape)
+    x.flat[r.choice(x.size, size=2, replace=False)] = np.nan
+    return _leaf(x)
+
+
+register("nansum", mg.nansum, lambda r: [
+    Sample(_with_nan(r, 3, 4)), Sample(_with_nan(r, 3, 4), 1),
+    Sample(_with_nan(r, 2, 3, 2), (0, 2), keepdim=True)])
+register("nanmean", mg.nanmean, lambda r: [
+    Sample(_with_nan(r, 3, 4)), Sample(_with_nan(r, 3, 5), 1),
+    Sample(_with_nan(r, 2, 3, 2), (0, 2), keepdim=True)])
+register("fliplr", mg.fliplr, lambda r: [Sample(t(r, 3, 4)), Sample(t(r, 2, 3, 2))])
+register("flipud", mg.flipud, lambda r: [Sample(t(r, 5)), Sample(t(r, 3, 4))])
+register("rot90", mg.rot90, lambda r: [
+    Sample(t(r, 3, 4)), Sample(t(r, 3, 4), 2), Sample(t(r, 2, 3, 4), -1, (2, 0)),
+    Sample(t(r, 2, 3), 4)])
+register("ravel", mg.ravel, lambda r: [Sample(t(r, 3, 4).transpose(0, 1)), Sample(t(r))])
+register("trace", mg.trace, lambda r: [Sample(t(r, 3, 3)), Sample(t(r, 2, 5)),
+                                       Sample(t(r, 4, 3))])
+
+# ---- splits, grids, broadcasting of several tensors, aminmax ----------------------------------
+register("tensor_split", mg.tensor_split, lambda r: [
+    Sample(t(r, 7, 3), 3), Sample(t(r, 3, 6), [1, 4], dim=1),
+    Sample(t(r, 2, 5), [4, 2, -1], dim=-1, desc="decreasing and negative indices")])
+register("hsplit", mg.hsplit, lambda r: [Sample(t(r, 3, 6), 3), Sample(t(r, 6), [2])])
+register("vsplit", mg.vsplit, lambda r: [Sample(t(r, 4, 3), 2), Sample(t(r, 4, 3), [1, 3])])
+register("dsplit", mg.dsplit, lambda r: [Sample(t(r, 2, 3, 4), 2)])
+register("broadcast_tensors", mg.broadcast_tensors, lambda r: [
+    Sample(t(r, 3, 1), t(r, 4), t(r, 2, 1, 1))])
+register("meshgrid", mg.meshgrid, lambda r: [
+    Sample(t(r, 3), t(r, 2), indexing="ij"), Sample(t(r, 3), t(r, 2), t(r, 4), indexing="xy"),
+    Sample(t(r), t(r, 2), desc="a 0-d input")])
+register("cartesian_prod", mg.cartesian_prod, lambda r: [Sample(t(r, 3), t(r, 2), t(r, 2)),
+                                                          Sample(t(r, 4))])
+
+
+def _distinct(r, *shape):
+    """Distinct values: amin and amax have no ties, so finite differences see one winner."""
+    return _leaf(r.permutation(np.prod(shape)).reshape(shape) * 0.3 + r.uniform(0, 0.1, shape))
+
+
+register("aminmax", mg.aminmax, lambda r: [
+    Sample(_distinct(r, 3, 4)), Sample(_distinct(r, 3, 4), dim=1),
+    Sample(_distinct(r, 2, 3, 2), dim=0, keepdim=True)])
+
+# ---- diagonal matrices, take, inner, kron -----------------------------------------------------
+register("diag_embed", mg.diag_embed, lambda r: [
+    Sample(t(r, 3)), Sample(t(r, 2, 3), 1), Sample(t(r, 2, 3), -2, 0, 2),
+    Sample(t(r, 2, 2, 3), 1, 3, 1)])
+register("diagflat", mg.diagflat, lambda r: [Sample(t(r, 2, 2)), Sample(t(r, 3), -1)])
+register("diag", mg.diag, lambda r: [Sample(t(r, 3)), Sample(t(r, 3), 2), Sample(t(r, 3, 4)),
+                                     Sample(t(r, 4, 3), -1)])
+register("take", mg.take, lambda r: [
+    Sample(t(r, 3, 4), mg.tensor([[0, 11], [-1, 5], [5, 2]])), Sample(t(r, 5), mg.tensor(3))])
+register("inner", mg.inner, lambda r: [Sample(t(r, 3), t(r, 3)), Sample(t(r, 2, 3), t(r, 4, 3)),
+                                       Sample(t(r), t(r, 2, 3), desc="0-d operand")])
+register("kron", mg.kron, lambda r: [Sample(t(r, 2, 3), t(r, 3, 2)), Sample(t(r, 2), t(r, 2, 3)),
+                                     Sample(t(r, 2, 1, 2), t(r, 2, 2))])

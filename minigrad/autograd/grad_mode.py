@@ -22,6 +22,7 @@ class _State(threading.local):
     are each thread's starting values; an assignment changes the calling thread's copy only)."""
 
     enabled = True
+    inference = False  # inside inference_mode (recording is off there too)
     anomaly = False
     backward_node = None  # the node whose backward is running (named in anomaly errors)
 
@@ -89,6 +90,46 @@ class set_grad_enabled(_GradModeContext):
 
     def _fresh(self):
         return set_grad_enabled(self.mode)  # its __init__ switches the mode, __exit__ restores
+
+
+class inference_mode:
+    """``no_grad`` that also says so: ``mg.is_inference_mode_enabled()`` is True inside.
+
+    ``with mg.inference_mode():``, ``@mg.inference_mode()`` or ``@mg.inference_mode``;
+    ``inference_mode(False)``
+    leaves both switches as they are, as in PyTorch. PyTorch also marks the tensors made
+    inside as inference tensors (to skip version counters); minigrad records nothing there
+    either way, and has no such mark.
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode):              # used bare as a decorator: @mg.inference_mode
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self.prev = STATE.enabled, STATE.inference
+        if self.mode:
+            STATE.enabled, STATE.inference = False, True
+        return self
+
+    def __exit__(self, *exc):
+        STATE.enabled, STATE.inference = self.prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+def is_inference_mode_enabled() -> bool:
+    return STATE.inference
 
 
 class detect_anomaly:

@@ -19,6 +19,7 @@ from itertools import accumulate
 
 import numpy as np
 
+from ..random import Generator
 from ..tensor import Tensor, default_generator, tensor
 
 
@@ -120,7 +121,7 @@ def random_split(dataset: Dataset, lengths, generator=None) -> list[Subset]:
 
     ``lengths`` are sample counts summing to ``len(dataset)``, or fractions summing to 1
     (``[0.8, 0.2]``); leftover samples from rounding fractions down go one each to the first
-    splits, as in PyTorch. ``generator`` is a ``numpy.random.Generator`` or an int seed;
+    splits, as in PyTorch. ``generator`` is an ``mg.Generator``, a ``numpy.random.Generator`` or an int seed;
     without one the split follows ``mg.manual_seed``.
     """
     lengths = list(lengths)
@@ -156,7 +157,10 @@ def as_generator(generator=None) -> np.random.Generator:
         return default_generator()  # asked each time: mg.manual_seed replaces it
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, Generator):
+        return generator._numpy
     if isinstance(generator, (int, np.integer)):
         return np.random.default_rng(int(generator))
-    raise TypeError(f"generator must be a numpy.random.Generator or an int seed, got "
+    raise TypeError(f"generator must be an mg.Generator, a numpy.random.Generator or an int "
+                    f"seed, got "
                     f"{type(generator).__name__}")

@@ -274,3 +274,8 @@ def argsort(x: Tensor, dim: int = -1, descending: bool = False, *,
     """The indices that sort ``x`` along ``dim`` (always stable, whatever ``stable`` says)."""
     d = normalize_dim("argsort", dim, x.ndim)
     return Tensor._make(_sorted_indices(x, d, descending))
+
+
+def argwhere(x: Tensor) -> Tensor:
+    """The indices of the nonzero elements, one row per element: ``nonzero(x)``."""
+    return nonzero(x)

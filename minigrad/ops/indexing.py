@@ -546,3 +546,13 @@ def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
     check_index_range("scatter_add", idx, d, x.shape[d])
     return x + ScatterAdd.apply(src[tuple(slice(0, s) for s in idx.shape)], d, idx,
                                 tuple(x.shape))
+
+
+def take(input: Tensor, index) -> Tensor:  # noqa: A002
+    """The elements of ``input`` read as one flat vector (row-major), at ``index``: the
+    output has index's shape. Negative indices count from the end, as in PyTorch."""
+    op = "take"
+    idx = _index_data(op, index)
+    flat = reshape(input, (-1,))
+    idx = _wrapped(op, backend.as_array(idx), flat.shape[0], 0)
+    return getitem(flat, (idx.reshape(-1),)).reshape(tuple(idx.shape))

@@ -188,3 +188,60 @@ def unbind(x: Tensor, dim: int = 0):
         return ()
     out = Unbind.apply(x, d)
     return out if isinstance(out, tuple) else (out,)
+
+
+def tensor_split(input: Tensor, indices_or_sections, dim: int = 0):  # noqa: A002
+    """Split along ``dim`` into ``n`` nearly equal pieces (an int: the first ``size % n``
+    pieces one longer), or at the given indices (a list, tuple or 1-D int tensor: the pieces
+    are x[:i0], x[i0:i1], ..., x[ik:], with Python's slice rules)."""
+    _require_dims("tensor_split", input)
+    d = normalize_dim("tensor_split", dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        if indices_or_sections.ndim > 1 or indices_or_sections.dtype.kind not in "iu":
+            raise RuntimeError(f"tensor_split: indices_or_sections must be an int, a list of "
+                               f"ints or a 0-d/1-D int tensor, got a "
+                               f"{indices_or_sections.dtype} tensor of shape "
+                               f"{tuple(indices_or_sections.shape)}")
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, (tuple, list)):
+        bounds = [None] + [as_int("tensor_split", "each index", i) for i in indices_or_sections]
+        bounds.append(None)
+        lead = (slice(None),) * d
+        return tuple(input[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:]))
+    sections = as_int("tensor_split", "sections", indices_or_sections)
+    if sections <= 0:
+        raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got "
+                           f"{sections}")
+    q, r = divmod(n, sections)
+    return split(input, [q + 1] * r + [q] * (sections - r), d)
+
+
+def _split_along(op: str, input: Tensor, indices_or_sections, dim: int, min_dims: int):  # noqa: A002
+    """hsplit/vsplit/dsplit: tensor_split along ``dim``; an int count must divide the size."""
+    if input.ndim < min_dims:
+        raise RuntimeError(f"{op}: requires a tensor with at least {min_dims} dimension(s), "
+                           f"got shape {tuple(input.shape)}")
+    if not isinstance(indices_or_sections, (tuple, list, Tensor)):
+        sections = as_int(op, "sections", indices_or_sections)
+        size = input.shape[dim]
+        if sections <= 0 or size % sections:
+            raise RuntimeError(f"{op}: attempted to split along dimension {dim}, but the size "
+                               f"of the dimension {size} is not divisible by the split_size "
+                               f"{sections}")
+    return tensor_split(input, indices_or_sections, dim)
+
+
+def hsplit(input: Tensor, indices_or_sections):  # noqa: A002
+    """Split the columns: dim 1, or dim 0 for a 1-D tensor."""
+    return _split_along("hsplit", input, indices_or_sections, 0 if input.ndim == 1 else 1, 1)
+
+
+def vsplit(input: Tensor, indices_or_sections):  # noqa: A002
+    """Split the rows: dim 0, of a tensor of 2 or more dims."""
+    return _split_along("vsplit", input, indices_or_sections, 0, 2)
+
+
+def dsplit(input: Tensor, indices_or_sections):  # noqa: A002
+    """Split along the depth: dim 2, of a tensor of 3 or more dims."""
+    return _split_along("dsplit", input, indices_or_sections, 2, 3)

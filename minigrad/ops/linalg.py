@@ -30,7 +30,7 @@ from ..tensor import Tensor
 from .arguments import normalize_dim
 from .matmul import matmul
 from .movement import expand, sum_to
-from .rearrange import movedim
+from .rearrange import diagonal, movedim
 from .reduce import Norm, _axes, amax, amin
 from .reduce import sum as sum_
 
@@ -426,3 +426,41 @@ def norm(A: Tensor, ord=None, dim=None, keepdim: bool = False, *, dtype=None) ->
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     raise RuntimeError(f"{op}: If dim is not specified but ord is, the input must be 1D or "
                        f"2D. Got {A.ndim}D.")
+
+
+def trace(input: Tensor) -> Tensor:  # noqa: A002
+    """The sum of the main diagonal of a matrix (2-D only, as in PyTorch); integer and bool
+    matrices sum to int64, like ``sum``.   d trace / dA = I (where the diagonal runs)."""
+    if not isinstance(input, Tensor) or input.ndim != 2:
+        shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
+        raise RuntimeError(f"trace: expected a matrix (a 2-D tensor), got {shape}")
+    return sum_(diagonal(input))
+
+
+def inner(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """Sum over the last dims: out[i..., j...] = sum_k a[i..., k] b[j..., k] (shape
+    a.shape[:-1] + b.shape[:-1]); a 0-d operand multiplies instead."""
+    from .elementwise import mul
+    if input.ndim == 0 or other.ndim == 0:
+        return mul(input, other)
+    k, k_other = input.shape[-1], other.shape[-1]
+    if k != k_other:
+        raise RuntimeError(f"inner: the last dims must match, got shapes {tuple(input.shape)} "
+                           f"and {tuple(other.shape)}")
+    a = input.reshape(-1, k)
+    b = other.reshape(-1, k)
+    return matmul(a, b.transpose(0, 1)).reshape(tuple(input.shape[:-1]) +
+                                                  tuple(other.shape[:-1]))
+
+
+def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+    """The Kronecker product: block (i, j, ...) of the output is a[i, j, ...] * b. With the
+    operands' ranks padded with leading 1s to be equal, a[i] b[j] lands at i * b_shape + j:
+    an outer product with the dims interleaved (a0, b0, a1, b1, ...), then merged."""
+    from .elementwise import mul
+    ndim = max(input.ndim, other.ndim)
+    a_shape = (1,) * (ndim - input.ndim) + tuple(input.shape)
+    b_shape = (1,) * (ndim - other.ndim) + tuple(other.shape)
+    a = input.reshape(tuple(s for n in a_shape for s in (n, 1)))
+    b = other.reshape(tuple(s for n in b_shape for s in (1, n)))
+    return mul(a, b).reshape(tuple(x * y for x, y in zip(a_shape, b_shape)))

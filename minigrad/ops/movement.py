@@ -360,3 +360,21 @@ def clone(x: Tensor, *, memory_format=None) -> Tensor:
     """A differentiable copy, C-contiguous whatever ``memory_format`` says."""
     check_memory_format("clone", memory_format, x.ndim)
     return Clone.apply(x)
+
+
+def ravel(x: Tensor) -> Tensor:
+    """The elements as one dim, in row-major order (a 0-d tensor gives 1 element)."""
+    return reshape(x, -1)
+
+
+def broadcast_tensors(*tensors):
+    """Every tensor expanded to the shape they broadcast to (views: no copy)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    shapes = [tuple(t.shape) for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise RuntimeError(f"broadcast_tensors: shapes {shapes} don't broadcast to one shape "
+                           f"(each dim must match or be 1, counted from the right)") from None
+    return tuple(broadcast_to(t, shape) for t in tensors)

@@ -259,3 +259,94 @@ def tril(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
 def triu(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
     """The upper triangle of the last two dims (on and above diagonal ``diagonal``)."""
     return _triangle(input, diagonal, False, "triu")
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids: for 1-D tensors of sizes n1, n2, ... one tensor per input, each of
+    shape (n1, n2, ...) (``indexing="ij"``, the default) holding its input along its own dim;
+    ``indexing="xy"`` swaps the first two dims (n2, n1, ...), as NumPy's default does."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    if indexing is None:
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expects 0-D or 1-D tensors, got tensor {i} of "
+                               f"shape {tuple(t.shape)}")
+        if t.dtype != tensors[0].dtype:
+            raise RuntimeError(f"meshgrid: expects all tensors to have the same dtype, got "
+                               f"{tensors[0].dtype} (tensor 0) and {t.dtype} (tensor {i})")
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) >= 2:
+        dims[0], dims[1] = 1, 0                  # input 0 runs along dim 1, input 1 along 0
+    sizes = [t.numel() for t in tensors]
+    shape = [0] * len(tensors)
+    for i, d in enumerate(dims):
+        shape[d] = sizes[i]
+    grids = []
+    for i, t in enumerate(tensors):
+        along = [1] * len(tensors)
+        along[dims[i]] = sizes[i]
+        grids.append(reshape(t, tuple(along)).expand(*shape))
+    return tuple(grids)
+
+
+def cartesian_prod(*tensors) -> Tensor:
+    """Every combination of one element from each 1-D tensor, as the rows of an
+    (n1 * n2 * ..., k) tensor in row-major order; with one tensor, that tensor."""
+    for i, t in enumerate(tensors):
+        if t.ndim != 1:
+            raise RuntimeError(f"cartesian_prod: expects 1-D tensors, got tensor {i} of shape "
+                               f"{tuple(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    from .join import stack
+    return stack([reshape(g, (-1,)) for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: A002
+    """Each last-dim vector of ``input`` (length n) placed on diagonal ``offset`` of an
+    (n + |offset|)-square matrix whose two dims are ``dim1`` and ``dim2`` of the output (zeros
+    elsewhere). Written as where(on the diagonal, the values, 0): the gradient is the
+    gradient's diagonal, and no inf or NaN leaks off the diagonal."""
+    from .elementwise import where
+    from .padding import pad
+    n = input.shape[-1] if input.ndim else 1
+    out_ndim = input.ndim + 1
+    d1, d2 = normalize_dim("diag_embed", dim1, out_ndim), normalize_dim("diag_embed", dim2,
+                                                                        out_ndim)
+    if d1 == d2:
+        raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical, got dim1="
+                           f"{dim1} and dim2={dim2}")
+    rows = reshape(input, tuple(input.shape) + (1,))            # (..., n, 1): row i holds v_i
+    eye = Tensor._make(backend.to_device(np.eye(n, dtype=np.bool_), input.device))
+    zero = Tensor._make(backend.array_module(input.array).zeros((), dtype=input.dtype))
+    square = where(eye, rows, zero)             # (..., n, n), v on the diagonal, input's dtype
+    k = abs(int(offset))
+    if k:       # above the diagonal: zero columns on the left and zero rows at the bottom
+        widths = (k, 0, 0, k) if offset > 0 else (0, k, k, 0)
+        square = pad(square, widths)
+    # the two new dims are the last two; move them to (d1, d2)
+    return movedim(square, (out_ndim - 2, out_ndim - 1), (d1, d2))
+
+
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:  # noqa: A002
+    """The elements of ``input``, flattened, on diagonal ``offset`` of a square matrix."""
+    return diag_embed(reshape(input, (-1,)), offset)
+
+
+_matrix_diagonal = diagonal     # diag's argument is named ``diagonal`` (PyTorch's name)
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:  # noqa: A002
+    """A 1-D input: the square matrix with it on diagonal ``diagonal``; a 2-D input: that
+    diagonal of it, as a vector."""
+    if input.ndim == 1:
+        return diag_embed(input, diagonal)
+    if input.ndim == 2:
+        return _matrix_diagonal(input, diagonal)
+    raise RuntimeError(f"diag: expected a 1-D or 2-D tensor, got shape {tuple(input.shape)}")

@@ -221,12 +221,12 @@ class AMax(ArrayFunction):
 
 
 def _check_nonempty(x, axes, op):
+    """max/min have no identity: every reduced dim needs an element. An empty dim that is not
+    reduced is fine (amin over dim 0 of a (5, 0, 5) tensor is an empty (0, 5) tensor)."""
     for a in axes:
         if x.shape[a] == 0:
             raise IndexError(f"{op}(): expected a non-empty dimension {a} to reduce, but the "
                              f"tensor has shape {tuple(x.shape)}")
-    if x.numel() == 0:
-        raise RuntimeError(f"{op}(): cannot reduce an empty tensor")
 
 
 def amax(x: Tensor, dim=None, keepdim: bool = False) -> Tensor:
@@ -477,3 +477,47 @@ def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False) -> Tensor:
         raise RuntimeError(f"norm: can't compute the {p} norm over an empty dimension of a "
                            f"tensor of shape {tuple(x.shape)}: max and min have no identity")
     return Norm.apply(x, p, axes, keepdim)
+
+
+# ---- counting and NaN-skipping reductions ----------------------------------------------------
+
+def count_nonzero(input: Tensor, dim=None) -> Tensor:  # noqa: A002
+    """How many elements are not 0, over ``dim`` (an int, a tuple, or None for all): int64."""
+    return sum(input != 0, dim)
+
+
+def nansum(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A002
+    """The sum with NaNs counted as 0.   d/dx_i = 1 where x_i is not NaN, 0 where it is."""
+    if input.dtype.kind in "fc":
+        input = _without_nans(input)
+    return sum(input, dim, keepdim, dtype)
+
+
+def nanmean(input: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A002
+    """The mean of the elements that are not NaN (NaN where all are):
+    nansum(x) / count(not NaN).   d/dx_i = 1 / count where x_i is not NaN, 0 where it is."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.dtype.kind not in "fc":
+        raise RuntimeError(f"nanmean(): expected a floating point or complex tensor as input, "
+                           f"got {input.dtype}")
+    present = sum(~input.isnan(), dim, keepdim).to(input.dtype)
+    return nansum(input, dim, keepdim) / present
+
+
+def _without_nans(x: Tensor) -> Tensor:
+    from .elementwise import where
+    return where(x.isnan(), 0.0, x)
+
+
+AminmaxResult = collections.namedtuple("aminmax", ["min", "max"])
+
+
+def aminmax(input: Tensor, *, dim=None, keepdim: bool = False):  # noqa: A002
+    """(amin, amax) in one call, as a named tuple ``(min, max)``; ``dim`` is one dim or None
+    (all elements). Gradients as amin's and amax's (shared evenly among ties)."""
+    if dim is not None and not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"aminmax: dim must be an int or None, got {dim!r}")
+    if dim is None and input.numel() == 0:
+        raise RuntimeError("aminmax: cannot compute aminmax over an empty tensor")
+    return AminmaxResult(amin(input, dim, keepdim), amax(input, dim, keepdim))

@@ -191,3 +191,40 @@ def flip(x: Tensor, dims) -> Tensor:
     dims = {normalize_dim("flip", d, x.ndim) for d in (dims if isinstance(dims, (tuple, list)) else [dims])}
     return GetItem.apply(x, tuple(slice(None, None, -1) if i in dims else slice(None)
                                   for i in range(x.ndim)))
+
+
+def fliplr(x: Tensor) -> Tensor:
+    """Reverse the columns (dim 1): ``flip(x, 1)``, for tensors of 2 or more dims."""
+    if x.ndim < 2:
+        raise RuntimeError(f"fliplr: input must be >= 2-d, got shape {tuple(x.shape)}")
+    return flip(x, 1)
+
+
+def flipud(x: Tensor) -> Tensor:
+    """Reverse the rows (dim 0): ``flip(x, 0)``, for tensors of 1 or more dims."""
+    if x.ndim < 1:
+        raise RuntimeError("flipud: input must be >= 1-d, got a 0-d tensor")
+    return flip(x, 0)
+
+
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor:
+    """Rotate by 90 degrees k times in the plane of ``dims``, from the first dim towards the
+    second: one turn is flip(dims[1]) then swapping the two dims (a view, no arithmetic)."""
+    dims = tuple(dims)
+    if len(dims) != 2:
+        raise RuntimeError(f"rot90: expected exactly 2 rotation dims, got dims={dims}")
+    if x.ndim < 2:
+        raise RuntimeError(f"rot90: expected a tensor of >= 2 dims, got shape "
+                           f"{tuple(x.shape)}")
+    d0, d1 = normalize_dim("rot90", dims[0], x.ndim), normalize_dim("rot90", dims[1], x.ndim)
+    if d0 == d1:
+        raise RuntimeError(f"rot90: the rotation dims must be different, got dims={dims}")
+    from .movement import transpose
+    turns = k % 4
+    if turns == 1:
+        return transpose(flip(x, d1), d0, d1)
+    if turns == 2:
+        return flip(x, (d0, d1))
+    if turns == 3:
+        return transpose(flip(x, d0), d0, d1)
+    return x.clone()

@@ -128,13 +128,21 @@ def _inplace_method(name, fn):
     return method
 
 
+# pointwise ops that PyTorch has as methods with an in-place form too
+_POINTWISE_MORE = ("asin", "acos", "atan", "sinh", "cosh", "asinh", "acosh", "atanh",
+                   "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "exp2",
+                   "frac", "sinc", "deg2rad", "rad2deg", "logit", "hypot", "xlogy",
+                   "copysign", "float_power")
+
+
 def attach_more():
     from . import creation, indexing, linalg, pointwise, rearrange, scan, statistics
     T = Tensor
     for module, names in (
             (pointwise, ("log2", "log10", "log1p", "expm1", "tan", "erfc", "atan2",
                          "remainder", "fmod", "floor_divide", "clamp_min", "clamp_max",
-                         "nan_to_num", "addcmul", "addcdiv")),
+                         "nan_to_num", "addcmul", "addcdiv", *_POINTWISE_MORE,
+                         "fmax", "fmin", "logaddexp", "logaddexp2")),
             (scan, ("cumsum", "cumprod")),
             (indexing, ("index_select", "take_along_dim", "masked_select", "narrow", "select",
                         "index_add", "scatter", "scatter_reduce")),
@@ -155,6 +163,100 @@ def attach_more():
                  "scatter_add", "tril", "triu", "baddbmm"):
         setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
     T.arctan2_ = T.atan2_
+    for name in _POINTWISE_MORE:
+        setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
 
 
 attach_more()
+
+
+# ---- in-place forms of the common pointwise ops, and questions about layout ----------------
+
+# x.name_(...) is x.name(...) written into x (recorded and version-checked, like add_)
+_INPLACE_OF_METHOD = ("exp", "log", "sqrt", "abs", "neg", "pow", "sigmoid", "tanh", "relu",
+                      "floor", "ceil", "round", "trunc", "masked_fill", "lerp", "sign",
+                      "reciprocal", "rsqrt", "square", "sin", "cos")
+
+
+def _strides_in_elements(self, dim=None):
+    """PyTorch's strides: how many elements to step to move one place along each dim."""
+    strides = tuple(s // self.array.itemsize for s in self.array.strides)
+    if dim is None:
+        return strides
+    from .arguments import normalize_dim
+    return strides[normalize_dim("stride", dim, self.ndim)]
+
+
+def attach_inplace_and_queries():
+    T = Tensor
+    for name in _INPLACE_OF_METHOD:
+        setattr(T, f"{name}_", _inplace_method(name, getattr(T, name)))
+    T.clip_ = T.clamp_
+    T.is_contiguous = lambda self, memory_format=None: bool(self.array.flags.c_contiguous)
+    T.stride = _strides_in_elements
+    T.ndimension = lambda self: self.ndim
+    T.nelement = lambda self: self.numel()
+    T.nbytes = property(lambda self: int(self.array.nbytes))
+    T.itemsize = property(lambda self: int(self.array.itemsize))
+    T.retains_grad = property(lambda self: bool(self._retains_grad))
+    T.is_complex = lambda self: self.dtype.kind == "c"
+    T.is_cpu = property(lambda self: self.device.type == "cpu")
+    T.get_device = lambda self: -1 if self.device.type == "cpu" else (self.device.index or 0)
+
+
+attach_inplace_and_queries()
+
+
+def attach_reductions_and_flips():
+    from . import indexing, linalg, movement, rearrange, reduce, subscript
+    from .compare import argwhere
+    T = Tensor
+    from . import join
+    for module, names in ((reduce, ("count_nonzero", "nansum", "nanmean", "aminmax")),
+                          (subscript, ("fliplr", "flipud", "rot90")),
+                          (join, ("tensor_split", "hsplit", "vsplit", "dsplit")),
+                          (movement, ("ravel",)), (linalg, ("trace", "inner", "kron")),
+                          (rearrange, ("diag", "diag_embed", "diagflat")),
+                          (indexing, ("take",))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.argwhere = argwhere
+
+
+attach_reductions_and_flips()
+
+
+def _sum_to_size(self, *size):
+    """Sum over the dims that ``size`` broadcasts along, to get a tensor of shape ``size``
+    (the adjoint of ``expand``): size must expand to this tensor's shape."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    size = tuple(int(s) for s in size)
+    if len(size) > self.ndim or any(s not in (1, n) for s, n in
+                                    zip(size[::-1], tuple(self.shape)[::-1])):
+        raise RuntimeError(f"sum_to_size: size {size} is not expandable to the tensor's size "
+                           f"{tuple(self.shape)}")
+    return V.sum_to(self, size)
+
+
+def _fill_diagonal_(self, fill_value, wrap: bool = False):
+    """Write ``fill_value`` on the main diagonal, in place: a matrix (with ``wrap``, a tall
+    one's diagonal starts again every n + 1 rows, as in NumPy), or a tensor whose dims are
+    all equal (elements [i, i, ..., i])."""
+    import numpy as np
+
+    from .. import backend
+    if self.ndim < 2 or (self.ndim > 2 and len(set(self.shape)) != 1):
+        raise RuntimeError(f"fill_diagonal_: expected a matrix, or a tensor of at least 2 "
+                           f"dims all of equal length, got shape {tuple(self.shape)}")
+    on_diagonal = np.zeros(tuple(self.shape), dtype=np.bool_)
+    np.fill_diagonal(on_diagonal, True, wrap=wrap)
+    mask = Tensor._make(backend.to_device(on_diagonal, self.device))
+    # the value in the tensor's dtype (a fill, like fill_: 2.5 into int64 is 2)
+    fill = Tensor._make(backend.to_device(np.asarray(fill_value).astype(self.dtype),
+                                          self.device))
+    return self._inplace("fill_diagonal_()", lambda: E.where(mask, fill, self))
+
+
+Tensor.sum_to_size = _sum_to_size
+Tensor.fill_diagonal_ = _fill_diagonal_
