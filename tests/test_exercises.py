@@ -480,6 +480,94 @@ def receptive_field_float(layers):
     return float(_sol(10, "receptive_field")(layers))
 
 
+def wordpiece_without_hashes(word, vocab):
+    return _sol(8, "wordpiece")(word, vocab | {v[2:] for v in vocab if v.startswith("##")}
+                                | {"##" + v for v in vocab})
+
+
+def wordpiece_shortest_first(word, vocab):
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(start + 1, len(word) + 1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                pieces.append(piece)
+                start = end
+                break
+        else:
+            return ["[UNK]"]
+    return pieces
+
+
+def wordpiece_unknown_rest(word, vocab):
+    pieces, start = [], 0
+    while start < len(word):
+        for end in range(len(word), start, -1):
+            piece = word[start:end] if start == 0 else "##" + word[start:end]
+            if piece in vocab:
+                pieces.append(piece)
+                start = end
+                break
+        else:
+            return pieces + ["[UNK]"]
+    return pieces
+
+
+def wordpiece_backtracking(word, vocab, start=0):
+    """Any split into known pieces (longest first, trying shorter ones when stuck): not greedy."""
+    if start == len(word):
+        return []
+    for end in range(len(word), start, -1):
+        piece = word[start:end] if start == 0 else "##" + word[start:end]
+        if piece in vocab:
+            rest = wordpiece_backtracking(word, vocab, end)
+            if rest != ["[UNK]"]:
+                return [piece] + rest
+    return ["[UNK]"]
+
+
+def mlm_loss_over_all_positions(logits, labels):
+    valid = labels != -100
+    safe = mg.where(valid, labels, mg.zeros_like(labels))
+    picked = F.log_softmax(logits, dim=-1).gather(-1, safe.unsqueeze(-1)).squeeze(-1)
+    return -(picked * valid.float()).mean()
+
+
+def mlm_loss_sum(logits, labels):
+    return _sol(8, "mlm_loss")(logits, labels) * (labels != -100).sum()
+
+
+def mlm_loss_through_numpy(logits, labels):
+    return mg.tensor(_sol(8, "mlm_loss")(logits.detach(), labels).item())
+
+
+def mlm_loss_gathers_minus_100(logits, labels):
+    picked = F.log_softmax(logits, dim=-1).gather(-1, labels.unsqueeze(-1)).squeeze(-1)
+    return -picked[labels != -100].mean()
+
+
+def groups_one_lr(model, body_lr, head_lr, weight_decay):
+    return [{"params": [p for p in model.parameters() if p.requires_grad], "lr": body_lr,
+             "weight_decay": weight_decay}]
+
+
+def groups_decay_everything(model, body_lr, head_lr, weight_decay):
+    groups = _sol(8, "fine_tuning_groups")(model, body_lr, head_lr, weight_decay)
+    return [{**g, "weight_decay": weight_decay} for g in groups]
+
+
+def groups_with_frozen(model, body_lr, head_lr, weight_decay):
+    groups = _sol(8, "fine_tuning_groups")(model, body_lr, head_lr, weight_decay)
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    return groups + [{"params": frozen, "lr": body_lr, "weight_decay": weight_decay}]
+
+
+def groups_matrices_only(model, body_lr, head_lr, weight_decay):
+    return [{"params": [p for n, p in model.named_parameters() if p.ndim >= 2 and p.requires_grad
+                        and n.startswith("head.") == head], "lr": lr,
+             "weight_decay": weight_decay} for head, lr in ((False, body_lr), (True, head_lr))]
+
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -536,6 +624,12 @@ WRONG = {
     (10, 3): [(conv_transpose_kernel_flipped, "differs at"),
               (conv_transpose_stride_ignored, "has shape")],
     (10, 4): [(receptive_field_ignores_stride, "off by -2"), (receptive_field_float, "an int")],
+    (8, 1): [(wordpiece_without_hashes, "'##' in front"), (wordpiece_shortest_first, "not 'p'"),
+             (wordpiece_unknown_rest, "as a whole"), (wordpiece_backtracking, "no going back")],
+    (8, 2): [(mlm_loss_over_all_positions, "averages over all 15"), (mlm_loss_sum, "differs"),
+             (mlm_loss_through_numpy, "no graph"), (mlm_loss_gathers_minus_100, "raised")],
+    (8, 3): [(groups_one_lr, "gets lr"), (groups_decay_everything, "gets weight_decay"),
+             (groups_with_frozen, "frozen"), (groups_matrices_only, "is in no group")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES

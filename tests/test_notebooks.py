@@ -21,6 +21,7 @@ CHAPTERS = [
     "05_convolutional_networks",
     "06_recurrent_networks",
     "07_attention_and_transformers",
+    "08_pretraining_and_finetuning",
     "09_knowledge_distillation",
     "10_segmentation_unet",
 ]

@@ -8,7 +8,8 @@
 
 One concept per module: ``dataset.py`` (Dataset, TensorDataset, Subset, random_split,
 ConcatDataset), ``dataloader.py`` (DataLoader, default_collate), ``datasets.py`` (scikit-learn's
-bundled sets and generated tasks), ``mnist.py`` (MNIST / FashionMNIST downloads).
+bundled sets and generated tasks), ``sentiment.py`` (review sentences from a sentiment lexicon),
+``mnist.py`` (MNIST / FashionMNIST downloads).
 """
 
 from .dataloader import (
@@ -34,6 +35,7 @@ from .datasets import (
     make_spirals,
 )
 from .mnist import MNIST, FashionMNIST, read_idx
+from .sentiment import SentimentSentences, make_sentiment_sentences
 
 __all__ = [
     "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader",
@@ -42,5 +44,5 @@ __all__ = [
     "load_breast_cancer", "load_diabetes", "make_moons", "make_circles", "make_spirals",
     "make_sequence_task", "make_adding_problem", "make_shapes_images", "make_shape_scenes",
     "MNIST",
-    "FashionMNIST", "read_idx",
+    "FashionMNIST", "read_idx", "SentimentSentences", "make_sentiment_sentences",
 ]

@@ -254,6 +254,48 @@ def test_matches_torch_optim(rng, name, kw):
                                            atol=1e-12)
 
 
+GROUP_CASES = [("SGD", dict(momentum=0.9)), ("SGD", dict(momentum=0.9, nesterov=True)),
+               ("Adam", {}), ("Adam", dict(amsgrad=True)), ("AdamW", {}),
+               ("RMSprop", dict(momentum=0.5, centered=True)), ("Adagrad", {}), ("Adadelta", {})]
+
+
+@pytest.mark.parametrize("name,kw", GROUP_CASES, ids=lambda v: str(v))
+def test_groups_with_their_own_lr_and_weight_decay_match_torch(rng, name, kw):
+    """Fine-tuning's setup in every optimizer: a "body" group with a small lr and weight decay,
+    a "head" group with a larger lr and none, and a scheduler that scales each group's lr
+    from its own starting value; parameters, state and lrs follow torch.optim step by step."""
+    torch = pytest.importorskip("torch")
+    params = make_params(rng)
+    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+
+    def groups(ps):
+        return [{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1},
+                {"params": [ps[1]], "lr": 0.3, "weight_decay": 0.0}]
+
+    mine = getattr(optim, name)(groups(params), lr=1e-3, **kw)
+    theirs = getattr(torch.optim, name)(groups(tparams), lr=1e-3, **kw)
+    my_schedule = optim.lr_scheduler.CosineAnnealingLR(mine, T_max=4, eta_min=1e-3)
+    their_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(theirs, T_max=4, eta_min=1e-3)
+    for step_grads in grad_sequence(rng, params):
+        for p, tp, g in zip(params, tparams, step_grads):
+            p.grad = mg.tensor(g)
+            tp.grad = torch.tensor(g)
+        mine.step()
+        theirs.step()
+        my_schedule.step()
+        their_schedule.step()
+        for p, tp in zip(params, tparams):
+            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(my_schedule.get_last_lr(), their_schedule.get_last_lr(),
+                                   rtol=1e-14)
+    assert [g["weight_decay"] for g in mine.param_groups] == [0.1, 0.0]
+    for p, tp in zip(params, tparams):
+        for key, value in theirs.state[tp].items():
+            if key != "step":
+                np.testing.assert_allclose(mine.state[p][key], value.numpy(), rtol=1e-10,
+                                           atol=1e-12)
+
+
 @pytest.mark.parametrize("name,kw", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
                                      ("Adam", dict(lr=0.01, amsgrad=True)),
                                      ("AdamW", dict(lr=0.01, weight_decay=0.1)),
