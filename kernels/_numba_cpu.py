@@ -5,11 +5,9 @@ after each parallel loop, so the next loop starts in ~2.5 us; its "workqueue" la
 to sleep and pays ~70-110 us to wake them at every parallel call, which a training step with a
 dozen parallel kernels feels (a small CNN: 7-7.6 ms a step on OpenMP, 10.4-11 ms on
 workqueue). Spinning threads are harmful only when a second pool spins on the same cores:
-NumPy's OpenBLAS does, and the two fought badly when minigrad's products ran on OpenBLAS (CNN
-30-34 ms). Since the matrix products run on our own packed GEMM (gemm_packed_numba.py), minigrad
-never wakes OpenBLAS's threads, and OpenMP is the one pool, as it is in PyTorch. If your own
-code interleaves large NumPy products with minigrad's kernels, set
-NUMBA_THREADING_LAYER=workqueue. OpenMP is tried first, then workqueue (where Numba has no
+NumPy's OpenBLAS does, and the two fight whenever a step mixes NumPy products with Numba
+kernels. So NumPy's BLAS is limited to one thread here (_blas_threads.py) and OpenMP is the one
+pool, as it is in PyTorch. OpenMP is tried first, then workqueue (where Numba has no
 OpenMP); setting NUMBA_THREADING_LAYER or NUMBA_THREADING_LAYER_PRIORITY yourself wins.
 docs/design.md ("One thread pool") has the measurements.
 
@@ -28,12 +26,15 @@ import numba
 import numba.core.config
 from numba import njit, prange
 
+from ._blas_threads import limit_blas_threads
 from ._threads import ParallelKernel
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
     numba.config.THREADING_LAYER = "default"            # the first of the priority list...
     if "NUMBA_THREADING_LAYER_PRIORITY" not in os.environ:
         numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]   # ...that loads
+
+limit_blas_threads()        # one pool on the cores: see _blas_threads.py
 
 
 def slp_vectorizer():
