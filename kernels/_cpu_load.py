@@ -13,8 +13,8 @@ launch, ``LoadMonitor`` compares how long this process's cores were busy (Linux'
 ``/proc/stat``, everything but idle and I/O wait; steal time included, a hypervisor's other
 guests take cores too) with this process's own CPU time (``time.process_time``, all its
 threads): the difference is what *other* processes used. ``threads()`` is then the cores less
-that load, rounded to the nearest whole core, at least 1; with one thread left the kernels run
-their serial build (``kernels/_threads.py``), so nothing waits for a paused thread.
+that load, counting a core as free while other processes use at most ``FREE_TOLERANCE`` of it,
+at least 1; with one thread left the kernels run their serial build (``kernels/_threads.py``), so nothing waits for a paused thread.
 
 ``MINIGRAD_THREADS=fixed`` switches the measuring off: every parallel kernel uses Numba's
 thread count (``NUMBA_NUM_THREADS``, ``numba.set_num_threads``), as when timing a given thread
@@ -30,6 +30,14 @@ import threading
 import time
 
 ENV_VAR = "MINIGRAD_THREADS"
+# A core that other processes use a fraction b of runs our share of a parallel loop at (1 - b)
+# speed, and the loop waits for its slowest share: with two threads on two cores the loop
+# takes W / (2 (1 - b)) against W serial, a loss once b > 0.5 even before the scheduler's
+# pauses (each a time slice, milliseconds, while the finished thread spins). With about half
+# a core busy the 2-thread GPT step was much slower than on one thread, so a core counts only
+# while nearly free; 0.2 leaves room for the measuring noise (/proc/stat counts in 10 ms
+# ticks, 4 % of a core in a 0.25 s window) and for system daemons.
+FREE_TOLERANCE = 0.2
 LOAD_CHECK_S = 0.25       # a check (one read of /proc/stat) costs ~0.12 ms: ~0.05 % of the time
 
 try:
@@ -70,9 +78,9 @@ def busy_seconds(cpus, path="/proc/stat"):
 
 def threads_for_load(cores: int, others: float) -> int:
     """Threads worth running on ``cores`` cores while other processes keep ``others`` of them
-    busy: the free cores rounded to the nearest whole one (half a core busy or less keeps
-    them all), at least 1."""
-    return max(1, min(cores, math.floor(cores - others + 0.5)))
+    busy: the cores that are free, a core counting while others use at most
+    ``FREE_TOLERANCE`` of it (so 0.2 busy keeps all, 0.3 busy gives one up), at least 1."""
+    return max(1, min(cores, math.floor(cores - others + FREE_TOLERANCE)))
 
 
 class LoadMonitor:
