@@ -17,7 +17,8 @@ keeps the faster:
 * the decision is stored in a JSON file (``cache_file()``) for this machine: CPU model, core
   count, NumPy, Numba and minigrad versions, ``NUMBA_NUM_THREADS`` and
   ``MINIGRAD_BLAS_THREADS``. The next process reads
-  it and times nothing. The file is written whole to a temporary name and renamed over the old
+  it and times nothing, unless other processes kept the cores busy while it measured
+  (``machine_is_busy``): that choice serves this process only. The file is written whole to a temporary name and renamed over the old
   one, so a reader never sees half of it; one it cannot read is ignored with a warning.
 
 Not measured: calls on fewer than ``MIN_WORK`` input elements (a few microseconds either way,
@@ -50,6 +51,7 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
+from . import _cpu_load
 from .registry import OPS
 
 ENV_VAR = "MINIGRAD_AUTOTUNE"          # "0" (or off/false/no): the default rule everywhere
@@ -203,7 +205,8 @@ def _param_text(value) -> str:
 class Choice(NamedTuple):
     """What was chosen for one op and shape class: the implementation, the median seconds
     per call of each candidate that chose it, and where it came from ("measured" in this
-    process or read from the "cache" file)."""
+    process, "measured while busy" in this process and not saved, or read from the "cache"
+    file)."""
     impl: str
     seconds: dict
     source: str
@@ -231,9 +234,25 @@ def decide(op: str, cls: tuple, run: Callable[[str], object]) -> str:
         _load_once()
         choice = _decisions.get((op, cls))
         if choice is None:
-            choice = _decisions[op, cls] = _measure(run)
-            _save()
+            choice = _measure(run)
+            if machine_is_busy():
+                choice = choice._replace(source=BUSY)
+            _decisions[op, cls] = choice
+            if choice.source != BUSY:
+                _save()
     return choice.impl
+
+
+BUSY = "measured while busy"   # used by this process, never written: the next one measures
+
+
+def machine_is_busy() -> bool:
+    """True when other processes kept more than ``_cpu_load.FREE_TOLERANCE`` of a core busy in
+    the load monitor's last window: timings taken then say more about the neighbours than
+    about the kernels (a stall of a scheduler slice, milliseconds, can land on either
+    candidate), so such a choice is not kept for later processes."""
+    _cpu_load.monitor.threads()           # takes a new reading when the last one is old
+    return _cpu_load.monitor.others > _cpu_load.FREE_TOLERANCE
 
 
 def _measure(run) -> Choice:
@@ -401,7 +420,7 @@ def _save() -> None:
     warning, not an error: the decisions still hold for this process."""
     path = cache_file()
     merged = _read(path, warn=False)
-    merged.update(_decisions)
+    merged.update((key, choice) for key, choice in _decisions.items() if choice.source != BUSY)
     entries = []
     for (op, cls), choice in sorted(merged.items(), key=lambda item: repr(item[0])):
         char, bits, params = _split(op, cls)

@@ -44,6 +44,7 @@ def clock(monkeypatch, tmp_path):
     monkeypatch.delenv(dispatch.ENV_VAR, raising=False)
     fake = FakeClock()
     monkeypatch.setattr(autotune, "clock", fake)
+    monkeypatch.setattr(autotune, "machine_is_busy", lambda: False)
     autotune.forget()
     yield fake
     autotune.forget()
@@ -304,6 +305,33 @@ def test_decisions_are_read_back_instead_of_measured_again(clock, monkeypatch, k
     assert calls == {"numpy": 1, "numba": 0}
     [choice] = K.choices()["matmul"].values()
     assert choice == autotune.Choice("numpy", {"numpy": FAST, "numba": SLOW}, "cache")
+
+
+def test_a_choice_measured_on_a_busy_machine_is_not_kept_on_disk(clock, monkeypatch,
+                                                                  kernel_rng):
+    monkeypatch.setattr(autotune, "machine_is_busy", lambda: True)
+    calls = pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
+    a, b = operands(kernel_rng)
+    K.matmul(a, b)
+    K.matmul(a, b)
+    measured = calls["numba"]
+    [choice] = autotune.choices()["matmul"].values()
+    assert (choice.impl, choice.source) == ("numpy", autotune.BUSY)   # used here...
+    assert calls["numba"] == measured                                 # ...measured once
+    assert not autotune.cache_file().exists()                         # ...not written
+    monkeypatch.setattr(autotune, "machine_is_busy", lambda: False)
+    autotune.forget()                                                 # a later process
+    K.matmul(a, b)
+    assert calls["numba"] > measured                                  # measures again
+    assert autotune.cache_file().exists()
+
+
+def test_busy_means_other_processes_took_more_than_the_tolerance(monkeypatch):
+    for others, busy in ((0.0, False), (autotune._cpu_load.FREE_TOLERANCE, False),
+                         (0.5, True), (1.7, True)):
+        monitor = type("Monitor", (), {"threads": lambda self: 1, "others": others})()
+        monkeypatch.setattr(autotune._cpu_load, "monitor", monitor)
+        assert autotune.machine_is_busy() is busy
 
 
 def test_another_process_reads_the_file(clock, monkeypatch, kernel_rng, tmp_path):
