@@ -15,8 +15,8 @@ keeps the faster:
   change (outputs are new arrays); an op that writes into its arguments (Adam's step) is timed
   on copies. Afterwards the winner runs the real call;
 * the decision is stored in a JSON file (``cache_file()``) for this machine: CPU model, core
-  count, NumPy, Numba and minigrad versions, ``NUMBA_NUM_THREADS`` and
-  ``MINIGRAD_BLAS_THREADS``. The next process reads
+  count, NumPy, Numba and minigrad versions, ``NUMBA_NUM_THREADS``,
+  ``MINIGRAD_BLAS_THREADS`` and the names of the kernel ops. The next process reads
   it and times nothing, unless other processes kept the cores busy while it measured
   (``machine_is_busy``): that choice serves this process only. The file is written whole to a temporary name and renamed over the old
   one, so a reader never sees half of it; one it cannot read is ignored with a warning.
@@ -332,11 +332,14 @@ def cache_file() -> Path:
 @functools.lru_cache(maxsize=None)
 def machine() -> dict:
     """What a decision is valid for: another CPU, core count, NumPy, Numba, minigrad, Numba
-    or BLAS thread count, and the timings are no longer this machine's."""
+    or BLAS thread count, and the timings are no longer this machine's; another set of
+    kernel ops (a checkout with more of them, under the same version number) keeps its own
+    file instead of fighting over one."""
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "numpy": np.__version__,
             "numba": _version("numba"), "minigrad": _version("minigrad"),
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", ""),
-            "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", "")}
+            "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", ""),
+            "ops": hashlib.sha256(" ".join(sorted(OPS)).encode()).hexdigest()[:8]}
 
 
 def _version(package: str) -> str:
