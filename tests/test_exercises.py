@@ -568,6 +568,47 @@ def groups_matrices_only(model, body_lr, head_lr, weight_decay):
              "weight_decay": weight_decay} for head, lr in ((False, body_lr), (True, head_lr))]
 
 
+
+def kl_without_half(mu, logvar):
+    return (mu ** 2 + logvar.exp() - 1 - logvar).sum(dim=1)
+
+
+def kl_without_log_term(mu, logvar):
+    return 0.5 * (mu ** 2 + logvar.exp() - 1).sum(dim=1)
+
+
+def kl_summed_over_batch(mu, logvar):
+    return _sol(12, "gaussian_kl")(mu, logvar).sum()
+
+
+def kl_through_numpy(mu, logvar):
+    return mg.tensor(_sol(12, "gaussian_kl")(mu, logvar).detach().numpy())
+
+
+def reparameterize_std_is_variance(mu, logvar, eps):
+    return mu + logvar.exp() * eps
+
+
+def reparameterize_detached(mu, logvar, eps):
+    return mg.tensor(_sol(12, "reparameterize")(mu, logvar, eps).detach().numpy())
+
+
+def reparameterize_logvar_as_sigma(mu, logvar, eps):
+    return mu + logvar * eps
+
+
+def generator_loss_minimax(fake_logits):
+    return -F.binary_cross_entropy_with_logits(fake_logits, mg.zeros_like(fake_logits))
+
+
+def generator_loss_log_of_sigmoid(fake_logits):
+    return -fake_logits.sigmoid().log().mean()
+
+
+def generator_loss_summed(fake_logits):
+    return F.binary_cross_entropy_with_logits(fake_logits, mg.ones_like(fake_logits),
+                                              reduction="sum")
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -630,6 +671,13 @@ WRONG = {
              (mlm_loss_through_numpy, "no graph"), (mlm_loss_gathers_minus_100, "raised")],
     (8, 3): [(groups_one_lr, "gets lr"), (groups_decay_everything, "gets weight_decay"),
              (groups_with_frozen, "frozen"), (groups_matrices_only, "is in no group")],
+    (12, 1): [(kl_without_half, "2 times"), (kl_without_log_term, "differs at"),
+              (kl_summed_over_batch, "has shape ()"), (kl_through_numpy, "has no graph")],
+    (12, 2): [(reparameterize_std_is_variance, "not exp(logvar)"),
+              (reparameterize_detached, "has no graph"),
+              (reparameterize_logvar_as_sigma, "differs at")],
+    (12, 3): [(generator_loss_minimax, "differs"), (generator_loss_log_of_sigmoid, "log of 0"),
+              (generator_loss_summed, "7 times")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES
