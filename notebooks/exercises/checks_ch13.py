@@ -9,7 +9,6 @@ import minigrad.nn.functional as F
 
 from .checking import assert_close, attempt, exercise, fail, to_array
 
-
 # -- Exercise 1 -------------------------------------------------------------------------------
 TILED_CASES = [(1024, 1024, 1024, 64, 4), (1024, 1024, 1024, 1, 4), (256, 4096, 128, 128, 4),
                (96, 333, 64, 32, 8), (512, 64, 512, 16, 8)]
