@@ -609,6 +609,94 @@ def generator_loss_summed(fake_logits):
     return F.binary_cross_entropy_with_logits(fake_logits, mg.ones_like(fake_logits),
                                               reduction="sum")
 
+
+def tiled_intensity_untiled(M, K, N, T, itemsize):
+    """Every matrix moved once: the tile size plays no part."""
+    return 2 * M * N * K / (itemsize * (M * K + K * N + M * N))
+
+
+def tiled_intensity_one_op_per_term(M, K, N, T, itemsize):
+    return _sol(13, "tiled_gemm_intensity")(M, K, N, T, itemsize) / 2
+
+
+def tiled_intensity_in_elements(M, K, N, T, itemsize):
+    return _sol(13, "tiled_gemm_intensity")(M, K, N, T, 1)
+
+
+def merge_without_rescaling(m1, s1, m2, s2):
+    return np.maximum(m1, m2), s1 + s2
+
+
+def merge_unguarded(m1, s1, m2, s2):
+    m = np.maximum(m1, m2)
+    return m, s1 * np.exp(m1 - m) + s2 * np.exp(m2 - m)
+
+
+def merge_exponent_flipped(m1, s1, m2, s2):
+    m = np.maximum(m1, m2)
+    safe = np.where(np.isneginf(m), 0.0, m)
+    return m, s1 * np.exp(safe - m1) + s2 * np.exp(safe - m2)
+
+
+def gelu_tanh_form(x):
+    y = np.empty_like(x)
+    for i in range(x.size):
+        u = math.sqrt(2.0 / math.pi) * (x[i] + 0.044715 * x[i] ** 3)
+        y[i] = 0.5 * x[i] * (1.0 + math.tanh(u))
+    return y
+
+
+def gelu_erf_without_sqrt2(x):
+    y = np.empty_like(x)
+    for i in range(x.size):
+        y[i] = 0.5 * x[i] * (1.0 + math.erf(x[i]))
+    return y
+
+
+def gelu_always_float64(x):
+    y = np.empty(x.size)
+    for i in range(x.size):
+        y[i] = 0.5 * x[i] * (1.0 + math.erf(x[i] / math.sqrt(2.0)))
+    return y
+
+
+def gelu_not_compilable(x):
+    """statistics.NormalDist is a Python class: Numba cannot compile it."""
+    import statistics
+    cdf = statistics.NormalDist().cdf
+    return np.array([x[i] * cdf(x[i]) for i in range(x.size)], dtype=x.dtype)
+
+
+def _gelu_function(backward_kernel, as_tensor=True):
+    """A GELU Function on the reference forward kernel and the given backward kernel."""
+    forward_kernel = _sol(13, "gelu_forward_numba")
+
+    class WrongGELU(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            y = forward_kernel(np.ascontiguousarray(x.detach().numpy()).ravel())
+            return mg.tensor(y.reshape(x.shape)) if as_tensor else y.reshape(x.shape)
+
+        @staticmethod
+        def backward(ctx, grad_y):
+            (x,) = ctx.saved_tensors
+            gx = backward_kernel(np.ascontiguousarray(x.detach().numpy()).ravel(),
+                                 np.ascontiguousarray(grad_y.detach().numpy()).ravel())
+            return mg.tensor(gx.reshape(x.shape))
+
+    return WrongGELU
+
+
+def gelu_backward_cdf_only(x, gy):
+    """Forgets the x * pdf(x) term: the derivative of x * Phi(x) as if x were a constant."""
+    return gy * 0.5 * (1.0 + np.vectorize(math.erf)(x / math.sqrt(2.0)))
+
+
+def gelu_backward_sign_flipped(x, gy):
+    return -_sol(13, "gelu_backward")(x, gy)
+
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -678,6 +766,16 @@ WRONG = {
               (reparameterize_logvar_as_sigma, "differs at")],
     (12, 3): [(generator_loss_minimax, "differs"), (generator_loss_log_of_sigmoid, "log of 0"),
               (generator_loss_summed, "7 times")],
+    (13, 1): [(tiled_intensity_untiled, "differs"),
+              (tiled_intensity_one_op_per_term, "0.5 times"),
+              (tiled_intensity_in_elements, "differs")],
+    (13, 2): [(merge_without_rescaling, "the merged sum s differs"),
+              (merge_unguarded, "nan for row 4"), (merge_exponent_flipped, "nan")],
+    (13, 3): [(gelu_tanh_form, "tanh approximation"), (gelu_erf_without_sqrt2, "differs at"),
+              (gelu_always_float64, "keep the input's dtype"), (gelu_not_compilable, "raised")],
+    (13, 4): [(_gelu_function(gelu_backward_cdf_only), "gradcheck of your GELU.backward"),
+              (_gelu_function(gelu_backward_sign_flipped), "gradcheck of your GELU.backward"),
+              (_gelu_function(_sol(13, "gelu_backward"), as_tensor=False), "Tensor")],
 }
 
 WRONG_CASES = [(ex, wrong, words) for ex in EXERCISES

@@ -25,6 +25,7 @@ CHAPTERS = [
     "09_knowledge_distillation",
     "10_segmentation_unet",
     "12_generative_models",
+    "13_kernels_and_gpus",
 ]
 
 
