@@ -480,6 +480,71 @@ def receptive_field_float(layers):
     return float(_sol(10, "receptive_field")(layers))
 
 
+def iou_no_clamp(box_a, box_b):
+    (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = box_a, box_b
+    inter = (min(ax2, bx2) - max(ax1, bx1)) * (min(ay2, by2) - max(ay1, by1))
+    return inter / ((ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter)
+
+
+def iou_union_is_sum(box_a, box_b):
+    iou = _sol(11, "iou")(box_a, box_b)
+    return iou / (1 + iou)            # inter / (|A| + |B|): the intersection counted twice
+
+
+def nms_index_order(boxes, scores, iou_threshold):
+    return sorted(_sol(11, "nms_by_hand")(boxes, scores, iou_threshold))
+
+
+def nms_dropped_boxes_suppress(boxes, scores, iou_threshold):
+    order = sorted(range(len(boxes)), key=lambda i: (-scores[i], i))
+    iou = _sol(11, "iou")
+    return [i for n, i in enumerate(order)
+            if all(iou(boxes[i], boxes[k]) <= iou_threshold for k in order[:n])]
+
+
+def nms_at_threshold_suppresses(boxes, scores, iou_threshold):
+    order = sorted(range(len(boxes)), key=lambda i: (-scores[i], i))
+    iou, keep = _sol(11, "iou"), []
+    for i in order:
+        if all(iou(boxes[i], boxes[k]) < iou_threshold for k in keep):
+            keep.append(i)
+    return keep
+
+
+def nms_only_previous(boxes, scores, iou_threshold):
+    order = sorted(range(len(boxes)), key=lambda i: (-scores[i], i))
+    iou, keep = _sol(11, "iou"), []
+    for i in order:
+        if not keep or iou(boxes[i], boxes[keep[-1]]) <= iou_threshold:
+            keep.append(i)
+    return keep
+
+
+def ap_11_point_raw_precision(precision, recall):
+    # the precision at the first point that reaches each level, not the best one after it
+    return np.mean([precision[np.argmax(recall >= r - 1e-12)] if (recall >= r - 1e-12).any()
+                    else 0.0 for r in np.linspace(0, 1, 11)])
+
+
+def ap_11_point_ten_levels(precision, recall):
+    return _sol(11, "ap_11_point")(precision, recall) * 11 / 10
+
+
+def decode_cell_swapped(t, row, col, stride, prior):
+    return _sol(11, "decode_cell")(t, col, row, stride, prior)
+
+
+def decode_cell_no_sigmoid(t, row, col, stride, prior):
+    tx, ty, tw, th = t
+    cx, cy, w, h = (col + tx) * stride, (row + ty) * stride, prior * np.exp(tw), prior * np.exp(th)
+    return np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2])
+
+
+def decode_cell_cxcywh(t, row, col, stride, prior):
+    x1, y1, x2, y2 = _sol(11, "decode_cell")(t, row, col, stride, prior)
+    return np.array([(x1 + x2) / 2, (y1 + y2) / 2, x2 - x1, y2 - y1])
+
+
 def wordpiece_without_hashes(word, vocab):
     return _sol(8, "wordpiece")(word, vocab | {v[2:] for v in vocab if v.startswith("##")}
                                 | {"##" + v for v in vocab})
@@ -759,6 +824,14 @@ WRONG = {
              (mlm_loss_through_numpy, "no graph"), (mlm_loss_gathers_minus_100, "raised")],
     (8, 3): [(groups_one_lr, "gets lr"), (groups_decay_everything, "gets weight_decay"),
              (groups_with_frozen, "frozen"), (groups_matrices_only, "is in no group")],
+    (11, 1): [(iou_no_clamp, "clamp each at 0"), (iou_union_is_sum, "counted in both areas")],
+    (11, 2): [(nms_index_order, "best score first"), (nms_dropped_boxes_suppress, "removed too much"),
+              (nms_at_threshold_suppresses, "not equal to it"),
+              (nms_only_previous, "You kept boxes that overlap")],
+    (11, 3): [(ap_11_point_raw_precision, "best precision at a recall >= the level"),
+              (ap_11_point_ten_levels, "differs")],
+    (11, 4): [(decode_cell_swapped, "swapped"), (decode_cell_no_sigmoid, "differs at"),
+              (decode_cell_cxcywh, "differs at")],
     (12, 1): [(kl_without_half, "2 times"), (kl_without_log_term, "differs at"),
               (kl_summed_over_batch, "has shape ()"), (kl_through_numpy, "has no graph")],
     (12, 2): [(reparameterize_std_is_variance, "not exp(logvar)"),

@@ -24,6 +24,7 @@ CHAPTERS = [
     "08_pretraining_and_finetuning",
     "09_knowledge_distillation",
     "10_segmentation_unet",
+    "11_object_detection",
     "12_generative_models",
     "13_kernels_and_gpus",
 ]

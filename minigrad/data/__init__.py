@@ -9,7 +9,8 @@
 One concept per module: ``dataset.py`` (Dataset, TensorDataset, Subset, random_split,
 ConcatDataset), ``dataloader.py`` (DataLoader, default_collate), ``datasets.py`` (scikit-learn's
 bundled sets and generated tasks), ``sentiment.py`` (review sentences from a sentiment lexicon),
-``mnist.py`` (MNIST / FashionMNIST downloads).
+``mnist.py`` (MNIST / FashionMNIST downloads), ``detection.py`` (scenes of shapes with boxes
+and labels, for object detection).
 """
 
 from .dataloader import (
@@ -34,6 +35,7 @@ from .datasets import (
     make_shapes_images,
     make_spirals,
 )
+from .detection import DetectionScenes, make_detection_scenes
 from .mnist import MNIST, FashionMNIST, read_idx
 from .sentiment import SentimentSentences, make_sentiment_sentences
 
@@ -45,4 +47,5 @@ __all__ = [
     "make_sequence_task", "make_adding_problem", "make_shapes_images", "make_shape_scenes",
     "MNIST",
     "FashionMNIST", "read_idx", "SentimentSentences", "make_sentiment_sentences",
+    "make_detection_scenes", "DetectionScenes",
 ]

@@ -271,6 +271,21 @@ def _boxes(inside: np.ndarray) -> np.ndarray:
     return np.stack([x0, y0, x1, y1], axis=1).astype(F32)
 
 
+def _ramp_backgrounds(rng, n_samples: int, image_size: int) -> np.ndarray:
+    """(n_samples, size, size) float32 backgrounds: each a plane through a random level (0.1
+    to 0.2) with a random slope, so that it stays within [0, 0.3]."""
+    rows, cols = np.mgrid[0:image_size, 0:image_size].astype(F32) / (image_size - 1) - 0.5
+    level = rng.uniform(0.1, 0.2, (n_samples, 1, 1))
+    slope = rng.uniform(-0.1, 0.1, (n_samples, 2, 1, 1))
+    return (level + slope[:, 0] * rows + slope[:, 1] * cols).astype(F32)
+
+
+def _add_noise(rng, images: np.ndarray, noise: float) -> np.ndarray:
+    """``images`` plus Gaussian noise of standard deviation ``noise``, clipped to [0, 1]."""
+    images = images + rng.normal(0.0, noise, images.shape).astype(F32)
+    return np.clip(images, 0.0, 1.0).astype(F32)
+
+
 def make_shape_scenes(n_samples: int = 500, image_size: int = 32, max_shapes: int = 3,
                       radius=None, noise: float = 0.1, seed=None) -> ArrayDataset:
     """Small grey scenes of several circles, squares and triangles that may overlap, with a
@@ -304,12 +319,7 @@ def make_shape_scenes(n_samples: int = 500, image_size: int = 32, max_shapes: in
         raise ValueError(f"make_shape_scenes: noise is a standard deviation, got {noise}")
     rng = np.random.default_rng(seed)
     counts = rng.integers(1, max_shapes + 1, n_samples)
-
-    # the background: a plane through a random level with a random slope, kept in [0, 0.3]
-    rows, cols = np.mgrid[0:image_size, 0:image_size].astype(F32) / (image_size - 1) - 0.5
-    level = rng.uniform(0.1, 0.2, (n_samples, 1, 1))
-    slope = rng.uniform(-0.1, 0.1, (n_samples, 2, 1, 1))
-    images = (level + slope[:, 0] * rows + slope[:, 1] * cols).astype(F32)
+    images = _ramp_backgrounds(rng, n_samples, image_size)
     masks = np.zeros((n_samples, image_size, image_size), dtype=I64)
 
     for layer in range(max_shapes):           # painted in order: later shapes on top
@@ -322,7 +332,6 @@ def make_shape_scenes(n_samples: int = 500, image_size: int = 32, max_shapes: in
         images = np.where(inside, grey, images)
         masks = np.where(inside, labels[:, None, None] + 1, masks)
 
-    images = images + rng.normal(0.0, noise, images.shape).astype(F32)
-    images = np.clip(images, 0.0, 1.0).astype(F32)[:, None]
+    images = _add_noise(rng, images, noise)[:, None]
     return ArrayDataset(images, masks, masks=masks, counts=counts.astype(I64),
                         class_names=SHAPE_NAMES)
