@@ -34,6 +34,7 @@ from .datasets import (
     make_shapes_images,
     make_spirals,
 )
+from .distributed import DistributedSampler
 from .mnist import MNIST, FashionMNIST, read_idx
 from .sentiment import SentimentSentences, make_sentiment_sentences
 
@@ -45,4 +46,5 @@ __all__ = [
     "make_sequence_task", "make_adding_problem", "make_shapes_images", "make_shape_scenes",
     "MNIST",
     "FashionMNIST", "read_idx", "SentimentSentences", "make_sentiment_sentences",
+    "DistributedSampler",
 ]
