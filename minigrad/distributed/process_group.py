@@ -244,7 +244,8 @@ def _raise_timeout(group: _Group, name: str, timeout: timedelta):
             heard.add(group.watchdog_comm.recv(source=MPI.ANY_SOURCE, tag=_ANSWER))
         time.sleep(0.001)
     missing = [r for r in others if r not in heard]
-    who = (f"rank(s) {missing} never reached a collective (dead or stuck)" if missing else
+    who = (f"rank(s) {missing} never reached a collective (dead, finished or stuck "
+           "elsewhere)" if missing else
            "every rank is waiting in a collective, so they are waiting in different ones "
            "(the ranks called collectives in different orders)")
     raise DistBackendError(

@@ -100,6 +100,31 @@ def sampler_shares(rank, world, n=11, epochs=2):
     return everyone
 
 
+class WithUnusedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(IN, OUT_DIM)
+        self.unused = nn.Linear(IN, 2)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def unused_parameter_error():
+    """A parameter without a gradient: a second backward, and the next forward, say so."""
+    model = nn.parallel.DistributedDataParallel(WithUnusedLayer(), bucket_cap_mb=1e-4)
+    x = mg.ones(2, IN)
+    model(x).sum().backward()
+    messages = []
+    for again in (lambda: model.module(x).sum().backward(), lambda: model(x)):
+        try:
+            again()
+            messages.append(None)
+        except RuntimeError as e:
+            messages.append(str(e))
+    return messages
+
+
 def collectives(rank, world):
     found = {}
     t = mg.tensor(np.arange(4.0) * (rank + 1))
@@ -134,6 +159,7 @@ def scenario_train(rank, world, out):
     results["single"] = train_single(world)
     results["no_sync"] = accumulate_with_no_sync(rank, world)
     results["sampler"] = sampler_shares(rank, world)
+    results["unused_error"] = unused_parameter_error()
     with open(os.path.join(out, f"rank{rank}.pkl"), "wb") as f:
         pickle.dump(results, f)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,11 +109,21 @@ def test_sampler_covers_the_dataset_once_per_epoch(train_run):
         assert everyone[0][0] != everyone[0][1]                    # set_epoch reshuffles
 
 
+def test_a_parameter_without_gradient_is_named_at_the_next_forward(train_run):
+    _, ranks = train_run
+    for r in ranks:
+        second_backward, next_forward = r["unused_error"]
+        assert re.search(r"parameter 'used\.(weight|bias)' got a second gradient before the "
+                         "gradients of one forward were all averaged", second_backward)
+        assert ("the previous backward gave no gradient to parameter(s) ['unused.bias', "
+                "'unused.weight'], so") in next_forward
+
+
 def test_a_stuck_rank_times_out_and_is_named(tmp_path):
     done = launch(2, "stuck", tmp_path, timeout_s=2)
     assert done.returncode != 0
     assert "all_reduce on rank 0 timed out after 2 s" in done.stderr, done.stderr
-    assert "rank(s) [1] never reached a collective" in done.stderr, done.stderr
+    assert "rank(s) [1] never reached a collective (dead, finished or stuck" in done.stderr, done.stderr
 
 
 def test_a_dead_rank_ends_the_job(tmp_path):

@@ -36,8 +36,13 @@ class _Bucket:
         sizes = [p.array.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.flat = np.zeros(int(self.offsets[-1]), dtype=params[0].array.dtype)
-        self.ready = 0
+        self.ready = 0                          # how many of its gradients have arrived
+        self.arrived = [False] * len(params)
         self.work = None
+
+    def reset(self):
+        self.ready, self.work = 0, None
+        self.arrived = [False] * len(self.params)
 
     def slot(self, i):
         return self.flat[self.offsets[i]:self.offsets[i + 1]]
@@ -146,7 +151,7 @@ class DistributedDataParallel(Module):
         self._expect_grads = self.require_backward_grad_sync and is_grad_enabled()
         self._next_bucket = 0
         for bucket in self._buckets:
-            bucket.ready, bucket.work = 0, None
+            bucket.reset()
         return self.module(*inputs, **kwargs)
 
     @contextlib.contextmanager
@@ -164,8 +169,8 @@ class DistributedDataParallel(Module):
     def _check_previous_reduction(self):
         started = [b for b in self._buckets if b.ready]
         if self._expect_grads and started:
-            missing = [n for b in self._buckets for n, p in zip(b.names, b.params)
-                       if b.ready < len(b.params)]
+            missing = [n for b in self._buckets for n, arrived in zip(b.names, b.arrived)
+                       if not arrived]
             raise RuntimeError(
                 "DistributedDataParallel: the previous backward gave no gradient to "
                 f"parameter(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}, so their "
@@ -174,10 +179,16 @@ class DistributedDataParallel(Module):
 
     def _grad_ready(self, param):
         """The post-accumulate-grad hook: ``param.grad`` is final for this backward."""
-        if not self._expect_grads:
-            return
         bucket, i = self._where[id(param)]
+        if not self._expect_grads:      # no_sync, or no forward through DDP: local only
+            return
+        if bucket.arrived[i]:
+            raise RuntimeError(
+                f"DistributedDataParallel: parameter {bucket.names[i]!r} got a second gradient "
+                "before the gradients of one forward were all averaged (a second backward "
+                "through part of the graph); run forward again before each backward")
         np.copyto(bucket.slot(i), param.grad.array.reshape(-1))
+        bucket.arrived[i] = True
         bucket.ready += 1
         if self.overlap:
             self._start_ready_buckets()
@@ -205,5 +216,4 @@ class DistributedDataParallel(Module):
             bucket.flat /= world
             for i, p in enumerate(bucket.params):
                 np.copyto(p.grad.array, bucket.slot(i).reshape(p.grad.array.shape))
-            bucket.ready = 0
         self._expect_grads = False
