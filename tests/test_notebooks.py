@@ -24,6 +24,7 @@ CHAPTERS = [
     "08_pretraining_and_finetuning",
     "09_knowledge_distillation",
     "10_segmentation_unet",
+    "14_scaling_out",
 ]
 
 
