@@ -129,7 +129,7 @@ def init_process_group(backend: str | None = "mpi", init_method=None,
             raise ValueError(f"init_process_group: {name}={given} but mpiexec started this "
                              f"process with {name}={actual}")
     _GROUP = _Group(backend, world.Dup(), world.Dup(), timeout)
-    atexit.register(_abort_if_broken)
+    atexit.register(_abort_if_broken, _GROUP)
 
 
 def _refuse_nccl():
@@ -161,9 +161,11 @@ def destroy_process_group() -> None:
     group.watchdog_comm.Free()
 
 
-def _abort_if_broken():
-    if _GROUP is not None and _GROUP.broken:
-        _GROUP.comm.Abort(1)        # kill the stuck ranks too, instead of waiting in Finalize
+def _abort_if_broken(group: _Group):
+    """At exit, after a timeout (even if the error was caught and the group destroyed):
+    end the whole MPI job, stuck ranks included, instead of waiting for them in Finalize."""
+    if group.broken:
+        group.comm.Abort(1)
 
 
 def get_rank() -> int:
