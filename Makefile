@@ -9,6 +9,7 @@
 #                    torch extra): writes benchmarks/results/conformance.{md,json}
 # EXTRAS picks the optional dependency groups; add "torch" for the PyTorch comparison tests
 # (pinned torch==2.13.0, CPU build): make test EXTRAS=dev,torch
+# and "dist" for data-parallel training on MPI (mpi4py, mpich): make test EXTRAS=dev,torch,dist
 
 PYTHON ?= python3
 VENV   ?= .venv

@@ -67,14 +67,14 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
     __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
-                 "_hooks", "_retains_grad", "__weakref__")
+                 "_hooks", "_post_accumulate_hooks", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
         t = tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
         self.array, self.requires_grad, self._grad = t.array, t.requires_grad, None
         self.grad_fn, self._output_nr, self._version = None, 0, [0]
-        self._hooks, self._retains_grad = None, False
+        self._hooks, self._post_accumulate_hooks, self._retains_grad = None, None, False
 
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0):
@@ -87,6 +87,7 @@ class Tensor:
         t._output_nr = output_nr
         t._version = [0]
         t._hooks = None
+        t._post_accumulate_hooks = None
         t._retains_grad = False
         return t
 
@@ -236,11 +237,12 @@ class Tensor:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
             grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
                                  allow_unused=True)
-            from .autograd.engine import _accumulate_leaf
+            from .autograd.engine import _accumulate_leaf, run_post_accumulate_hooks
             handed = {id(gradient.array)}                 # see _accumulate_leaf
             for t, g in zip(inputs, grads):
                 if g is not None:
                     _accumulate_leaf(t, g, create_graph, handed)
+                    run_post_accumulate_hooks(t)
             return
         run_backward([self], [gradient], retain_graph, create_graph)
 
@@ -258,6 +260,23 @@ class Tensor:
                 node._hooks = {}
             hooks = node._hooks.setdefault(self._output_nr, {})
         return _RemovableHandle(hooks, hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after backward has added this leaf's gradient into ``.grad``.
+
+        Only leaves have a ``.grad`` to accumulate into. The hook sees the finished gradient
+        (after any ``register_hook`` hooks) and returns nothing; DistributedDataParallel uses it
+        to start averaging a parameter's gradient while backward goes on with the others.
+        ``autograd.grad`` writes no ``.grad`` and so calls no such hook.
+        """
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if self._post_accumulate_hooks is None:
+            self._post_accumulate_hooks = {}
+        return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     def retain_grad(self):
         """Keep ``.grad`` for this non-leaf tensor too (leaves keep theirs anyway)."""

@@ -762,6 +762,48 @@ def gelu_backward_sign_flipped(x, gy):
     return -_sol(13, "gelu_backward")(x, gy)
 
 
+def rd_to_root_and_back(arrays):
+    p, total = len(arrays), np.sum(arrays, axis=0)
+    return [total.copy() for _ in range(p)], [(p - 1) * total.size if r == 0 else total.size
+                                              for r in range(p)]
+
+
+def rd_one_step_only(arrays):
+    p = len(arrays)
+    values = [np.array(a, dtype=np.float64) for a in arrays]
+    if p > 1:
+        values = [values[r] + values[r ^ 1] for r in range(p)]
+    return values, [values[0].size * int(math.log2(p))] * p
+
+
+def rd_in_place(arrays):
+    results, sent = _sol(14, "recursive_doubling_allreduce")(arrays)
+    for a, r in zip(arrays, results):
+        a += r
+    return results, sent
+
+
+def ring_time_one_phase(nbytes, p, bandwidth, latency):
+    return (p - 1) * (latency + nbytes / p / bandwidth)
+
+
+def ring_time_whole_buffer(nbytes, p, bandwidth, latency):
+    return 2 * (p - 1) * (latency + nbytes / bandwidth)
+
+
+def ring_time_no_latency(nbytes, p, bandwidth, latency):
+    return 2 * (p - 1) * nbytes / p / bandwidth
+
+
+def zero_adam_8_bytes(n_params, n_gpus, stage):
+    full = _sol(14, "zero_bytes_per_gpu")(n_params, n_gpus, stage)
+    return full - 4 * n_params / (n_gpus if stage >= 1 else 1)
+
+
+def zero_stage2_shards_weights(n_params, n_gpus, stage):
+    return _sol(14, "zero_bytes_per_gpu")(n_params, n_gpus, 3 if stage == 2 else stage)
+
+
 WRONG = {
     (1, 1): [(topo_preorder, "comes before"), (topo_not_reversed, "exactly backwards"),
              (topo_no_visited_set, "times"), (topo_with_leaves, "not a node")],
@@ -822,6 +864,12 @@ WRONG = {
              (wordpiece_unknown_rest, "as a whole"), (wordpiece_backtracking, "no going back")],
     (8, 2): [(mlm_loss_over_all_positions, "averages over all 15"), (mlm_loss_sum, "differs"),
              (mlm_loss_through_numpy, "no graph"), (mlm_loss_gathers_minus_100, "raised")],
+    (14, 1): [(rd_to_root_and_back, "recursive doubling takes log2(p)"),
+              (rd_one_step_only, "differs at"), (rd_in_place, "changed rank 0's input")],
+    (14, 2): [(ring_time_one_phase, "That is half"), (ring_time_whole_buffer, "not the whole"),
+              (ring_time_no_latency, "also pays the latency")],
+    (14, 3): [(zero_adam_8_bytes, "the fp32 copy"),
+              (zero_stage2_shards_weights, "2 the gradients too")],
     (8, 3): [(groups_one_lr, "gets lr"), (groups_decay_everything, "gets weight_decay"),
              (groups_with_frozen, "frozen"), (groups_matrices_only, "is in no group")],
     (11, 1): [(iou_no_clamp, "clamp each at 0"), (iou_union_is_sum, "counted in both areas")],

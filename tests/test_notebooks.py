@@ -27,6 +27,7 @@ CHAPTERS = [
     "11_object_detection",
     "12_generative_models",
     "13_kernels_and_gpus",
+    "14_scaling_out",
 ]
 
 

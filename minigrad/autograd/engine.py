@@ -63,31 +63,46 @@ def _accumulate_leaf(leaf, grad, create_graph, handed):
     if leaf.grad is None:
         if create_graph:
             leaf.grad = grad
-            return
-        data = grad.array.copy() if id(grad.array) in handed else _owned(grad.array)
-        handed.add(id(data))
-        leaf.grad = Tensor._make(data)
+        else:
+            data = grad.array.copy() if id(grad.array) in handed else _owned(grad.array)
+            handed.add(id(data))
+            leaf.grad = Tensor._make(data)
     elif create_graph:
         leaf.grad = leaf.grad + grad
     else:
         leaf.grad.array += grad.array
 
 
+def run_post_accumulate_hooks(leaf):
+    """Call ``leaf``'s post-accumulate-grad hooks: its ``.grad`` is complete for this pass."""
+    if leaf._post_accumulate_hooks:
+        for hook in list(leaf._post_accumulate_hooks.values()):
+            hook(leaf)
+
+
 def _count_dependencies(root_nodes):
-    deps = {}
+    """How many edges lead into each node, the set of nodes reached, and, for the leaves
+    with post-accumulate-grad hooks, how many edges lead into them
+    (``{id: [leaf, count, got_a_gradient]}``):
+    a leaf used twice gets two gradients, and its hooks wait for both."""
+    deps, hooked_leaves = {}, {}
     seen = set(root_nodes)
     stack = list(root_nodes)
     while stack:
         node = stack.pop()
         for edge in node.next_edges:
-            if edge is None or edge[1] < 0:
+            if edge is None:
+                continue
+            if edge[1] < 0:
+                if edge[0]._post_accumulate_hooks:
+                    hooked_leaves.setdefault(id(edge[0]), [edge[0], 0, False])[1] += 1
                 continue
             target = edge[0]
             deps[target] = deps.get(target, 0) + 1
             if target not in seen:
                 seen.add(target)
                 stack.append(target)
-    return deps, seen
+    return deps, seen, hooked_leaves
 
 
 def _nodes_leading_to(targets_leaf, targets_pair, nodes):
@@ -134,7 +149,19 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     def to_leaf(leaf, g):
         """A leaf's gradient: captured for autograd.grad, else accumulated into leaf.grad."""
         if not capture:
-            _accumulate_leaf(leaf, g, create_graph, handed)
+            if g is not None:
+                _accumulate_leaf(leaf, g, create_graph, handed)
+            countdown = hooked_leaves.get(id(leaf))
+            if countdown is None:
+                if g is not None:
+                    run_post_accumulate_hooks(leaf)       # a root that is itself a leaf
+                return
+            countdown[1] -= 1
+            countdown[2] = countdown[2] or g is not None
+            if countdown[1] == 0 and countdown[2]:
+                run_post_accumulate_hooks(leaf)
+            return
+        if g is None:
             return
         i = targets_leaf.get(id(leaf))
         if i is not None:
@@ -143,6 +170,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
     buffers = {}
     root_nodes = []
+    hooked_leaves = {}
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, root_grads):
             if root.grad_fn is None:  # backward() called on a leaf itself
@@ -154,7 +182,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 root_nodes.append(node)
             _accumulate(buffers[node], root._output_nr, grad, create_graph)
 
-        deps, nodes = _count_dependencies(root_nodes)
+        deps, nodes, hooked_leaves = _count_dependencies(root_nodes)
         needed = _nodes_leading_to(targets_leaf, targets_pair, nodes) if capture else None
         ready = [n for n in root_nodes if deps.get(n, 0) == 0]
 
@@ -175,11 +203,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 continue
             input_grads = _call_backward(node, grads)
             for edge, g in zip(node.next_edges, input_grads):
-                if edge is None or g is None:
+                if edge is None:
                     continue
                 target, nr = edge
                 if nr < 0:
-                    to_leaf(target, g)
+                    if g is not None or id(target) in hooked_leaves:
+                        to_leaf(target, g)
+                elif g is None:
+                    continue
                 else:
                     buf = buffers.get(target)
                     if buf is None:

@@ -36,6 +36,7 @@ from .datasets import (
     make_spirals,
 )
 from .detection import DetectionScenes, make_detection_scenes
+from .distributed import DistributedSampler
 from .mnist import MNIST, FashionMNIST, read_idx
 from .sentiment import SentimentSentences, make_sentiment_sentences
 
@@ -48,4 +49,5 @@ __all__ = [
     "MNIST",
     "FashionMNIST", "read_idx", "SentimentSentences", "make_sentiment_sentences",
     "make_detection_scenes", "DetectionScenes",
+    "DistributedSampler",
 ]

@@ -13,7 +13,7 @@ per family of layers), ``functional.py`` (the same layers as functions), ``init.
 ``utils.py``. Names, arguments, defaults and state_dict keys are PyTorch's.
 """
 
-from . import functional, init, utils  # noqa: F401
+from . import functional, init, parallel, utils  # noqa: F401
 from .module import Module, ModuleDict, ModuleList, Sequential  # noqa: F401
 from .modules import *  # noqa: F401,F403
 from .parameter import Buffer, Parameter  # noqa: F401

@@ -1,0 +1,219 @@
+"""``DistributedDataParallel``: the same model on every rank, each on its own share of the batch.
+
+Every rank holds a full copy of the model. At construction rank 0's parameters and buffers are
+copied to all ranks, so the copies start equal. Each step, every rank runs forward and backward
+on its own batch; the gradients are then averaged across ranks, so every rank takes the same
+optimizer step and the copies stay equal. Averaging the gradients of the ranks' mean losses is
+the gradient of the mean loss over the whole (concatenated) batch.
+
+The averaging overlaps with backward. Parameters are grouped into *buckets* of about
+``bucket_cap_mb`` megabytes, in reverse order of ``parameters()``: backward reaches the last
+layers first, so the first bucket is the first to have all its gradients. A
+post-accumulate-grad hook on each parameter copies its finished gradient into its bucket's flat
+buffer; when a bucket is full, its all-reduce starts (non-blocking) while backward goes on with
+the earlier layers. When the last bucket has started, the hook waits for all of them and
+writes the averaged gradients back into ``.grad``. Buckets always start in the same order on
+every rank, because MPI matches collectives by their order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from ... import distributed as dist
+from ...autograd.grad_mode import is_grad_enabled
+from ...tensor import Tensor
+from ..module import Module
+
+
+class _Bucket:
+    """Some parameters' gradients, side by side in one flat array (one all-reduce)."""
+
+    def __init__(self, index, params, names):
+        self.index, self.params, self.names = index, params, names
+        sizes = [p.array.size for p in params]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self.flat = np.zeros(int(self.offsets[-1]), dtype=params[0].array.dtype)
+        self.ready = 0                          # how many of its gradients have arrived
+        self.arrived = [False] * len(params)
+        self.work = None
+
+    def reset(self):
+        self.ready, self.work = 0, None
+        self.arrived = [False] * len(self.params)
+
+    def slot(self, i):
+        return self.flat[self.offsets[i]:self.offsets[i + 1]]
+
+
+def _buckets_of(named_params, cap_bytes):
+    """Consecutive parameters (already in reverse order), cut at ``cap_bytes`` and at dtype
+    changes (one flat array holds one dtype)."""
+    buckets, current, size = [], [], 0
+    for name, p in named_params:
+        if current and (size + p.array.nbytes > cap_bytes
+                        or p.array.dtype != current[0][1].array.dtype):
+            buckets.append(current)
+            current, size = [], 0
+        current.append((name, p))
+        size += p.array.nbytes
+    if current:
+        buckets.append(current)
+    return [_Bucket(i, [p for _, p in b], [n for n, _ in b]) for i, b in enumerate(buckets)]
+
+
+class DistributedDataParallel(Module):
+    """Data-parallel training of ``module`` over the default process group (PyTorch's names).
+
+    Args:
+        module: the model; ``ddp.module`` is it, and state_dict keys start with ``module.``.
+        bucket_cap_mb: the size of one all-reduce, in megabytes (PyTorch's default 25).
+        broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm's running statistics) to
+            every rank at each forward.
+        overlap: minigrad's own switch, for measuring: False waits until backward has finished
+            before starting any all-reduce.
+    device_ids, output_device, dim, process_group, gradient_as_bucket_view and static_graph
+    are accepted for PyTorch's signature; find_unused_parameters=True is not supported.
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
+                 broadcast_buffers: bool = True, process_group=None, bucket_cap_mb=None,
+                 find_unused_parameters: bool = False, check_reduction: bool = False,
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False,
+                 *, overlap: bool = True):
+        super().__init__()
+        call = "DistributedDataParallel"
+        if not dist.is_initialized():
+            dist.process_group._group(call)          # raises the "not initialized" error
+        if not isinstance(module, Module):
+            raise TypeError(f"{call}: expected an nn.Module, got {type(module).__name__}")
+        if find_unused_parameters:
+            raise ValueError(f"{call}: find_unused_parameters=True is not supported; every "
+                             "parameter that requires grad must get a gradient each step")
+        bucket_cap_mb = 25 if bucket_cap_mb is None else bucket_cap_mb
+        if bucket_cap_mb <= 0:
+            raise ValueError(f"{call}: bucket_cap_mb must be positive, got {bucket_cap_mb}")
+        self.module = module
+        self.broadcast_buffers = broadcast_buffers
+        self.bucket_cap_mb = bucket_cap_mb
+        self.overlap = overlap
+        self.require_backward_grad_sync = True
+        named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
+        self._check_same_parameters(module)
+        self._sync_module_states(module)
+        self._buckets = _buckets_of(list(reversed(named)), bucket_cap_mb * 1024 * 1024)
+        self._where = {}                             # id(param) -> (bucket, slot)
+        for bucket in self._buckets:
+            for i, p in enumerate(bucket.params):
+                self._where[id(p)] = (bucket, i)
+                p.register_post_accumulate_grad_hook(self._grad_ready)
+        self._expect_grads = False                   # set by a forward that will sync
+        self._next_bucket = 0                        # the next bucket to start
+
+    # -- construction --------------------------------------------------------------------------
+    @staticmethod
+    def _check_same_parameters(module):
+        """Every rank must hold the same parameters: compare names, shapes and dtypes."""
+        mine = [(n, tuple(p.shape), str(p.array.dtype)) for n, p in module.named_parameters()]
+        everyone = [None] * dist.get_world_size()
+        dist.all_gather_object(everyone, mine)
+        for rank, theirs in enumerate(everyone):
+            if theirs == everyone[0]:
+                continue
+            if len(theirs) != len(everyone[0]):
+                raise ValueError(
+                    f"DistributedDataParallel: rank 0 has {len(everyone[0])} parameters but "
+                    f"rank {rank} has {len(theirs)}: every rank must build the same model")
+            for (n0, s0, d0), (n1, s1, d1) in zip(everyone[0], theirs):
+                if (n0, s0, d0) != (n1, s1, d1):
+                    raise ValueError(
+                        f"DistributedDataParallel: parameter {n0!r} has shape {s0} ({d0}) on "
+                        f"rank 0 but {n1!r} has shape {s1} ({d1}) on rank {rank}: every rank "
+                        "must build the same model")
+
+    @staticmethod
+    def _sync_module_states(module):
+        """Start every rank from rank 0's parameters and buffers."""
+        tensors = list(module.parameters()) + list(module.buffers())
+        works = [dist.broadcast(t, src=0, async_op=True) for t in tensors]
+        for w in works:
+            w.wait()
+
+    # -- each step -----------------------------------------------------------------------------
+    def forward(self, *inputs, **kwargs):
+        self._check_previous_reduction()
+        if self.broadcast_buffers:
+            buffers = list(self.module.buffers())
+            for w in [dist.broadcast(b, src=0, async_op=True) for b in buffers]:
+                w.wait()
+        self._expect_grads = self.require_backward_grad_sync and is_grad_enabled()
+        self._next_bucket = 0
+        for bucket in self._buckets:
+            bucket.reset()
+        return self.module(*inputs, **kwargs)
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Backward inside this block only accumulates ``.grad`` locally (no communication):
+        gradient accumulation over several micro-batches, synchronised by the first backward
+        after the block."""
+        old = self.require_backward_grad_sync
+        self.require_backward_grad_sync = False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
+
+    def _check_previous_reduction(self):
+        started = [b for b in self._buckets if b.ready]
+        if self._expect_grads and started:
+            missing = [n for b in self._buckets for n, arrived in zip(b.names, b.arrived)
+                       if not arrived]
+            raise RuntimeError(
+                "DistributedDataParallel: the previous backward gave no gradient to "
+                f"parameter(s) {missing[:5]}{' ...' if len(missing) > 5 else ''}, so their "
+                "gradients were never averaged. Every parameter that requires grad must take "
+                "part in the loss (or set requires_grad=False on the unused ones).")
+
+    def _grad_ready(self, param):
+        """The post-accumulate-grad hook: ``param.grad`` is final for this backward."""
+        bucket, i = self._where[id(param)]
+        if not self._expect_grads:      # no_sync, or no forward through DDP: local only
+            return
+        if bucket.arrived[i]:
+            raise RuntimeError(
+                f"DistributedDataParallel: parameter {bucket.names[i]!r} got a second gradient "
+                "before the gradients of one forward were all averaged (a second backward "
+                "through part of the graph); run forward again before each backward")
+        np.copyto(bucket.slot(i), param.grad.array.reshape(-1))
+        bucket.arrived[i] = True
+        bucket.ready += 1
+        if self.overlap:
+            self._start_ready_buckets()
+        elif all(b.ready == len(b.params) for b in self._buckets):
+            self._start_ready_buckets()
+        for b in self._buckets[:self._next_bucket]:
+            b.work.is_completed()        # lets MPI progress the transfers in flight
+        if self._next_bucket == len(self._buckets):
+            self._finish()
+
+    def _start_ready_buckets(self):
+        """Start the all-reduces of the full buckets, in bucket order (the same on all ranks)."""
+        while (self._next_bucket < len(self._buckets)
+               and self._buckets[self._next_bucket].ready
+               == len(self._buckets[self._next_bucket].params)):
+            bucket = self._buckets[self._next_bucket]
+            bucket.work = dist.all_reduce(Tensor._make(bucket.flat), async_op=True)
+            self._next_bucket += 1
+
+    def _finish(self):
+        """Wait for every bucket and write the averaged gradients into ``.grad``."""
+        world = dist.get_world_size()
+        for bucket in self._buckets:
+            bucket.work.wait()
+            bucket.flat /= world
+            for i, p in enumerate(bucket.params):
+                np.copyto(p.grad.array, bucket.slot(i).reshape(p.grad.array.shape))
+        self._expect_grads = False

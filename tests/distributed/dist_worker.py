@@ -1,0 +1,198 @@
+"""What each rank runs in the distributed tests: ``mpiexec -n P python dist_worker.py SCENARIO OUT``.
+
+One mpiexec start (process start-up and imports) costs about a second, so the ``train``
+scenario checks everything that passes in one run and writes its findings to
+``OUT/rank{r}.pkl``; the error scenarios are separate runs that are expected to fail.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from datetime import timedelta
+
+import numpy as np
+
+import minigrad as mg
+import minigrad.distributed as dist
+from minigrad import nn
+
+IN, HIDDEN, OUT_DIM = 5, 7, 3
+LOCAL_BATCH, STEPS = 3, 3
+
+
+def make_model(seed):
+    mg.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(IN, HIDDEN), nn.Tanh(), nn.Linear(HIDDEN, HIDDEN),
+                          nn.Tanh(), nn.Linear(HIDDEN, OUT_DIM)).double()
+    model.register_buffer("scale", mg.tensor(np.full(2, float(seed))))
+    return model
+
+
+def global_batches(world):
+    """The same data on every rank: STEPS batches of world * LOCAL_BATCH rows."""
+    rng = np.random.default_rng(123)
+    return [(rng.standard_normal((world * LOCAL_BATCH, IN)),
+             rng.standard_normal((world * LOCAL_BATCH, OUT_DIM))) for _ in range(STEPS)]
+
+
+def mse(model, x, y):
+    return ((model(mg.tensor(x)) - mg.tensor(y)) ** 2).mean()
+
+
+def params_of(model):
+    return {n: p.array.copy() for n, p in model.named_parameters()}
+
+
+def train_ddp(rank, world, bucket_cap_mb):
+    """STEPS SGD steps of DDP, each rank on its slice of the global batch."""
+    model = nn.parallel.DistributedDataParallel(make_model(seed=rank + 1),
+                                                bucket_cap_mb=bucket_cap_mb)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    mine = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
+    for x, y in global_batches(world):
+        opt.zero_grad()
+        mse(model, x[mine], y[mine]).backward()
+        opt.step()
+    return model
+
+
+def train_single(world):
+    """The same steps on one process over the whole batch, from rank 0's initial weights."""
+    model = make_model(seed=1)
+    opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    for x, y in global_batches(world):
+        opt.zero_grad()
+        mse(model, x, y).backward()
+        opt.step()
+    return params_of(model)
+
+
+def accumulate_with_no_sync(rank, world):
+    """Three micro-batches per rank, two under no_sync: the gradient of one step."""
+    model = nn.parallel.DistributedDataParallel(make_model(seed=rank + 1), bucket_cap_mb=1e-4)
+    x, y = global_batches(3 * world)[0]
+    micro = [slice((3 * rank + k) * LOCAL_BATCH, (3 * rank + k + 1) * LOCAL_BATCH)
+             for k in range(3)]
+    with model.no_sync():
+        for s in micro[:2]:
+            (mse(model, x[s], y[s]) / 3).backward()
+    local_only = {n: p.grad.array.copy() for n, p in model.module.named_parameters()}
+    (mse(model, x[micro[2]], y[micro[2]]) / 3).backward()
+    reference = make_model(seed=1)
+    mse(reference, x, y).backward()
+    return ({n: p.grad.array.copy() for n, p in model.module.named_parameters()},
+            {n: p.grad.array.copy() for n, p in reference.named_parameters()}, local_only)
+
+
+def sampler_shares(rank, world, n=11, epochs=2):
+    sampler = mg.data.DistributedSampler(list(range(n)), shuffle=True, seed=5)
+    shares = []
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        loader = mg.data.DataLoader(mg.data.TensorDataset(mg.arange(n)), batch_size=2,
+                                    sampler=sampler)
+        shares.append([int(v) for (batch,) in loader for v in batch.array])
+    everyone = [None] * world
+    dist.all_gather_object(everyone, shares)
+    return everyone
+
+
+class WithUnusedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(IN, OUT_DIM)
+        self.unused = nn.Linear(IN, 2)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def unused_parameter_error():
+    """A parameter without a gradient: a second backward, and the next forward, say so."""
+    model = nn.parallel.DistributedDataParallel(WithUnusedLayer(), bucket_cap_mb=1e-4)
+    x = mg.ones(2, IN)
+    model(x).sum().backward()
+    messages = []
+    for again in (lambda: model.module(x).sum().backward(), lambda: model(x)):
+        try:
+            again()
+            messages.append(None)
+        except RuntimeError as e:
+            messages.append(str(e))
+    return messages
+
+
+def collectives(rank, world):
+    found = {}
+    t = mg.tensor(np.arange(4.0) * (rank + 1))
+    dist.all_reduce(t)
+    found["sum"] = t.array.copy()
+    t = mg.tensor(np.arange(4.0) * (rank + 1))
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    found["avg"] = t.array.copy()
+    t = mg.tensor(np.array([rank, -rank], dtype=np.float64))
+    work = dist.all_reduce(t, op=dist.ReduceOp.MAX, async_op=True)
+    work.wait()
+    found["max"] = t.array.copy()
+    t = mg.tensor(np.full((2, 3), float(rank))).t()          # not contiguous
+    dist.broadcast(t, src=world - 1)
+    found["broadcast"] = t.array.copy()
+    outs = [mg.zeros(2, dtype=mg.int64) for _ in range(world)]
+    dist.all_gather(outs, mg.tensor([rank, 10 * rank]))
+    found["all_gather"] = [o.array.copy() for o in outs]
+    dist.barrier()
+    return found
+
+
+def scenario_train(rank, world, out):
+    results = {"world": world, "rank": rank}
+    results["collectives"] = collectives(rank, world)
+    for cap in (25, 1e-4):                 # one bucket; one bucket per parameter
+        model = train_ddp(rank, world, cap)
+        results[f"ddp_cap{cap}"] = params_of(model.module)
+        results["buffer"] = model.module.scale.array.copy()
+        results["state_dict_keys"] = list(model.state_dict())
+        results["n_buckets", cap] = len(model._buckets)
+    results["single"] = train_single(world)
+    results["no_sync"] = accumulate_with_no_sync(rank, world)
+    results["sampler"] = sampler_shares(rank, world)
+    results["unused_error"] = unused_parameter_error()
+    with open(os.path.join(out, f"rank{rank}.pkl"), "wb") as f:
+        pickle.dump(results, f)
+
+
+def scenario_stuck(rank, world, out):
+    """Rank 1 never reaches the all-reduce; the others must time out and name it."""
+    t = mg.ones(3)
+    dist.all_reduce(t)                     # everyone is alive here
+    if rank == 1:
+        time.sleep(120)
+    dist.all_reduce(t)
+
+
+def scenario_dies(rank, world, out):
+    """Rank 1 dies before the all-reduce."""
+    if rank == 1:
+        os._exit(3)
+    dist.all_reduce(mg.ones(3))
+
+
+def scenario_mismatch(rank, world, out):
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 6 if rank == 0 else 5), nn.Linear(6 if rank == 0 else 5, 2))
+    nn.parallel.DistributedDataParallel(model)
+
+
+def main():
+    scenario, out = sys.argv[1], sys.argv[2]
+    timeout = timedelta(seconds=float(os.environ.get("DIST_TEST_TIMEOUT", "60")))
+    dist.init_process_group(backend="mpi", timeout=timeout)
+    globals()[f"scenario_{scenario}"](dist.get_rank(), dist.get_world_size(), out)
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""Data-parallel training on real MPI processes: each test starts ``mpiexec -n P`` on
+dist_worker.py (through minigrad's launcher, one thread per process) and checks what the ranks
+wrote or printed. Skipped where the dist extra (mpi4py, an MPI library) is not installed.
+
+One mpiexec run costs a few seconds of start-up and imports, so the passing checks share one
+run per world size (the module-scoped ``train_run`` fixture)."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("mpi4py")
+from minigrad.distributed import run as launcher  # noqa: E402
+
+try:
+    launcher.find_mpiexec()
+except FileNotFoundError:
+    pytest.skip("no mpiexec (install the dist extra)", allow_module_level=True)
+
+WORKER = Path(__file__).with_name("dist_worker.py")
+RUN_TIMEOUT = 120                        # seconds: a hung run fails instead of blocking CI
+
+
+def launch(nprocs, scenario, out, timeout_s=60):
+    env = dict(os.environ, DIST_TEST_TIMEOUT=str(timeout_s))
+    command = [sys.executable, "-m", "minigrad.distributed.run", "-n", str(nprocs),
+               "--oversubscribe", str(WORKER), scenario, str(out)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          env=env)
+
+
+@pytest.fixture(scope="module", params=[2, 4], ids=["2ranks", "4ranks"])
+def train_run(request, tmp_path_factory):
+    world = request.param
+    out = tmp_path_factory.mktemp(f"train{world}")
+    done = launch(world, "train", out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ranks = []
+    for r in range(world):
+        with open(out / f"rank{r}.pkl", "rb") as f:
+            ranks.append(pickle.load(f))
+    return world, ranks
+
+
+def test_collectives(train_run):
+    world, ranks = train_run
+    total = sum(range(1, world + 1))
+    for found in (r["collectives"] for r in ranks):
+        np.testing.assert_array_equal(found["sum"], np.arange(4.0) * total)
+        np.testing.assert_allclose(found["avg"], np.arange(4.0) * total / world, rtol=1e-15)
+        np.testing.assert_array_equal(found["max"], [world - 1, 0])
+        np.testing.assert_array_equal(found["broadcast"], np.full((3, 2), world - 1.0))
+        for r, part in enumerate(found["all_gather"]):
+            np.testing.assert_array_equal(part, [r, 10 * r])
+
+
+@pytest.mark.parametrize("cap", [25, 1e-4], ids=["one_bucket", "bucket_per_param"])
+def test_ddp_equals_single_process_on_the_whole_batch(train_run, cap):
+    world, ranks = train_run
+    assert ranks[0]["n_buckets", cap] == (1 if cap == 25 else 6)
+    single = ranks[0]["single"]
+    for r in ranks:
+        for name, value in r[f"ddp_cap{cap}"].items():
+            np.testing.assert_array_equal(value, ranks[0][f"ddp_cap{cap}"][name])
+            np.testing.assert_allclose(value, single[name], rtol=1e-12, atol=1e-14,
+                                       err_msg=f"{name} on rank {r['rank']}")
+
+
+def test_ddp_broadcasts_buffers_and_prefixes_state_dict(train_run):
+    _, ranks = train_run
+    for r in ranks:
+        np.testing.assert_array_equal(r["buffer"], [1.0, 1.0])       # rank 0's seed
+        assert r["state_dict_keys"] and all(k.startswith("module.")
+                                            for k in r["state_dict_keys"])
+
+
+def test_no_sync_accumulation_equals_one_big_step(train_run):
+    _, ranks = train_run
+    for r in ranks:
+        synced, reference, local_only = r["no_sync"]
+        for name in reference:
+            np.testing.assert_allclose(synced[name], reference[name], rtol=1e-12, atol=1e-15)
+        # under no_sync nothing was averaged: the local sums differ from the global gradient
+        assert any(not np.allclose(local_only[n], reference[n]) for n in reference)
+
+
+def test_sampler_covers_the_dataset_once_per_epoch(train_run):
+    world, ranks = train_run
+    n = 11
+    per_rank = -(-n // world)
+    for r in ranks:
+        everyone = r["sampler"]                      # [rank][epoch] -> indices
+        assert everyone == ranks[0]["sampler"]
+        for epoch in range(2):
+            shares = [everyone[k][epoch] for k in range(world)]
+            assert all(len(s) == per_rank for s in shares)
+            together = sorted(i for s in shares for i in s)
+            assert set(together) == set(range(n))
+            assert len(together) - n == per_rank * world - n      # only the padding repeats
+        assert everyone[0][0] != everyone[0][1]                    # set_epoch reshuffles
+
+
+def test_a_parameter_without_gradient_is_named_at_the_next_forward(train_run):
+    _, ranks = train_run
+    for r in ranks:
+        second_backward, next_forward = r["unused_error"]
+        assert re.search(r"parameter 'used\.(weight|bias)' got a second gradient before the "
+                         "gradients of one forward were all averaged", second_backward)
+        assert ("the previous backward gave no gradient to parameter(s) ['unused.bias', "
+                "'unused.weight'], so") in next_forward
+
+
+def test_a_stuck_rank_times_out_and_is_named(tmp_path):
+    done = launch(2, "stuck", tmp_path, timeout_s=2)
+    assert done.returncode != 0
+    assert "all_reduce on rank 0 timed out after 2 s" in done.stderr, done.stderr
+    assert "rank(s) [1] never reached a collective (dead, finished or stuck" in done.stderr, done.stderr
+
+
+def test_a_dead_rank_ends_the_job(tmp_path):
+    done = launch(2, "dies", tmp_path, timeout_s=5)
+    assert done.returncode != 0, done.stdout + done.stderr
+
+
+def test_mismatched_parameters_are_named(tmp_path):
+    done = launch(2, "mismatch", tmp_path)
+    assert done.returncode != 0
+    assert ("parameter '0.weight' has shape (6, 4) (float32) on rank 0 but '0.weight' has "
+            "shape (5, 4) (float32) on rank 1") in done.stderr, done.stderr
+
+
+def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed.py"
+    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = tmp_path.glob("*/distributed-quick.json")
+    found = json.loads(result.read_text())
+    assert [r["world"] for r in found["results"]] == [1, 2]
+    for r in found["results"]:
+        assert r["compute_s"] > 0 and r["allreduce_s"] > 0
+        assert {(s["bucket_mb"], s["overlap"]) for s in r["steps"]} == {
+            (0.01, True), (0.01, False), (25, True), (25, False)}
+        assert {s["buckets"] for s in r["steps"]} == {5, 1}
