@@ -363,6 +363,12 @@ def check_relu_backward_operands(op: str, gy, y) -> None:
     check_float_pair(op, "gy", gy, "y", y)
 
 
+def check_gelu_approximate(op: str, approximate) -> None:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"kernels.{op}: approximate must be 'none' or 'tanh', "
+                         f"got {approximate!r}")
+
+
 # ---------------------------------------------------------------------------------------------
 # Adam
 # ---------------------------------------------------------------------------------------------

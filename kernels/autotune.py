@@ -134,6 +134,10 @@ def _elementwise_class(x, *_):
     return x.dtype.char, x.size.bit_length()
 
 
+def _gelu_class(x, *rest):
+    return x.dtype.char, x.size.bit_length(), rest[-1]      # rest ends with approximate
+
+
 def _adam_class(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *_):
     return param.dtype.char, param.size.bit_length(), max_exp_avg_sq is not None
 
@@ -160,6 +164,8 @@ SHAPE_CLASSES = {
     "relu": ShapeClass(("elements",), (), _elementwise_class),
     "relu_backward": ShapeClass(("elements",), (), _elementwise_class),
     "adam_step": ShapeClass(("elements",), ("amsgrad",), _adam_class),
+    "gelu": ShapeClass(("elements",), ("approximate",), _gelu_class),
+    "gelu_backward": ShapeClass(("elements",), ("approximate",), _gelu_class),
 }
 
 

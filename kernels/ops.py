@@ -409,6 +409,40 @@ def relu_backward(gy, y, impl: str | None = None):
 
 
 # ---------------------------------------------------------------------------------------------
+# GELU: elementwise, any shape (the implementations work on the raveled C-contiguous array)
+# ---------------------------------------------------------------------------------------------
+
+def gelu(x, approximate: str = "none", impl: str | None = None):
+    """y = x * Phi(x) (Phi the standard normal CDF), or with ``approximate="tanh"``
+    y = x / 2 * (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), elementwise: x's shape and dtype.
+
+    x: float32/float64, any shape and layout. Formulas and accuracy: gelu_numpy.py,
+    gelu_numba.py.
+    """
+    op = "gelu"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_float_array(op, "x", x)
+    check.check_gelu_approximate(op, approximate)
+    if x.size == 0:
+        return array_module(x).empty(x.shape, dtype=x.dtype)
+    return _run(op, chosen, x, approximate)
+
+
+def gelu_backward(gy, x, approximate: str = "none", impl: str | None = None):
+    """dL/dx of ``gelu`` given gy = dL/dy and the forward's *input* x: gx = gy * gelu'(x).
+
+    gy and x: one float dtype, one shape; gx has that shape and dtype.
+    """
+    op = "gelu_backward"
+    chosen = choose_impl(op, (gy, x), impl)
+    check.check_float_pair(op, "gy", gy, "x", x)
+    check.check_gelu_approximate(op, approximate)
+    if gy.size == 0:
+        return array_module(gy).empty(gy.shape, dtype=gy.dtype)
+    return _run(op, chosen, gy, x, approximate)
+
+
+# ---------------------------------------------------------------------------------------------
 # Adam: one optimizer step on one parameter, in place
 # ---------------------------------------------------------------------------------------------
 

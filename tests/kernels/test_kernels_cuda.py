@@ -216,6 +216,19 @@ def test_relu_forward_and_backward(dtype, kernel_rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_forward_and_backward(dtype, approximate, kernel_rng):
+    x = random_array(kernel_rng, (9, 5), dtype, scale=3.0).T   # 45 elements, a view
+    gy = random_array(kernel_rng, x.shape, dtype)
+    y = run_cuda("gelu", x, approximate=approximate)
+    assert y.dtype == dtype and y.flags.c_contiguous
+    assert_close(y, K.gelu(x, approximate, impl="numpy"))
+    assert_close(run_cuda("gelu_backward", gy, x, approximate=approximate),
+                 K.gelu_backward(gy, x, approximate, impl="numpy"))
+    assert run_cuda("gelu", np.zeros((0, 3), dtype)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_step(dtype, amsgrad, kernel_rng):
     """In place on device arrays, one of them a transposed view (updated through a copy that
