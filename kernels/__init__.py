@@ -19,6 +19,8 @@ and know nothing of Tensors or autograd.
     K.relu(x), K.relu_backward(gy, y)       # max(x, 0); gy where y > 0 (y: relu's output)
     K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
     K.gelu(x, approximate="none"), K.gelu_backward(gy, x, approximate="none")   # or "tanh"
+    y, mean, var = K.layer_norm(x, weight, bias, eps)   # over the rows of a 2-D x
+    gx, gw, gb = K.layer_norm_backward(g, x, rstd, weight)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # the default rule (small calls, nothing measured)
@@ -41,6 +43,8 @@ Where to read what (one op family per file, one implementation per file):
                                                            pass
     gelu_numpy.py     gelu_numba.py     gelu_cuda.py       GELU (erf or tanh) and its slope,
                                                            one pass
+    layer_norm_numpy.py layer_norm_numba.py layer_norm_cuda.py  layer norm of rows and its
+                                                           gradients, one pass per row
     registry.py       dispatch.py       autotune.py        every op's implementations;
                                                            choosing; measuring
     ops.py            _validate.py                         entry points; checks
@@ -58,6 +62,8 @@ from .ops import (
     conv2d_backward_weight,
     gelu,
     gelu_backward,
+    layer_norm,
+    layer_norm_backward,
     log_softmax,
     log_softmax_backward,
     lstm_cell,
@@ -83,4 +89,5 @@ __all__ = [
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
     "lstm_sequence", "lstm_sequence_backward",
     "relu", "relu_backward", "adam_step", "gelu", "gelu_backward",
+    "layer_norm", "layer_norm_backward",
 ]

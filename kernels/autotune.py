@@ -166,6 +166,8 @@ SHAPE_CLASSES = {
     "adam_step": ShapeClass(("elements",), ("amsgrad",), _adam_class),
     "gelu": ShapeClass(("elements",), ("approximate",), _gelu_class),
     "gelu_backward": ShapeClass(("elements",), ("approximate",), _gelu_class),
+    "layer_norm": ShapeClass(*_ROWS, _rows_class),
+    "layer_norm_backward": ShapeClass(*_ROWS, _rows_class),
 }
 
 

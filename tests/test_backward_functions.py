@@ -97,6 +97,27 @@ def test_backward_function_gradgradcheck(name, fn, inputs):
     assert mg.autograd.gradgradcheck(fn, inputs)
 
 
+@pytest.mark.parametrize("name, call", [
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (3, 5), w, b)),
+    ("layer_norm without affine", lambda x, w, b: F.layer_norm(x, (5,))),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 3, None, None)),
+])
+def test_layer_norm_runs_the_fused_row_kernels(name, call, monkeypatch):
+    """Norms over trailing dims take kernels.layer_norm and its backward, and their first
+    and second derivatives (float64) still check."""
+    from minigrad.ops import kernel_calls
+    calls = []
+    for op in ("layer_norm", "layer_norm_backward"):
+        original = getattr(kernel_calls, op)
+        monkeypatch.setattr(kernel_calls, op,
+                            lambda *a, _op=op, _f=original: calls.append(_op) or _f(*a))
+    rng = np.random.default_rng(5)
+    inputs = (_leaf(rng, 2, 3, 5), _leaf(rng, 3, 5), _leaf(rng, 3, 5))
+    assert mg.autograd.gradcheck(call, inputs)
+    assert mg.autograd.gradgradcheck(call, inputs)
+    assert {"layer_norm", "layer_norm_backward"} <= set(calls), name
+
+
 # ---------------------------------------------------------------------------------------------
 # One path: the first gradient does not depend on create_graph
 # ---------------------------------------------------------------------------------------------

@@ -188,6 +188,16 @@ def gelu_backward(gy, x, approximate):
     return _kernels().gelu_backward(gy, x, approximate)
 
 
+def layer_norm(x_rows, weight, bias, eps):
+    """(y, mean, var) of the rows of a 2-D float32/float64 array (``kernels.layer_norm``)."""
+    return _kernels().layer_norm(x_rows, weight, bias, eps)
+
+
+def layer_norm_backward(g_rows, x_rows, rstd, weight):
+    """(gx, gw, gb) of ``layer_norm`` (``kernels.layer_norm_backward``)."""
+    return _kernels().layer_norm_backward(g_rows, x_rows, rstd, weight)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time loops: one weight multiplied at every step
 # ---------------------------------------------------------------------------------------------
