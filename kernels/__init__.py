@@ -18,6 +18,9 @@ and know nothing of Tensors or autograd.
     d_gates, dh0, dc0 = K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
     K.relu(x), K.relu_backward(gy, y)       # max(x, 0); gy where y > 0 (y: relu's output)
     K.adam_step(p, g, m, v, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, step=t)   # in place
+    K.gelu(x, approximate="none"), K.gelu_backward(gy, x, approximate="none")   # or "tanh"
+    y, mean, var = K.layer_norm(x, weight, bias, eps)   # over the rows of a 2-D x
+    gx, gw, gb = K.layer_norm_backward(g, x, rstd, weight)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # the default rule (small calls, nothing measured)
@@ -38,6 +41,10 @@ Where to read what (one op family per file, one implementation per file):
     relu_numpy.py     relu_numba.py     relu_cuda.py       max(x, 0) and its mask, one pass
     adam_numpy.py     adam_numba.py     adam_cuda.py       an Adam step on one parameter, one
                                                            pass
+    gelu_numpy.py     gelu_numba.py     gelu_cuda.py       GELU (erf or tanh) and its slope,
+                                                           one pass
+    layer_norm_numpy.py layer_norm_numba.py layer_norm_cuda.py  layer norm of rows and its
+                                                           gradients, one pass per row
     registry.py       dispatch.py       autotune.py        every op's implementations;
                                                            choosing; measuring
     ops.py            _validate.py                         entry points; checks
@@ -53,6 +60,10 @@ from .ops import (
     conv2d,
     conv2d_backward_input,
     conv2d_backward_weight,
+    gelu,
+    gelu_backward,
+    layer_norm,
+    layer_norm_backward,
     log_softmax,
     log_softmax_backward,
     lstm_cell,
@@ -77,5 +88,6 @@ __all__ = [
     "conv2d", "conv2d_backward_input", "conv2d_backward_weight",
     "max_pool2d", "max_pool2d_backward", "lstm_cell", "lstm_cell_backward",
     "lstm_sequence", "lstm_sequence_backward",
-    "relu", "relu_backward", "adam_step",
+    "relu", "relu_backward", "adam_step", "gelu", "gelu_backward",
+    "layer_norm", "layer_norm_backward",
 ]

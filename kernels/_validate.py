@@ -363,6 +363,30 @@ def check_relu_backward_operands(op: str, gy, y) -> None:
     check_float_pair(op, "gy", gy, "y", y)
 
 
+def check_gelu_approximate(op: str, approximate) -> None:
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"kernels.{op}: approximate must be 'none' or 'tanh', "
+                         f"got {approximate!r}")
+
+
+def check_layer_norm_operands(op: str, x, rows: dict, columns: dict) -> None:
+    """x: 2-D float rows (R, N); every array of ``rows`` (R,) and of ``columns`` (N,) (None
+    allowed there), all of x's dtype."""
+    check_float_array(op, "x", x, ndim=2)
+    n_rows, n = x.shape
+    named = {"x": x}
+    for expected, arrays in ((n_rows, rows), (n, columns)):
+        for name, array in arrays.items():
+            if array is None:
+                continue
+            check_float_array(op, name, array)
+            if tuple(array.shape) != (expected,):
+                raise ValueError(f"kernels.{op}: {name} must have shape ({expected},) for x "
+                                 f"of shape {tuple(x.shape)}, got {_describe(array)}")
+            named[name] = array
+    check_same_dtype(op, named)
+
+
 # ---------------------------------------------------------------------------------------------
 # Adam
 # ---------------------------------------------------------------------------------------------

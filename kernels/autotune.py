@@ -136,6 +136,10 @@ def _elementwise_class(x, *_):
     return x.dtype.char, x.size.bit_length()
 
 
+def _gelu_class(x, *rest):
+    return x.dtype.char, x.size.bit_length(), rest[-1]      # rest ends with approximate
+
+
 def _adam_class(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *_):
     return param.dtype.char, param.size.bit_length(), max_exp_avg_sq is not None
 
@@ -162,6 +166,10 @@ SHAPE_CLASSES = {
     "relu": ShapeClass(("elements",), (), _elementwise_class),
     "relu_backward": ShapeClass(("elements",), (), _elementwise_class),
     "adam_step": ShapeClass(("elements",), ("amsgrad",), _adam_class),
+    "gelu": ShapeClass(("elements",), ("approximate",), _gelu_class),
+    "gelu_backward": ShapeClass(("elements",), ("approximate",), _gelu_class),
+    "layer_norm": ShapeClass(*_ROWS, _rows_class),
+    "layer_norm_backward": ShapeClass(*_ROWS, _rows_class),
 }
 
 

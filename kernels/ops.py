@@ -409,6 +409,77 @@ def relu_backward(gy, y, impl: str | None = None):
 
 
 # ---------------------------------------------------------------------------------------------
+# GELU: elementwise, any shape (the implementations work on the raveled C-contiguous array)
+# ---------------------------------------------------------------------------------------------
+
+def gelu(x, approximate: str = "none", impl: str | None = None):
+    """y = x * Phi(x) (Phi the standard normal CDF), or with ``approximate="tanh"``
+    y = x / 2 * (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), elementwise: x's shape and dtype.
+
+    x: float32/float64, any shape and layout. Formulas and accuracy: gelu_numpy.py,
+    gelu_numba.py.
+    """
+    op = "gelu"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_float_array(op, "x", x)
+    check.check_gelu_approximate(op, approximate)
+    if x.size == 0:
+        return array_module(x).empty(x.shape, dtype=x.dtype)
+    return _run(op, chosen, x, approximate)
+
+
+def gelu_backward(gy, x, approximate: str = "none", impl: str | None = None):
+    """dL/dx of ``gelu`` given gy = dL/dy and the forward's *input* x: gx = gy * gelu'(x).
+
+    gy and x: one float dtype, one shape; gx has that shape and dtype.
+    """
+    op = "gelu_backward"
+    chosen = choose_impl(op, (gy, x), impl)
+    check.check_float_pair(op, "gy", gy, "x", x)
+    check.check_gelu_approximate(op, approximate)
+    if gy.size == 0:
+        return array_module(gy).empty(gy.shape, dtype=gy.dtype)
+    return _run(op, chosen, gy, x, approximate)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer normalization: the rows of a 2-D array (the op flattens the normalized dims into N)
+# ---------------------------------------------------------------------------------------------
+
+def layer_norm(x, weight=None, bias=None, eps: float = 1e-5, impl: str | None = None):
+    """(y, mean, var) of each row of x (R, N), formulas in layer_norm_numpy.py:
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias,   var the biased variance
+
+    weight and bias: (N,) arrays of x's dtype, or None (1 and 0). mean and var: (R,).
+    """
+    op = "layer_norm"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_layer_norm_operands(op, x, {}, {"weight": weight, "bias": bias})
+    eps = check.real_number(op, "eps", eps)
+    xp = array_module(x)
+    if x.size == 0:                      # no rows, or rows of nothing: NaN statistics
+        return (xp.empty(x.shape, dtype=x.dtype), xp.full(x.shape[0], xp.nan, x.dtype),
+                xp.full(x.shape[0], xp.nan, x.dtype))
+    return _run(op, chosen, x, weight, bias, eps)
+
+
+def layer_norm_backward(g, x, rstd, weight=None, impl: str | None = None):
+    """(gx (R, N), gw (N,), gb (N,)) of ``layer_norm`` given g = dL/dy, the rows x, and
+    rstd = 1 / sqrt(var + eps) (R,) from the forward's var (the mean is taken again); gw and gb are computed whether or
+    not there were a weight and a bias (without a weight, gx uses weight = 1)."""
+    op = "layer_norm_backward"
+    chosen = choose_impl(op, (g, x, rstd), impl)
+    check.check_float_pair(op, "g", g, "x", x)
+    check.check_layer_norm_operands(op, x, {"rstd": rstd}, {"weight": weight})
+    xp = array_module(x)
+    if x.size == 0:
+        return (xp.empty(x.shape, dtype=x.dtype), xp.zeros(x.shape[1], dtype=x.dtype),
+                xp.zeros(x.shape[1], dtype=x.dtype))
+    return _run(op, chosen, g, x, rstd, weight)
+
+
+# ---------------------------------------------------------------------------------------------
 # Adam: one optimizer step on one parameter, in place
 # ---------------------------------------------------------------------------------------------
 

@@ -110,6 +110,32 @@ def _relu(impl: str) -> dict[str, Callable]:
     return {"relu": module.relu, "relu_backward": module.relu_backward}
 
 
+def _gelu(impl: str) -> dict[str, Callable]:
+    """GELU (exact or tanh approximation) and its gradient, elementwise."""
+    if impl == "numpy":
+        from . import gelu_numpy as module
+    elif impl == "numba":
+        from . import gelu_numba as module
+    elif impl == "cuda":
+        from . import gelu_cuda as module
+    else:
+        raise _unknown("gelu", impl)
+    return {"gelu": module.gelu, "gelu_backward": module.gelu_backward}
+
+
+def _layer_norm(impl: str) -> dict[str, Callable]:
+    """Layer normalization of the rows of a 2-D array, and its gradients."""
+    if impl == "numpy":
+        from . import layer_norm_numpy as module
+    elif impl == "numba":
+        from . import layer_norm_numba as module
+    elif impl == "cuda":
+        from . import layer_norm_cuda as module
+    else:
+        raise _unknown("layer_norm", impl)
+    return {"layer_norm": module.layer_norm, "layer_norm_backward": module.layer_norm_backward}
+
+
 def _adam(impl: str) -> dict[str, Callable]:
     """One Adam step on one parameter, in place."""
     if impl == "numpy":
@@ -141,6 +167,8 @@ FAMILIES = (
                          "lstm_sequence_backward"), _lstm_cell),
     Family("relu", ("relu", "relu_backward"), _relu),
     Family("adam", ("adam_step",), _adam),
+    Family("gelu", ("gelu", "gelu_backward"), _gelu),
+    Family("layer_norm", ("layer_norm", "layer_norm_backward"), _layer_norm),
 )
 
 FAMILY_OF = {op: family for family in FAMILIES for op in family.ops}

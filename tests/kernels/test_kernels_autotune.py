@@ -225,6 +225,10 @@ def op_calls(rng):
             seq_acts, tanh_cs, cs, c0, w_hh, hs, h0, c0),
         "relu": lambda: K.relu(x),
         "relu_backward": lambda: K.relu_backward(y, x),
+        "gelu": lambda: K.gelu(x, "tanh"),
+        "gelu_backward": lambda: K.gelu_backward(y, x),
+        "layer_norm": lambda: K.layer_norm(x, x[0], x[1]),
+        "layer_norm_backward": lambda: K.layer_norm_backward(y, x, rows[:, 0], x[0]),
     }
 
 

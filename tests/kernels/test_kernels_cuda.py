@@ -216,6 +216,38 @@ def test_relu_forward_and_backward(dtype, kernel_rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_forward_and_backward(dtype, approximate, kernel_rng):
+    x = random_array(kernel_rng, (9, 5), dtype, scale=3.0).T   # 45 elements, a view
+    gy = random_array(kernel_rng, x.shape, dtype)
+    y = run_cuda("gelu", x, approximate=approximate)
+    assert y.dtype == dtype and y.flags.c_contiguous
+    assert_close(y, K.gelu(x, approximate, impl="numpy"))
+    assert_close(run_cuda("gelu_backward", gy, x, approximate=approximate),
+                 K.gelu_backward(gy, x, approximate, impl="numpy"))
+    assert run_cuda("gelu", np.zeros((0, 3), dtype)).shape == (0, 3)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_affine", [True, False])
+def test_layer_norm_forward_and_backward(dtype, with_affine, kernel_rng):
+    x = random_array(kernel_rng, (11, 7), dtype) + dtype(2)   # 11 rows: threads loop
+    g = random_array(kernel_rng, x.shape, dtype)
+    w, b = ((random_array(kernel_rng, (7,), dtype) if with_affine else None) for _ in range(2))
+    outs = [to_host(a) for a in K.layer_norm(*(None if a is None else to_device(a)
+                                                 for a in (x, w, b)), impl="cuda")]
+    refs = K.layer_norm(x, w, b, impl="numpy")
+    for out, ref in zip(outs, refs):
+        assert out.dtype == dtype
+        assert_close(out, ref)
+    rstd = (1.0 / np.sqrt(refs[2].astype(np.float64) + 1e-5)).astype(dtype)
+    grads = K.layer_norm_backward(*(None if a is None else to_device(a)
+                                    for a in (g, x, rstd, w)), impl="cuda")
+    for out, ref in zip(grads, K.layer_norm_backward(g, x, rstd, w, impl="numpy")):
+        assert_close(to_host(out), ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_step(dtype, amsgrad, kernel_rng):
     """In place on device arrays, one of them a transposed view (updated through a copy that
