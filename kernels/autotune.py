@@ -16,7 +16,7 @@ keeps the faster:
   on copies. Afterwards the winner runs the real call;
 * the decision is stored in a JSON file (``cache_file()``) for this machine: CPU model, core
   count, NumPy, Numba and minigrad versions, ``NUMBA_NUM_THREADS``,
-  ``MINIGRAD_BLAS_THREADS`` and the names of the kernel ops. The next process reads
+  ``MINIGRAD_BLAS_THREADS`` and a hash of the kernels' source files. The next process reads
   it and times nothing, unless other processes kept the cores busy while it measured
   (``machine_is_busy``): that choice serves this process only. The file is written whole to a temporary name and renamed over the old
   one, so a reader never sees half of it; one it cannot read is ignored with a warning.
@@ -340,14 +340,22 @@ def cache_file() -> Path:
 @functools.lru_cache(maxsize=None)
 def machine() -> dict:
     """What a decision is valid for: another CPU, core count, NumPy, Numba, minigrad, Numba
-    or BLAS thread count, and the timings are no longer this machine's; another set of
-    kernel ops (a checkout with more of them, under the same version number) keeps its own
-    file instead of fighting over one."""
+    or BLAS thread count, and the timings are no longer this machine's; a change to any
+    kernel's source (a checkout with another kernel under the same version number) makes a
+    new file, so no choice measured against an old kernel outlives it."""
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "numpy": np.__version__,
             "numba": _version("numba"), "minigrad": _version("minigrad"),
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", ""),
             "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", ""),
-            "ops": hashlib.sha256(" ".join(sorted(OPS)).encode()).hexdigest()[:8]}
+            "kernels": _kernel_sources_digest()}
+
+
+def _kernel_sources_digest() -> str:
+    """A hash of every source file of this package (~1 ms, once per process)."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def _version(package: str) -> str:

@@ -353,7 +353,7 @@ def test_another_process_reads_the_file(clock, monkeypatch, kernel_rng, tmp_path
 
 def test_each_machine_and_version_has_its_own_file(clock, monkeypatch, kernel_rng):
     assert set(autotune.machine()) == {"cpu", "cores", "numpy", "numba", "minigrad",
-                                       "numba_threads", "blas_threads", "ops"}
+                                       "numba_threads", "blas_threads", "kernels"}
     pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
     K.matmul(*operands(kernel_rng))
     first = autotune.cache_file()
