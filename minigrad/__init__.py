@@ -292,3 +292,7 @@ from .ops.rearrange import (  # noqa: E402,F401
 )
 from .ops.reduce import aminmax, count_nonzero, nanmean, nansum  # noqa: E402,F401
 from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401
+
+# special functions (lgamma, digamma, polygamma, erfinv)
+# isort: split
+from .ops.special import digamma, erfinv, lgamma, polygamma  # noqa: E402,F401

@@ -260,3 +260,20 @@ def _fill_diagonal_(self, fill_value, wrap: bool = False):
 
 Tensor.sum_to_size = _sum_to_size
 Tensor.fill_diagonal_ = _fill_diagonal_
+
+
+# ---- special functions, with their in-place forms ------------------------------------------
+
+def attach_special():
+    from . import special
+    T = Tensor
+    for name in ("lgamma", "digamma", "erfinv"):
+        function = getattr(special, name)
+        setattr(T, name, function)
+        setattr(T, f"{name}_", _inplace_method(name, function))
+    T.polygamma = lambda self, n: special.polygamma(n, self)
+    T.polygamma_ = lambda self, n: self._inplace("polygamma_()",
+                                                  lambda: special.polygamma(n, self))
+
+
+attach_special()
