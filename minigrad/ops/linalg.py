@@ -1,4 +1,4 @@
-"""Linear algebra: einsum, mv, baddbmm, and ``mg.linalg``: svd, svdvals, the norms, inv,
+"""Linear algebra: einsum, tensordot, mv, baddbmm, and ``mg.linalg``: svd, svdvals, the norms, inv,
 solve, det and slogdet.
 
 ``einsum`` is one ``ArrayFunction`` for every contraction: C = einsum("ij,jk->ik", A, B) sums
@@ -633,3 +633,57 @@ def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
     det itself; the sign's gradient is zero."""
     _check_square("linalg.slogdet", A)
     return SlogdetResult(*Slogdet.apply(A))
+
+
+# ---------------------------------------------------------------------------------------------
+# tensordot
+# ---------------------------------------------------------------------------------------------
+
+def _tensordot_dims(a: Tensor, b: Tensor, dims):
+    """(dims of a, dims of b) to contract, from PyTorch's forms of ``dims``."""
+    op = "tensordot"
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
+        if dims < 0:
+            raise RuntimeError(f"{op} expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"{op} expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    if not isinstance(dims, (list, tuple)) or len(dims) != 2:
+        raise RuntimeError(f"{op} expects dims to be an int or a pair of lists of dims, got "
+                           f"{dims!r}")
+    if any(not isinstance(d, (list, tuple)) for d in dims):
+        raise TypeError(f"{op}: dims must be an int or a pair of lists of dims, got {dims!r}")
+    dims_a, dims_b = (list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and "
+                           f"{dims_b}")
+    dims_a = [normalize_dim(op, d, a.ndim) for d in dims_a]
+    dims_b = [normalize_dim(op, d, b.ndim) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db] and 1 not in (a.shape[da], b.shape[db]):
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} "
+                               f"in dim {db}")
+    return dims_a, dims_b
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Sum of products over the dims ``dims`` pairs up (an int n: the last n of a with the
+    first n of b). The result has a's remaining dims, then b's. One matrix product: a's kept
+    dims become rows, the contracted ones columns (b the other way round)."""
+    dims_a, dims_b = _tensordot_dims(a, b, dims)
+    for da, db in zip(dims_a, dims_b):     # a contracted dim of size 1 against size k: PyTorch
+        if a.shape[da] == 1 and b.shape[db] != 1:      # sums the other side over its k
+            b = b.sum(db, keepdim=True)
+        elif b.shape[db] == 1 and a.shape[da] != 1:
+            a = a.sum(da, keepdim=True)
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    shape_a = [a.shape[d] for d in free_a]
+    shape_b = [b.shape[d] for d in free_b]
+    inner = int(np.prod([a.shape[d] for d in dims_a], dtype=np.int64))
+    left = a.permute(*free_a, *dims_a).reshape(int(np.prod(shape_a, dtype=np.int64)), inner)
+    right = b.permute(*dims_b, *free_b).reshape(inner, int(np.prod(shape_b, dtype=np.int64)))
+    return matmul(left, right).reshape(*shape_a, *shape_b)

@@ -277,3 +277,36 @@ def attach_special():
 
 
 attach_special()
+
+
+# ---- scans and statistics with indices, quantiles, covariance; in-place view changes -------
+
+def _view_inplace(self, op: str, view):
+    """``x.unsqueeze_(0)`` and the like: x itself becomes ``view(x)`` (a view of the same
+    memory with another shape), keeping the view's place in the graph if it is recorded."""
+    self._check_inplace(op)
+    result = view(self)
+    self.array = result.array
+    if result.requires_grad:
+        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+    # the old array is untouched (a graph that saved it can still use it): a fresh version box
+    self._version = [self._version[0] + 1]
+    return self
+
+
+def attach_statistics_and_views():
+    from . import scan, statistics
+    T = Tensor
+    for module, names in ((scan, ("cummax", "cummin")),
+                          (statistics, ("kthvalue", "mode", "quantile", "nanquantile", "cov",
+                                        "corrcoef", "bincount"))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.squeeze_ = lambda self, dim=None: _view_inplace(self, "squeeze_()",
+                                                      lambda x: V.squeeze(x, dim))
+    T.unsqueeze_ = lambda self, dim: _view_inplace(self, "unsqueeze_()",
+                                                   lambda x: V.unsqueeze(x, dim))
+    T.t_ = lambda self: _view_inplace(self, "t_()", V.t)
+
+
+attach_statistics_and_views()
