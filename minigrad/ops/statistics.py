@@ -312,7 +312,7 @@ def _quantile(op: str, input: Tensor, q, dim, keepdim: bool, interpolation: str,
     high = gather(stacked, -1, above)
     if interpolation == "midpoint":
         out = low + (high - low) * 0.5
-    else:
+    elif interpolation == "linear":
         # the weight rank - floor(rank), written with q itself when q is a tensor: the
         # result's gradient then reaches q, as in PyTorch
         q_t = q if isinstance(q, Tensor) else Tensor._make(qs_dev.astype(x.dtype))
@@ -320,6 +320,8 @@ def _quantile(op: str, input: Tensor, q, dim, keepdim: bool, interpolation: str,
         valid_t = Tensor._make((valid - 1).astype(x.dtype))
         weight = q_t * valid_t - Tensor._make(xp.floor(rank).astype(x.dtype))
         out = low + (high - low) * weight                     # weight 0: exactly low
+    else:                           # lower, higher, nearest: the rank is a whole number
+        out = low
     # quantile: a slice with a NaN gives NaN; nanquantile: a slice of only NaN does
     undefined = (nan.all(axis=-1, keepdims=True) if ignore_nan
                  else nan.any(axis=-1, keepdims=True))
