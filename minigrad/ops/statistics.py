@@ -91,6 +91,12 @@ def _median_indices(x, d: int):
     return idx.astype(np.int64)
 
 
+def _check_nonempty(op: str, input: Tensor, d: int) -> None:
+    if input.shape[d] == 0:
+        raise IndexError(f"{op}(): expected reduction dim {d} to have non-zero size "
+                         f"(shape {tuple(input.shape)})")
+
+
 def median(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A002 - PyTorch's names
     """``median(x)``: the lower median of all elements. ``median(x, dim)``: the named tuple
     (values, indices) of each slice's lower median along ``dim``, like ``max(x, dim)``; the
@@ -102,15 +108,8 @@ def median(input: Tensor, dim=None, keepdim: bool = False):  # noqa: A002 - PyTo
     d = normalize_dim("median", dim, input.ndim)
     if input.ndim == 0:
         return MedianResult(input.clone(), Tensor._make(np.asarray(0, dtype=np.int64)))
-    if input.shape[d] == 0:
-        raise IndexError(f"median(): expected reduction dim {d} to have non-zero size "
-                         f"(shape {tuple(input.shape)})")
-    idx = _median_indices(input.array, d)
-    values = gather(input, d, idx)
-    if not keepdim:
-        shape = tuple(s for i, s in enumerate(input.shape) if i != d)
-        values, idx = reshape(values, shape), idx.reshape(shape)
-    return MedianResult(values, Tensor._make(idx))
+    _check_nonempty("median", input, d)
+    return _picked(input, d, _median_indices(input.array, d), keepdim, MedianResult)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -231,9 +230,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):  # noqa: A002
     d = normalize_dim("mode", dim, input.ndim)
     if input.ndim == 0:
         return ModeResult(input.clone(), Tensor._make(np.asarray(0, dtype=np.int64)))
-    if input.shape[d] == 0:
-        raise IndexError(f"mode(): expected reduction dim {d} to have non-zero size "
-                         f"(shape {tuple(input.shape)})")
+    _check_nonempty("mode", input, d)
     rows = np.moveaxis(backend.to_device(input.array, backend.Device("cpu")), d, -1)
     idx = np.array([_mode_of_row(r) for r in rows.reshape(-1, rows.shape[-1])], np.int64)
     idx = np.expand_dims(idx.reshape(rows.shape[:-1]), d)
