@@ -141,6 +141,15 @@ def test_methods_in_place_forms_and_integer_inputs():
     np.testing.assert_allclose(whole.array, [0.0, 0.0, math.log(24)], atol=1e-6)
 
 
+@pytest.mark.filterwarnings("error")
+def test_poles_give_inf_and_nan_without_warnings():
+    poles = mg.tensor([0.0, -1.0, -3.0], dtype=mg.float64)
+    assert np.isposinf(mg.lgamma(poles).array).all()
+    assert np.isnan(mg.digamma(poles).array[1:]).all()
+    assert np.isposinf(mg.polygamma(1, poles).array).all()
+    assert np.isnan(mg.erfinv(mg.tensor([1.5, -2.0])).array).all()
+
+
 def test_bad_arguments():
     x = mg.tensor([1.0, 2.0])
     with pytest.raises(RuntimeError, match="negative n"):

@@ -212,8 +212,10 @@ def _gamma_ufuncs():
 
 
 def _in_float64(name, x, *leading):
-    """Run ufunc ``name`` in float64 on a NumPy array; the result in x's dtype."""
-    out = _gamma_ufuncs()[name](*leading, x.astype(np.float64, copy=False))
+    """Run ufunc ``name`` in float64 on a NumPy array; the result in x's dtype. Poles give
+    inf or NaN silently, as in PyTorch (no NumPy warning)."""
+    with np.errstate(all="ignore"):
+        out = _gamma_ufuncs()[name](*leading, x.astype(np.float64, copy=False))
     return np.asarray(out).astype(x.dtype, copy=False)
 
 
