@@ -16,6 +16,11 @@ from numba import cuda
 
 from ._device import cuda_simulator_enabled
 
+if cuda_simulator_enabled():
+    from . import _cuda_simulator
+
+    _cuda_simulator.install()     # a thread-safe cuda.shared.array (see _cuda_simulator.py)
+
 GPU_THREADS_PER_BLOCK = 256
 SIMULATOR_THREADS_PER_BLOCK = 8
 GPU_MAX_BLOCKS = 65535            # plenty to fill any GPU; grid-stride loops do the rest

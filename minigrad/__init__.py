@@ -292,3 +292,22 @@ from .ops.rearrange import (  # noqa: E402,F401
 )
 from .ops.reduce import aminmax, count_nonzero, nanmean, nansum  # noqa: E402,F401
 from .ops.subscript import fliplr, flipud, rot90  # noqa: E402,F401
+
+# special functions (lgamma, digamma, polygamma, erfinv)
+# isort: split
+from .ops.special import digamma, erfinv, lgamma, polygamma  # noqa: E402,F401
+
+# scans and statistics with indices, quantiles, covariance, counting, distances, tensordot
+# isort: split
+from .ops.distance import cdist  # noqa: E402,F401
+from .ops.linalg import tensordot  # noqa: E402,F401
+from .ops.scan import cummax, cummin  # noqa: E402,F401
+from .ops.statistics import (  # noqa: E402,F401
+    bincount,
+    corrcoef,
+    cov,
+    kthvalue,
+    mode,
+    nanquantile,
+    quantile,
+)

@@ -67,7 +67,7 @@ class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation."""
 
     __slots__ = ("array", "requires_grad", "_grad", "grad_fn", "_output_nr", "_version",
-                 "_hooks", "_post_accumulate_hooks", "_retains_grad", "__weakref__")
+                 "_hooks", "_post_accumulate_hooks", "_retains_grad", "_inference", "__weakref__")
     __array_priority__ = 1000  # numpy scalar * Tensor must call Tensor.__rmul__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None, device=None):
@@ -75,6 +75,7 @@ class Tensor:
         self.array, self.requires_grad, self._grad = t.array, t.requires_grad, None
         self.grad_fn, self._output_nr, self._version = None, 0, [0]
         self._hooks, self._post_accumulate_hooks, self._retains_grad = None, None, False
+        self._inference = STATE.inference      # made inside inference_mode (is_inference)
 
     @classmethod
     def _make(cls, array, requires_grad=False, grad_fn=None, output_nr=0):
@@ -89,6 +90,7 @@ class Tensor:
         t._hooks = None
         t._post_accumulate_hooks = None
         t._retains_grad = False
+        t._inference = STATE.inference
         return t
 
     def _alias(self):
@@ -315,6 +317,11 @@ class Tensor:
             raise TypeError(f"Tensor.data must be set to a Tensor, got {type(value).__name__}; "
                             f"wrap it first: t.data = mg.from_numpy(value)")
         self.array = value.array
+
+    def is_inference(self) -> bool:
+        """True for a tensor made inside ``mg.inference_mode()`` (PyTorch's inference tensors;
+        minigrad only records the fact)."""
+        return self._inference
 
     def detach_(self) -> Tensor:
         self.grad_fn, self.requires_grad = None, False

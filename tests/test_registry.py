@@ -62,7 +62,7 @@ NOT_DIFFERENTIABLE = {
     "nonzero", "argsort", "argmax", "argmin", "all", "any", "no_grad", "enable_grad",
     "set_grad_enabled", "is_grad_enabled", "device", "Tensor", "Size",
     "empty_like", "floor_divide", "unique", "searchsorted", "zero_", "multinomial",
-    "count_nonzero", "argwhere",
+    "count_nonzero", "argwhere", "bincount",
 }
 
 

@@ -97,9 +97,9 @@ class inference_mode:
 
     ``with mg.inference_mode():``, ``@mg.inference_mode()`` or ``@mg.inference_mode``;
     ``inference_mode(False)``
-    leaves both switches as they are, as in PyTorch. PyTorch also marks the tensors made
-    inside as inference tensors (to skip version counters); minigrad records nothing there
-    either way, and has no such mark.
+    leaves both switches as they are, as in PyTorch. Tensors made inside are marked as
+    inference tensors (``t.is_inference()``), as in PyTorch, where the mark also skips their
+    version counters; minigrad only records it.
     """
 
     def __new__(cls, mode=True):

@@ -1,4 +1,4 @@
-"""Distances between vectors: ``cosine_similarity`` and ``pairwise_distance``.
+"""Distances between vectors: ``cosine_similarity``, ``pairwise_distance`` and ``cdist``.
 
 Both are compositions of existing ops (norms, products, sums), so their gradients and second
 derivatives come for free. Two details follow PyTorch exactly:
@@ -77,7 +77,11 @@ def _p_norm(x: Tensor, p: float, dim: int, keepdim: bool) -> Tensor:
                                                                               keepdim=keepdim)
     if p == 0:     # a count: no gradient
         return (x.detach() != 0).to(x.dtype).sum(dim, keepdim=keepdim)
-    s = (x.abs() ** p).sum(dim, keepdim=keepdim)
+    # |x|^p with the double-where trick at x = 0, where p |x|^(p-1) is infinite for p < 1:
+    # zero coordinates get gradient 0, as in PyTorch's norm backward
+    magnitude = x.abs()
+    nonzero = magnitude > 0
+    s = where(nonzero, where(nonzero, magnitude, 1.0) ** p, 0.0).sum(dim, keepdim=keepdim)
     positive = s > 0
     return where(positive, where(positive, s, 1.0) ** (1.0 / p), 0.0)
 
@@ -96,4 +100,43 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return _p_norm(x1 - x2 + eps, float(p), len(shape) - 1, keepdim)
 
 
-__all__ = ["cosine_similarity", "pairwise_distance"]
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """The p-norm distance between each row of x1 (..., P, M) and each row of x2 (..., R, M):
+    (..., P, R), batch dims broadcast. p = 0 counts differing coordinates, p = inf takes the
+    largest difference.
+
+    Computed from the differences x1_i - x2_j ((..., P, R, M) in memory), so every p gets the
+    same exact formula and the gradient is 0 where two rows coincide (as in PyTorch).
+    ``compute_mode`` picks PyTorch's matrix-product shortcut for p = 2; it is accepted and
+    changes nothing here.
+    """
+    op = "cdist"
+    for name, x in (("X1", x1), ("X2", x2)):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"{op}: expected Tensors, got {type(x).__name__} for {name}")
+        if x.ndim < 2:
+            raise RuntimeError(f"{op} only supports at least 2D tensors, {name} got: "
+                               f"{x.ndim}D")
+        if x.dtype.kind != "f":
+            raise RuntimeError(f"{op} only supports floating-point dtypes, {name} got: "
+                               f"{x.dtype}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: "
+                           f"{x1.shape[-1]} X2: {x2.shape[-1]}")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"{op}: X1 and X2 must have the same dtype, got {x1.dtype} and "
+                           f"{x2.dtype}")
+    if not p >= 0:
+        raise RuntimeError(f"{op} only supports non-negative p values, got {p}")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    differences = x1.unsqueeze(-2) - x2.unsqueeze(-3)          # (..., P, R, M)
+    if p == 0:      # a count of differing coordinates: in the graph with gradient 0, as PyTorch
+        from .compare import _step
+        return _step(lambda d: (d != 0).sum(-1).astype(d.dtype), differences)
+    return _p_norm(differences, float(p), differences.ndim - 1, keepdim=False)
+
+
+__all__ = ["cdist", "cosine_similarity", "pairwise_distance"]

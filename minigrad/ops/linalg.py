@@ -1,4 +1,5 @@
-"""Linear algebra: einsum, mv, baddbmm, and ``mg.linalg``: svd, svdvals and the norms.
+"""Linear algebra: einsum, tensordot, mv, baddbmm, and ``mg.linalg``: svd, svdvals, the norms, inv,
+solve, det and slogdet.
 
 ``einsum`` is one ``ArrayFunction`` for every contraction: C = einsum("ij,jk->ik", A, B) sums
 A_ij B_jk over the letters missing from the output. Its gradient for one operand is another
@@ -10,6 +11,9 @@ letter ("ii->i") takes the diagonal, a letter found in one operand only is summe
 
 ``Svd`` is NumPy's (LAPACK's) decomposition with PyTorch's gradient; the nuclear norm and the
 matrix 2-norms are the sum, max and min of the singular values (``svdvals``).
+
+``Inv``, ``Solve``, ``Det`` and ``Slogdet`` call LAPACK (through NumPy or CuPy); their
+gradients are written with ``inv``/``solve``/``matmul`` again, so they are differentiable twice.
 
 The vector norm is ``reduce.Norm``, the op behind ``Tensor.norm`` too: its gradient is written
 by hand because the obvious compositions have a NaN gradient at 0 (sqrt'(0) is infinite),
@@ -464,3 +468,222 @@ def kron(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     a = input.reshape(tuple(s for n in a_shape for s in (n, 1)))
     b = other.reshape(tuple(s for n in b_shape for s in (1, n)))
     return mul(a, b).reshape(tuple(x * y for x, y in zip(a_shape, b_shape)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Inverse, solve, determinants
+# ---------------------------------------------------------------------------------------------
+
+def _check_square(op: str, A: Tensor) -> None:  # noqa: N803
+    _check_matrices(op, A)
+    if A.shape[-1] != A.shape[-2]:
+        raise RuntimeError(f"{op}: A must be batches of square matrices, but they are "
+                           f"{A.shape[-2]} by {A.shape[-1]} matrices (shape {tuple(A.shape)})")
+
+
+def _lapack(op: str, fn, *arrays):
+    """``fn(*arrays)`` (a NumPy/CuPy linalg routine), with an error naming ``op`` where LAPACK
+    finds a matrix singular."""
+    try:
+        return fn(*arrays)
+    except np.linalg.LinAlgError:
+        raise RuntimeError(f"{op}: the input matrix is singular (an exact zero pivot in its LU "
+                           "factorization), so it has no inverse; a matrix of shape "
+                           f"{tuple(arrays[0].shape)}") from None
+
+
+class Inv(ArrayFunction):
+    """Y = A^-1.   dY = -Y dA Y, so gA = -Y^T gY Y^T."""
+
+    @staticmethod
+    def forward(ctx, a):
+        y = _lapack("linalg.inv", backend.array_module(a).linalg.inv, a)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return -matmul(matmul(y.mT, g), y.mT)
+
+
+class Solve(ArrayFunction):
+    """X = A^-1 B (A (..., n, n), B (..., n, k), batch dims broadcast).
+
+    From A X = B: dX = A^-1 (dB - dA X), so gB = A^-T gX (one more solve) and gA = -gB X^T.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = backend.array_module(a, b)
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+        a_full = xp.broadcast_to(a, batch + a.shape[-2:])
+        b_full = xp.broadcast_to(b, batch + b.shape[-2:])
+        x = _lapack("linalg.solve", xp.linalg.solve, a_full, b_full)
+        ctx.save_for_backward(a, x)
+        ctx.shapes = a.shape, b.shape
+        return x
+
+    @staticmethod
+    def backward(ctx, g):
+        a, x = ctx.saved_tensors
+        a_shape, b_shape = ctx.shapes
+        g_b = Solve.apply(a.mT, g)
+        g_a = -matmul(g_b, x.mT)
+        return sum_to(g_a, a_shape), sum_to(g_b, b_shape)
+
+
+class Det(ArrayFunction):
+    """d = det(A).   dd/dA = adj(A)^T, which is d A^-T for an invertible A.
+
+    A singular A has d = 0 but a non-zero gradient whenever its rank is n - 1: the adjugate,
+    computed from the SVD A = U S Vh as det(U) det(Vh) Vh^T diag(prod_{j != i} s_j) U^T. That
+    case is differentiated once only (its second derivative raises).
+    """
+
+    @staticmethod
+    def forward(ctx, a):
+        d = backend.array_module(a).linalg.det(a)
+        ctx.save_for_backward(a, d)
+        return d
+
+    @staticmethod
+    def backward(ctx, g):
+        a, d = ctx.saved_tensors
+        if bool((d.array != 0).all()):
+            return (g * d)[..., None, None] * Inv.apply(a).mT
+        return g[..., None, None] * AdjugateTransposed.apply(a)
+
+
+class AdjugateTransposed(ArrayFunction):
+    """adj(A)^T from the SVD (valid for singular A too); not differentiable again."""
+
+    @staticmethod
+    def forward(ctx, a):
+        xp = backend.array_module(a)
+        u, s, vh = _lapack_svd(a)
+        n = s.shape[-1]
+        others = xp.stack([xp.prod(xp.delete(s, i, axis=-1), axis=-1) for i in range(n)],
+                          axis=-1)                                   # prod_{j != i} s_j
+        sign = xp.linalg.det(u) * xp.linalg.det(vh)
+        adj = (vh.swapaxes(-1, -2) * others[..., None, :]) @ u.swapaxes(-1, -2)
+        return (sign[..., None, None] * adj).swapaxes(-1, -2)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError("linalg.det: the second derivative at a singular matrix is not "
+                           "implemented (the first derivative, the adjugate, is)")
+
+
+class Slogdet(ArrayFunction):
+    """(sign, log |det A|).   d log|det A| / dA = A^-T; the sign (+-1, or 0) is piecewise
+    constant: its gradient is zero."""
+
+    @staticmethod
+    def forward(ctx, a):
+        sign, logabsdet = backend.array_module(a).linalg.slogdet(a)
+        ctx.save_for_backward(a)
+        return sign, logabsdet     # both in the graph, as in PyTorch; sign's gradient is 0
+
+    @staticmethod
+    def backward(ctx, g_sign, g_logabsdet):
+        (a,) = ctx.saved_tensors
+        return g_logabsdet[..., None, None] * Inv.apply(a).mT
+
+
+SlogdetResult = collections.namedtuple("slogdet", ["sign", "logabsdet"])
+
+
+def inv(A: Tensor) -> Tensor:  # noqa: N803 - PyTorch's names
+    """``linalg.inv``: the inverse of each square matrix of A (..., n, n); a singular one is an
+    error."""
+    _check_square("linalg.inv", A)
+    return Inv.apply(A)
+
+
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
+    """``linalg.solve``: X with A X = B (``left=False``: X A = B). B is (..., n, k), or a
+    vector (..., n) when B is 1-D or has A's batch shape; batch dims broadcast."""
+    _check_square("linalg.solve", A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"linalg.solve: B must be a Tensor, got {type(B).__name__}")
+    if B.dtype != A.dtype:
+        raise RuntimeError(f"linalg.solve: expected A and B to have the same dtype, but got "
+                           f"A of dtype {A.dtype} and B of dtype {B.dtype}")
+    vector = B.ndim == 1 or (left and B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    if vector:
+        B = B.unsqueeze(-1) if left else B.unsqueeze(-2)
+    n = A.shape[-1]
+    if (B.shape[-2] if left else B.shape[-1]) != n:
+        raise RuntimeError(f"linalg.solve: incompatible shapes of A {tuple(A.shape)} and B "
+                           f"{tuple(B.shape)}: B needs {n} "
+                           f"{'rows' if left else 'columns'}")
+    X = Solve.apply(A, B) if left else Solve.apply(A.mT, B.mT).mT
+    return X.squeeze(-1 if left else -2) if vector else X
+
+
+def det(A: Tensor) -> Tensor:  # noqa: N803
+    """``linalg.det``: the determinant of each square matrix of A (..., n, n)."""
+    _check_square("linalg.det", A)
+    return Det.apply(A)
+
+
+def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
+    """``linalg.slogdet``: (sign, log |det A|) of each square matrix, without the overflow of
+    det itself; the sign's gradient is zero."""
+    _check_square("linalg.slogdet", A)
+    return SlogdetResult(*Slogdet.apply(A))
+
+
+# ---------------------------------------------------------------------------------------------
+# tensordot
+# ---------------------------------------------------------------------------------------------
+
+def _tensordot_dims(a: Tensor, b: Tensor, dims):
+    """(dims of a, dims of b) to contract, from PyTorch's forms of ``dims``."""
+    op = "tensordot"
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
+    if isinstance(dims, (int, np.integer)) and not isinstance(dims, bool):
+        if dims < 0:
+            raise RuntimeError(f"{op} expects dims >= 0, but got dims={dims}")
+        if dims > min(a.ndim, b.ndim):
+            raise RuntimeError(f"{op} expects dims < ndim_a or ndim_b, but got dims={dims}")
+        return list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    if not isinstance(dims, (list, tuple)) or len(dims) != 2:
+        raise RuntimeError(f"{op} expects dims to be an int or a pair of lists of dims, got "
+                           f"{dims!r}")
+    if any(not isinstance(d, (list, tuple)) for d in dims):
+        raise TypeError(f"{op}: dims must be an int or a pair of lists of dims, got {dims!r}")
+    dims_a, dims_b = (list(d) for d in dims)
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError(f"both dimension lists should have same length, got {dims_a} and "
+                           f"{dims_b}")
+    dims_a = [normalize_dim(op, d, a.ndim) for d in dims_a]
+    dims_b = [normalize_dim(op, d, b.ndim) for d in dims_b]
+    for da, db in zip(dims_a, dims_b):
+        if a.shape[da] != b.shape[db] and 1 not in (a.shape[da], b.shape[db]):
+            raise RuntimeError(f"contracted dimensions need to match, but first has size "
+                               f"{a.shape[da]} in dim {da} and second has size {b.shape[db]} "
+                               f"in dim {db}")
+    return dims_a, dims_b
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """Sum of products over the dims ``dims`` pairs up (an int n: the last n of a with the
+    first n of b). The result has a's remaining dims, then b's. One matrix product: a's kept
+    dims become rows, the contracted ones columns (b the other way round)."""
+    dims_a, dims_b = _tensordot_dims(a, b, dims)
+    for da, db in zip(dims_a, dims_b):     # a contracted dim of size 1 against size k: PyTorch
+        if a.shape[da] == 1 and b.shape[db] != 1:      # sums the other side over its k
+            b = b.sum(db, keepdim=True)
+        elif b.shape[db] == 1 and a.shape[da] != 1:
+            a = a.sum(da, keepdim=True)
+    free_a = [d for d in range(a.ndim) if d not in dims_a]
+    free_b = [d for d in range(b.ndim) if d not in dims_b]
+    shape_a = [a.shape[d] for d in free_a]
+    shape_b = [b.shape[d] for d in free_b]
+    inner = int(np.prod([a.shape[d] for d in dims_a], dtype=np.int64))
+    left = a.permute(*free_a, *dims_a).reshape(int(np.prod(shape_a, dtype=np.int64)), inner)
+    right = b.permute(*dims_b, *free_b).reshape(inner, int(np.prod(shape_b, dtype=np.int64)))
+    return matmul(left, right).reshape(*shape_a, *shape_b)

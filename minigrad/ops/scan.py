@@ -7,9 +7,14 @@ Every input x_k influences every output y_j with j >= k, so a scan's gradient ru
 way: a *reverse* running sum of the output gradient. For cumsum that is all there is. For
 cumprod, dy_j/dx_k = prod_{i <= j, i != k} x_i, which is y_j / x_k while x_k != 0; zeros in
 the input need more care (see ``CumProdBackward``), and so does ``prod`` (see ``Prod``).
+
+``cummax``/``cummin`` return the running extreme and the index it came from; the values are
+then a ``gather`` of the input at those indices, which gives them their gradient.
 """
 
 from __future__ import annotations
+
+import collections
 
 import numpy as np
 
@@ -178,6 +183,58 @@ def cumprod(input: Tensor, dim: int, *, dtype=None) -> Tensor:  # noqa: A002
     """Running product along ``dim``: y_j = x_0 * ... * x_j (gradient exact at zeros)."""
     x = _scan_input(input, dtype, "cumprod")
     return CumProd.apply(x, normalize_dim("cumprod", dim, x.ndim))
+
+
+# ---------------------------------------------------------------------------------------------
+# cummax, cummin: running extremes and where they were found
+# ---------------------------------------------------------------------------------------------
+
+CummaxResult = collections.namedtuple("cummax", ["values", "indices"])
+CumminResult = collections.namedtuple("cummin", ["values", "indices"])
+
+
+def _running_extreme_indices(x, dim: int, accumulate):
+    """Index along ``dim`` of the element each running max (``accumulate`` =
+    ``maximum.accumulate``) or min came from: the latest one equal to it, as in PyTorch; a
+    NaN, once met, is the extreme from there on (the latest NaN)."""
+    xp = backend.array_module(x)
+    running = accumulate(x, axis=dim)
+    came_from_here = x == running
+    if x.dtype.kind in "fc":
+        came_from_here |= xp.isnan(x) & xp.isnan(running)
+    shape = [1] * x.ndim
+    shape[dim] = x.shape[dim]
+    positions = xp.arange(x.shape[dim], dtype=np.int64).reshape(shape)
+    # the running extreme only changes where it came from the current element, so the
+    # latest such position so far is where the current extreme came from
+    return xp.maximum.accumulate(xp.where(came_from_here, positions, 0), axis=dim)
+
+
+def _cumulative_extreme(op: str, x: Tensor, dim, result, accumulate):
+    from .indexing import gather
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    d = normalize_dim(op, dim, x.ndim)
+    if x.ndim == 0:
+        return result(x.clone(), Tensor._make(backend.array_module(x.array).zeros((), np.int64)))
+    if x.dtype.kind == "c":
+        raise RuntimeError(f"{op}: complex inputs have no order, got {x.dtype}")
+    indices = _running_extreme_indices(x.array, d, accumulate)
+    # the values are the input at those indices: gather gives them their gradient
+    return result(gather(x, d, indices), Tensor._make(indices))
+
+
+def cummax(input: Tensor, dim: int) -> CummaxResult:  # noqa: A002
+    """(values, indices): the running maximum along ``dim`` and where each came from (the
+    latest position on ties; NaN propagates). The values' gradient goes to that element."""
+    xp = backend.array_module(input.array) if isinstance(input, Tensor) else np
+    return _cumulative_extreme("cummax", input, dim, CummaxResult, xp.maximum.accumulate)
+
+
+def cummin(input: Tensor, dim: int) -> CumminResult:  # noqa: A002
+    """(values, indices): the running minimum along ``dim``; see ``cummax``."""
+    xp = backend.array_module(input.array) if isinstance(input, Tensor) else np
+    return _cumulative_extreme("cummin", input, dim, CumminResult, xp.minimum.accumulate)
 
 
 # ---------------------------------------------------------------------------------------------

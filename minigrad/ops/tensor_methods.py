@@ -260,3 +260,53 @@ def _fill_diagonal_(self, fill_value, wrap: bool = False):
 
 Tensor.sum_to_size = _sum_to_size
 Tensor.fill_diagonal_ = _fill_diagonal_
+
+
+# ---- special functions, with their in-place forms ------------------------------------------
+
+def attach_special():
+    from . import special
+    T = Tensor
+    for name in ("lgamma", "digamma", "erfinv"):
+        function = getattr(special, name)
+        setattr(T, name, function)
+        setattr(T, f"{name}_", _inplace_method(name, function))
+    T.polygamma = lambda self, n: special.polygamma(n, self)
+    T.polygamma_ = lambda self, n: self._inplace("polygamma_()",
+                                                  lambda: special.polygamma(n, self))
+
+
+attach_special()
+
+
+# ---- scans and statistics with indices, quantiles, covariance; in-place view changes -------
+
+def _view_inplace(self, op: str, view):
+    """``x.unsqueeze_(0)`` and the like: x itself becomes ``view(x)`` (a view of the same
+    memory with another shape), keeping the view's place in the graph if it is recorded."""
+    self._check_inplace(op)
+    result = view(self)
+    self.array = result.array
+    if result.requires_grad:
+        self.grad_fn, self._output_nr = result.grad_fn, result._output_nr
+    # the old array is untouched (a graph that saved it can still use it): a fresh version box
+    self._version = [self._version[0] + 1]
+    return self
+
+
+def attach_statistics_and_views():
+    from . import scan, statistics
+    T = Tensor
+    for module, names in ((scan, ("cummax", "cummin")),
+                          (statistics, ("kthvalue", "mode", "quantile", "nanquantile", "cov",
+                                        "corrcoef", "bincount"))):
+        for name in names:
+            setattr(T, name, getattr(module, name))
+    T.squeeze_ = lambda self, dim=None: _view_inplace(self, "squeeze_()",
+                                                      lambda x: V.squeeze(x, dim))
+    T.unsqueeze_ = lambda self, dim: _view_inplace(self, "unsqueeze_()",
+                                                   lambda x: V.unsqueeze(x, dim))
+    T.t_ = lambda self: _view_inplace(self, "t_()", V.t)
+
+
+attach_statistics_and_views()

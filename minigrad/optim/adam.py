@@ -31,6 +31,7 @@ count.
 from __future__ import annotations
 
 from ..ops import kernel_calls
+from ._adam_family import gradient_after_weight_decay
 from .optimizer import Optimizer
 
 
@@ -71,27 +72,13 @@ class Adam(Optimizer):
     _buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def _update(self, p, group):
-        lr, wd = group["lr"], group["weight_decay"]
-        decoupled = group["decoupled_weight_decay"]
-        state = self._init_state(p, group)
-
-        g = self._gradient(p, group, l2_weight_decay=not decoupled)
+        state = self._state_with_buffers(
+            p, self._buffers if group["amsgrad"] else self._buffers[:2])
+        # AdamW's decoupled decay shrinks p directly, outside the adaptive scaling
+        g = gradient_after_weight_decay(p, group)
         state["step"] += 1
-        if decoupled and wd != 0:
-            p.array *= 1 - lr * wd  # AdamW: shrink p directly, outside the adaptive scaling
         beta1, beta2 = group["betas"]
         kernel_calls.adam_step(p.array, g, state["exp_avg"], state["exp_avg_sq"],
                                state["max_exp_avg_sq"] if group["amsgrad"] else None,
-                               lr=lr, beta1=beta1, beta2=beta2, eps=group["eps"],
+                               lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
                                step=state["step"])
-
-    def _init_state(self, p, group) -> dict:
-        """The state of ``p``; its buffers start at zero when they do not exist yet (a first
-        step, or a loaded state without them, such as amsgrad resumed from plain Adam)."""
-        state = self.state[p]
-        state.setdefault("step", 0)
-        names = self._buffers if group["amsgrad"] else self._buffers[:2]
-        for name in names:
-            if state.get(name) is None:
-                state[name] = self._zeros_like(p)
-        return state

@@ -45,11 +45,7 @@ class Adamax(Optimizer):
 
     def _update(self, p, group):
         beta1, beta2 = group["betas"]
-        state = self.state[p]
-        state.setdefault("step", 0)
-        for name in self._buffers:
-            if state.get(name) is None:
-                state[name] = self._zeros_like(p)
+        state = self._state_with_buffers(p)
         state["step"] += 1
 
         g = self._gradient(p, group)

@@ -289,7 +289,41 @@ class LinearLR(LRScheduler):
                 for base_lr in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
+class _SchedulerOfSchedulers(LRScheduler):
+    """A scheduler that drives others (``self._schedulers``): its checkpoint holds theirs."""
+
+    def state_dict(self) -> dict:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        state_dict = dict(state_dict)
+        schedulers = state_dict.pop("_schedulers")
+        self.__dict__.update(state_dict)
+        for s, saved in zip(self._schedulers, schedulers):
+            s.load_state_dict(saved)
+
+
+def _check_schedulers(kind: str, schedulers, optimizer) -> None:
+    """What ``kind`` (SequentialLR, ChainedScheduler) can drive: at least one scheduler, each
+    of ``optimizer``, none a ReduceLROnPlateau (its ``step`` needs a metric)."""
+    if len(schedulers) < 1:
+        raise ValueError(f"{kind} expects at least one scheduler, but got no scheduler.")
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{kind} at index {i} should have `optimizer` as its attribute.")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(f"{kind} does not support `ReduceLROnPlateau` scheduler as it "
+                             "requires additional kwargs to be specified when calling `step`, "
+                             f"but got one at index {i} in the given schedulers sequence.")
+        if s.optimizer is not optimizer:
+            raise ValueError(f"{kind} expects all schedulers to belong to the same optimizer, "
+                             f"but got scheduler {type(s).__name__} at index {i} with another "
+                             "one.")
+
+
+class SequentialLR(_SchedulerOfSchedulers):
     """Run ``schedulers`` one after another, switching at the epochs in ``milestones``.
 
     The classic warm-up then decay::
@@ -303,16 +337,7 @@ class SequentialLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, schedulers: list, milestones: list,
                  last_epoch: int = -1):
-        if len(schedulers) < 1:
-            raise ValueError("SequentialLR expects at least one scheduler, but got none.")
-        for i, s in enumerate(schedulers):
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError("SequentialLR does not support ReduceLROnPlateau (its step() "
-                                 f"needs a metric), but got one at index {i}.")
-            if getattr(s, "optimizer", None) is not optimizer:
-                raise ValueError("SequentialLR expects all schedulers to belong to the same "
-                                 f"optimizer, but scheduler {i} ({type(s).__name__}) has "
-                                 "another one.")
+        _check_schedulers("SequentialLR", schedulers, optimizer)
         if len(milestones) != len(schedulers) - 1:
             raise ValueError("SequentialLR expects one more scheduler than milestones, but got "
                              f"{len(schedulers)} schedulers and {len(milestones)} milestones")
@@ -341,17 +366,6 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for s, saved in zip(self._schedulers, schedulers):
-            s.load_state_dict(saved)
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -824,29 +838,15 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_SchedulerOfSchedulers):
     """Step several schedulers of one optimizer together, each multiplying in its own change
     (``ChainedScheduler([ConstantLR(opt, 0.1, total_iters=2), ExponentialLR(opt, 0.9)])``).
     """
 
     def __init__(self, schedulers, optimizer: Optimizer | None = None):
-        if len(schedulers) < 1:
-            raise ValueError("ChainedScheduler expects at least one scheduler to be chained, "
-                             "but got no scheduler.")
-        optimizer = optimizer or schedulers[0].optimizer
-        for i, s in enumerate(schedulers):
-            if not hasattr(s, "optimizer"):
-                raise TypeError(f"ChainedScheduler at index {i} should have `optimizer` as its "
-                                "attribute.")
-            if isinstance(s, ReduceLROnPlateau):
-                raise ValueError("ChainedScheduler does not support `ReduceLROnPlateau` "
-                                 "scheduler as it requires additional kwargs to be specified "
-                                 f"when calling `step`, but got one at index {i} in the given "
-                                 "schedulers sequence.")
-            if s.optimizer is not optimizer:
-                raise ValueError("ChainedScheduler expects all schedulers to belong to the "
-                                 f"same optimizer, but got scheduler {type(s).__name__} at "
-                                 f"index {i} with another one.")
+        if optimizer is None and len(schedulers) > 0:
+            optimizer = getattr(schedulers[0], "optimizer", None)
+        _check_schedulers("ChainedScheduler", schedulers, optimizer)
         self._schedulers = list(schedulers)
         self.optimizer = optimizer
         self._last_lr = self._current_lrs()
@@ -856,14 +856,3 @@ class ChainedScheduler(LRScheduler):
             s.step()
         self._last_lr = self._current_lrs()
 
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        state_dict = dict(state_dict)
-        schedulers = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for s, saved in zip(self._schedulers, schedulers):
-            s.load_state_dict(saved)

@@ -21,6 +21,7 @@ PyTorch keeps ``step`` and ``mu_product`` as 0-d tensors of the default dtype (f
 from __future__ import annotations
 
 from .. import backend
+from ._adam_family import gradient_after_weight_decay, update_moments
 from ._checks import check_betas, check_eps, check_lr, check_weight_decay
 from .optimizer import Optimizer
 
@@ -58,31 +59,21 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group):
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        decoupled = group["decoupled_weight_decay"]
-        state = self.state[p]
-        state.setdefault("step", 0)
+        state = self._state_with_buffers(p)
         state.setdefault("mu_product", 1.0)
-        for name in self._buffers:
-            if state.get(name) is None:
-                state[name] = self._zeros_like(p)
         state["step"] += 1
         t = state["step"]
 
-        g = self._gradient(p, group, l2_weight_decay=not decoupled)
-        if decoupled and wd != 0:
-            p.array *= 1 - lr * wd
+        g = gradient_after_weight_decay(p, group)
         psi = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
 
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)
-        v *= beta2
-        v += (1 - beta2) * (g * g)
+        m, v = update_moments(state, g, group["betas"])
         denom = backend.array_module(p.array).sqrt(v / (1 - beta2 ** t)) + eps
         p.array += (-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)
         p.array += (-lr * mu_next / (1.0 - mu_product * mu_next)) * (m / denom)

@@ -189,6 +189,18 @@ class Optimizer:
         """A zero buffer shaped like ``p``, on p's device (NumPy or CuPy), in p's dtype."""
         return backend.array_module(p.array).zeros_like(p.array)
 
+    def _state_with_buffers(self, p: Tensor, names=None) -> dict:
+        """The state of ``p``, with ``step`` (0 before the first update) and the buffers
+        ``names`` (default: all of ``_buffers``). A buffer that does not exist yet starts at
+        zero: on a first step, or after loading a state without it (a plain Adam state
+        resumed with amsgrad on, say)."""
+        state = self.state[p]
+        state.setdefault("step", 0)
+        for name in self._buffers if names is None else names:
+            if state.get(name) is None:
+                state[name] = self._zeros_like(p)
+        return state
+
     # -- checkpoints ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
         """The optimizer's state in PyTorch's format (see the module docstring).

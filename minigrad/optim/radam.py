@@ -23,6 +23,7 @@ State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v).
 from __future__ import annotations
 
 from .. import backend
+from ._adam_family import gradient_after_weight_decay, update_moments
 from ._checks import check_betas, check_eps, check_lr, check_weight_decay
 from .optimizer import Optimizer
 
@@ -55,24 +56,14 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p, group):
-        lr, wd, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-        decoupled = group["decoupled_weight_decay"]
-        state = self.state[p]
-        state.setdefault("step", 0)
-        for name in self._buffers:
-            if state.get(name) is None:
-                state[name] = self._zeros_like(p)
+        state = self._state_with_buffers(p)
         state["step"] += 1
         t = state["step"]
 
-        g = self._gradient(p, group, l2_weight_decay=not decoupled)
-        if decoupled and wd != 0:
-            p.array *= 1 - lr * wd
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m += (1 - beta1) * (g - m)
-        v *= beta2
-        v += (1 - beta2) * (g * g)
+        g = gradient_after_weight_decay(p, group)
+        m, v = update_moments(state, g, group["betas"])
 
         bias_correction2 = 1 - beta2 ** t
         m_hat = m / (1 - beta1 ** t)

@@ -89,11 +89,6 @@ class RMSprop(Optimizer):
     def _init_state(self, p, group) -> dict:
         """The state of ``p``; its buffers start at zero when they do not exist yet (a first
         step, or a loaded state without them, such as momentum switched on after resuming)."""
-        state = self.state[p]
-        state.setdefault("step", 0)
         needed = {"square_avg": True, "momentum_buffer": group["momentum"] > 0,
                   "grad_avg": group["centered"]}
-        for name in self._buffers:
-            if needed[name] and state.get(name) is None:
-                state[name] = self._zeros_like(p)
-        return state
+        return self._state_with_buffers(p, [name for name in self._buffers if needed[name]])

@@ -17,7 +17,13 @@ from __future__ import annotations
 KNOWN_FAILURES: dict[str, str] = {
 }
 
-DELIBERATE: dict[str, str] = {}
+DELIBERATE: dict[str, str] = {
+    "cov": "the gradient of float32 aweights differs from PyTorch's by float32 rounding only: "
+           "PyTorch rounds it to float32 at each use of the weights, minigrad accumulates and "
+           "rounds once (1-2 float32 ulps, 1.7e-7 relative, beyond the float64 tolerance of "
+           "1e-7: float64 samples 8, 33, 37); float32 sample 24's true gradient is 0 and both "
+           "give rounding noise of ~3e-5 (atol 1e-5). Values and the input's gradient match.",
+}
 
 
 def expected_failure(key: str, dtype: str) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ a real GPU.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -27,6 +28,10 @@ if "cuda" not in K.available("matmul"):
         "test_kernels_cuda_simulator.py runs this file in a subprocess under the simulator",
         allow_module_level=True,
     )
+
+# Kernels written in this file use the module-level name ``cuda``: the simulator runs a kernel
+# by swapping the ``cuda`` in its module's globals for its fake one.
+from numba import cuda, float32, float64, int32  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -84,6 +89,93 @@ def test_matmul_tile_shapes_and_split_k(tiles, kernel_rng):
     for split_k in (1, 3):
         c = to_host(gemm(to_device(a), to_device(b), GemmTiles(*tiles), split_k=split_k))
         assert_close(c, a @ b)
+
+
+ODD_SHAPES = [(m, k, n) for m in (1, 3, 9) for k in (1, 5, 11) for n in (2, 7, 10)]
+
+
+@pytest.mark.parametrize("tiles", [None, (4, 8, 3, 2, 2)], ids=str)
+def test_matmul_sizes_not_multiples_of_the_tile(tiles, kernel_rng):
+    """Edge tiles everywhere: partial slabs of k (which must be zero-padded, or NaN from the
+    simulator's unwritten shared memory leaks into real outputs), rows and columns past C."""
+    from minigrad.kernels.matmul_cuda import GemmTiles, gemm
+
+    tiles = GemmTiles(*tiles) if tiles else None
+    for m, k, n in ODD_SHAPES:
+        a, b = random_array(kernel_rng, (m, k), np.float32), random_array(kernel_rng, (k, n),
+                                                                           np.float32)
+        c = to_host(gemm(to_device(a), to_device(b), tiles))
+        assert_close(c, a.astype(np.float64) @ b.astype(np.float64), scale=np.sqrt(k))
+
+
+simulator_only = pytest.mark.skipif(not SIMULATOR, reason="tests Numba's CUDA simulator")
+
+
+@pytest.fixture
+def thread_switch_inside_shared_allocation(monkeypatch):
+    """Make every thread of a simulated block look up its shared array at the same moment.
+
+    The simulator finds a launch's shared arrays in a dict. Here each lookup sleeps (letting
+    the other threads run) between finding nothing and storing the new array: without a lock
+    around lookup and store, every thread would create and fill a private "shared" array."""
+    from numba.cuda.simulator import kernelapi
+
+    class SlowLookups(dict):
+        def get(self, key, default=None):
+            found = super().get(key, default)
+            time.sleep(1e-3)                  # releases the GIL: the other threads run now
+            return found
+
+    original_init = kernelapi.FakeCUDAShared.__init__
+
+    def init_with_slow_lookups(self, *args, **kwargs):
+        original_init(self, *args, **kwargs)
+        self._allocations = SlowLookups()
+
+    monkeypatch.setattr(kernelapi.FakeCUDAShared, "__init__", init_with_slow_lookups)
+
+
+@simulator_only
+def test_simulator_threads_of_a_block_share_one_array(thread_switch_inside_shared_allocation):
+    threads = 8
+
+    @cuda.jit
+    def read_the_neighbours_value(out):
+        shared = cuda.shared.array(threads, float64)
+        t = cuda.threadIdx.x
+        shared[t] = t
+        cuda.syncthreads()
+        out[t] = shared[(t + 1) % threads]
+
+    out = np.zeros(threads)
+    read_the_neighbours_value[1, threads](out)
+    np.testing.assert_array_equal(out, np.roll(np.arange(threads), -1))
+
+
+@simulator_only
+def test_simulator_matmul_and_softmax_when_threads_switch_mid_allocation(
+        thread_switch_inside_shared_allocation, kernel_rng):
+    a, b = random_array(kernel_rng, (5, 7), np.float32), random_array(kernel_rng, (7, 3),
+                                                                       np.float32)
+    assert_close(run_cuda("matmul", a, b), a.astype(np.float64) @ b, scale=np.sqrt(7))
+    x = random_array(kernel_rng, (2, 11), np.float64)
+    assert_close(run_cuda("softmax", x), K.softmax(x, impl="numpy"))
+
+
+@simulator_only
+def test_simulator_shared_memory_starts_as_nan():
+    """A kernel reading shared memory it never wrote gets NaN every time, not leftovers."""
+    @cuda.jit
+    def read_before_write(floats_out, ints_out):
+        floats = cuda.shared.array(4, float32)
+        ints = cuda.shared.array(4, int32)
+        floats_out[cuda.threadIdx.x] = floats[cuda.threadIdx.x]
+        ints_out[cuda.threadIdx.x] = ints[cuda.threadIdx.x]
+
+    floats_out, ints_out = np.zeros(4, np.float32), np.zeros(4, np.int32)
+    read_before_write[1, 4](floats_out, ints_out)
+    assert np.isnan(floats_out).all()
+    assert (ints_out == np.iinfo(np.int32).max).all()
 
 
 def test_default_on_numpy_arrays_stays_on_the_cpu():

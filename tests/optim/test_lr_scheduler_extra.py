@@ -179,6 +179,13 @@ def test_one_cycle_refuses_stepping_past_total_steps():
      ValueError, "same optimizer"),
     (lambda o: S.ChainedScheduler([S.ReduceLROnPlateau(o)]), ValueError,
      "does not support `ReduceLROnPlateau`"),
+    (lambda o: S.ChainedScheduler([object()]), TypeError, "should have `optimizer`"),
+    (lambda o: S.SequentialLR(o, [], []), ValueError, "at least one scheduler"),
+    (lambda o: S.SequentialLR(o, [S.ReduceLROnPlateau(o)], []), ValueError,
+     "does not support `ReduceLROnPlateau`"),
+    (lambda o: S.SequentialLR(o, [S.ExponentialLR(_optimizer(mg, "sgd"), 0.9)], []),
+     ValueError, "same optimizer"),
+    (lambda o: S.SequentialLR(o, [object()], []), TypeError, "should have `optimizer`"),
 ])
 def test_bad_arguments_are_refused(make, error, message):
     with pytest.raises(error, match=message):
