@@ -188,3 +188,21 @@ def test_tile_cases_take_the_tiled_path():
               c[1][0] * c[1][2] * c[1][3] >= conv2d_numba.TILED_MIN_K
               and c[1][1] >= conv2d_numba.TILED_MIN_F) for c in CASES[-3:]]
     assert tiled == [(True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((1, 57, 4, 5), (65, 57, 3, 3), 1, 1, 1),        # K = 513, F = 65: two panels of filters
+    ((3, 60, 5, 7), (70, 60, 3, 3), 1, (0, 1), (1, 2)),
+], ids=["K513-F65", "K540-F70-dilated"])
+def test_numba_weight_gradient_on_tiles_matches_reference(dtype, case, kernel_rng):
+    """Large enough for conv2d_numba's weight gradient on register tiles
+    (WGRAD_TILED_MIN_K products per output, WGRAD_TILED_MIN_F filters)."""
+    conv2d_numba = pytest.importorskip("minigrad.kernels.conv2d_numba")
+    x, w, gy, hyper = make_inputs(kernel_rng, case, dtype)
+    assert w[0].size >= conv2d_numba.WGRAD_TILED_MIN_K
+    assert w.shape[0] >= conv2d_numba.WGRAD_TILED_MIN_F
+    actual = K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numba")
+    expected = K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numpy")
+    assert actual.dtype == dtype and actual.flags.c_contiguous
+    assert_close(actual, expected, scale=np.sqrt(gy.size / gy.shape[1]))
