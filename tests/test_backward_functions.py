@@ -17,7 +17,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.ops.activation import GeluBackward, LogSoftmaxBackward, SoftmaxBackward
-from minigrad.ops.normalization import NormalizeBackward
+from minigrad.ops.normalization import BatchNormBackward, NormalizeBackward
 from minigrad.ops.scan import CumProdBackward
 
 
@@ -60,6 +60,12 @@ def _batch_norm_backward(g, x, w):
     return NormalizeBackward.apply(g, x, w, (0, 2), 1e-5, (1, 3, 1), (True, True, True), None)
 
 
+def _batch_norm_fused_backward(g, x, w):
+    # batch_norm's own backward (two per-channel sums) on an (N, C, H, W) input
+    return BatchNormBackward.apply(g, x, w, (0, 2, 3), 1e-5, (1, 3, 1, 1), (True, True, True),
+                                   None)
+
+
 def _cumprod_backward(dim):
     def fn(g, x):
         return CumProdBackward.apply(g, x, mg.cumprod(x, dim), dim)
@@ -77,6 +83,8 @@ def _cases():
          (_leaf(rng, 2, 3, 5), _leaf(rng, 2, 3, 5), _leaf(rng, 3, 5))),
         ("batch_norm", _batch_norm_backward,
          (_leaf(rng, 4, 3, 2), _leaf(rng, 4, 3, 2), _leaf(rng, 1, 3, 1))),
+        ("batch_norm 2d", _batch_norm_fused_backward,
+         (_leaf(rng, 3, 3, 2, 3), _leaf(rng, 3, 3, 2, 3), _leaf(rng, 1, 3, 1, 1))),
         ("cumprod", _cumprod_backward(1),
          (_leaf(rng, 2, 5), mg.tensor(rng.uniform(0.5, 1.5, (2, 5)), requires_grad=True))),
         ("cumprod with zeros", _cumprod_backward(0),
@@ -179,6 +187,25 @@ def test_layer_norm_derivatives_for_each_subset_of_inputs(grad_of):
         args.update(zip(wanted, vs))
         # squared: the bias alone has a second derivative only through the square
         return F.layer_norm(args["x"], (5,), args["weight"], args["bias"]) ** 2
+
+    assert mg.autograd.gradcheck(fn, inputs)
+    assert mg.autograd.gradgradcheck(fn, inputs)
+
+
+@pytest.mark.parametrize("grad_of", ["x", "weight", "bias", "x+weight", "weight+bias", "x+bias"])
+def test_batch_norm_derivatives_for_each_subset_of_inputs(grad_of):
+    rng = np.random.default_rng(6)
+    x, w, b = _leaf(rng, 3, 2, 3, 2), _leaf(rng, 2), _leaf(rng, 2)
+    wanted = grad_of.split("+")
+    for name, t in (("x", x), ("weight", w), ("bias", b)):
+        t.requires_grad = name in wanted
+    inputs = [t for name, t in (("x", x), ("weight", w), ("bias", b)) if name in wanted]
+
+    def fn(*vs):
+        args = {"x": x, "weight": w, "bias": b}
+        args.update(zip(wanted, vs))
+        return F.batch_norm(args["x"], None, None, args["weight"], args["bias"],
+                            training=True) ** 2
 
     assert mg.autograd.gradcheck(fn, inputs)
     assert mg.autograd.gradgradcheck(fn, inputs)

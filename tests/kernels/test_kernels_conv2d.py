@@ -22,6 +22,11 @@ CASES = [
     ((2, 1, 10, 7), (3, 1, 2, 2), (3, 2), (1, 2), (2, 3)),
     ((1, 2, 5, 5), (2, 2, 5, 5), 1, 0, 1),          # kernel as large as the input: 1x1 output
     ((3, 4, 6, 5), (5, 4, 1, 1), 1, 0, 1),          # 1x1 convolution
+    # enough channels for the Numba register tiles (conv2d_numba.TILED_MIN_K / _F), with
+    # output counts that are not whole tiles of 4 pixels or of 32/64 filters:
+    ((2, 9, 5, 7), (33, 9, 3, 3), 1, 1, 1),         # forward on tiles
+    ((2, 35, 6, 5), (9, 35, 3, 3), 1, 1, 1),        # input gradient on tiles
+    ((1, 33, 7, 9), (65, 33, 3, 2), 1, (2, 0), (1, 2)),  # both; two panels of filters
 ]
 CASE_IDS = [f"x{c[0]}-w{c[1]}-s{c[2]}-p{c[3]}-d{c[4]}".replace(" ", "") for c in CASES]
 
@@ -172,3 +177,32 @@ def test_infinite_input_gives_the_reference_weight_gradient(impl, kernel_rng):
     assert np.isfinite(expected).sum() > 0 and not np.isfinite(expected).all()
     np.testing.assert_array_equal(np.isfinite(gw), np.isfinite(expected))
     assert_close(np.where(np.isfinite(gw), gw, 0), np.where(np.isfinite(expected), expected, 0))
+
+
+def test_tile_cases_take_the_tiled_path():
+    """The last three CASES are large enough for the register tiles, in the forward pass (a
+    K x F of TILED_MIN_K x TILED_MIN_F or more) or the input gradient's (channels swapped)."""
+    conv2d_numba = pytest.importorskip("minigrad.kernels.conv2d_numba")
+    tiled = [(c[1][1] * c[1][2] * c[1][3] >= conv2d_numba.TILED_MIN_K
+              and c[1][0] >= conv2d_numba.TILED_MIN_F,
+              c[1][0] * c[1][2] * c[1][3] >= conv2d_numba.TILED_MIN_K
+              and c[1][1] >= conv2d_numba.TILED_MIN_F) for c in CASES[-3:]]
+    assert tiled == [(True, False), (False, True), (True, True)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [
+    ((1, 57, 4, 5), (65, 57, 3, 3), 1, 1, 1),        # K = 513, F = 65: two panels of filters
+    ((3, 60, 5, 7), (70, 60, 3, 3), 1, (0, 1), (1, 2)),
+], ids=["K513-F65", "K540-F70-dilated"])
+def test_numba_weight_gradient_on_tiles_matches_reference(dtype, case, kernel_rng):
+    """Large enough for conv2d_numba's weight gradient on register tiles
+    (WGRAD_TILED_MIN_K products per output, WGRAD_TILED_MIN_F filters)."""
+    conv2d_numba = pytest.importorskip("minigrad.kernels.conv2d_numba")
+    x, w, gy, hyper = make_inputs(kernel_rng, case, dtype)
+    assert w[0].size >= conv2d_numba.WGRAD_TILED_MIN_K
+    assert w.shape[0] >= conv2d_numba.WGRAD_TILED_MIN_F
+    actual = K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numba")
+    expected = K.conv2d_backward_weight(x, gy, w.shape, **hyper, impl="numpy")
+    assert actual.dtype == dtype and actual.flags.c_contiguous
+    assert_close(actual, expected, scale=np.sqrt(gy.size / gy.shape[1]))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from layer_helpers import compare_with_torch, leaf, module_gradcheck
+from layer_helpers import compare_with_torch, leaf, module_gradcheck, module_gradgradcheck
 
 import minigrad as mg
 from minigrad import nn
@@ -182,3 +182,18 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="output_padding"):
         mg.nn.functional.conv_transpose2d(mg.zeros(1, 2, 3, 3), mg.zeros(2, 2, 3, 3),
                                           stride=2, output_padding=2)
+
+
+def test_conv2d_on_register_tiles_gradcheck_and_gradgradcheck(monkeypatch):
+    """Enough channels (32 in, 32 out, a 2x1 kernel: 64 products per output) that the Numba
+    kernels run the forward and the input gradient on register tiles (conv2d_numba.py); the
+    weight gradient's tiles need more, so their thresholds are lowered here."""
+    conv2d_numba = pytest.importorskip("minigrad.kernels.conv2d_numba")
+    monkeypatch.setattr(conv2d_numba, "WGRAD_TILED_MIN_K", 1)
+    monkeypatch.setattr(conv2d_numba, "WGRAD_TILED_MIN_F", 1)
+    rng = np.random.default_rng(4)
+    module = nn.Conv2d(32, 32, (2, 1), padding=(1, 0))
+    x = leaf(rng, 1, 32, 1, 2)
+    with mg.kernels.use("numba"):
+        module_gradcheck(module, x)
+        module_gradgradcheck(module, x)
