@@ -229,3 +229,32 @@ def test_hook_returning_a_non_tensor_is_refused(rng):
     x.register_hook(lambda g: 3.0)
     with pytest.raises(TypeError, match="must return a Tensor or None"):
         (x * x).sum().backward()
+
+
+def test_module_forward_hooks_match_torch_on_a_small_model(rng):
+    """Pre-hooks may replace the inputs (a bare value becomes a 1-tuple), forward hooks the
+    output; they run in registration order and the replaced values carry gradients."""
+    w1, b1 = rng.standard_normal((5, 3)), rng.standard_normal(5)
+    w2, b2 = rng.standard_normal((2, 5)), rng.standard_normal(2)
+    x_values = rng.standard_normal((4, 3))
+    results = {}
+    for lib, nn, tensor in (("mg", mg.nn, mg.tensor), ("torch", torch.nn, torch.tensor)):
+        model = nn.Sequential(nn.Linear(3, 5), nn.Tanh(), nn.Linear(5, 2)).double()
+        model.load_state_dict({"0.weight": tensor(w1), "0.bias": tensor(b1),
+                               "2.weight": tensor(w2), "2.bias": tensor(b2)})
+        events = []
+        model[0].register_forward_pre_hook(lambda m, args, ev=events: (ev.append("pre"),
+                                                                       args[0] * 2)[1])
+        model[0].register_forward_hook(lambda m, args, out, ev=events: (ev.append("fwd1"),
+                                                                        out + 1)[1])
+        gone = model[0].register_forward_hook(lambda m, args, out, ev=events: ev.append("gone"))
+        model[2].register_forward_hook(lambda m, args, out, ev=events: ev.append(
+            ("fwd2", tuple(args[0].shape))))
+        gone.remove()
+        x = tensor(x_values, requires_grad=True)
+        out = model(x)
+        out.pow(2).sum().backward()
+        results[lib] = (events, _np(out), _np(x.grad), _np(model[0].weight.grad))
+    assert results["mg"][0] == results["torch"][0]
+    for a, b in zip(results["mg"][1:], results["torch"][1:]):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
