@@ -235,12 +235,15 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            for t in inputs:
+                if t.grad_fn is not None:
+                    t.retain_grad()     # as PyTorch: its hook fills .grad, after the others
             grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
-                                 allow_unused=True, capture_after_hooks=True)
+                                 allow_unused=True)
             from .autograd.engine import _accumulate_leaf, run_post_accumulate_hooks
             handed = {id(gradient.array)}                 # see _accumulate_leaf
             for t, g in zip(inputs, grads):
-                if g is not None:
+                if g is not None and t.grad_fn is None:
                     _accumulate_leaf(t, g, create_graph, handed)
                     run_post_accumulate_hooks(t)
             return

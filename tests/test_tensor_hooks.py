@@ -258,3 +258,18 @@ def test_module_forward_hooks_match_torch_on_a_small_model(rng):
     assert results["mg"][0] == results["torch"][0]
     for a, b in zip(results["mg"][1:], results["torch"][1:]):
         np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_backward_with_a_non_leaf_input_retains_its_hooked_gradient(rng):
+    values = rng.standard_normal(4)
+    kept = {}
+    for lib, x in zip(("mg", "torch"), _both(values)):
+        y = x * 2.0
+        y.register_hook(lambda g: g * 3)
+        (y * y + y).sum().backward(inputs=[y, x], retain_graph=True)
+        first = (_np(y.grad).copy(), _np(x.grad).copy(), y.retains_grad)
+        (y * y).sum().backward()                      # y now keeps its .grad, as in torch
+        kept[lib] = first + (_np(y.grad), _np(x.grad))
+    assert kept["mg"][2] is kept["torch"][2] is True
+    for i in (0, 1, 3, 4):
+        np.testing.assert_allclose(kept["mg"][i], kept["torch"][i], rtol=1e-12)

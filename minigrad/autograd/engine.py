@@ -157,7 +157,7 @@ def _nodes_leading_to(targets_leaf, targets_pair, nodes):
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
-                 inputs=None, allow_unused=False, capture_after_hooks=False):
+                 inputs=None, allow_unused=False):
     """Backpropagate ``root_grads`` from ``roots``.
 
     With ``inputs=None`` (``tensor.backward()``) gradients accumulate into the ``.grad`` of
@@ -167,9 +167,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     Hooks (``register_hook``) run once per pass on a tensor's summed gradient, like PyTorch's:
     a non-leaf's when its node is ready (its buffer holds the sum over uses), a leaf's when its
     last gradient has arrived. For a non-leaf input of ``autograd.grad`` whose node still has
-    to run, PyTorch returns the gradient from before that tensor's hooks;
-    ``capture_after_hooks`` (``backward(inputs=...)``, which retains the gradient instead)
-    returns it after them.
+    to run, PyTorch returns the gradient from before that tensor's hooks.
     """
     capture = inputs is not None
     targets_leaf = {}
@@ -245,13 +243,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                                                 for nr in range(node.n_outputs)):
                 _release_edges(node, deps, ready)   # off every path: PyTorch skips its hooks
                 continue
-            if capture and runs and not capture_after_hooks:
+            if capture and runs:
                 capture_outputs(node, grads)
             if node._hooks:
                 for nr, hooks in node._hooks.items():
                     if grads[nr] is not None and hooks:
                         grads[nr] = _apply_hooks(hooks, grads[nr])
-            if capture and (capture_after_hooks or not runs):
+            if capture and not runs:
                 capture_outputs(node, grads)
             if not runs:
                 _release_edges(node, deps, ready)
