@@ -237,21 +237,33 @@ class Tensor:
             retain_graph = create_graph
         if inputs is not None:
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            for t in inputs:
+                if t.grad_fn is not None:
+                    t.retain_grad()     # as PyTorch: its hook fills .grad, after the others
             grads = run_backward([self], [gradient], retain_graph, create_graph, inputs=inputs,
                                  allow_unused=True)
             from .autograd.engine import _accumulate_leaf, run_post_accumulate_hooks
             handed = {id(gradient.array)}                 # see _accumulate_leaf
             for t, g in zip(inputs, grads):
-                if g is not None:
+                if g is not None and t.grad_fn is None:
                     _accumulate_leaf(t, g, create_graph, handed)
                     run_post_accumulate_hooks(t)
             return
         run_backward([self], [gradient], retain_graph, create_graph)
 
     def register_hook(self, hook):
-        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one."""
+        """Call ``hook(grad)`` when this tensor's gradient is computed; it may return a new one.
+
+        Like PyTorch, the hook runs once per backward pass, on the gradient summed over every
+        use of the tensor; what it returns (a Tensor of the same shape and dtype) replaces
+        that gradient, both in what flows on and in what a leaf accumulates into ``.grad``.
+        Several hooks run in registration order, each on the previous one's result.
+        """
         if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+            raise RuntimeError(
+                f"register_hook: cannot register a hook on a tensor that doesn't require grad "
+                f"(shape {tuple(self.shape)}, dtype {self.dtype}); create it with "
+                "requires_grad=True or call .requires_grad_() first")
         if self.grad_fn is None:
             if self._hooks is None:
                 self._hooks = {}
@@ -272,7 +284,9 @@ class Tensor:
         ``autograd.grad`` writes no ``.grad`` and so calls no such hook.
         """
         if not self.requires_grad:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require grad")
+            raise RuntimeError(
+                "register_post_accumulate_grad_hook: cannot register a hook on a tensor that "
+                f"doesn't require grad (shape {tuple(self.shape)}, dtype {self.dtype})")
         if self.grad_fn is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
@@ -281,7 +295,10 @@ class Tensor:
         return _RemovableHandle(self._post_accumulate_hooks, hook)
 
     def retain_grad(self):
-        """Keep ``.grad`` for this non-leaf tensor too (leaves keep theirs anyway)."""
+        """Keep ``.grad`` for this non-leaf tensor too (leaves keep theirs anyway).
+
+        As in PyTorch, ``.grad`` gets the gradient after all of the tensor's
+        ``register_hook`` hooks, whether they were registered before or after this call."""
         if self.grad_fn is None or self._retains_grad:
             return
         import weakref
@@ -291,7 +308,7 @@ class Tensor:
             t = ref()
             if t is not None:
                 t.grad = grad.detach() if t.grad is None else t.grad + grad.detach()
-        self.register_hook(keep)
+        self.register_hook(keep)._rekey(RETAIN_GRAD_KEY)   # the engine runs this one last
         self._retains_grad = True
 
     def detach(self) -> Tensor:
@@ -635,6 +652,15 @@ class _RemovableHandle:
 
     def remove(self):
         self.hooks.pop(self.id, None)
+
+    def _rekey(self, key):
+        """Store the hook under ``key`` instead of its number."""
+        self.hooks[key] = self.hooks.pop(self.id)
+        self.id = key
+
+
+# the key of the retain_grad hook among a tensor's hooks: the engine calls it after the others
+RETAIN_GRAD_KEY = "retain_grad"
 
 
 def _raise_inplace_shape(op, shape, result_shape):

@@ -18,7 +18,7 @@ Without ``retain_graph`` each node is released after it runs, freeing what it sa
 
 from __future__ import annotations
 
-from ..tensor import Tensor
+from ..tensor import RETAIN_GRAD_KEY, Tensor
 from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
 
@@ -33,22 +33,47 @@ def _owned(xp_array):
     return xp_array
 
 
+def _add(old, grad, create_graph):
+    """``old + grad``, recorded in the graph only for ``create_graph``."""
+    if create_graph:
+        return old + grad
+    return Tensor._make(old.array + grad.array)
+
+
 def _accumulate(buffer, index, grad, create_graph):
     old = buffer[index]
-    if old is None:
-        buffer[index] = grad
-    elif create_graph:
-        buffer[index] = old + grad
-    else:
-        buffer[index] = Tensor._make(old.array + grad.array)
+    buffer[index] = grad if old is None else _add(old, grad, create_graph)
 
 
 def _apply_hooks(hooks, grad):
-    for hook in list(hooks.values()):
+    """Run ``register_hook`` hooks in registration order, each on the previous one's result,
+    then the ``retain_grad`` hook (PyTorch runs it last whenever it was registered)."""
+    keep = None
+    for key, hook in list(hooks.items()):
+        if key == RETAIN_GRAD_KEY:
+            keep = hook
+            continue
         new = hook(grad)
         if new is not None:
+            _check_hook_result(hook, grad, new)
             grad = new
+    if keep is not None:
+        keep(grad)
     return grad
+
+
+def _check_hook_result(hook, grad, new):
+    name = getattr(hook, "__name__", type(hook).__name__)
+    if not isinstance(new, Tensor):
+        raise TypeError(f"register_hook: hook '{name}' returned {type(new).__name__}; a "
+                        "gradient hook must return a Tensor or None")
+    if new.array.shape != grad.array.shape:
+        raise RuntimeError(f"register_hook: hook '{name}' changed the gradient's shape from "
+                           f"{tuple(grad.array.shape)} to {tuple(new.array.shape)}; it must "
+                           "return a gradient of the same shape")
+    if new.array.dtype != grad.array.dtype:
+        raise RuntimeError(f"register_hook: hook '{name}' changed the gradient's dtype from "
+                           f"{grad.array.dtype} to {new.array.dtype}; it must keep the dtype")
 
 
 def _accumulate_leaf(leaf, grad, create_graph, handed):
@@ -57,9 +82,8 @@ def _accumulate_leaf(leaf, grad, create_graph, handed):
     A leaf's first gradient is adopted, not copied, when nothing else holds it. ``handed``
     holds the ids of the arrays already given out in this pass (and the root gradients):
     ``a + b`` sends one array to both a and b, and if both adopted it, the next backward's
-    in-place ``a.grad += ...`` would change b.grad too. Such an array is copied instead."""
-    if leaf._hooks:
-        grad = _apply_hooks(leaf._hooks, grad)
+    in-place ``a.grad += ...`` would change b.grad too. Such an array is copied instead.
+    The leaf's ``register_hook`` hooks have already run (on the summed gradient)."""
     if leaf.grad is None:
         if create_graph:
             leaf.grad = grad
@@ -80,12 +104,15 @@ def run_post_accumulate_hooks(leaf):
             hook(leaf)
 
 
-def _count_dependencies(root_nodes):
+def _count_dependencies(root_nodes, root_leaves, waits_for_all):
     """How many edges lead into each node, the set of nodes reached, and, for the leaves
-    with post-accumulate-grad hooks, how many edges lead into them
-    (``{id: [leaf, count, got_a_gradient]}``):
-    a leaf used twice gets two gradients, and its hooks wait for both."""
+    ``waits_for_all(leaf)`` picks (those with hooks), how many gradients they will get
+    (``{id: [leaf, count, summed gradient]}``): a leaf used twice gets two gradients, and
+    its hooks wait for both, then see their sum."""
     deps, hooked_leaves = {}, {}
+    for leaf in root_leaves:
+        if waits_for_all(leaf):
+            hooked_leaves.setdefault(id(leaf), [leaf, 0, None])[1] += 1
     seen = set(root_nodes)
     stack = list(root_nodes)
     while stack:
@@ -94,8 +121,8 @@ def _count_dependencies(root_nodes):
             if edge is None:
                 continue
             if edge[1] < 0:
-                if edge[0]._post_accumulate_hooks:
-                    hooked_leaves.setdefault(id(edge[0]), [edge[0], 0, False])[1] += 1
+                if waits_for_all(edge[0]):
+                    hooked_leaves.setdefault(id(edge[0]), [edge[0], 0, None])[1] += 1
                 continue
             target = edge[0]
             deps[target] = deps.get(target, 0) + 1
@@ -136,8 +163,14 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
     With ``inputs=None`` (``tensor.backward()``) gradients accumulate into the ``.grad`` of
     every leaf. With ``inputs`` (``autograd.grad``) nothing is written to ``.grad``: the
     gradients of exactly those tensors are returned.
+
+    Hooks (``register_hook``) run once per pass on a tensor's summed gradient, like PyTorch's:
+    a non-leaf's when its node is ready (its buffer holds the sum over uses), a leaf's when its
+    last gradient has arrived. For a non-leaf input of ``autograd.grad`` whose node still has
+    to run, PyTorch returns the gradient from before that tensor's hooks.
     """
     capture = inputs is not None
+    targets_leaf = {}
     if capture:
         targets_leaf = {id(t): i for i, t in enumerate(inputs) if t.grad_fn is None}
         targets_pair = {(id(t.grad_fn), t._output_nr): i for i, t in enumerate(inputs)
@@ -146,35 +179,48 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
 
     handed = {id(getattr(g, "array", g)) for g in root_grads}   # see _accumulate_leaf
 
-    def to_leaf(leaf, g):
+    def waits_for_all(leaf):
+        if capture:      # autograd.grad: only the hooks of the leaves it returns run
+            return bool(leaf._hooks) and id(leaf) in targets_leaf
+        return bool(leaf._hooks or leaf._post_accumulate_hooks)
+
+    def deliver(leaf, g):
         """A leaf's gradient: captured for autograd.grad, else accumulated into leaf.grad."""
-        if not capture:
+        if capture:
+            i = targets_leaf.get(id(leaf))
+            if i is not None:
+                _accumulate(results, i, g, create_graph)
+            return
+        _accumulate_leaf(leaf, g, create_graph, handed)
+        run_post_accumulate_hooks(leaf)
+
+    def to_leaf(leaf, g):
+        pending = hooked_leaves.get(id(leaf))
+        if pending is None:                     # no hooks: nothing to wait for
             if g is not None:
-                _accumulate_leaf(leaf, g, create_graph, handed)
-            countdown = hooked_leaves.get(id(leaf))
-            if countdown is None:
-                if g is not None:
-                    run_post_accumulate_hooks(leaf)       # a root that is itself a leaf
-                return
-            countdown[1] -= 1
-            countdown[2] = countdown[2] or g is not None
-            if countdown[1] == 0 and countdown[2]:
-                run_post_accumulate_hooks(leaf)
+                deliver(leaf, g)
             return
-        if g is None:
-            return
-        i = targets_leaf.get(id(leaf))
-        if i is not None:
-            _accumulate(results, i, _apply_hooks(leaf._hooks, g) if leaf._hooks else g,
-                        create_graph)
+        pending[1] -= 1
+        if g is not None:
+            pending[2] = g if pending[2] is None else _add(pending[2], g, create_graph)
+        if pending[1] == 0 and pending[2] is not None:
+            g = pending[2]
+            if leaf._hooks:
+                g = _apply_hooks(leaf._hooks, g)
+            deliver(leaf, g)
+
+    def capture_outputs(node, grads):
+        for nr, g in enumerate(grads):
+            i = targets_pair.get((id(node), nr))
+            if i is not None and g is not None:
+                results[i] = g
 
     buffers = {}
-    root_nodes = []
-    hooked_leaves = {}
+    root_nodes, root_leaves = [], []
     with set_grad_enabled(create_graph):
         for root, grad in zip(roots, root_grads):
             if root.grad_fn is None:  # backward() called on a leaf itself
-                to_leaf(root, grad)
+                root_leaves.append((root, grad))
                 continue
             node = root.grad_fn
             if node not in buffers:
@@ -182,23 +228,30 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 root_nodes.append(node)
             _accumulate(buffers[node], root._output_nr, grad, create_graph)
 
-        deps, nodes, hooked_leaves = _count_dependencies(root_nodes)
+        deps, nodes, hooked_leaves = _count_dependencies(
+            root_nodes, [leaf for leaf, _ in root_leaves], waits_for_all)
+        for leaf, grad in root_leaves:
+            to_leaf(leaf, grad)
         needed = _nodes_leading_to(targets_leaf, targets_pair, nodes) if capture else None
         ready = [n for n in root_nodes if deps.get(n, 0) == 0]
 
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node.n_outputs
+            runs = not capture or needed.get(node, False)
+            if capture and not runs and not any((id(node), nr) in targets_pair
+                                                for nr in range(node.n_outputs)):
+                _release_edges(node, deps, ready)   # off every path: PyTorch skips its hooks
+                continue
+            if capture and runs:
+                capture_outputs(node, grads)
             if node._hooks:
                 for nr, hooks in node._hooks.items():
                     if grads[nr] is not None and hooks:
                         grads[nr] = _apply_hooks(hooks, grads[nr])
-            if capture:
-                for nr, g in enumerate(grads):
-                    i = targets_pair.get((id(node), nr))
-                    if i is not None and g is not None:
-                        results[i] = g
-            if capture and not needed.get(node, False):
+            if capture and not runs:
+                capture_outputs(node, grads)
+            if not runs:
                 _release_edges(node, deps, ready)
                 continue
             input_grads = _call_backward(node, grads)
