@@ -57,24 +57,35 @@ class Normalize(ArrayFunction):
             y = y * weight
         if bias is not None:
             y = y + bias
-        ctx.axes, ctx.eps = axes, eps
-        ctx.bias_shape = None if bias is None else bias.shape
-        ctx.stats = (x_hat, rstd)  # backward reuses them instead of recomputing
-        ctx.save_for_backward(x, weight)
-        ctx.mark_non_differentiable(mean, var)
-        y = y.astype(x.dtype, copy=False)
-        if y is x_hat:          # no affine part: hand out a copy, backward keeps reading x_hat
-            y = y.copy()
-        return y, mean, var
+        return _keep_for_backward(ctx, x, weight, bias, axes, eps, (x_hat, rstd), mean, var,
+                                  y if y is not x_hat else y.astype(x.dtype, copy=True))
 
     @staticmethod
     def backward(ctx, g, _g_mean, _g_var):
-        x, weight = ctx.saved_tensors
-        wanted = ctx.needs_input_grad[:3]                        # (x, weight, bias)
-        grads = iter(NormalizeBackward.apply(g, x, weight, ctx.axes, ctx.eps, ctx.bias_shape,
-                                             wanted, ctx.stats))
-        gx, gw, gb = (next(grads) if want else None for want in wanted)
-        return gx, gw, gb, None, None
+        return _normalize_backward(NormalizeBackward, ctx, g)
+
+
+def _keep_for_backward(ctx, x, weight, bias, axes, eps, stats, mean, var, y):
+    """What every normalize forward leaves for its backward (the statistics in ``stats`` are
+    reused instead of recomputed); returns (y in x's dtype, mean, var). y must not be x_hat
+    itself: the backward keeps reading x_hat."""
+    ctx.axes, ctx.eps = axes, eps
+    ctx.bias_shape = None if bias is None else bias.shape
+    ctx.stats = stats
+    ctx.save_for_backward(x, weight)
+    ctx.mark_non_differentiable(mean, var)
+    return y.astype(x.dtype, copy=False), mean, var
+
+
+def _normalize_backward(backward_function, ctx, g):
+    """The backward of a normalize forward: its gradients from ``backward_function``
+    (``NormalizeBackward`` or a subclass), for the inputs that want one."""
+    x, weight = ctx.saved_tensors
+    wanted = ctx.needs_input_grad[:3]                        # (x, weight, bias)
+    grads = iter(backward_function.apply(g, x, weight, ctx.axes, ctx.eps, ctx.bias_shape,
+                                         wanted, ctx.stats))
+    gx, gw, gb = (next(grads) if want else None for want in wanted)
+    return gx, gw, gb, None, None
 
 
 class NormalizeBackward(ArrayFunction):
@@ -196,14 +207,9 @@ def _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows):
     y, mean, var = kernel_calls.layer_norm(x.reshape(rows), *flat, eps)
     xp = backend.array_module(x)
     rstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
-    ctx.axes, ctx.eps = axes, eps
-    ctx.bias_shape = None if bias is None else bias.shape
-    ctx.stats = _RowStats(rstd, rows)
-    ctx.save_for_backward(x, weight)
     keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
-    mean, var = mean.reshape(keep), var.reshape(keep)
-    ctx.mark_non_differentiable(mean, var)
-    return y.reshape(x.shape), mean, var
+    return _keep_for_backward(ctx, x, weight, bias, axes, eps, _RowStats(rstd, rows),
+                              mean.reshape(keep), var.reshape(keep), y.reshape(x.shape))
 
 
 def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
@@ -250,24 +256,12 @@ class BatchNormalize(Normalize):
         y = x_hat if weight is None else x_hat * weight
         if bias is not None:
             y = _add_in_place(y, bias) if y is not x_hat else y + bias
-        ctx.axes, ctx.eps = axes, eps
-        ctx.bias_shape = None if bias is None else bias.shape
-        ctx.stats = (x_hat, rstd)
-        ctx.save_for_backward(x, weight)
-        ctx.mark_non_differentiable(mean, var)
-        y = y.astype(x.dtype, copy=False)
-        if y is x_hat:
-            y = y.copy()
-        return y, mean, var
+        return _keep_for_backward(ctx, x, weight, bias, axes, eps, (x_hat, rstd), mean, var,
+                                  y if y is not x_hat else y.astype(x.dtype, copy=True))
 
     @staticmethod
     def backward(ctx, g, _g_mean, _g_var):
-        x, weight = ctx.saved_tensors
-        wanted = ctx.needs_input_grad[:3]                        # (x, weight, bias)
-        grads = iter(BatchNormBackward.apply(g, x, weight, ctx.axes, ctx.eps, ctx.bias_shape,
-                                             wanted, ctx.stats))
-        gx, gw, gb = (next(grads) if want else None for want in wanted)
-        return gx, gw, gb, None, None
+        return _normalize_backward(BatchNormBackward, ctx, g)
 
 
 class BatchNormBackward(NormalizeBackward):
