@@ -8,7 +8,8 @@
 #   make conformance PyTorch's own OpInfo/ModuleInfo inputs run on minigrad (installs the
 #                    torch extra): writes benchmarks/results/conformance.{md,json}
 # EXTRAS picks the optional dependency groups; add "torch" for the PyTorch comparison tests
-# (pinned torch==2.13.0, CPU build): make test EXTRAS=dev,torch
+# (pinned torch==2.13.0, CPU build) and "dist" for the mpiexec tests (mpi4py + MPICH):
+# make test EXTRAS=dev,torch,dist (what .ci/run does)
 # and "dist" for data-parallel training on MPI (mpi4py, mpich): make test EXTRAS=dev,torch,dist
 
 PYTHON ?= python3
