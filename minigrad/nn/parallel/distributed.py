@@ -11,8 +11,9 @@ The averaging overlaps with backward. Parameters are grouped into *buckets* of a
 layers first, so the first bucket is the first to have all its gradients. A
 post-accumulate-grad hook on each parameter copies its finished gradient into its bucket's flat
 buffer; when a bucket is full, its all-reduce starts (non-blocking) while backward goes on with
-the earlier layers. When the last bucket has started, the hook waits for all of them and
-writes the averaged gradients back into ``.grad``. Buckets always start in the same order on
+the earlier layers. A bucket of one parameter (a weight larger than the cap) skips the copy:
+its ``.grad`` is all-reduced in place. When the last bucket has started, the hook waits for
+all of them and writes the sums divided by the world size into ``.grad``, in one pass. Buckets always start in the same order on
 every rank, because MPI matches collectives by their order.
 """
 
@@ -213,13 +214,11 @@ class DistributedDataParallel(Module):
 
     @staticmethod
     def _reduced_tensor(bucket):
-        """What the bucket's all-reduce sums: a lone parameter's own (contiguous) ``.grad``
-        needs no copy into the flat buffer and back; several share the flat buffer."""
+        """What the bucket's all-reduce sums in place: a lone parameter's own ``.grad`` (no
+        copy into the flat buffer and back; all_reduce copies a non-contiguous one itself),
+        or the flat buffer that several parameters' gradients were copied into."""
         if len(bucket.params) == 1:
-            grad = bucket.params[0].grad
-            if grad.array.flags.c_contiguous and grad.array.flags.writeable:
-                return grad
-            np.copyto(bucket.flat, grad.array.reshape(-1))
+            return bucket.params[0].grad
         return Tensor._make(bucket.flat)
 
     def _finish(self):
