@@ -46,10 +46,20 @@ def params_of(model):
     return {n: p.array.copy() for n, p in model.named_parameters()}
 
 
-def train_ddp(rank, world, bucket_cap_mb):
-    """STEPS SGD steps of DDP, each rank on its slice of the global batch."""
-    model = nn.parallel.DistributedDataParallel(make_model(seed=rank + 1),
-                                                bucket_cap_mb=bucket_cap_mb)
+def fortran_ordered(grad):
+    """The same gradient in column-major memory: a ``.grad`` MPI cannot reduce in place."""
+    return mg.Tensor._make(np.asfortranarray(grad.array))
+
+
+def train_ddp(rank, world, bucket_cap_mb, strided_grads=False):
+    """STEPS SGD steps of DDP, each rank on its slice of the global batch; ``strided_grads``
+    makes every weight's ``.grad`` non-contiguous (the values are unchanged)."""
+    module = make_model(seed=rank + 1)
+    if strided_grads:
+        for p in module.parameters():
+            if p.ndim == 2:
+                p.register_hook(fortran_ordered)
+    model = nn.parallel.DistributedDataParallel(module, bucket_cap_mb=bucket_cap_mb)
     opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     mine = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
     for x, y in global_batches(world):
@@ -156,6 +166,11 @@ def scenario_train(rank, world, out):
         results["buffer"] = model.module.scale.array.copy()
         results["state_dict_keys"] = list(model.state_dict())
         results["n_buckets", cap] = len(model._buckets)
+        results["lone_flat_used", cap] = any(b.flat.any() for b in model._buckets
+                                             if len(b.params) == 1)
+    strided = train_ddp(rank, world, 1e-4, strided_grads=True)
+    results["ddp_strided_grads"] = params_of(strided.module)
+    results["strided_grads_seen"] = not strided.module[0].weight.grad.array.flags.c_contiguous
     results["single"] = train_single(world)
     results["no_sync"] = accumulate_with_no_sync(rank, world)
     results["sampler"] = sampler_shares(rank, world)

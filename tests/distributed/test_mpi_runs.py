@@ -75,6 +75,27 @@ def test_ddp_equals_single_process_on_the_whole_batch(train_run, cap):
                                        err_msg=f"{name} on rank {r['rank']}")
 
 
+def test_a_one_parameter_bucket_reduces_the_gradient_in_place(train_run):
+    """No copy into the bucket's flat buffer and back: the buffer is never written (the
+    averaged values themselves are checked against single-process training above)."""
+    _, ranks = train_run
+    for r in ranks:
+        assert not r["lone_flat_used", 1e-4], f"rank {r['rank']} copied into the buffer"
+
+
+def test_non_contiguous_gradients_are_averaged_too(train_run):
+    """A lone parameter's ``.grad`` is all-reduced in place, also when its memory is not
+    contiguous (all_reduce reduces a copy and writes it back)."""
+    _, ranks = train_run
+    single = ranks[0]["single"]
+    for r in ranks:
+        assert r["strided_grads_seen"]
+        for name, value in r["ddp_strided_grads"].items():
+            np.testing.assert_array_equal(value, ranks[0]["ddp_strided_grads"][name])
+            np.testing.assert_allclose(value, single[name], rtol=1e-12, atol=1e-14,
+                                       err_msg=f"{name} on rank {r['rank']}")
+
+
 def test_ddp_broadcasts_buffers_and_prefixes_state_dict(train_run):
     _, ranks = train_run
     for r in ranks:

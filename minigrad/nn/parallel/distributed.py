@@ -11,8 +11,9 @@ The averaging overlaps with backward. Parameters are grouped into *buckets* of a
 layers first, so the first bucket is the first to have all its gradients. A
 post-accumulate-grad hook on each parameter copies its finished gradient into its bucket's flat
 buffer; when a bucket is full, its all-reduce starts (non-blocking) while backward goes on with
-the earlier layers. When the last bucket has started, the hook waits for all of them and
-writes the averaged gradients back into ``.grad``. Buckets always start in the same order on
+the earlier layers. A bucket of one parameter (a weight larger than the cap) skips the copy:
+its ``.grad`` is all-reduced in place. When the last bucket has started, the hook waits for
+all of them and writes the sums divided by the world size into ``.grad``, in one pass. Buckets always start in the same order on
 every rank, because MPI matches collectives by their order.
 """
 
@@ -39,9 +40,10 @@ class _Bucket:
         self.ready = 0                          # how many of its gradients have arrived
         self.arrived = [False] * len(params)
         self.work = None
+        self.reduced = None                     # the tensor its all-reduce sums in place
 
     def reset(self):
-        self.ready, self.work = 0, None
+        self.ready, self.work, self.reduced = 0, None, None
         self.arrived = [False] * len(self.params)
 
     def slot(self, i):
@@ -187,7 +189,8 @@ class DistributedDataParallel(Module):
                 f"DistributedDataParallel: parameter {bucket.names[i]!r} got a second gradient "
                 "before the gradients of one forward were all averaged (a second backward "
                 "through part of the graph); run forward again before each backward")
-        np.copyto(bucket.slot(i), param.grad.array.reshape(-1))
+        if len(bucket.params) > 1:       # a one-parameter bucket reduces .grad in place
+            np.copyto(bucket.slot(i), param.grad.array.reshape(-1))
         bucket.arrived[i] = True
         bucket.ready += 1
         if self.overlap:
@@ -205,15 +208,29 @@ class DistributedDataParallel(Module):
                and self._buckets[self._next_bucket].ready
                == len(self._buckets[self._next_bucket].params)):
             bucket = self._buckets[self._next_bucket]
-            bucket.work = dist.all_reduce(Tensor._make(bucket.flat), async_op=True)
+            bucket.reduced = self._reduced_tensor(bucket)
+            bucket.work = dist.all_reduce(bucket.reduced, async_op=True)
             self._next_bucket += 1
 
+    @staticmethod
+    def _reduced_tensor(bucket):
+        """What the bucket's all-reduce sums in place: a lone parameter's own ``.grad`` (no
+        copy into the flat buffer and back; all_reduce copies a non-contiguous one itself),
+        or the flat buffer that several parameters' gradients were copied into."""
+        if len(bucket.params) == 1:
+            return bucket.params[0].grad
+        return Tensor._make(bucket.flat)
+
     def _finish(self):
-        """Wait for every bucket and write the averaged gradients into ``.grad``."""
+        """Wait for every bucket and write the averaged gradients into ``.grad``: the sum
+        divided by the world size goes straight into ``.grad`` (one pass over the memory)."""
         world = dist.get_world_size()
         for bucket in self._buckets:
             bucket.work.wait()
-            bucket.flat /= world
+            reduced = bucket.reduced.array
+            if reduced is not bucket.flat:           # a lone gradient, reduced in place
+                np.divide(reduced, world, out=reduced)
+                continue
             for i, p in enumerate(bucket.params):
-                np.copyto(p.grad.array, bucket.slot(i).reshape(p.grad.array.shape))
+                np.divide(bucket.slot(i).reshape(p.grad.array.shape), world, out=p.grad.array)
         self._expect_grads = False
