@@ -271,6 +271,18 @@ def _boxes(inside: np.ndarray) -> np.ndarray:
     return np.stack([x0, y0, x1, y1], axis=1).astype(F32)
 
 
+def _checked_radius_and_noise(op, radius, default, image_size, noise, smallest):
+    """(lo, hi): ``radius``, or ``default`` when it is None, checked to lie between
+    ``smallest`` and half the image; and ``noise`` checked to be a standard deviation."""
+    lo, hi = default if radius is None else radius
+    if not smallest <= lo <= hi <= image_size / 2:
+        raise ValueError(f"{op}: radius must be (lo, hi) with {smallest} <= lo <= hi <= "
+                         f"image_size / 2 = {image_size / 2:g}, got {radius!r}")
+    if noise < 0:
+        raise ValueError(f"{op}: noise is a standard deviation, got {noise}")
+    return lo, hi
+
+
 def _ramp_backgrounds(rng, n_samples: int, image_size: int) -> np.ndarray:
     """(n_samples, size, size) float32 backgrounds: each a plane through a random level (0.1
     to 0.2) with a random slope, so that it stays within [0, 0.3]."""
@@ -311,12 +323,8 @@ def make_shape_scenes(n_samples: int = 500, image_size: int = 32, max_shapes: in
     if not isinstance(max_shapes, (int, np.integer)) or max_shapes < 1:
         raise ValueError(f"make_shape_scenes: max_shapes must be a positive int, "
                          f"got {max_shapes!r}")
-    lo, hi = (image_size / 10, image_size / 5) if radius is None else radius
-    if not 1 <= lo <= hi <= image_size / 2:
-        raise ValueError(f"make_shape_scenes: radius must be (lo, hi) with 1 <= lo <= hi <= "
-                         f"image_size / 2 = {image_size / 2:g}, got {radius!r}")
-    if noise < 0:
-        raise ValueError(f"make_shape_scenes: noise is a standard deviation, got {noise}")
+    lo, hi = _checked_radius_and_noise("make_shape_scenes", radius, (image_size / 10,
+                                       image_size / 5), image_size, noise, smallest=1)
     rng = np.random.default_rng(seed)
     counts = rng.integers(1, max_shapes + 1, n_samples)
     images = _ramp_backgrounds(rng, n_samples, image_size)

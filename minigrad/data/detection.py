@@ -18,7 +18,16 @@ import numpy as np
 
 from ..tensor import Tensor
 from .dataset import Dataset
-from .datasets import F32, I64, SHAPE_NAMES, _add_noise, _boxes, _ramp_backgrounds, _shape_masks
+from .datasets import (
+    F32,
+    I64,
+    SHAPE_NAMES,
+    _add_noise,
+    _boxes,
+    _checked_radius_and_noise,
+    _ramp_backgrounds,
+    _shape_masks,
+)
 
 
 class DetectionScenes(Dataset):
@@ -92,16 +101,9 @@ def make_detection_scenes(n_samples: int = 500, image_size: int = 48, max_object
     if not classes or unknown or len(set(classes)) != len(classes):
         raise ValueError(f"{op}: classes must be distinct names from {SHAPE_NAMES}, "
                          f"got {classes!r}")
-    if radius is None:          # sizes in proportion to the image, but at least 2 pixels
-        lo = max(2.0, image_size / 12)
-        hi = max(lo, image_size / 5)
-    else:
-        lo, hi = radius
-    if not 2 <= lo <= hi <= image_size / 2:
-        raise ValueError(f"{op}: radius must be (lo, hi) with 2 <= lo <= hi <= image_size / 2 "
-                         f"= {image_size / 2:g}, got {radius!r}")
-    if noise < 0:
-        raise ValueError(f"{op}: noise is a standard deviation, got {noise}")
+    smallest = max(2.0, image_size / 12)   # sizes in proportion to the image, at least 2 pixels
+    lo, hi = _checked_radius_and_noise(op, radius, (smallest, max(smallest, image_size / 5)),
+                                       image_size, noise, smallest=2)
 
     rng = np.random.default_rng(seed)
     shape_index = np.array([SHAPE_NAMES.index(c) for c in classes])
