@@ -217,11 +217,25 @@ def kthvalue(input: Tensor, k: int, dim: int = -1, keepdim: bool = False):  # no
     return _picked(input, d, idx.astype(np.int64), keepdim, KthvalueResult)
 
 
-def _mode_of_row(row):
-    """(the most frequent value's last index, for the smallest such value) of a 1-D array."""
-    values, inverse, counts = np.unique(row, return_inverse=True, return_counts=True)
-    winner = int(np.argmax(counts))            # the first maximum: the smallest value
-    return int(np.flatnonzero(inverse.reshape(-1) == winner)[-1])
+def _mode_indices(rows):
+    """For each row of a 2-D array: the last index of its most frequent value (the smallest
+    such value on ties; NaNs count as one value). Vectorised over rows: sort each row (a stable
+    sort keeps equal values in their original order), measure the runs of equal values, and
+    take the end of the first longest run: the original index stored there is the value's
+    last occurrence."""
+    n = rows.shape[1]
+    order = np.argsort(rows, axis=1, kind="stable")
+    s = np.take_along_axis(rows, order, axis=1)
+    same = s[:, 1:] == s[:, :-1]
+    if s.dtype.kind in "fc":
+        same |= np.isnan(s[:, 1:]) & np.isnan(s[:, :-1])
+    starts_run = np.concatenate([np.ones((len(s), 1), bool), ~same], axis=1)
+    ends_run = np.concatenate([~same, np.ones((len(s), 1), bool)], axis=1)
+    positions = np.arange(n)
+    run_start = np.maximum.accumulate(np.where(starts_run, positions, 0), axis=1)
+    run_length_at_end = np.where(ends_run, positions - run_start + 1, 0)
+    winner = np.argmax(run_length_at_end, axis=1)     # the first longest run: smallest value
+    return order[np.arange(len(s)), winner]
 
 
 def mode(input: Tensor, dim: int = -1, keepdim: bool = False):  # noqa: A002
@@ -232,7 +246,7 @@ def mode(input: Tensor, dim: int = -1, keepdim: bool = False):  # noqa: A002
         return ModeResult(input.clone(), Tensor._make(np.asarray(0, dtype=np.int64)))
     _check_nonempty("mode", input, d)
     rows = np.moveaxis(backend.to_device(input.array, backend.Device("cpu")), d, -1)
-    idx = np.array([_mode_of_row(r) for r in rows.reshape(-1, rows.shape[-1])], np.int64)
+    idx = _mode_indices(rows.reshape(-1, rows.shape[-1])).astype(np.int64)
     idx = np.expand_dims(idx.reshape(rows.shape[:-1]), d)
     return _picked(input, d, backend.to_device(idx, input.device), keepdim, ModeResult)
 
