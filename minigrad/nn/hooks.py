@@ -83,11 +83,6 @@ _global_backward_pre_hooks: OrderedDict = OrderedDict()
 _global_backward_hooks: OrderedDict = OrderedDict()
 
 
-def any_global_hooks() -> bool:
-    return bool(_global_forward_pre_hooks or _global_forward_hooks
-                or _global_backward_pre_hooks or _global_backward_hooks)
-
-
 def register_module_forward_pre_hook(hook) -> RemovableHandle:
     """``hook(module, args)`` before the forward of every module (for debugging and
     profiling); it runs before the module's own pre-hooks and may return new inputs."""

@@ -35,8 +35,12 @@ from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import hooks as _hooks
-from .hooks import (  # noqa: F401 - PyTorch has these in torch.nn.modules.module
+from .hooks import (  # noqa: F401 - PyTorch has the register_module_* in nn.modules.module
     RemovableHandle,
+    _global_backward_hooks,
+    _global_backward_pre_hooks,
+    _global_forward_hooks,
+    _global_forward_pre_hooks,
     register_module_forward_hook,
     register_module_forward_pre_hook,
     register_module_full_backward_hook,
@@ -138,8 +142,11 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
+        # the global hook dicts are the ones in hooks.py (mutated there, never rebound)
         if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks or _hooks.any_global_hooks()):
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks or _global_backward_pre_hooks
+                or _global_backward_hooks):
             return _hooks.call_with_hooks(self, args, kwargs)
         return self.forward(*args, **kwargs)
 
