@@ -35,16 +35,12 @@ from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import hooks as _hooks
-from .hooks import (  # noqa: F401 - PyTorch has the register_module_* in nn.modules.module
+from .hooks import (
     RemovableHandle,
     _global_backward_hooks,
     _global_backward_pre_hooks,
     _global_forward_hooks,
     _global_forward_pre_hooks,
-    register_module_forward_hook,
-    register_module_forward_pre_hook,
-    register_module_full_backward_hook,
-    register_module_full_backward_pre_hook,
 )
 from .parameter import Buffer, Parameter
 

@@ -152,6 +152,31 @@ def _replacing_hooks(lib, a_values, b_values):
     return events, _np(a.grad), _np(b.grad)
 
 
+def _integer_tensors_and_a_repeated_input(lib, x_values, w_values, index):
+    """The same Tensor passed twice, an integer index Tensor, a keyword Tensor (not part of
+    grad_input), an integer output (argmax, no gradient) and a forward hook replacing the
+    output (the backward hooks see the replacement's gradient)."""
+    class Mixed(lib.nn.Module):
+        def forward(self, x, y, idx, w=None):
+            return (x * y)[idx], (x + y).argmax(), x * w
+    module, events = Mixed(), []
+    module.register_full_backward_pre_hook(_recorder(events, "pre"))
+    module.register_full_backward_hook(_recorder(events, "full"))
+    module.register_forward_hook(lambda m, args, out: (out[0] * 2, out[1], out[2]))
+    x = lib.tensor(x_values, requires_grad=True)
+    w = lib.tensor(w_values, requires_grad=True)
+    a, top, c = module(x, x, lib.tensor(index), w=w)
+    (a.pow(2).sum() + c.sum()).backward()
+    return events, str(top.dtype).split(".")[-1], top.requires_grad, _np(x.grad), _np(w.grad)
+
+
+def test_integer_tensors_a_repeated_input_and_a_keyword_tensor(rng):
+    events, *_ = _compare(_integer_tensors_and_a_repeated_input, rng.standard_normal(7),
+                          rng.standard_normal(7), np.array([0, 4, 4, 6]))
+    pre, full = events
+    assert pre[1][1] is None and len(full[1]) == 3 and full[1][2].dtype == np.int64
+
+
 def test_hooks_returning_gradients_replace_them(rng):
     events, a_grad, b_grad = _compare(_replacing_hooks, rng.standard_normal((3, 5)),
                                       rng.standard_normal((3, 5)))
