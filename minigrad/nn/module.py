@@ -26,7 +26,6 @@ named "0", "1", ... or by the user's keys, so ``model[0].weight`` is ``"0.weight
 from __future__ import annotations
 
 import collections
-import itertools
 import operator
 from collections import OrderedDict
 
@@ -35,6 +34,14 @@ import numpy as np
 from .. import backend
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
+from . import hooks as _hooks
+from .hooks import (
+    RemovableHandle,
+    _global_backward_hooks,
+    _global_backward_pre_hooks,
+    _global_forward_hooks,
+    _global_forward_pre_hooks,
+)
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict"]
@@ -52,24 +59,6 @@ class _IncompatibleKeys(collections.namedtuple("IncompatibleKeys",
         return super().__repr__()
 
     __str__ = __repr__
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``: call ``.remove()`` to unregister the hook."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self.hooks, self.id = hooks, next(RemovableHandle._next_id)
-
-    def remove(self):
-        self.hooks.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
 
 
 def _addindent(text: str, n: int) -> str:
@@ -137,36 +126,69 @@ class Module:
         d["_non_persistent_buffers_set"] = set()
         d["_modules"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
+        d["_forward_hooks_with_kwargs"] = {}
+        d["_forward_hooks_always_called"] = {}
         d["_forward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks_with_kwargs"] = {}
+        d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        for hook in self._forward_pre_hooks.values():
-            new = hook(self, args)
-            if new is not None:
-                args = new if isinstance(new, tuple) else (new,)
-        out = self.forward(*args, **kwargs)
-        for hook in self._forward_hooks.values():
-            new = hook(self, args, out)
-            if new is not None:
-                out = new
-        return out
+        # the global hook dicts are the ones in hooks.py (mutated there, never rebound)
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks or _global_forward_pre_hooks
+                or _global_forward_hooks or _global_backward_pre_hooks
+                or _global_backward_hooks):
+            return _hooks.call_with_hooks(self, args, kwargs)
+        return self.forward(*args, **kwargs)
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after every forward (e.g. to record
-        activations); if it returns something, that replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    # -- hooks (minigrad/nn/hooks.py runs them) ----------------------------------------------
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; it may return new inputs (a
+        tuple, or one value). ``with_kwargs``: ``hook(module, args, kwargs)``, which may
+        return ``(new_args, new_kwargs)``. ``prepend``: run it before the hooks already
+        registered (global hooks still come first)."""
+        handle = _hooks.add_hook(self._forward_pre_hooks, hook, prepend,
+                                 (self._forward_pre_hooks_with_kwargs,))
+        if with_kwargs:
+            self._forward_pre_hooks_with_kwargs[handle.id] = True
         return handle
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs)`` before every forward; it may return new inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward (e.g. to record
+        activations); if it returns something, that replaces the output. ``with_kwargs``:
+        ``hook(module, args, kwargs, output)``. ``always_call``: run it even when forward
+        raises (the error still propagates). ``prepend``: before the hooks already there."""
+        handle = _hooks.add_hook(self._forward_hooks, hook, prepend,
+                                 (self._forward_hooks_with_kwargs,
+                                  self._forward_hooks_always_called))
+        if with_kwargs:
+            self._forward_hooks_with_kwargs[handle.id] = True
+        if always_call:
+            self._forward_hooks_always_called[handle.id] = True
         return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are known; it may return a tuple that replaces ``grad_output``. Entries are
+        None for non-Tensor outputs and for outputs that got no gradient."""
+        return _hooks.add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients with respect to
+        the module's positional inputs are computed; it may return a tuple that replaces
+        ``grad_input``. Entries are None for non-Tensor arguments; a Tensor input that does
+        not require grad gets zeros. If no input requires grad the hook fires when
+        ``grad_output`` is known, with ``grad_input`` all None; if no output requires grad
+        it does not fire. The module's forward sees views of its input Tensors, and the
+        caller gets views of its output Tensors (minigrad/nn/hooks.py explains why)."""
+        return _hooks.add_hook(self._backward_hooks, hook, prepend)
 
     # -- registration --------------------------------------------------------------------------
     def _require_init(self, what: str):

@@ -63,3 +63,5 @@ from .upsampling import *  # noqa: E402,F401,F403  Upsample UpsamplingNearest2d/
 
 __all__ = sorted(n for n, v in globals().items()
                  if isinstance(v, type) and issubclass(v, _Module) and not n.startswith("_"))
+
+from . import module  # noqa: E402,F401  PyTorch's path to Module and the global module hooks
