@@ -285,6 +285,7 @@ def write_results(rows, models, threads_list, load, use_torch, quick, out_root):
     stem = os.path.join(folder, "train_step-quick" if quick else "train_step")
     with open(stem + ".json", "w") as f:
         json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
+                   "emulated_isa": os.environ.get(_timing.EMULATED_ISA_VAR),
                    "versions": versions(use_torch), "quick": quick,
                    "other_processes_cores": load.cores, "rows": rows}, f, indent=2)
     with open(stem + ".md", "w") as f:

@@ -9,7 +9,8 @@ computes a 4 x V tile of C = A @ B from packed panels:
 with every one of the 4 * V sums in its own local variable ``c<r>_<v>``, so that LLVM's SLP
 vectorizer can hold them in vector registers (compile with it on: see
 ``_numba_cpu.slp_vectorizer``). Indices are unsigned (``np.uint64``) so that Numba emits no
-negative-index wraparound test in the inner loop.
+negative-index wraparound test in the inner loop. ``TILES`` (at the end) holds them by width V;
+which width runs is gemm_packed_numba.tile_width's choice.
 """
 
 from __future__ import annotations

@@ -14,11 +14,12 @@ micro-kernels are generated into _gemm_tiles.py.
 # inner loop reads them:
 #
 #     A panel ib (4 rows):      a_panels[ib, k * 4 + r]  = A[4 ib + r, k]
-#     B panel jb (V columns):   b_panels[jb, k * V + v]  = B[k, V jb + v]     (V = 64 float32)
+#     B panel jb (V columns):   b_panels[jb, k * V + v]  = B[k, V jb + v]     (V: tile_width)
 #
 # Each tile C[4 ib : 4 ib + 4, V jb : V jb + V] is then one call of the micro-kernel
-# ``tile_4xV`` (_gemm_tiles.py, generated): k_len steps of 4 vector loads of B, 4 broadcasts
-# of A and 16 vector FMAs, with all 4 x V sums in registers. Panels are zero-padded to whole
+# ``tile_4xV`` (_gemm_tiles.py, generated): k_len steps of R vector loads of B, 4 broadcasts
+# of A and 4 R vector FMAs, with all 4 x V sums in registers (R = 4 registers a row on
+# AVX-512, V = 64 float32; R = 2 on AVX2, V = 16: ``tile_width``). Panels are zero-padded to whole
 # tiles, so every tile is full; C is computed padded and cropped if M or N is not a multiple.
 #
 # Packing costs one pass over A and one over B. A product repeated with the same B (an RNN's

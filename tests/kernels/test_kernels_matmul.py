@@ -210,7 +210,7 @@ def test_gemm_packed_on_every_tile_width(width, dtype, build, kernel_rng):
     (512, (64, 32), (32, 16)),      # AVX-512: 4 x 4 registers of 16 / 8 lanes, narrow: 2
     (256, (16, 8), (8, 4)),         # AVX2: 4 x 2 registers (16 of them: no spills)
     (128, (8, 4), (4, 2)),
-])
+], ids=["avx512", "avx2", "128-bit"])
 def test_tile_width_follows_the_vector_width(bits, float32, float64, monkeypatch):
     """(wide, narrow) per dtype; the narrow tile for a result no wider than it."""
     numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
