@@ -47,8 +47,8 @@ from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 def tile_width(dtype, n: int) -> int:
     """Columns of C in one tile for the vector registers of the CPU Numba compiles for
     (_cpu_isa.vector_bits; the table: _make_gemm_tiles.tile_widths): 4 x 64 float32 on
-    AVX-512, 4 x 24 on AVX2. The narrow tile (2 registers a row: 32 float32 on AVX-512) for a
-    result no wider than it (a linear layer's weight gradient for 32 input features), where
+    AVX-512, 4 x 16 on AVX2. The narrow tile (half the registers a row: 32 float32 on
+    AVX-512, 8 on AVX2) for a result no wider than it (a linear layer's weight gradient for 32 input features), where
     the wide tile would be half padding (512x1024 @ 1024x32 on AVX-512: 207 us with 64-wide
     tiles, 147 us with 32-wide ones; OpenBLAS 174 us)."""
     wide, narrow = tile_widths(vector_bits(), np.dtype(dtype).itemsize)
@@ -106,6 +106,8 @@ def run_tile(tile, a_panel, b_panel, k_len, c, i, j):
 
 @overload(run_tile)
 def _run_tile_compiled(tile, a_panel, b_panel, k_len, c, i, j):
+    if not isinstance(tile, TileType):
+        return None                       # Numba reports "no implementation" for the call
     kernel = TILES[tile.width]
 
     def call_kernel(tile, a_panel, b_panel, k_len, c, i, j):
