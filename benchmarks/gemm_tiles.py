@@ -1,6 +1,7 @@
 """The packed GEMM's register tile, one width against another, with NumPy in the same run.
 
     python benchmarks/gemm_tiles.py [--isa avx2] [--widths 64 32 16] [--rounds 7]
+    python benchmarks/gemm_tiles.py [--isa avx2] --asm      # spills in each tile's loop
 
 Times, on one thread (the serial builds; NumPy's OpenBLAS on one thread too):
 
@@ -32,6 +33,26 @@ SIZES = ((128, 784, 512), (512, 512, 512), (1024, 1024, 1024))
 CONV = ((32, 64, 16, 16), (128, 64, 3, 3))          # x (N, C, H, W), w (F, C, KH, KW)
 
 
+def inner_loop_counts(width, dtype):
+    """(vector FMAs, stack references) in the micro-kernel's inner loop as compiled for Numba's
+    target: the basic blocks with FMAs in them. A stack reference (``(%rsp)``) there is an
+    accumulator spilled to memory and reloaded at every step of k."""
+    import re
+
+    from minigrad.kernels._gemm_tiles import TILES
+    from minigrad.kernels._numba_cpu import slp_vectorizer
+    from numba import types
+    vector, matrix = types.Array(dtype, 1, "C"), types.Array(dtype, 2, "C")
+    signature = (vector, vector, types.int64, matrix, types.int64, types.int64)
+    kernel = TILES[width]
+    with slp_vectorizer():
+        kernel.compile(signature)
+    blocks = re.split(r"\n(?=\S[^\n]*:)", kernel.inspect_asm(signature))   # at each label
+    loops = [block for block in blocks if "vfmadd" in block]
+    return (sum(len(re.findall(r"vfmadd", block)) for block in loops),
+            sum(len(re.findall(r"\(%rsp\)", block)) for block in loops))
+
+
 def timed(fn, repeats):
     """(median wall s, median CPU s) of ``repeats`` calls."""
     walls, cpus = [], []
@@ -51,11 +72,15 @@ def main(argv=None):
                    help="vector widths whose conv2d tile to time")
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--no-conv", action="store_true")
+    p.add_argument("--asm", action="store_true",
+                   help="only count FMAs and stack spills in each tile's compiled inner loop")
     args = p.parse_args(argv)
     _timing.run_as_isa(args.isa)
     for var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = "1"
     os.environ["MINIGRAD_AUTOTUNE"] = "0"
+    if args.asm:                    # code loaded from Numba's cache has no assembly to read
+        _timing.use_fresh_numba_cache()
 
     import numpy as np
     from minigrad.kernels import _cpu_isa, conv2d_numba, gemm_packed_numba
@@ -63,6 +88,14 @@ def main(argv=None):
     from minigrad import kernels
     print(f"Numba target: {_cpu_isa.numba_target()}, vector bits {_cpu_isa.vector_bits()};"
           f" {_timing.machine_name()}")
+    if args.asm:
+        from numba import types
+        for width in args.widths:
+            for dtype in (types.float32, types.float64):
+                fmas, spills = inner_loop_counts(width, dtype)
+                print(f"tile 4x{width} {dtype}: inner loop {fmas} FMAs, "
+                      f"{spills} stack references")
+        return
     rng = np.random.default_rng(0)
     cases = {}
     for m, k, n in SIZES:
