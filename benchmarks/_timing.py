@@ -39,6 +39,32 @@ def use_fresh_numba_cache() -> str:
 # Devices
 # ---------------------------------------------------------------------------------------------
 
+# An "emulated" instruction set: the same CPU told to use only AVX2 (what most laptops have),
+# through the variables each library reads when it loads:
+# * Numba (LLVM): the CPU name and feature list it compiles for. The name alone is not enough:
+#   without NUMBA_CPU_FEATURES Numba passes the host's feature list (with +avx512f) as well;
+# * NumPy's OpenBLAS (built with DYNAMIC_ARCH): which core's kernels it runs;
+# * PyTorch: ATen's vectorised kernels (ATEN_CPU_CAPABILITY) and oneDNN's JIT code
+#   (ONEDNN_MAX_CPU_ISA, oneDNN's "CPU dispatcher control").
+EMULATED_ISA_VAR = "MINIGRAD_BENCH_ISA"
+ISA_ENV = {
+    "avx2": {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+avx2,+fma",
+             "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+             "ONEDNN_MAX_CPU_ISA": "AVX2"},
+}
+
+
+def run_as_isa(isa: str | None) -> None:
+    """Restart this script (same arguments) with ``ISA_ENV[isa]`` set, unless it is already
+    set or ``isa`` is None: the libraries read these variables when they load, before any
+    code of the script could set them, and child processes inherit them."""
+    if isa is None or os.environ.get(EMULATED_ISA_VAR) == isa:
+        return
+    env = dict(os.environ, **ISA_ENV[isa], **{EMULATED_ISA_VAR: isa})
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv], env)
+
+
 def cupy_or_none():
     """CuPy if it imports and a GPU answers; TF32 is switched off before the import."""
     os.environ.setdefault("CUPY_TF32", "0")   # full float32 matmuls, comparable with ours
@@ -92,12 +118,15 @@ def cpu_vector_width() -> str:
 def machine_name(cupy=None) -> str:
     """Results folder name: the GPU's name, or the CPU's model, vector width and core count,
     e.g. 'cpu-amd-epyc-avx512-2core', so results of different machines never overwrite each
-    other. Never the hostname."""
+    other ('...-2core-as-avx2' under an emulated instruction set, ``run_as_isa``). Never the
+    hostname."""
     if cupy is not None:
         props = cupy.cuda.runtime.getDeviceProperties(0)
         name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
         return "gpu-" + _slug(name)
-    return f"cpu-{_slug(cpu_description())}-{cpu_vector_width()}-{os.cpu_count()}core"
+    emulated = os.environ.get(EMULATED_ISA_VAR)          # results of another ISA: own folder
+    suffix = f"-as-{emulated}" if emulated else ""
+    return f"cpu-{_slug(cpu_description())}-{cpu_vector_width()}-{os.cpu_count()}core{suffix}"
 
 
 def _slug(text: str) -> str:

@@ -1,6 +1,6 @@
 """Kernel benchmarks: every implementation of every op, against vendor libraries, in one run.
 
-    python benchmarks/kernels.py [--quick] [--out DIR] [--repeats N]
+    python benchmarks/kernels.py [--quick] [--out DIR] [--repeats N] [--isa avx2]
 
 For each op and size it times every implementation that can run on this machine's devices
 ("numpy" = NumPy/OpenBLAS on the CPU and CuPy/cuBLAS on a GPU, "numba", "cuda") and the vendor
@@ -380,7 +380,11 @@ def main(argv=None):
     parser.add_argument("--ops", nargs="+", choices=FAMILIES, default=list(FAMILIES),
                         help="op families to time (default: all); a subset writes "
                              "kernels[-quick]-<families>.* so it never overwrites a whole run")
+    parser.add_argument("--isa", choices=sorted(_timing.ISA_ENV),
+                        help="emulate a CPU with only this instruction set (see _timing.py); "
+                             "results go to <machine>-as-<isa>")
     args = parser.parse_args(argv)
+    _timing.run_as_isa(args.isa)          # restarts the script with the ISA's variables set
     repeats = args.repeats or (7 if args.quick else 15)
 
     import numba

@@ -1,6 +1,6 @@
 """Training steps (forward + backward + AdamW step), minigrad vs PyTorch eager, CPU: a sweep.
 
-    python benchmarks/train_step.py [--quick] [--models NAME ...] [--threads 1 2] [--out DIR]
+    python benchmarks/train_step.py [--quick] [--models NAME ...] [--threads 1 2] [--out DIR] [--isa avx2]
     python benchmarks/train_step.py --profile gpt [--threads 2] [--quick]
 
 Every model of ``benchmarks/train_models.py`` (MLPs, CNNs, LSTMs, transformer encoder layers,
@@ -285,6 +285,7 @@ def write_results(rows, models, threads_list, load, use_torch, quick, out_root):
     stem = os.path.join(folder, "train_step-quick" if quick else "train_step")
     with open(stem + ".json", "w") as f:
         json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
+                   "emulated_isa": os.environ.get(_timing.EMULATED_ISA_VAR),
                    "versions": versions(use_torch), "quick": quick,
                    "other_processes_cores": load.cores, "rows": rows}, f, indent=2)
     with open(stem + ".md", "w") as f:
@@ -302,10 +303,14 @@ def main(argv=None):
     p.add_argument("--out", default=str(HERE / "results"))
     p.add_argument("--profile", metavar="MODEL", choices=train_models.NAMES,
                    help="per-op profile of one model's step instead of the sweep")
+    p.add_argument("--isa", choices=sorted(_timing.ISA_ENV),
+                   help="emulate a CPU with only this instruction set (Numba, NumPy's OpenBLAS "
+                        "and PyTorch all told so); results go to <machine>-as-<isa>")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--libs", nargs="+", choices=LIBRARIES, help=argparse.SUPPRESS)
     p.add_argument("--weights", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    _timing.run_as_isa(args.isa)          # restarts the script with the ISA's variables set
     if args.worker:
         worker(args.libs, args.threads[0], args.models, args.weights, args.quick)
     elif args.profile:

@@ -9,7 +9,8 @@ computes a 4 x V tile of C = A @ B from packed panels:
 with every one of the 4 * V sums in its own local variable ``c<r>_<v>``, so that LLVM's SLP
 vectorizer can hold them in vector registers (compile with it on: see
 ``_numba_cpu.slp_vectorizer``). Indices are unsigned (``np.uint64``) so that Numba emits no
-negative-index wraparound test in the inner loop.
+negative-index wraparound test in the inner loop. ``TILES`` (at the end) holds them by width V;
+which width runs is gemm_packed_numba.tile_width's choice.
 """
 
 from __future__ import annotations
@@ -963,3 +964,372 @@ def tile_4x32(a_panel, b_panel, k_len, c, i, j):
     row[29] = c3_29
     row[30] = c3_30
     row[31] = c3_31
+
+
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def tile_4x16(a_panel, b_panel, k_len, c, i, j):
+    """c[i:i+4, j:j+16] = (packed A panel) @ (packed B panel), k_len terms."""
+    zero = c.dtype.type(0)
+    c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = zero
+    c0_8 = c0_9 = c0_10 = c0_11 = c0_12 = c0_13 = c0_14 = c0_15 = zero
+    c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = zero
+    c1_8 = c1_9 = c1_10 = c1_11 = c1_12 = c1_13 = c1_14 = c1_15 = zero
+    c2_0 = c2_1 = c2_2 = c2_3 = c2_4 = c2_5 = c2_6 = c2_7 = zero
+    c2_8 = c2_9 = c2_10 = c2_11 = c2_12 = c2_13 = c2_14 = c2_15 = zero
+    c3_0 = c3_1 = c3_2 = c3_3 = c3_4 = c3_5 = c3_6 = c3_7 = zero
+    c3_8 = c3_9 = c3_10 = c3_11 = c3_12 = c3_13 = c3_14 = c3_15 = zero
+    for k in range(k_len):
+        a_at = np.uint64(k * 4)
+        b_at = np.uint64(k * 16)
+        b0 = b_panel[b_at]
+        b1 = b_panel[b_at + np.uint64(1)]
+        b2 = b_panel[b_at + np.uint64(2)]
+        b3 = b_panel[b_at + np.uint64(3)]
+        b4 = b_panel[b_at + np.uint64(4)]
+        b5 = b_panel[b_at + np.uint64(5)]
+        b6 = b_panel[b_at + np.uint64(6)]
+        b7 = b_panel[b_at + np.uint64(7)]
+        b8 = b_panel[b_at + np.uint64(8)]
+        b9 = b_panel[b_at + np.uint64(9)]
+        b10 = b_panel[b_at + np.uint64(10)]
+        b11 = b_panel[b_at + np.uint64(11)]
+        b12 = b_panel[b_at + np.uint64(12)]
+        b13 = b_panel[b_at + np.uint64(13)]
+        b14 = b_panel[b_at + np.uint64(14)]
+        b15 = b_panel[b_at + np.uint64(15)]
+        a = a_panel[a_at]
+        c0_0 += a * b0
+        c0_1 += a * b1
+        c0_2 += a * b2
+        c0_3 += a * b3
+        c0_4 += a * b4
+        c0_5 += a * b5
+        c0_6 += a * b6
+        c0_7 += a * b7
+        c0_8 += a * b8
+        c0_9 += a * b9
+        c0_10 += a * b10
+        c0_11 += a * b11
+        c0_12 += a * b12
+        c0_13 += a * b13
+        c0_14 += a * b14
+        c0_15 += a * b15
+        a = a_panel[a_at + np.uint64(1)]
+        c1_0 += a * b0
+        c1_1 += a * b1
+        c1_2 += a * b2
+        c1_3 += a * b3
+        c1_4 += a * b4
+        c1_5 += a * b5
+        c1_6 += a * b6
+        c1_7 += a * b7
+        c1_8 += a * b8
+        c1_9 += a * b9
+        c1_10 += a * b10
+        c1_11 += a * b11
+        c1_12 += a * b12
+        c1_13 += a * b13
+        c1_14 += a * b14
+        c1_15 += a * b15
+        a = a_panel[a_at + np.uint64(2)]
+        c2_0 += a * b0
+        c2_1 += a * b1
+        c2_2 += a * b2
+        c2_3 += a * b3
+        c2_4 += a * b4
+        c2_5 += a * b5
+        c2_6 += a * b6
+        c2_7 += a * b7
+        c2_8 += a * b8
+        c2_9 += a * b9
+        c2_10 += a * b10
+        c2_11 += a * b11
+        c2_12 += a * b12
+        c2_13 += a * b13
+        c2_14 += a * b14
+        c2_15 += a * b15
+        a = a_panel[a_at + np.uint64(3)]
+        c3_0 += a * b0
+        c3_1 += a * b1
+        c3_2 += a * b2
+        c3_3 += a * b3
+        c3_4 += a * b4
+        c3_5 += a * b5
+        c3_6 += a * b6
+        c3_7 += a * b7
+        c3_8 += a * b8
+        c3_9 += a * b9
+        c3_10 += a * b10
+        c3_11 += a * b11
+        c3_12 += a * b12
+        c3_13 += a * b13
+        c3_14 += a * b14
+        c3_15 += a * b15
+    row = c[i + 0, j:j + 16]
+    row[0] = c0_0
+    row[1] = c0_1
+    row[2] = c0_2
+    row[3] = c0_3
+    row[4] = c0_4
+    row[5] = c0_5
+    row[6] = c0_6
+    row[7] = c0_7
+    row[8] = c0_8
+    row[9] = c0_9
+    row[10] = c0_10
+    row[11] = c0_11
+    row[12] = c0_12
+    row[13] = c0_13
+    row[14] = c0_14
+    row[15] = c0_15
+    row = c[i + 1, j:j + 16]
+    row[0] = c1_0
+    row[1] = c1_1
+    row[2] = c1_2
+    row[3] = c1_3
+    row[4] = c1_4
+    row[5] = c1_5
+    row[6] = c1_6
+    row[7] = c1_7
+    row[8] = c1_8
+    row[9] = c1_9
+    row[10] = c1_10
+    row[11] = c1_11
+    row[12] = c1_12
+    row[13] = c1_13
+    row[14] = c1_14
+    row[15] = c1_15
+    row = c[i + 2, j:j + 16]
+    row[0] = c2_0
+    row[1] = c2_1
+    row[2] = c2_2
+    row[3] = c2_3
+    row[4] = c2_4
+    row[5] = c2_5
+    row[6] = c2_6
+    row[7] = c2_7
+    row[8] = c2_8
+    row[9] = c2_9
+    row[10] = c2_10
+    row[11] = c2_11
+    row[12] = c2_12
+    row[13] = c2_13
+    row[14] = c2_14
+    row[15] = c2_15
+    row = c[i + 3, j:j + 16]
+    row[0] = c3_0
+    row[1] = c3_1
+    row[2] = c3_2
+    row[3] = c3_3
+    row[4] = c3_4
+    row[5] = c3_5
+    row[6] = c3_6
+    row[7] = c3_7
+    row[8] = c3_8
+    row[9] = c3_9
+    row[10] = c3_10
+    row[11] = c3_11
+    row[12] = c3_12
+    row[13] = c3_13
+    row[14] = c3_14
+    row[15] = c3_15
+
+
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def tile_4x8(a_panel, b_panel, k_len, c, i, j):
+    """c[i:i+4, j:j+8] = (packed A panel) @ (packed B panel), k_len terms."""
+    zero = c.dtype.type(0)
+    c0_0 = c0_1 = c0_2 = c0_3 = c0_4 = c0_5 = c0_6 = c0_7 = zero
+    c1_0 = c1_1 = c1_2 = c1_3 = c1_4 = c1_5 = c1_6 = c1_7 = zero
+    c2_0 = c2_1 = c2_2 = c2_3 = c2_4 = c2_5 = c2_6 = c2_7 = zero
+    c3_0 = c3_1 = c3_2 = c3_3 = c3_4 = c3_5 = c3_6 = c3_7 = zero
+    for k in range(k_len):
+        a_at = np.uint64(k * 4)
+        b_at = np.uint64(k * 8)
+        b0 = b_panel[b_at]
+        b1 = b_panel[b_at + np.uint64(1)]
+        b2 = b_panel[b_at + np.uint64(2)]
+        b3 = b_panel[b_at + np.uint64(3)]
+        b4 = b_panel[b_at + np.uint64(4)]
+        b5 = b_panel[b_at + np.uint64(5)]
+        b6 = b_panel[b_at + np.uint64(6)]
+        b7 = b_panel[b_at + np.uint64(7)]
+        a = a_panel[a_at]
+        c0_0 += a * b0
+        c0_1 += a * b1
+        c0_2 += a * b2
+        c0_3 += a * b3
+        c0_4 += a * b4
+        c0_5 += a * b5
+        c0_6 += a * b6
+        c0_7 += a * b7
+        a = a_panel[a_at + np.uint64(1)]
+        c1_0 += a * b0
+        c1_1 += a * b1
+        c1_2 += a * b2
+        c1_3 += a * b3
+        c1_4 += a * b4
+        c1_5 += a * b5
+        c1_6 += a * b6
+        c1_7 += a * b7
+        a = a_panel[a_at + np.uint64(2)]
+        c2_0 += a * b0
+        c2_1 += a * b1
+        c2_2 += a * b2
+        c2_3 += a * b3
+        c2_4 += a * b4
+        c2_5 += a * b5
+        c2_6 += a * b6
+        c2_7 += a * b7
+        a = a_panel[a_at + np.uint64(3)]
+        c3_0 += a * b0
+        c3_1 += a * b1
+        c3_2 += a * b2
+        c3_3 += a * b3
+        c3_4 += a * b4
+        c3_5 += a * b5
+        c3_6 += a * b6
+        c3_7 += a * b7
+    row = c[i + 0, j:j + 8]
+    row[0] = c0_0
+    row[1] = c0_1
+    row[2] = c0_2
+    row[3] = c0_3
+    row[4] = c0_4
+    row[5] = c0_5
+    row[6] = c0_6
+    row[7] = c0_7
+    row = c[i + 1, j:j + 8]
+    row[0] = c1_0
+    row[1] = c1_1
+    row[2] = c1_2
+    row[3] = c1_3
+    row[4] = c1_4
+    row[5] = c1_5
+    row[6] = c1_6
+    row[7] = c1_7
+    row = c[i + 2, j:j + 8]
+    row[0] = c2_0
+    row[1] = c2_1
+    row[2] = c2_2
+    row[3] = c2_3
+    row[4] = c2_4
+    row[5] = c2_5
+    row[6] = c2_6
+    row[7] = c2_7
+    row = c[i + 3, j:j + 8]
+    row[0] = c3_0
+    row[1] = c3_1
+    row[2] = c3_2
+    row[3] = c3_3
+    row[4] = c3_4
+    row[5] = c3_5
+    row[6] = c3_6
+    row[7] = c3_7
+
+
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def tile_4x4(a_panel, b_panel, k_len, c, i, j):
+    """c[i:i+4, j:j+4] = (packed A panel) @ (packed B panel), k_len terms."""
+    zero = c.dtype.type(0)
+    c0_0 = c0_1 = c0_2 = c0_3 = zero
+    c1_0 = c1_1 = c1_2 = c1_3 = zero
+    c2_0 = c2_1 = c2_2 = c2_3 = zero
+    c3_0 = c3_1 = c3_2 = c3_3 = zero
+    for k in range(k_len):
+        a_at = np.uint64(k * 4)
+        b_at = np.uint64(k * 4)
+        b0 = b_panel[b_at]
+        b1 = b_panel[b_at + np.uint64(1)]
+        b2 = b_panel[b_at + np.uint64(2)]
+        b3 = b_panel[b_at + np.uint64(3)]
+        a = a_panel[a_at]
+        c0_0 += a * b0
+        c0_1 += a * b1
+        c0_2 += a * b2
+        c0_3 += a * b3
+        a = a_panel[a_at + np.uint64(1)]
+        c1_0 += a * b0
+        c1_1 += a * b1
+        c1_2 += a * b2
+        c1_3 += a * b3
+        a = a_panel[a_at + np.uint64(2)]
+        c2_0 += a * b0
+        c2_1 += a * b1
+        c2_2 += a * b2
+        c2_3 += a * b3
+        a = a_panel[a_at + np.uint64(3)]
+        c3_0 += a * b0
+        c3_1 += a * b1
+        c3_2 += a * b2
+        c3_3 += a * b3
+    row = c[i + 0, j:j + 4]
+    row[0] = c0_0
+    row[1] = c0_1
+    row[2] = c0_2
+    row[3] = c0_3
+    row = c[i + 1, j:j + 4]
+    row[0] = c1_0
+    row[1] = c1_1
+    row[2] = c1_2
+    row[3] = c1_3
+    row = c[i + 2, j:j + 4]
+    row[0] = c2_0
+    row[1] = c2_1
+    row[2] = c2_2
+    row[3] = c2_3
+    row = c[i + 3, j:j + 4]
+    row[0] = c3_0
+    row[1] = c3_1
+    row[2] = c3_2
+    row[3] = c3_3
+
+
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def tile_4x2(a_panel, b_panel, k_len, c, i, j):
+    """c[i:i+4, j:j+2] = (packed A panel) @ (packed B panel), k_len terms."""
+    zero = c.dtype.type(0)
+    c0_0 = c0_1 = zero
+    c1_0 = c1_1 = zero
+    c2_0 = c2_1 = zero
+    c3_0 = c3_1 = zero
+    for k in range(k_len):
+        a_at = np.uint64(k * 4)
+        b_at = np.uint64(k * 2)
+        b0 = b_panel[b_at]
+        b1 = b_panel[b_at + np.uint64(1)]
+        a = a_panel[a_at]
+        c0_0 += a * b0
+        c0_1 += a * b1
+        a = a_panel[a_at + np.uint64(1)]
+        c1_0 += a * b0
+        c1_1 += a * b1
+        a = a_panel[a_at + np.uint64(2)]
+        c2_0 += a * b0
+        c2_1 += a * b1
+        a = a_panel[a_at + np.uint64(3)]
+        c3_0 += a * b0
+        c3_1 += a * b1
+    row = c[i + 0, j:j + 2]
+    row[0] = c0_0
+    row[1] = c0_1
+    row = c[i + 1, j:j + 2]
+    row[0] = c1_0
+    row[1] = c1_1
+    row = c[i + 2, j:j + 2]
+    row[0] = c2_0
+    row[1] = c2_1
+    row = c[i + 3, j:j + 2]
+    row[0] = c3_0
+    row[1] = c3_1
+
+
+# The micro-kernels by tile width (columns of C), for gemm_packed_numba.run_tile.
+TILES = {
+    64: tile_4x64,
+    32: tile_4x32,
+    16: tile_4x16,
+    8: tile_4x8,
+    4: tile_4x4,
+    2: tile_4x2,
+}

@@ -340,11 +340,15 @@ def cache_file() -> Path:
 @functools.lru_cache(maxsize=None)
 def machine() -> dict:
     """What a decision is valid for: another CPU, core count, NumPy, Numba, minigrad, Numba
-    or BLAS thread count, and the timings are no longer this machine's; a change to any
-    kernel's source (a checkout with another kernel under the same version number) makes a
-    new file, so no choice measured against an old kernel outlives it."""
+    or BLAS thread count, and the timings are no longer this machine's; nor under another
+    CPU that Numba compiles for (NUMBA_CPU_NAME / NUMBA_CPU_FEATURES: AVX2 code on an
+    AVX-512 machine runs other register tiles); a change to any kernel's source (a checkout
+    with another kernel under the same version number) makes a new file, so no choice
+    measured against an old kernel outlives it."""
+    from ._cpu_isa import numba_target  # imports Numba: only when a decision is needed
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "numpy": np.__version__,
             "numba": _version("numba"), "minigrad": _version("minigrad"),
+            "numba_target": numba_target(),
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", ""),
             "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", ""),
             "kernels": _kernel_sources_digest()}

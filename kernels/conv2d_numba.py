@@ -56,12 +56,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._gemm_tiles import tile_4x32, tile_4x64
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from .conv2d_numpy import gy_matrix
 from .gemm_broadcast_numba import MICRO_ROWS, gemm, gemm_views_into, row_starts
 from .gemm_nt_numba import gemm_nt
-from .gemm_packed_numba import TILE_ROWS, pack_rhs, tile_width
+from .gemm_packed_numba import TILE_ROWS, Tile, pack_rhs, panel_tile, run_tile, tile_width
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -223,7 +222,7 @@ PIXELS_PER_TASK = 64
 
 
 @parallel_njit(cache=True, error_model="numpy")
-def _correlate_tiles_into(flat, starts, positions, w_panels, c):
+def _correlate_tiles_into(flat, starts, positions, w_panels, c, tile):
     """c[l, f] = sum over k of flat[starts[k] + positions[l]] * W[f, k], in 4 x V register
     tiles (gemm_packed_numba.py): implicit im2col into the tiles' A panel.
 
@@ -248,10 +247,7 @@ def _correlate_tiles_into(flat, starts, positions, w_panels, c):
                 a_panel[4 * k + 2] = flat[s + p2]
                 a_panel[4 * k + 3] = flat[s + p3]
             for jb in range(w_panels.shape[0]):
-                if width == 64:
-                    tile_4x64(a_panel, w_panels[jb], k_len, c, l, jb * 64)
-                else:
-                    tile_4x32(a_panel, w_panels[jb], k_len, c, l, jb * 32)
+                run_tile(tile, a_panel, w_panels[jb], k_len, c, l, jb * width)
 
 
 def _output_positions(N, hp, wp, oh, ow):
@@ -276,7 +272,8 @@ def _correlate_stride1_tiles(x, w, pad_h, pad_w, dil_h, dil_w):
     width = w_panels.shape[1] // starts.shape[0]
     c = np.empty((positions.shape[0], w_panels.shape[0] * width), dtype=x.dtype)
     with slp_vectorizer():                 # the tiles need LLVM's SLP vectoriser to compile
-        _correlate_tiles_into(flat, starts, positions, w_panels, c)
+        _correlate_tiles_into(flat, starts, positions, w_panels, c,
+                              panel_tile(w_panels, starts.shape[0]))
     count = N * oh * ow
     y = c[:count, :F].reshape(N, oh * ow, F).transpose(0, 2, 1)
     return np.ascontiguousarray(y).reshape(N, F, oh, ow)
@@ -311,7 +308,7 @@ def _pack_gy_into(gy, panels):
 
 
 @parallel_njit(cache=True, error_model="numpy")
-def _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial):
+def _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial, tile):
     """partial[chunk, k, f] = sum over the chunk's output pixels l of
     flat[starts[k] + positions[l]] * gy[f, l]: dW^T in 4 x V tiles, one task per 4 rows of k
     and chunk of PIXELS_PER_CHUNK pixels (summed over chunks by the caller)."""
@@ -337,10 +334,7 @@ def _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial):
             a_panel[4 * l + 3] = flat[s3 + p]
         for jb in range(gy_panels.shape[0]):
             b_panel = gy_panels[jb, l0 * width:(l0 + length) * width]
-            if width == 64:
-                tile_4x64(a_panel, b_panel, length, partial[chunk], k0, jb * 64)
-            else:
-                tile_4x32(a_panel, b_panel, length, partial[chunk], k0, jb * 32)
+            run_tile(tile, a_panel, b_panel, length, partial[chunk], k0, jb * width)
 
 
 def _weight_grad_tiles(x, gy, g):
@@ -358,7 +352,7 @@ def _weight_grad_tiles(x, gy, g):
     partial = np.empty((chunks, -(-k_len // TILE_ROWS) * TILE_ROWS, gy_panels.shape[0] * width),
                        dtype=x.dtype)
     with slp_vectorizer():
-        _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial)
+        _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial, Tile(width))
     grad_w_t = partial.sum(axis=0)[:k_len, :g.F]                      # (C*KH*KW, F)
     return np.ascontiguousarray(grad_w_t.T).reshape(g.w_shape)
 

@@ -1,5 +1,6 @@
-"""The packed GEMM: A and B copied into panels, a 4 x 64 (float32; 4 x 32 float64) tile of C
-held in registers for the whole sum over k.
+"""The packed GEMM: A and B copied into panels, a tile of C (4 rows by 4 vector registers on
+AVX-512: 4 x 64 float32; 3 registers with AVX2: 4 x 24) held in registers for the whole sum
+over k.
 
 ``gemm_packed`` multiplies A by a B packed in advance (``pack_rhs``), so a product repeated
 with one B packs it once: ``matmul_numba.matmul`` and ``matmul_by`` run on it, and so do the
@@ -13,11 +14,12 @@ micro-kernels are generated into _gemm_tiles.py.
 # inner loop reads them:
 #
 #     A panel ib (4 rows):      a_panels[ib, k * 4 + r]  = A[4 ib + r, k]
-#     B panel jb (V columns):   b_panels[jb, k * V + v]  = B[k, V jb + v]     (V = 64 float32)
+#     B panel jb (V columns):   b_panels[jb, k * V + v]  = B[k, V jb + v]     (V: tile_width)
 #
 # Each tile C[4 ib : 4 ib + 4, V jb : V jb + V] is then one call of the micro-kernel
-# ``tile_4xV`` (_gemm_tiles.py, generated): k_len steps of 4 vector loads of B, 4 broadcasts
-# of A and 16 vector FMAs, with all 4 x V sums in registers. Panels are zero-padded to whole
+# ``tile_4xV`` (_gemm_tiles.py, generated): k_len steps of R vector loads of B, 4 broadcasts
+# of A and 4 R vector FMAs, with all 4 x V sums in registers (R = 4 registers a row on
+# AVX-512, V = 64 float32; R = 2 on AVX2, V = 16: ``tile_width``). Panels are zero-padded to whole
 # tiles, so every tile is full; C is computed padded and cropped if M or N is not a multiple.
 #
 # Packing costs one pass over A and one over B. A product repeated with the same B (an RNN's
@@ -31,20 +33,91 @@ micro-kernels are generated into _gemm_tiles.py.
 from __future__ import annotations
 
 import numpy as np
+from numba.core import types
+from numba.extending import NativeValue, models, overload, register_model, typeof_impl, unbox
 
 from . import _threads as threads
-from ._gemm_tiles import tile_4x32, tile_4x64
+from ._cpu_isa import vector_bits
+from ._gemm_tiles import TILES
+from ._make_gemm_tiles import ROWS as TILE_ROWS
+from ._make_gemm_tiles import tile_widths
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
-
-TILE_ROWS = 4
 
 
 def tile_width(dtype, n: int) -> int:
-    """Columns of C in one tile: 4 AVX-512 registers of the dtype (64 float32, 32 float64);
-    32 float32 columns for a result at most 32 wide (a linear layer's weight gradient for 32
-    input features), where a 64-wide tile would be half padding (512x1024 @ 1024x32: 207 us
-    with 64-wide tiles, 147 us with 32-wide ones; OpenBLAS 174 us)."""
-    return 64 if np.dtype(dtype).itemsize == 4 and n > 32 else 32
+    """Columns of C in one tile for the vector registers of the CPU Numba compiles for
+    (_cpu_isa.vector_bits; the table: _make_gemm_tiles.tile_widths): 4 x 64 float32 on
+    AVX-512, 4 x 16 on AVX2. The narrow tile (half the registers a row: 32 float32 on
+    AVX-512, 8 on AVX2) for a result no wider than it (a linear layer's weight gradient for 32 input features), where
+    the wide tile would be half padding (512x1024 @ 1024x32 on AVX-512: 207 us with 64-wide
+    tiles, 147 us with 32-wide ones; OpenBLAS 174 us)."""
+    wide, narrow = tile_widths(vector_bits(), np.dtype(dtype).itemsize)
+    return narrow if n <= narrow else wide
+
+
+# Which micro-kernel a compiled driver calls. The drivers below take a ``Tile`` argument whose
+# *Numba type* carries the width, so ``run_tile`` picks the micro-kernel while the driver
+# compiles: each width gets its own compiled (and cached) driver, and only the micro-kernels
+# in use are ever compiled. (Picking by a plain integer at run time would compile all of
+# them into every driver: seconds per micro-kernel.)
+
+class Tile:
+    """The register tile of width ``width`` (columns of C), as an argument of a driver."""
+
+    __slots__ = ("width",)
+
+    def __init__(self, width: int):
+        if width not in TILES:
+            raise ValueError(f"Tile: no micro-kernel {TILE_ROWS} x {width}; "
+                             f"the widths are {sorted(TILES)}")
+        self.width = width
+
+    def __repr__(self):
+        return f"Tile({self.width})"
+
+
+class TileType(types.Type):
+    """Numba's type of a ``Tile``: one type per width; the value itself holds nothing."""
+
+    def __init__(self, width: int):
+        self.width = width
+        super().__init__(name=f"Tile({width})")
+
+
+@typeof_impl.register(Tile)
+def _typeof_tile(tile, context):
+    return TileType(tile.width)
+
+
+register_model(TileType)(models.OpaqueModel)
+
+
+@unbox(TileType)
+def _unbox_tile(typ, obj, c):
+    return NativeValue(c.context.get_dummy_value())
+
+
+def run_tile(tile, a_panel, b_panel, k_len, c, i, j):
+    """c[i:i+4, j:j+V] = (packed A panel) @ (packed B panel), k_len terms, with the
+    micro-kernel of ``tile`` (V = tile.width). Compiled code calls it through the overload
+    below; this Python version runs the same micro-kernel."""
+    TILES[tile.width](a_panel, b_panel, k_len, c, i, j)
+
+
+@overload(run_tile)
+def _run_tile_compiled(tile, a_panel, b_panel, k_len, c, i, j):
+    if not isinstance(tile, TileType):
+        return None                       # Numba reports "no implementation" for the call
+    kernel = TILES[tile.width]
+
+    def call_kernel(tile, a_panel, b_panel, k_len, c, i, j):
+        kernel(a_panel, b_panel, k_len, c, i, j)
+    return call_kernel
+
+
+def panel_tile(panels, k_len: int) -> Tile:
+    """The ``Tile`` of packed panels (``pack_rhs``) of a B with ``k_len`` rows."""
+    return Tile(panels.shape[1] // k_len)
 
 
 @njit(cache=True, error_model="numpy")
@@ -89,9 +162,10 @@ def pack_rhs_into(b, panels):
 
 
 @parallel_njit(cache=True, error_model="numpy")
-def gemm_packed_into(a, b_panels, c):
+def gemm_packed_into(a, b_panels, c, tile):
     """c (M rounded up to 4, V * panels of B) = A @ B: packs A, then one task per tile, spread
-    over threads (tiles are independent: no two tasks write the same element)."""
+    over threads (tiles are independent: no two tasks write the same element). tile: the
+    panels' ``Tile`` (``panel_tile``)."""
     M, k_len = a.shape
     tiles_down = (M + TILE_ROWS - 1) // TILE_ROWS
     a_panels = np.empty((tiles_down, k_len * TILE_ROWS), dtype=a.dtype)
@@ -100,16 +174,14 @@ def gemm_packed_into(a, b_panels, c):
     for task in prange(tiles_down * b_panels.shape[0]):
         ib = task % tiles_down                 # neighbouring tasks share a B panel (cache)
         jb = task // tiles_down
-        if width == 64:
-            tile_4x64(a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * 64)
-        else:
-            tile_4x32(a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * 32)
+        run_tile(tile, a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * width)
 
 
-def pack_rhs(b):
-    """B (K, N) packed into panels of ``tile_width`` columns, for ``gemm_packed``."""
+def pack_rhs(b, width=None):
+    """B (K, N) packed into panels of ``width`` columns (default ``tile_width``; another
+    width of ``TILES`` for tests and benchmarks), for ``gemm_packed``."""
     K, N = b.shape
-    width = tile_width(b.dtype, N)
+    width = tile_width(b.dtype, N) if width is None else Tile(width).width
     panels = np.empty(((N + width - 1) // width, K * width), dtype=b.dtype)
     pack_rhs_into(b, panels)
     return panels
@@ -129,14 +201,15 @@ def gemm_packed(a, b_panels, n, build=None):
     None lets the caller's ``threads_for`` block decide."""
     M, K = a.shape
     c = padded_product(M, b_panels, K, a.dtype)
+    tile = panel_tile(b_panels, K)
     with slp_vectorizer():
         if build is None:
-            gemm_packed_into(a, b_panels, c)
+            gemm_packed_into(a, b_panels, c, tile)
         elif build == "serial":
-            gemm_packed_into.serial(a, b_panels, c)
+            gemm_packed_into.serial(a, b_panels, c, tile)
         else:
-            threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c),
-                           lambda: gemm_packed_into.serial(a, b_panels, c))
+            threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c, tile),
+                           lambda: gemm_packed_into.serial(a, b_panels, c, tile))
     if c.shape != (M, n):
         return np.ascontiguousarray(c[:M, :n])
     return c

@@ -35,7 +35,7 @@ import numpy as np
 from . import _threads as threads
 from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from ._numba_exp import exp_nonpositive_float32
-from .gemm_packed_numba import gemm_packed_into, pack_rhs, padded_product
+from .gemm_packed_numba import gemm_packed_into, pack_rhs, padded_product, panel_tile
 
 _ONE = np.float32(1.0)
 
@@ -172,21 +172,22 @@ _cell_backward_serial = _cell_backward_after_product_into.serial
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates, parallel):
-    """Forward over t = 0 .. L-1; gates: a (N rounded up to 4, padded 4H) work array."""
+def lstm_sequence_into(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, parallel):
+    """Forward over t = 0 .. L-1; gates: a (N rounded up to 4, padded 4H) work array; tile:
+    w_panels' ``Tile``."""
     for t in range(x_proj.shape[0]):
         h_prev = h0 if t == 0 else hs[t - 1]
         c_prev = c0 if t == 0 else cs[t - 1]
         if parallel:
-            _gemm_parallel(h_prev, w_panels, gates)
+            _gemm_parallel(h_prev, w_panels, gates, tile)
             _cell_parallel(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
         else:
-            _gemm_serial(h_prev, w_panels, gates)
+            _gemm_serial(h_prev, w_panels, gates, tile)
             _cell_serial(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
 
 
 @njit(cache=True, error_model="numpy")
-def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
+def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, tile, g_hs, g_hn, dc, d_gates,
                                 dh, dh_next, parallel):
     """Backpropagation through time, t = L-1 .. 0 (L >= 1). g_hn: the final h's gradient; dc
     starts as the final c's and ends as c0's; dh: a work array; dh_next (N rounded up to 4,
@@ -198,11 +199,11 @@ def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc,
         if parallel:
             _cell_backward_parallel(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
                                     d_gates[t])
-            _gemm_parallel(d_gates[t], w_panels, dh_next)
+            _gemm_parallel(d_gates[t], w_panels, dh_next, tile)
         else:
             _cell_backward_serial(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
                                   d_gates[t])
-            _gemm_serial(d_gates[t], w_panels, dh_next)
+            _gemm_serial(d_gates[t], w_panels, dh_next, tile)
 
 
 def _runs_parallel(n, four_h, hidden):
@@ -229,7 +230,8 @@ def lstm_sequence(x_proj, h0, c0, w_hh):
     w_panels = pack_rhs(w_hh.T)                                        # B = W_hh^T (H, 4H)
     gates = padded_product(n, w_panels, hidden, x_proj.dtype)
     def run(parallel):
-        lstm_sequence_into(x_proj, h0, c0, w_panels, hs, cs, acts, tanh_cs, gates, parallel)
+        lstm_sequence_into(x_proj, h0, c0, w_panels, panel_tile(w_panels, hidden), hs, cs, acts,
+                           tanh_cs, gates, parallel)
     with slp_vectorizer():
         _run_build(run, _runs_parallel(n, four_h, hidden))
     return hs, cs, acts, tanh_cs
@@ -248,8 +250,8 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
     dh = np.empty_like(c0)
     dh_next = padded_product(n, w_panels, 4 * hidden, acts.dtype)
     def run(parallel):
-        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, g_hs, g_hn, dc, d_gates,
-                                    dh, dh_next, parallel)
+        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, panel_tile(w_panels, 4 * hidden),
+                                    g_hs, g_hn, dc, d_gates, dh, dh_next, parallel)
     with slp_vectorizer():
         _run_build(run, _runs_parallel(n, 4 * hidden, hidden))
     return d_gates, np.ascontiguousarray(dh_next[:n, :hidden]), dc

@@ -34,12 +34,16 @@ from .gemm_broadcast_numba import (  # noqa: F401  (importable from here, see th
 from .gemm_nt_numba import NT_GROUPS, NT_K_CHUNK, gemm_nt, gemm_nt_into  # noqa: F401
 from .gemm_packed_numba import (  # noqa: F401
     TILE_ROWS,
+    Tile,
+    TileType,
     gemm_packed,
     gemm_packed_into,
     pack_lhs_into,
     pack_rhs,
     pack_rhs_into,
     padded_product,
+    panel_tile,
+    run_tile,
     tile_width,
 )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -103,3 +104,30 @@ def test_quick_contention_run_reports_each_variant(tmp_path):
         assert r["quiet_ms"] > 0 and r["loaded_ms"] > 0
         assert r["ratio"] == pytest.approx(r["loaded_ms"] / r["quiet_ms"])
     assert "| lstm | fixed |" in (folder / "contention-quick.md").read_text()
+
+
+def test_emulated_isa_restarts_with_every_library_told_and_its_own_folder(tmp_path):
+    """``--isa avx2``: the script runs again with the variables Numba, OpenBLAS and PyTorch
+    read when they load (so numpy, imported before, sees them too), and its results folder
+    is not the native one."""
+    script = tmp_path / "probe.py"
+    script.write_text(
+        "import json, os, sys\n"
+        f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "import _timing\n"
+        "_timing.run_as_isa('avx2')\n"
+        "names = ['NUMBA_CPU_NAME', 'NUMBA_CPU_FEATURES', 'OPENBLAS_CORETYPE',\n"
+        "         'ATEN_CPU_CAPABILITY', 'ONEDNN_MAX_CPU_ISA']\n"
+        "print(json.dumps({'env': {n: os.environ.get(n) for n in names},\n"
+        "                  'machine': _timing.machine_name(), 'argv': sys.argv[1:]}))\n")
+    env = {k: v for k, v in os.environ.items()
+           if k not in _timing.ISA_ENV["avx2"] and k != _timing.EMULATED_ISA_VAR}
+    result = subprocess.run([sys.executable, str(script), "--an", "argument"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["env"] == {"NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": "+avx2,+fma",
+                          "OPENBLAS_CORETYPE": "Haswell", "ATEN_CPU_CAPABILITY": "avx2",
+                          "ONEDNN_MAX_CPU_ISA": "AVX2"}
+    assert out["machine"] == _timing.machine_name() + "-as-avx2"
+    assert out["argv"] == ["--an", "argument"]

@@ -353,7 +353,8 @@ def test_another_process_reads_the_file(clock, monkeypatch, kernel_rng, tmp_path
 
 def test_each_machine_and_version_has_its_own_file(clock, monkeypatch, kernel_rng):
     assert set(autotune.machine()) == {"cpu", "cores", "numpy", "numba", "minigrad",
-                                       "numba_threads", "blas_threads", "kernels"}
+                                       "numba_target", "numba_threads", "blas_threads",
+                                       "kernels"}
     pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
     K.matmul(*operands(kernel_rng))
     first = autotune.cache_file()
@@ -364,6 +365,18 @@ def test_each_machine_and_version_has_its_own_file(clock, monkeypatch, kernel_rn
     K.matmul(*operands(kernel_rng))
     assert calls["numpy"] == 1 + autotune.REPEATS         # measured again
     assert first.exists() and autotune.cache_file().exists()
+
+
+def test_numba_target_cpu_is_part_of_the_machine(monkeypatch):
+    """AVX2 code (NUMBA_CPU_NAME=haswell on an AVX-512 machine) runs other register tiles than
+    the host's: its choices must not share a file with the host's."""
+    from numba.core import config
+    host = autotune.machine.__wrapped__()
+    monkeypatch.setattr(config, "CPU_NAME", "haswell")
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx2,+fma")
+    emulated = autotune.machine.__wrapped__()
+    assert emulated["numba_target"] == "haswell [+avx2,+fma]"
+    assert emulated != host
 
 
 @pytest.mark.parametrize("content", [

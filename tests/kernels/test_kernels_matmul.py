@@ -185,6 +185,65 @@ def test_gemm_packed(m, k, n, dtype, build, transposed, b_transposed, seed):
     assert_close(c, truth(a, b), scale=np.sqrt(k))
 
 
+def _tile_widths():
+    from minigrad.kernels import _make_gemm_tiles
+    return _make_gemm_tiles.all_widths()
+
+
+@pytest.mark.parametrize("build", ["parallel", "serial"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("width", _tile_widths())
+def test_gemm_packed_on_every_tile_width(width, dtype, build, kernel_rng):
+    """Every micro-kernel, whichever vector width picks it: an odd M (a partial tile of
+    rows), and N of two whole panels plus a partial one."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    m, k, n = 37, 29, 2 * width + (width + 1) // 2
+    a, b = random_array(kernel_rng, (m, k), dtype), random_array(kernel_rng, (k, n), dtype)
+    panels = numba_kernels.pack_rhs(b, width)
+    assert panels.shape == (3, k * width)
+    c = numba_kernels.gemm_packed(a, panels, n, build=build)
+    assert c.dtype == dtype and c.shape == (m, n) and c.flags.c_contiguous
+    assert_close(c, truth(a, b), scale=np.sqrt(k))
+
+
+@pytest.mark.parametrize(("bits", "float32", "float64"), [
+    (512, (64, 32), (32, 16)),      # AVX-512: 4 x 4 registers of 16 / 8 lanes, narrow: 2
+    (256, (16, 8), (8, 4)),         # AVX2: 4 x 2 registers (16 of them: no spills)
+    (128, (8, 4), (4, 2)),
+], ids=["avx512", "avx2", "128-bit"])
+def test_tile_width_follows_the_vector_width(bits, float32, float64, monkeypatch):
+    """(wide, narrow) per dtype; the narrow tile for a result no wider than it."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    monkeypatch.setattr(numba_kernels, "vector_bits", lambda: bits)
+    for dtype, (wide, narrow) in ((np.float32, float32), (np.float64, float64)):
+        assert numba_kernels.tile_width(dtype, 1000) == wide
+        assert numba_kernels.tile_width(dtype, narrow + 1) == wide
+        assert numba_kernels.tile_width(dtype, narrow) == narrow
+        assert numba_kernels.tile_width(dtype, 1) == narrow
+
+
+def test_vector_bits_is_the_compiled_codes():
+    """512, 256 or 128, and AVX-512 only where the CPU Numba targets has it."""
+    from minigrad.kernels import _cpu_isa
+    bits = _cpu_isa.vector_bits()
+    assert bits in (512, 256, 128)
+    if bits == 512:
+        import llvmlite.binding as llvm
+        from numba.core import config
+        features = config.CPU_FEATURES
+        if features is None:
+            features = llvm.get_host_cpu_features().flatten()
+        assert "+avx512f" in features or config.CPU_NAME is not None
+
+
+def test_tile_rejects_a_width_without_micro_kernel():
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    with pytest.raises(ValueError, match=r"Tile: no micro-kernel 4 x 24; the widths are"):
+        numba_kernels.Tile(24)
+    with pytest.raises(ValueError, match="no micro-kernel 4 x 5"):
+        numba_kernels.pack_rhs(np.ones((3, 3), np.float32), 5)
+
+
 def test_packed_rhs_is_reused_unchanged(kernel_rng):
     """One packing of B serves many products (an RNN's W_hh at every step)."""
     numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
