@@ -27,6 +27,7 @@ import numba.core.config
 from numba import njit, prange
 
 from ._blas_threads import limit_blas_threads
+from ._numba_cache import clear_if_stale
 from ._threads import ParallelKernel
 
 if "NUMBA_THREADING_LAYER" not in os.environ:
@@ -35,6 +36,7 @@ if "NUMBA_THREADING_LAYER" not in os.environ:
         numba.config.THREADING_LAYER_PRIORITY = ["omp", "workqueue", "tbb"]   # ...that loads
 
 limit_blas_threads()        # one pool on the cores: see _blas_threads.py
+clear_if_stale()            # no kernel compiled from older sources is reused: _numba_cache.py
 
 
 def slp_vectorizer():

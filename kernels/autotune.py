@@ -52,6 +52,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from . import _cpu_load
+from ._numba_cache import kernel_sources_digest
 from .registry import OPS
 
 ENV_VAR = "MINIGRAD_AUTOTUNE"          # "0" (or off/false/no): the default rule everywhere
@@ -351,15 +352,7 @@ def machine() -> dict:
             "numba_target": numba_target(),
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", ""),
             "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", ""),
-            "kernels": _kernel_sources_digest()}
-
-
-def _kernel_sources_digest() -> str:
-    """A hash of every source file of this package (~1 ms, once per process)."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
+            "kernels": kernel_sources_digest()}
 
 
 def _version(package: str) -> str:
