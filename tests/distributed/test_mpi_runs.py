@@ -207,7 +207,14 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
     found = json.loads(result.read_text())
     assert [r["world"] for r in found["results"]] == [1, 2]
     for r in found["results"]:
-        assert r["compute_s"] > 0 and r["allreduce_s"] > 0
-        assert {(s["bucket_mb"], s["overlap"]) for s in r["steps"]} == {
-            (0.01, True), (0.01, False), (25, True), (25, False)}
-        assert {s["buckets"] for s in r["steps"]} == {5, 1}
+        assert [m["model"] for m in r["models"]] == ["mlp", "cnn"]
+        for m in r["models"]:
+            assert m["world"] == r["world"]
+            assert m["compute_s"] > 0 and m["allreduce_s"] > 0
+            assert {(s["bucket_mb"], s["overlap"], s["grad_view"]) for s in m["steps"]} == {
+                (cap, overlap, view) for cap in (0.01, 25) for overlap in (True, False)
+                for view in (True, False)}
+        mlp_buckets = {s["bucket_mb"]: s["buckets"] for s in r["models"][0]["steps"]}
+        assert mlp_buckets == {0.01: 5, 25: 1}
+    report = result.with_suffix(".md").read_text()
+    assert "## mlp" in report and "## cnn" in report and "the ceiling" in report
