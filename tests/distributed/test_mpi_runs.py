@@ -218,3 +218,17 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
         assert mlp_buckets == {0.01: 5, 25: 1}
     report = result.with_suffix(".md").read_text()
     assert "## mlp" in report and "## cnn" in report and "the ceiling" in report
+
+
+def test_quick_progress_probe_reports_every_mode(tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_progress.py"
+    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = tmp_path.glob("*/distributed-progress-quick.json")
+    medians = json.loads(result.read_text())["medians"]
+    modes = ["compute alone", "all-reduce alone", "blocking", "no calls", "test per chunk",
+             "progress thread"]
+    assert sorted(medians) == sorted(f"0.01 {m}" for m in modes)
+    for total, waited in medians.values():
+        assert 0 <= waited <= total
