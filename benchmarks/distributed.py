@@ -35,10 +35,10 @@ turn, so a slow phase of a shared machine hits them all alike):
 
 ``exposed communication`` = step - compute: the part of the communication that overlap did
 not hide. ``--progress-thread`` adds, in every rank, a Python thread that drives MPI's
-progress engine every ``PROGRESS_INTERVAL_S`` (MPICH moves the data of a non-blocking
-collective only inside MPI calls); ``--mpi-env`` passes MPICH settings (``MPIR_CVAR_*``) to
-the ranks. Both are recorded in the results. The numbers depend on the cores being free: the
-report records the load average before and after.
+progress engine, sleeping ``PROGRESS_INTERVAL_S`` between calls (MPICH moves the data of a
+non-blocking collective only inside MPI calls); ``--mpi-env`` passes MPICH settings
+(``MPIR_CVAR_*``) to the ranks. Both are recorded in the results. The numbers depend on the
+cores being free: the report records the load average before and after.
 Results: ``<out>/<machine>/distributed.{json,md}`` (``--quick``: ``distributed-quick.*``).
 """
 
@@ -126,10 +126,11 @@ def _tensor(array):
 
 
 class ProgressThread:
-    """A thread that calls into MPI every ``interval`` seconds, so that MPICH moves the data
-    of the collectives in flight while the main thread computes. It tests a receive that
-    never matches (from this rank to itself on a communicator of its own): every MPI_Test
-    runs the progress engine, and the thread touches no request of the main thread's."""
+    """A thread that calls into MPI, sleeping ``interval`` seconds between calls, so that MPICH
+    moves the data of the collectives in flight while the main thread computes. It tests a
+    receive that never matches (from this rank to itself on a communicator of its own): every
+    MPI_Test runs the progress engine, and the thread touches no request of the main
+    thread's."""
 
     TAG = 99
 

@@ -12,7 +12,7 @@ turn, round after round:
 * ``no calls``: no MPI call during the compute (MPICH moves data only inside MPI calls);
 * ``test per chunk``: ``work.is_completed()`` (MPI_Test) after every chunk, as DDP's hooks
   test the buckets in flight after every gradient;
-* ``progress thread``: a Python thread tests a never-matching receive every 50 us.
+* ``progress thread``: a Python thread tests a never-matching receive, sleeping 50 us between tests.
 
 ``--mpi-env MPIR_CVAR_ASYNC_PROGRESS=1`` gives MPICH its own progress thread. The report:
 medians of the wait after the compute and of the whole (compute + all-reduce) time, against
