@@ -84,10 +84,12 @@ class DistributedDataParallel(Module):
         broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm's running statistics) to
             every rank at each forward.
         gradient_as_bucket_view: make every ``.grad`` a view into its bucket's flat buffer
-            (from the first backward on), so that backward accumulates into the bucket and
-            nothing is copied in or out. Only pays when ``.grad`` survives between steps:
-            ``zero_grad(set_to_none=False)``; ``set_to_none=True`` (the default) drops the views
-            and each step copies once, as without the option.
+            (from the first synchronised backward on), so that backward accumulates into the
+            bucket and nothing is copied in or out; the buffers then hold the gradients (one
+            gradient-sized copy less in memory). The views survive only
+            ``zero_grad(set_to_none=False)``; ``set_to_none=True`` (the default) drops them
+            and each step copies once, as without the option. On a CPU the zeroing and the
+            in-place ``+=`` cost about what the copies did (docs/distributed.md).
         overlap: minigrad's own switch, for measuring: False waits until backward has finished
             before starting any all-reduce.
     device_ids, output_device, dim, process_group and static_graph are accepted for PyTorch's
