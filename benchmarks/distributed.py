@@ -1,30 +1,44 @@
 """Data-parallel scaling: one process against two, and where the time of a step goes.
 
-    python benchmarks/distributed.py [--nprocs 1 2] [--quick] [--out DIR]
+    python benchmarks/distributed.py [--models mlp cnn] [--nprocs 1 2] [--quick] [--out DIR]
+                                     [--progress-thread] [--mpi-env NAME=VALUE ...]
 
 The script starts itself under mpiexec (``python -m minigrad.distributed.run -n P``, one
 Numba and one BLAS thread per process, so P processes use P cores) once per process count and
-collects what rank 0 measured. The model is a compute-bound MLP (matrix products with a
-512 x 1024 and two 1024 x 1024 weights: 2.6 M parameters, 10.5 MB of float32 gradients);
-every rank trains on its own batch of ``BATCH`` rows (weak scaling: the global batch grows
-with P).
+collects what rank 0 measured. Two models, each rank on its own batch (weak scaling: the
+global batch grows with P):
 
-Measured, as the median of ``REPEATS`` steps after ``WARMUP`` (a barrier before each so the
-ranks start together):
+* ``mlp``: matrix products with a 512 x 1024 and two 1024 x 1024 weights, 2.6 M parameters,
+  10.5 MB of float32 gradients for about 10 ms of compute: communication is a large share;
+* ``cnn``: three 3 x 3 convolutions on 32 x 32 images (two max-pools) and one linear layer,
+  70 K parameters, 0.28 MB of gradients for about 20 ms of compute: a compute-bound model,
+  where communication is a small share.
+
+Measured, as the median over ``ROUNDS`` rounds of ``REPEATS`` steps each after ``WARMUP``
+(a barrier before each step so the ranks start together; every round runs every variant in
+turn, so a slow phase of a shared machine hits them all alike):
 
 * ``compute``: forward + backward + SGD step under ``no_sync()`` (no communication at all),
   and the CPU time the process got during it per second of wall time (``cpu share``: 1.0
-  when it had its core to itself, less when other processes took turns on it);
+  when it had its core to itself, less when other processes took turns on it). Compute with
+  P processes over compute with one bounds the efficiency from above (the ``ceiling``): the
+  ranks share memory bandwidth and caches, whatever the communication does;
 * ``step``: the full DDP step, for bucket sizes ``BUCKETS_MB``, with the all-reduces
-  overlapping backward, and with ``overlap=False`` (all-reduces after backward);
+  overlapping backward or with ``overlap=False`` (all-reduces after backward), and with
+  ``gradient_as_bucket_view`` off (``zero_grad()``: PyTorch's default, set_to_none) or on
+  (``zero_grad(set_to_none=False)``, which keeps the views: no copy in or out);
 * ``allreduce``: one blocking all-reduce of all the gradients in one flat buffer, alone: the
   communication's own cost, and the bandwidth it reaches (bytes / time);
 * efficiency = throughput(P) / (P x throughput(1)), samples per second; with the same
-  rows per rank that is time(1 process) / time(P processes); 1.0 is perfect scaling.
+  rows per rank that is time(1 process) / time(P processes), the best one-process step
+  against this step; 1.0 is perfect scaling.
 
 ``exposed communication`` = step - compute: the part of the communication that overlap did
-not hide. The numbers depend on the cores being free: on a shared machine say so (the
-report records the load average before and after).
+not hide. ``--progress-thread`` adds, in every rank, a Python thread that drives MPI's
+progress engine, sleeping ``PROGRESS_INTERVAL_S`` between calls (MPICH moves the data of a
+non-blocking collective only inside MPI calls); ``--mpi-env`` passes MPICH settings
+(``MPIR_CVAR_*``) to the ranks. Both are recorded in the results. The numbers depend on the
+cores being free: the report records the load average before and after.
 Results: ``<out>/<machine>/distributed.{json,md}`` (``--quick``: ``distributed-quick.*``).
 """
 
@@ -36,6 +50,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -45,40 +60,64 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _timing  # noqa: E402
 
-BATCH, WARMUP, REPEATS = 64, 3, 15
+WARMUP, REPEATS, ROUNDS = 3, 5, 3
 BUCKETS_MB = [0.25, 1, 4, 25]
-QUICK = dict(batch=8, warmup=1, repeats=2, buckets=[0.01, 25], sizes=(32, 64, 10))
-FULL = dict(batch=BATCH, warmup=WARMUP, repeats=REPEATS, buckets=BUCKETS_MB,
-            sizes=(512, 1024, 10))
+PROGRESS_INTERVAL_S = 50e-6
+MODELS = {    # rows per rank, input shape per row, model sizes
+    "mlp": dict(batch=64, shape=(512,), sizes=(512, 1024, 10)),
+    "cnn": dict(batch=16, shape=(3, 32, 32), sizes=(32, 64, 10)),
+}
+QUICK_MODELS = {
+    "mlp": dict(batch=8, shape=(32,), sizes=(32, 64, 10)),
+    "cnn": dict(batch=2, shape=(3, 8, 8), sizes=(4, 4, 10)),
+}
+QUICK = dict(warmup=1, repeats=1, rounds=2, buckets=[0.01, 25])
+FULL = dict(warmup=WARMUP, repeats=REPEATS, rounds=ROUNDS, buckets=BUCKETS_MB)
 
 
 # -- what every rank runs -------------------------------------------------------------------
-def build(mg, sizes, seed=0):
-    n_in, hidden, n_out = sizes
+def build(mg, name, sizes, shape, seed=0):
+    """The MLP (in -> hidden -> hidden -> hidden -> out) or the CNN (``sizes`` = channels of
+    the first two convolutions, channels of the third, classes)."""
     mg.manual_seed(seed)
     nn = mg.nn
-    return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
-                         nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                         nn.Linear(hidden, n_out))
+    if name == "mlp":
+        n_in, hidden, n_out = sizes
+        return nn.Sequential(nn.Linear(n_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                             nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                             nn.Linear(hidden, n_out))
+    c1, c2, n_out = sizes
+    channels, height, width = shape
+    return nn.Sequential(nn.Conv2d(channels, c1, 3, padding=1), nn.ReLU(),
+                         nn.Conv2d(c1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(c2 * (height // 4) * (width // 4), n_out))
 
 
-def timed_steps(dist, step, warmup, repeats):
-    """Median seconds of ``step()`` over ``repeats`` calls, ranks started together; rank 0
-    reports the slowest rank's time of each step (a step is as slow as its slowest rank)."""
-    for _ in range(warmup):
-        step()
-    times, cpu, wall = [], 0.0, 0.0
-    for _ in range(repeats):
-        dist.barrier()
-        start, start_cpu = time.perf_counter(), time.process_time()
-        step()
-        t = np.array([time.perf_counter() - start])
-        cpu += time.process_time() - start_cpu
-        wall += t[0]
-        dist.all_reduce(_tensor(t), op=dist.ReduceOp.MAX)
-        times.append(float(t[0]))
-    timed_steps.cpu_share = cpu / wall
-    return statistics.median(times)
+def time_rounds(dist, steps, warmup, repeats, rounds):
+    """For every ``steps[name]()``: the median wall seconds and the median CPU seconds over
+    ``rounds`` x ``repeats`` calls, and the CPU time per wall second it got. The steps take
+    turns, round after round; before each call a barrier starts the ranks together, and rank
+    0 gets the slowest rank's times (a step is as slow as its slowest rank)."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    walls = {name: [] for name in steps}
+    cpus = {name: [] for name in steps}
+    share = dict.fromkeys(steps, 0.0)
+    for _ in range(rounds):
+        for name, step in steps.items():
+            for _ in range(repeats):
+                dist.barrier()
+                start, start_cpu = time.perf_counter(), time.process_time()
+                step()
+                t = np.array([time.perf_counter() - start, time.process_time() - start_cpu])
+                share[name] += t[1] / t[0] / (rounds * repeats)
+                dist.all_reduce(_tensor(t), op=dist.ReduceOp.MAX)
+                walls[name].append(float(t[0]))
+                cpus[name].append(float(t[1]))
+    return {name: (statistics.median(walls[name]), statistics.median(cpus[name]), share[name])
+            for name in steps}
 
 
 def _tensor(array):
@@ -86,20 +125,48 @@ def _tensor(array):
     return mg.from_numpy(array)
 
 
-def worker(cfg):
-    import minigrad as mg
-    import minigrad.distributed as dist
-    dist.init_process_group("mpi")
-    rank, world = dist.get_rank(), dist.get_world_size()
-    rng = np.random.default_rng(rank)
-    x = mg.tensor(rng.standard_normal((cfg["batch"], cfg["sizes"][0]), dtype=np.float32))
-    y = mg.tensor(rng.integers(0, cfg["sizes"][2], cfg["batch"]))
-    loss_fn = mg.nn.CrossEntropyLoss()
-    result = {"world": world}
+class ProgressThread:
+    """A thread that calls into MPI, sleeping ``interval`` seconds between calls, so that MPICH
+    moves the data of the collectives in flight while the main thread computes. It tests a
+    receive that never matches (from this rank to itself on a communicator of its own): every
+    MPI_Test runs the progress engine, and the thread touches no request of the main
+    thread's."""
 
-    def make_step(model, opt, sync=True):
+    TAG = 99
+
+    def __init__(self, interval):
+        from mpi4py import MPI
+        self.MPI, self.interval = MPI, interval
+        self.comm = MPI.COMM_WORLD.Dup()
+        self.rank = self.comm.Get_rank()
+        self.never = self.comm.Irecv(np.empty(1), source=self.rank, tag=self.TAG)
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._poll, daemon=True)
+        self.thread.start()
+
+    def _poll(self):
+        while not self.stopping.is_set():
+            self.never.Test()
+            time.sleep(self.interval)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+        self.comm.Send(np.empty(1), dest=self.rank, tag=self.TAG)    # completes the receive
+        self.never.Wait()
+        self.comm.Free()
+
+
+def measure_model(mg, dist, cfg, name, spec, rank):
+    rng = np.random.default_rng(rank)
+    x = mg.tensor(rng.standard_normal((spec["batch"],) + tuple(spec["shape"]),
+                                      dtype=np.float32))
+    y = mg.tensor(rng.integers(0, spec["sizes"][2], spec["batch"]))
+    loss_fn = mg.nn.CrossEntropyLoss()
+
+    def make_step(model, opt, sync=True, set_to_none=True):
         def step():
-            opt.zero_grad()
+            opt.zero_grad(set_to_none=set_to_none)
             if sync:
                 loss_fn(model(x), y).backward()
             else:
@@ -109,92 +176,158 @@ def worker(cfg):
         return step
 
     def ddp(**kwargs):
-        model = mg.nn.parallel.DistributedDataParallel(build(mg, cfg["sizes"]), **kwargs)
+        model = mg.nn.parallel.DistributedDataParallel(
+            build(mg, name, spec["sizes"], spec["shape"]), **kwargs)
         return model, mg.optim.SGD(model.parameters(), lr=1e-3)
 
     model, opt = ddp()
-    result["compute_s"] = timed_steps(dist, make_step(model, opt, sync=False),
-                                      cfg["warmup"], cfg["repeats"])
-    result["compute_cpu_share"] = timed_steps.cpu_share
+    steps = {"compute": make_step(model, opt, sync=False)}
     grads = sum(p.array.size for p in model.parameters())
     flat = np.zeros(grads, dtype=np.float32)
-    result["grad_bytes"] = flat.nbytes
-    result["allreduce_s"] = timed_steps(dist, lambda: dist.all_reduce(_tensor(flat)),
-                                        cfg["warmup"], cfg["repeats"])
-    result["steps"] = []
+    steps["allreduce"] = lambda: dist.all_reduce(_tensor(flat))
+    variants = {}
     for cap in cfg["buckets"]:
         for overlap in (True, False):
-            model, opt = ddp(bucket_cap_mb=cap, overlap=overlap)
-            seconds = timed_steps(dist, make_step(model, opt), cfg["warmup"], cfg["repeats"])
-            result["steps"].append({"bucket_mb": cap, "overlap": overlap,
-                                    "buckets": len(model._buckets), "step_s": seconds})
+            for view in (False, True):
+                model, opt = ddp(bucket_cap_mb=cap, overlap=overlap,
+                                 gradient_as_bucket_view=view)
+                key = f"step {cap} {overlap} {view}"
+                steps[key] = make_step(model, opt, set_to_none=not view)
+                variants[key] = {"bucket_mb": cap, "overlap": overlap, "grad_view": view,
+                                 "buckets": len(model._buckets)}
+    found = time_rounds(dist, steps, cfg["warmup"], cfg["repeats"], cfg["rounds"])
+    result = {"model": name, "world": dist.get_world_size(), "spec": spec,
+              "grad_bytes": flat.nbytes, "compute_s": found["compute"][0],
+              "compute_cpu_s": found["compute"][1], "compute_cpu_share": found["compute"][2],
+              "allreduce_s": found["allreduce"][0], "allreduce_cpu_s": found["allreduce"][1],
+              "steps": []}
+    for key, variant in variants.items():
+        wall, cpu, cpu_share = found[key]
+        result["steps"].append(dict(variant, step_s=wall, step_cpu_s=cpu, cpu_share=cpu_share))
+    return result
+
+
+def worker(cfg):
+    import minigrad as mg
+    import minigrad.distributed as dist
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    progress = ProgressThread(PROGRESS_INTERVAL_S) if cfg["progress_thread"] else None
+    result = {"world": world, "models": []}
+    for name, spec in cfg["models"].items():
+        result["models"].append(measure_model(mg, dist, cfg, name, spec, rank))
+    if progress is not None:
+        progress.stop()
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
     dist.destroy_process_group()
 
 
 # -- the driver ---------------------------------------------------------------------------
-def run_world(nprocs, cfg):
+def run_world(nprocs, cfg, mpi_env):
     command = [sys.executable, "-m", "minigrad.distributed.run", "-n", str(nprocs),
                "--threads", "1", __file__, "--worker", json.dumps(cfg)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600,
+                          env=dict(os.environ, **mpi_env))
     if done.returncode != 0:
         raise RuntimeError(f"mpiexec -n {nprocs} failed:\n{done.stdout}\n{done.stderr}")
     line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
     return json.loads(line[len("RESULT "):])
 
 
-def report(results, cfg, load):
-    base = results[0]
-    one = base["compute_s"]
+def model_report(per_world):
+    """One model's table: ``per_world`` holds its results for each process count."""
+    base = per_world[0]
+    spec = base["spec"]
+    best1 = min(s["step_s"] for s in base["steps"])
+    best1_cpu = min(s["step_cpu_s"] for s in base["steps"])
+    lines = [
+        f"## {base['model']}: {spec['batch']} rows of {tuple(spec['shape'])} per rank, "
+        f"sizes {tuple(spec['sizes'])}, {base['grad_bytes'] / 1e6:.2f} MB of float32 "
+        "gradients", "",
+        "| processes | compute ms (cpu ms) | cpu share | compute / 1-process compute | "
+        "all-reduce alone ms | bandwidth GB/s | bucket MB | buckets | overlap | grad view | "
+        "step ms (cpu ms) | exposed comm. ms | efficiency | cpu-time efficiency |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in per_world:
+        bw = r["grad_bytes"] / r["allreduce_s"] / 1e9 if r["world"] > 1 else float("nan")
+        slowdown = r["compute_s"] / base["compute_s"]
+        for s in r["steps"]:
+            lines.append(
+                f"| {r['world']} | {r['compute_s'] * 1e3:.1f} ({r['compute_cpu_s'] * 1e3:.1f}) | "
+                f"{r['compute_cpu_share']:.2f} | {slowdown:.2f} | "
+                f"{r['allreduce_s'] * 1e3:.2f} | {bw:.2f} | {s['bucket_mb']} | "
+                f"{s['buckets']} | {s['overlap']} | {s['grad_view']} | "
+                f"{s['step_s'] * 1e3:.1f} ({s['step_cpu_s'] * 1e3:.1f}) | "
+                f"{(s['step_s'] - r['compute_s']) * 1e3:.1f} | {best1 / s['step_s']:.2f} | "
+                f"{best1_cpu / s['step_cpu_s']:.2f} |")
+    lines += ["", f"Best one-process step: {best1 * 1e3:.1f} ms; compute alone, 1 process: "
+              f"{base['compute_s'] * 1e3:.1f} ms."]
+    for r in per_world[1:]:
+        best = min(s["step_s"] for s in r["steps"])
+        lines.append(
+            f"{r['world']} processes: best step {best * 1e3:.1f} ms, efficiency "
+            f"{best1 / best:.2f}; compute alone {r['compute_s'] * 1e3:.1f} ms per rank, so "
+            f"even with free communication the efficiency could reach only "
+            f"{best1 / r['compute_s']:.2f} (the ceiling: best 1-process step / P-process "
+            "compute). CPU time, which other processes on the machine disturb less: best "
+            f"step {best1_cpu * 1e3:.1f} ms with one process, "
+            f"{min(s['step_cpu_s'] for s in r['steps']) * 1e3:.1f} ms per rank with "
+            f"{r['world']}; compute {base['compute_cpu_s'] * 1e3:.1f} against "
+            f"{r['compute_cpu_s'] * 1e3:.1f} ms.")
+    return lines
+
+
+def report(results, cfg, load, extras):
     lines = [
         "# Data-parallel scaling (benchmarks/distributed.py)", "",
         f"Machine: {_timing.cpu_description()}; load average before/after: "
         f"{load[0]:.1f} / {load[1]:.1f} (other processes were running if these exceed 0).",
-        f"Model: MLP {cfg['sizes']}, {base['grad_bytes'] / 1e6:.1f} MB of float32 gradients; "
-        f"{cfg['batch']} rows per rank; median of {cfg['repeats']} steps, one thread per "
-        "process.", "",
-        "| processes | compute ms | cpu share | all-reduce alone ms | bandwidth GB/s | bucket MB | buckets"
-        " | overlap | step ms | exposed comm. ms | efficiency |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        f"Median of {cfg['rounds']} rounds x {cfg['repeats']} steps, the variants taking "
+        f"turns; one thread per process. {extras}", "",
+        "grad view: gradient_as_bucket_view=True with zero_grad(set_to_none=False) (False: "
+        "the default, zero_grad() sets .grad to None). Efficiency: the best one-process step "
+        "divided by this step's time (same rows per rank: throughput(P) / (P x "
+        "throughput(1))); cpu-time efficiency: the same with CPU times (what a rank's work "
+        "costs, whoever else runs). Exposed comm.: step - compute.", "",
     ]
-    best1 = min(s["step_s"] for s in base["steps"])
-    for r in results:
-        bw = r["grad_bytes"] / r["allreduce_s"] / 1e9 if r["world"] > 1 else float("nan")
-        for s in r["steps"]:
-            eff = best1 / s["step_s"]          # same rows per rank: time ratio = efficiency
-            lines.append(
-                f"| {r['world']} | {r['compute_s'] * 1e3:.1f} | {r['compute_cpu_share']:.2f} | "
-                f"{r['allreduce_s'] * 1e3:.2f} | "
-                f"{bw:.2f} | {s['bucket_mb']} | {s['buckets']} | {s['overlap']} | "
-                f"{s['step_s'] * 1e3:.1f} | {(s['step_s'] - r['compute_s']) * 1e3:.1f} | "
-                f"{eff:.2f} |")
-    lines += ["", f"Efficiency: the best one-process step ({best1 * 1e3:.1f} ms) divided by this "
-              "step's time; with the same rows per rank that is throughput(P) / "
-              f"(P x throughput(1)). Compute alone, 1 process: {one * 1e3:.1f} ms."]
-    return "\n".join(lines) + "\n"
+    for i in range(len(results[0]["models"])):
+        lines += model_report([r["models"][i] for r in results]) + [""]
+    return "\n".join(lines)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", choices=sorted(MODELS), default=["mlp", "cnn"])
     parser.add_argument("--nprocs", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--quick", action="store_true", help="a tiny model, a step or two")
+    parser.add_argument("--quick", action="store_true", help="tiny models, a step or two")
+    parser.add_argument("--progress-thread", action="store_true",
+                        help="a thread in every rank that keeps MPI's progress engine going")
+    parser.add_argument("--mpi-env", nargs="*", default=[], metavar="NAME=VALUE",
+                        help="environment for the ranks, e.g. MPIR_CVAR_ASYNC_PROGRESS=1")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     if opts.worker:
         worker(json.loads(opts.worker))
         return
-    cfg = QUICK if opts.quick else FULL
+    mpi_env = dict(item.split("=", 1) for item in opts.mpi_env)
+    models = QUICK_MODELS if opts.quick else MODELS
+    cfg = dict(QUICK if opts.quick else FULL, progress_thread=opts.progress_thread,
+               models={name: models[name] for name in opts.models})
     load_before = os.getloadavg()[0]
-    results = [run_world(n, cfg) for n in opts.nprocs]
+    results = [run_world(n, cfg, mpi_env) for n in opts.nprocs]
     load = (load_before, os.getloadavg()[0])
     folder = Path(opts.out) / _timing.machine_name()
     folder.mkdir(parents=True, exist_ok=True)
     stem = "distributed-quick" if opts.quick else "distributed"
     (folder / f"{stem}.json").write_text(json.dumps(
-        {"config": cfg, "load_average": load, "results": results}, indent=1))
-    text = report(results, cfg, load)
+        {"config": cfg, "mpi_env": mpi_env, "load_average": load, "results": results},
+        indent=1))
+    extras = (f"Progress thread: {'on' if opts.progress_thread else 'off'}; MPI settings: "
+              f"{' '.join(opts.mpi_env) or 'none'}.")
+    text = report(results, cfg, load, extras)
     (folder / f"{stem}.md").write_text(text)
     print(text)
 

@@ -369,6 +369,30 @@ def test_leaves_sharing_one_gradient_array_accumulate_separately():
     assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
 
 
+@pytest.mark.parametrize("with_hook", [False, True], ids=["plain", "post_accumulate_hook"])
+def test_backward_adds_into_an_existing_grad_in_place(with_hook):
+    """As PyTorch's AccumulateGrad (outside create_graph): ``.grad += new`` in the existing
+    memory, so a ``.grad`` that is a view of a larger buffer keeps filling that buffer
+    (DistributedDataParallel's gradient_as_bucket_view relies on it)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    values = rng.standard_normal(5)
+    buffer = np.zeros(7)
+    x = mg.tensor(values, requires_grad=True)
+    x.grad = mg.Tensor._make(buffer[1:6])
+    if with_hook:
+        x.register_post_accumulate_grad_hook(lambda t: None)
+    for _ in range(2):
+        (x * x).sum().backward()
+    t_buffer = torch.zeros(7, dtype=torch.float64)
+    tx = torch.tensor(values, requires_grad=True)
+    tx.grad = t_buffer[1:6]
+    for _ in range(2):
+        (tx * tx).sum().backward()
+    np.testing.assert_allclose(buffer, t_buffer.numpy(), rtol=1e-15)
+    assert np.shares_memory(x.grad.array, buffer)
+
+
 def test_root_gradient_is_not_adopted_by_a_leaf():
     """backward(gradient=g) on a leaf-fed sum must not make g itself a leaf's .grad (a later
     accumulation would write into the caller's array)."""

@@ -51,22 +51,60 @@ def fortran_ordered(grad):
     return mg.Tensor._make(np.asfortranarray(grad.array))
 
 
-def train_ddp(rank, world, bucket_cap_mb, strided_grads=False):
+def train_ddp(rank, world, bucket_cap_mb, strided_grads=False, as_view=False,
+              set_to_none=True):
     """STEPS SGD steps of DDP, each rank on its slice of the global batch; ``strided_grads``
-    makes every weight's ``.grad`` non-contiguous (the values are unchanged)."""
+    makes every weight's ``.grad`` non-contiguous (the values are unchanged); ``as_view`` is
+    gradient_as_bucket_view, ``set_to_none`` zero_grad's argument."""
     module = make_model(seed=rank + 1)
     if strided_grads:
         for p in module.parameters():
             if p.ndim == 2:
                 p.register_hook(fortran_ordered)
-    model = nn.parallel.DistributedDataParallel(module, bucket_cap_mb=bucket_cap_mb)
+    model = nn.parallel.DistributedDataParallel(module, bucket_cap_mb=bucket_cap_mb,
+                                                gradient_as_bucket_view=as_view)
     opt = mg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     mine = slice(rank * LOCAL_BATCH, (rank + 1) * LOCAL_BATCH)
     for x, y in global_batches(world):
-        opt.zero_grad()
+        opt.zero_grad(set_to_none=set_to_none)
         mse(model, x[mine], y[mine]).backward()
         opt.step()
     return model
+
+
+def grads_are_bucket_views(model):
+    """For each parameter: whether its ``.grad`` is its slot of the bucket buffer, checked by
+    writing into the gradient and reading the bucket (the gradients are restored after)."""
+    found = {}
+    for bucket in model._buckets:
+        for i, (name, p) in enumerate(zip(bucket.names, bucket.params)):
+            if p.grad is None:
+                found[name] = False
+                continue
+            saved = p.grad.array.copy()
+            p.grad.array[...] = 7.5
+            found[name] = bool((bucket.slot(i) == 7.5).all())
+            p.grad.array[...] = saved
+    return found
+
+
+def view_mode(rank, world):
+    """gradient_as_bucket_view=True: the trained weights (with both zero_grad modes), whether
+    the gradients are bucket views after training, after zero_grad(set_to_none=True) and after
+    the next backward, and the same in the default mode."""
+    found = {}
+    for cap in (25, 1e-4):
+        for set_to_none in (False, True):
+            model = train_ddp(rank, world, cap, as_view=True, set_to_none=set_to_none)
+            found["params", cap, set_to_none] = params_of(model.module)
+            found["views", cap, set_to_none] = grads_are_bucket_views(model)
+        model.zero_grad(set_to_none=True)
+        found["grads_after_set_to_none", cap] = [p.grad for p in model.parameters()]
+        x, y = global_batches(world)[0]
+        mse(model, x, y).backward()
+        found["views_after_next_backward", cap] = grads_are_bucket_views(model)
+        found["default_views", cap] = grads_are_bucket_views(train_ddp(rank, world, cap))
+    return found
 
 
 def train_single(world):
@@ -80,21 +118,31 @@ def train_single(world):
     return params_of(model)
 
 
-def accumulate_with_no_sync(rank, world):
-    """Three micro-batches per rank, two under no_sync: the gradient of one step."""
-    model = nn.parallel.DistributedDataParallel(make_model(seed=rank + 1), bucket_cap_mb=1e-4)
+def accumulate_with_no_sync(rank, world, as_view=False, bucket_cap_mb=1e-4):
+    """Three micro-batches per rank, two under no_sync: the gradient of one step. With
+    ``as_view``, a first step makes the gradients bucket views, zero_grad(set_to_none=False)
+    keeps them, and the micro-batches accumulate into the buckets; also returned then:
+    whether the gradients were views during no_sync."""
+    model = nn.parallel.DistributedDataParallel(make_model(seed=rank + 1),
+                                                bucket_cap_mb=bucket_cap_mb,
+                                                gradient_as_bucket_view=as_view)
     x, y = global_batches(3 * world)[0]
+    if as_view:
+        mse(model, x, y).backward()
+        model.zero_grad(set_to_none=False)
     micro = [slice((3 * rank + k) * LOCAL_BATCH, (3 * rank + k + 1) * LOCAL_BATCH)
              for k in range(3)]
     with model.no_sync():
         for s in micro[:2]:
             (mse(model, x[s], y[s]) / 3).backward()
     local_only = {n: p.grad.array.copy() for n, p in model.module.named_parameters()}
+    views_in_no_sync = grads_are_bucket_views(model)
     (mse(model, x[micro[2]], y[micro[2]]) / 3).backward()
     reference = make_model(seed=1)
     mse(reference, x, y).backward()
     return ({n: p.grad.array.copy() for n, p in model.module.named_parameters()},
-            {n: p.grad.array.copy() for n, p in reference.named_parameters()}, local_only)
+            {n: p.grad.array.copy() for n, p in reference.named_parameters()}, local_only,
+            views_in_no_sync)
 
 
 def sampler_shares(rank, world, n=11, epochs=2):
@@ -173,6 +221,9 @@ def scenario_train(rank, world, out):
     results["strided_grads_seen"] = not strided.module[0].weight.grad.array.flags.c_contiguous
     results["single"] = train_single(world)
     results["no_sync"] = accumulate_with_no_sync(rank, world)
+    results["no_sync_view"] = {cap: accumulate_with_no_sync(rank, world, True, cap)
+                               for cap in (25, 1e-4)}
+    results["view_mode"] = view_mode(rank, world)
     results["sampler"] = sampler_shares(rank, world)
     results["unused_error"] = unused_parameter_error()
     with open(os.path.join(out, f"rank{rank}.pkl"), "wb") as f:

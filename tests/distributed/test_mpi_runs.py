@@ -107,10 +107,49 @@ def test_ddp_broadcasts_buffers_and_prefixes_state_dict(train_run):
 def test_no_sync_accumulation_equals_one_big_step(train_run):
     _, ranks = train_run
     for r in ranks:
-        synced, reference, local_only = r["no_sync"]
+        synced, reference, local_only, _ = r["no_sync"]
         for name in reference:
             np.testing.assert_allclose(synced[name], reference[name], rtol=1e-12, atol=1e-15)
         # under no_sync nothing was averaged: the local sums differ from the global gradient
+        assert any(not np.allclose(local_only[n], reference[n]) for n in reference)
+
+
+@pytest.mark.parametrize("cap", [25, 1e-4], ids=["one_bucket", "bucket_per_param"])
+@pytest.mark.parametrize("set_to_none", [False, True])
+def test_gradient_as_bucket_view_trains_exactly_as_the_default(train_run, cap, set_to_none):
+    """The same sums and the same division, only in other memory: bit for bit equal."""
+    _, ranks = train_run
+    for r in ranks:
+        trained = r["view_mode"]["params", cap, set_to_none]
+        for name, value in r[f"ddp_cap{cap}"].items():
+            np.testing.assert_array_equal(trained[name], value,
+                                          err_msg=f"{name} on rank {r['rank']}")
+
+
+@pytest.mark.parametrize("cap", [25, 1e-4], ids=["one_bucket", "bucket_per_param"])
+def test_gradient_as_bucket_view_makes_grads_views_of_the_buckets(train_run, cap):
+    """As PyTorch: after a synchronised backward every ``.grad`` is its bucket's slot (also
+    when zero_grad(set_to_none=True) dropped it before that backward); set_to_none leaves
+    None; without the option the gradients are arrays of their own."""
+    _, ranks = train_run
+    for r in ranks:
+        found = r["view_mode"]
+        for set_to_none in (False, True):
+            views = found["views", cap, set_to_none]
+            assert views and all(views.values()), views
+        assert found["grads_after_set_to_none", cap] == [None] * 6
+        assert all(found["views_after_next_backward", cap].values())
+        assert not any(found["default_views", cap].values())
+
+
+@pytest.mark.parametrize("cap", [25, 1e-4], ids=["one_bucket", "bucket_per_param"])
+def test_gradient_as_bucket_view_no_sync_accumulates_in_the_buckets(train_run, cap):
+    _, ranks = train_run
+    for r in ranks:
+        synced, reference, local_only, views_in_no_sync = r["no_sync_view"][cap]
+        assert all(views_in_no_sync.values())       # local sums went into the buckets
+        for name in reference:
+            np.testing.assert_allclose(synced[name], reference[name], rtol=1e-12, atol=1e-15)
         assert any(not np.allclose(local_only[n], reference[n]) for n in reference)
 
 
@@ -168,7 +207,28 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
     found = json.loads(result.read_text())
     assert [r["world"] for r in found["results"]] == [1, 2]
     for r in found["results"]:
-        assert r["compute_s"] > 0 and r["allreduce_s"] > 0
-        assert {(s["bucket_mb"], s["overlap"]) for s in r["steps"]} == {
-            (0.01, True), (0.01, False), (25, True), (25, False)}
-        assert {s["buckets"] for s in r["steps"]} == {5, 1}
+        assert [m["model"] for m in r["models"]] == ["mlp", "cnn"]
+        for m in r["models"]:
+            assert m["world"] == r["world"]
+            assert m["compute_s"] > 0 and m["allreduce_s"] > 0
+            assert {(s["bucket_mb"], s["overlap"], s["grad_view"]) for s in m["steps"]} == {
+                (cap, overlap, view) for cap in (0.01, 25) for overlap in (True, False)
+                for view in (True, False)}
+        mlp_buckets = {s["bucket_mb"]: s["buckets"] for s in r["models"][0]["steps"]}
+        assert mlp_buckets == {0.01: 5, 25: 1}
+    report = result.with_suffix(".md").read_text()
+    assert "## mlp" in report and "## cnn" in report and "the ceiling" in report
+
+
+def test_quick_progress_probe_reports_every_mode(tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_progress.py"
+    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = tmp_path.glob("*/distributed-progress-quick.json")
+    medians = json.loads(result.read_text())["medians"]
+    modes = ["compute alone", "all-reduce alone", "blocking", "no calls", "test per chunk",
+             "progress thread"]
+    assert sorted(medians) == sorted(f"0.01 {m}" for m in modes)
+    for total, waited in medians.values():
+        assert 0 <= waited <= total

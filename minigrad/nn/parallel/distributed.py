@@ -13,8 +13,15 @@ post-accumulate-grad hook on each parameter copies its finished gradient into it
 buffer; when a bucket is full, its all-reduce starts (non-blocking) while backward goes on with
 the earlier layers. A bucket of one parameter (a weight larger than the cap) skips the copy:
 its ``.grad`` is all-reduced in place. When the last bucket has started, the hook waits for
-all of them and writes the sums divided by the world size into ``.grad``, in one pass. Buckets always start in the same order on
-every rank, because MPI matches collectives by their order.
+all of them and writes the sums divided by the world size into ``.grad``, in one pass. Buckets
+always start in the same order on every rank, because MPI matches collectives by their order.
+
+``gradient_as_bucket_view=True`` (PyTorch's option) removes the copies: each parameter's
+``.grad`` becomes a view of its slot in the bucket's flat buffer, so the next backward adds its
+gradient straight into the bucket (autograd accumulates into an existing ``.grad`` in place)
+and the all-reduce and the division run on the buffer itself. A ``.grad`` that is not such a
+view (the first step, or after ``zero_grad(set_to_none=True)``) is copied into its slot once
+and replaced by the view, as PyTorch does.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ class _Bucket:
         sizes = [p.array.size for p in params]
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self.flat = np.zeros(int(self.offsets[-1]), dtype=params[0].array.dtype)
+        # each parameter's slot shaped like the parameter: its .grad with gradient_as_bucket_view
+        self.views = [self.slot(i).reshape(p.array.shape) for i, p in enumerate(params)]
         self.ready = 0                          # how many of its gradients have arrived
         self.arrived = [False] * len(params)
         self.work = None
@@ -74,10 +83,17 @@ class DistributedDataParallel(Module):
         bucket_cap_mb: the size of one all-reduce, in megabytes (PyTorch's default 25).
         broadcast_buffers: copy rank 0's buffers (e.g. BatchNorm's running statistics) to
             every rank at each forward.
+        gradient_as_bucket_view: make every ``.grad`` a view into its bucket's flat buffer
+            (from the first synchronised backward on), so that backward accumulates into the
+            bucket and nothing is copied in or out; the buffers then hold the gradients (one
+            gradient-sized copy less in memory). The views survive only
+            ``zero_grad(set_to_none=False)``; ``set_to_none=True`` (the default) drops them
+            and each step copies once, as without the option. On a CPU the zeroing and the
+            in-place ``+=`` cost about what the copies did (docs/distributed.md).
         overlap: minigrad's own switch, for measuring: False waits until backward has finished
             before starting any all-reduce.
-    device_ids, output_device, dim, process_group, gradient_as_bucket_view and static_graph
-    are accepted for PyTorch's signature; find_unused_parameters=True is not supported.
+    device_ids, output_device, dim, process_group and static_graph are accepted for PyTorch's
+    signature; find_unused_parameters=True is not supported.
     """
 
     def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
@@ -101,6 +117,7 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.bucket_cap_mb = bucket_cap_mb
         self.overlap = overlap
+        self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         self._check_same_parameters(module)
@@ -189,7 +206,9 @@ class DistributedDataParallel(Module):
                 f"DistributedDataParallel: parameter {bucket.names[i]!r} got a second gradient "
                 "before the gradients of one forward were all averaged (a second backward "
                 "through part of the graph); run forward again before each backward")
-        if len(bucket.params) > 1:       # a one-parameter bucket reduces .grad in place
+        if self.gradient_as_bucket_view:
+            self._make_grad_a_view(bucket, i, param)
+        elif len(bucket.params) > 1:     # a one-parameter bucket reduces .grad in place
             np.copyto(bucket.slot(i), param.grad.array.reshape(-1))
         bucket.arrived[i] = True
         bucket.ready += 1
@@ -202,6 +221,17 @@ class DistributedDataParallel(Module):
         if self._next_bucket == len(self._buckets):
             self._finish()
 
+    @staticmethod
+    def _make_grad_a_view(bucket, i, param):
+        """With gradient_as_bucket_view: ``param.grad`` already is its slot of the bucket
+        (backward accumulated into it: nothing to do), or it is a new array (first step,
+        ``set_to_none=True``, or a gradient set by hand): copy it in and point ``.grad`` at
+        the slot from now on."""
+        view = bucket.views[i]
+        if not _same_memory(param.grad.array, view):
+            np.copyto(view, param.grad.array)
+            param.grad = Tensor._make(view)
+
     def _start_ready_buckets(self):
         """Start the all-reduces of the full buckets, in bucket order (the same on all ranks)."""
         while (self._next_bucket < len(self._buckets)
@@ -212,25 +242,34 @@ class DistributedDataParallel(Module):
             bucket.work = dist.all_reduce(bucket.reduced, async_op=True)
             self._next_bucket += 1
 
-    @staticmethod
-    def _reduced_tensor(bucket):
-        """What the bucket's all-reduce sums in place: a lone parameter's own ``.grad`` (no
-        copy into the flat buffer and back; all_reduce copies a non-contiguous one itself),
-        or the flat buffer that several parameters' gradients were copied into."""
-        if len(bucket.params) == 1:
+    def _reduced_tensor(self, bucket):
+        """What the bucket's all-reduce sums in place: the flat buffer that the gradients were
+        copied into (or, with gradient_as_bucket_view, accumulated into), or, for a lone
+        parameter without that option, its own ``.grad`` (no copy into the flat buffer and
+        back; all_reduce copies a non-contiguous one itself)."""
+        if len(bucket.params) == 1 and not self.gradient_as_bucket_view:
             return bucket.params[0].grad
         return Tensor._make(bucket.flat)
 
     def _finish(self):
         """Wait for every bucket and write the averaged gradients into ``.grad``: the sum
-        divided by the world size goes straight into ``.grad`` (one pass over the memory)."""
+        divided by the world size goes straight into ``.grad`` (one pass over the memory);
+        where ``.grad`` is the buffer itself (gradient_as_bucket_view) it is divided in place."""
         world = dist.get_world_size()
         for bucket in self._buckets:
             bucket.work.wait()
             reduced = bucket.reduced.array
-            if reduced is not bucket.flat:           # a lone gradient, reduced in place
+            if reduced is not bucket.flat or self.gradient_as_bucket_view:
+                # a lone gradient reduced in place, or every .grad a view of the buffer
                 np.divide(reduced, world, out=reduced)
                 continue
             for i, p in enumerate(bucket.params):
                 np.divide(bucket.slot(i).reshape(p.grad.array.shape), world, out=p.grad.array)
         self._expect_grads = False
+
+
+def _same_memory(a, b):
+    """Whether arrays ``a`` and ``b`` are the same elements of memory (same start, shape and
+    strides), as a ``.grad`` that is its bucket's view is."""
+    return a is b or (a.shape == b.shape and a.strides == b.strides and a.dtype == b.dtype
+                      and a.__array_interface__["data"][0] == b.__array_interface__["data"][0])
