@@ -21,6 +21,8 @@ and know nothing of Tensors or autograd.
     K.gelu(x, approximate="none"), K.gelu_backward(gy, x, approximate="none")   # or "tanh"
     y, mean, var = K.layer_norm(x, weight, bias, eps)   # over the rows of a 2-D x
     gx, gw, gb = K.layer_norm_backward(g, x, rstd, weight)
+    y, mean, var = K.batch_norm(x, weight, bias, eps)   # per channel of an (N, C, M) x
+    gx, gw, gb = K.batch_norm_backward(g, x, rstd, weight)
 
     K.available("matmul")                   # ['numpy', 'numba'] (+ 'cuda' with a GPU/simulator)
     K.default_impl("softmax", "cpu")        # the default rule (small calls, nothing measured)
@@ -45,6 +47,8 @@ Where to read what (one op family per file, one implementation per file):
                                                            one pass
     layer_norm_numpy.py layer_norm_numba.py layer_norm_cuda.py  layer norm of rows and its
                                                            gradients, one pass per row
+    batch_norm_numpy.py batch_norm_numba.py batch_norm_cuda.py  batch norm per channel and its
+                                                           gradients, the channel in cache
     registry.py       dispatch.py       autotune.py        every op's implementations;
                                                            choosing; measuring
     ops.py            _validate.py                         entry points; checks
@@ -57,6 +61,8 @@ from .autotune import cache_file, choices, clear_choices
 from .dispatch import available, default_impl, use
 from .ops import (
     adam_step,
+    batch_norm,
+    batch_norm_backward,
     conv2d,
     conv2d_backward_input,
     conv2d_backward_weight,
@@ -90,4 +96,5 @@ __all__ = [
     "lstm_sequence", "lstm_sequence_backward",
     "relu", "relu_backward", "adam_step", "gelu", "gelu_backward",
     "layer_norm", "layer_norm_backward",
+    "batch_norm", "batch_norm_backward",
 ]

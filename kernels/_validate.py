@@ -387,6 +387,22 @@ def check_layer_norm_operands(op: str, x, rows: dict, columns: dict) -> None:
     check_same_dtype(op, named)
 
 
+def check_batch_norm_operands(op: str, x, channels: dict) -> None:
+    """x: 3-D float (N, C, M); every array of ``channels`` (C,) (None allowed), all of x's
+    dtype."""
+    check_float_array(op, "x", x, ndim=3)
+    named = {"x": x}
+    for name, array in channels.items():
+        if array is None:
+            continue
+        check_float_array(op, name, array)
+        if tuple(array.shape) != (x.shape[1],):
+            raise ValueError(f"kernels.{op}: {name} must have shape ({x.shape[1]},) (one per "
+                             f"channel) for x of shape {tuple(x.shape)}, got {_describe(array)}")
+        named[name] = array
+    check_same_dtype(op, named)
+
+
 # ---------------------------------------------------------------------------------------------
 # Adam
 # ---------------------------------------------------------------------------------------------

@@ -141,6 +141,12 @@ def _gelu_class(x, *rest):
     return x.dtype.char, x.size.bit_length(), rest[-1]      # rest ends with approximate
 
 
+def _channels_class(x, *_):
+    """batch_norm (x, ...) and its backward (g, x, ...): x and g are (N, C, M)."""
+    n, c, m = x.shape
+    return x.dtype.char, n.bit_length(), c.bit_length(), m.bit_length()
+
+
 def _adam_class(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *_):
     return param.dtype.char, param.size.bit_length(), max_exp_avg_sq is not None
 
@@ -171,6 +177,8 @@ SHAPE_CLASSES = {
     "gelu_backward": ShapeClass(("elements",), ("approximate",), _gelu_class),
     "layer_norm": ShapeClass(*_ROWS, _rows_class),
     "layer_norm_backward": ShapeClass(*_ROWS, _rows_class),
+    "batch_norm": ShapeClass(("N", "C", "M"), (), _channels_class),
+    "batch_norm_backward": ShapeClass(("N", "C", "M"), (), _channels_class),
 }
 
 

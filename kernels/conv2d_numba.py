@@ -29,14 +29,19 @@ the input.
   thrown-away outputs meet zeros in gy there, which would turn an infinite input into NaN
   (0 * inf), so an input with inf/NaN takes the im2col path instead.
 
-**Many channels (C*KH*KW >= 64, F >= 32): the same correlation on register tiles.** The
-packed GEMM's 4 x 64 micro-kernel (gemm_packed_numba.py, _gemm_tiles.py) keeps a tile of the
-output in registers for the whole sum, where the broadcast GEMM reloads its rows of C every
-4 values of k. Its A panel (4 output pixels by C*KH*KW inputs) is gathered from the flat
-padded input just before the tile runs, the W^T panels are packed once, and only real
-outputs are computed, not the padded grid's border: about 2x faster on 64 -> 128 channels at
-16x16 and 128 -> 128 at 8x8 (``_correlate_stride1_tiles``). Forward and input gradient;
-from 512 products per output and 64 filters on, the weight gradient as well, as
+**Enough filters (F >= 32, or F >= 16 with C*KH*KW < 64): the same correlation on register
+tiles.** The packed GEMM's register tile (gemm_packed_numba.py, _gemm_tiles.py; 4 x 64
+float32 where Numba compiles AVX-512, 4 x 16 for AVX2: ``tile_width``) keeps a tile of the
+output in registers for the whole sum, where the broadcast GEMM reloads its rows of C every 4
+values of k (with C*KH*KW = 27, a first layer's 3 x 3 x 3, it loads and stores every output
+seven times). Here the tile is 4 filters by V output pixels of one sample (V = 64 on
+AVX-512): W is packed once into panels of 4 filters, and for each chunk of V pixels its im2col
+columns (a K x V B panel) are copied from the flat padded input as runs along output rows just before
+the tiles use it. The tiles write straight into the NCHW output: only real outputs are
+computed (not the padded grid's border) and no crop or transpose follows
+(``_correlate_stride1_tiles``). Forward and input gradient: 3.8x the broadcast GEMM on
+3 -> 64 channels at 32x32, 1.3x on 64 -> 128 at 16x16 (numbers at ``TILED_MIN_K``). From 512
+products per output and 64 filters on, the weight gradient as well, as
 dW^T = im2col(x) @ gy^T with gy packed as the B panels (``_weight_grad_tiles``).
 
 **Other strides: im2col + GEMM.**
@@ -60,7 +65,7 @@ from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
 from .conv2d_numpy import gy_matrix
 from .gemm_broadcast_numba import MICRO_ROWS, gemm, gemm_views_into, row_starts
 from .gemm_nt_numba import gemm_nt
-from .gemm_packed_numba import TILE_ROWS, Tile, pack_rhs, panel_tile, run_tile, tile_width
+from .gemm_packed_numba import TILE_ROWS, Tile, pack_lhs_into, run_tile, tile_width
 
 
 @njit(inline="always", cache=True, error_model="numpy")
@@ -208,46 +213,107 @@ def _shifted_rows(x, KH, KW, pad_h, pad_w, dil_h, dil_w):
     return flat, starts, hp, wp
 
 
-# Below this many products per output (C*KH*KW) the broadcast GEMM on the padded grid is
-# faster than the register tiles: 0.54 vs 0.95 ms for 1 -> 16 channels at 28x28, 2.3 vs
-# 2.7 ms for 3 -> 64 at 32x32 (one thread, 2-core Zen 5 VM, shared; from 16 -> 32 at 14x14,
-# K = 144, the tiles win: 1.4 vs 2.1 ms; 64 -> 128 at 16x16: 8.5 vs 17.6 ms).
+# The register tiles below compute every stride-1 correlation with at least TILED_MIN_F
+# filters, and those with fewer than TILED_MIN_K products per output (C*KH*KW) from
+# TILED_SMALL_K_MIN_F filters on; the rest take the broadcast GEMM on the padded grid. CPU ms,
+# one thread, batch 32, 3x3 'same', 2-core Zen 5 VM (shared), broadcast GEMM + crop against
+# tiles: 3 -> 64 channels at 32x32 3.18 vs 0.83; 1 -> 16 at 28x28 0.30 vs 0.18; 16 -> 32 at
+# 14x14 0.78 vs 0.69; 64 -> 128 at 16x16 8.76 vs 6.69; 128 -> 128 at 8x8 4.03 vs 3.50. With
+# many products and few filters a tile of 4 filters is mostly loads of its B panel: 32 -> 16 at
+# 14x14 (the input gradient of 16 -> 32) 0.97 vs 1.05; 3 -> 5 at 9x9 0.05 vs 0.07.
 TILED_MIN_K = 64
-# Below this many output channels a tile (32 or 64 columns) is mostly padding: the input
-# gradient of that 16 -> 32 layer (16 outputs) took 2.8 ms on the tiles, 2.0 ms without.
 TILED_MIN_F = 32
+TILED_SMALL_K_MIN_F = 16
 
-# Output pixels per parallel task of ``_correlate_tiles_into`` (16 tiles of 4).
-PIXELS_PER_TASK = 64
+
+def _takes_tiles(k_len: int, n_filters: int) -> bool:
+    """Whether a stride-1 correlation with ``k_len`` products per output and ``n_filters``
+    filters runs on the register tiles (``_correlate_stride1_tiles``)."""
+    return n_filters >= TILED_MIN_F or (k_len < TILED_MIN_K
+                                        and n_filters >= TILED_SMALL_K_MIN_F)
+
+
+@njit(inline="always", cache=True, error_model="numpy")
+def _gather_b_panel(flat, starts, runs, sources, targets, lengths, width, b_panel):
+    """b_panel[k * width + v] = flat[starts[k] + (padded-grid place of the chunk's pixel v)],
+    copied as ``runs`` contiguous runs (one per output row the chunk touches)."""
+    for k in range(starts.shape[0]):
+        s = starts[k]
+        for r in range(runs):
+            dst = b_panel[k * width + targets[r]:k * width + targets[r] + lengths[r]]
+            src = flat[s + sources[r]:s + sources[r] + lengths[r]]
+            for e in range(lengths[r]):
+                dst[e] = src[e]
 
 
 @parallel_njit(cache=True, error_model="numpy")
-def _correlate_tiles_into(flat, starts, positions, w_panels, c, tile):
-    """c[l, f] = sum over k of flat[starts[k] + positions[l]] * W[f, k], in 4 x V register
-    tiles (gemm_packed_numba.py): implicit im2col into the tiles' A panel.
+def _correlate_tiles_into(flat, starts, plane, wp, ow, a_panels, n_filters, width, tile, y):
+    """y[n * F + f, l] = sum over k of W[f, k] * flat[starts[k] + place(n, l)] for every
+    sample n and output pixel l = i * OW + j of it (place(n, l) = n*Hp*Wp + i*Wp + j on the
+    padded grid): the correlation in 4 x ``width`` register tiles, written straight into the
+    NCHW output y viewed as (N * F, OH * OW).
 
-    A (the im2col matrix, transposed: one row per output pixel) is never built: for 4 output
-    pixels at a time, their K = C*KH*KW inputs are gathered from the flat padded input into a
-    small A panel (4 * K values, in L1), which then meets every packed panel of W^T
-    (``w_panels``, V filters each, in L2). ``positions`` holds the output pixels' places on the
-    padded grid, so only real outputs are computed (not the padded grid's border)."""
+    One task per sample and chunk of ``width`` output pixels: the chunk's im2col columns are
+    gathered into a B panel (K x width, in L1/L2), which then meets every packed panel of 4
+    filters (``a_panels``). A chunk at the end of a sample, and the last panel when F is not
+    a multiple of 4, go through a small scratch tile (a whole tile would spill into the next
+    sample's rows)."""
     k_len = starts.shape[0]
-    rows = positions.shape[0]                       # a multiple of TILE_ROWS
-    width = w_panels.shape[1] // k_len
-    tasks = (rows + PIXELS_PER_TASK - 1) // PIXELS_PER_TASK
-    for task in prange(tasks):
-        a_panel = np.empty(k_len * TILE_ROWS, dtype=flat.dtype)
-        for l in range(task * PIXELS_PER_TASK, min(rows, (task + 1) * PIXELS_PER_TASK),
-                       TILE_ROWS):
-            p0, p1, p2, p3 = positions[l], positions[l + 1], positions[l + 2], positions[l + 3]
-            for k in range(k_len):
-                s = starts[k]
-                a_panel[4 * k] = flat[s + p0]
-                a_panel[4 * k + 1] = flat[s + p1]
-                a_panel[4 * k + 2] = flat[s + p2]
-                a_panel[4 * k + 3] = flat[s + p3]
-            for jb in range(w_panels.shape[0]):
-                run_tile(tile, a_panel, w_panels[jb], k_len, c, l, jb * width)
+    n_samples = y.shape[0] // n_filters
+    pixels = y.shape[1]
+    chunks = (pixels + width - 1) // width
+    for task in prange(n_samples * chunks):
+        n = task // chunks
+        l0 = (task % chunks) * width
+        count = min(width, pixels - l0)
+        # the chunk's pixels as runs along output rows: run r copies lengths[r] values from
+        # padded-grid place sources[r] to panel column targets[r]
+        sources = np.empty(width, dtype=np.int64)
+        targets = np.empty(width, dtype=np.int64)
+        lengths = np.empty(width, dtype=np.int64)
+        runs = 0
+        v = 0
+        while v < count:
+            j = (l0 + v) % ow
+            length = min(ow - j, count - v)
+            sources[runs] = n * plane + ((l0 + v) // ow) * wp + j
+            targets[runs] = v
+            lengths[runs] = length
+            runs += 1
+            v += length
+        b_panel = np.empty(k_len * width, dtype=flat.dtype)
+        if count < width:               # columns past the chunk: zeros, results dropped
+            b_panel[:] = 0
+        _gather_b_panel(flat, starts, runs, sources, targets, lengths, width, b_panel)
+        scratch = np.empty((TILE_ROWS, width), dtype=flat.dtype)
+        row0 = n * n_filters
+        for ib in range(a_panels.shape[0]):
+            f0 = ib * TILE_ROWS
+            whole = count == width and f0 + TILE_ROWS <= n_filters
+            out, i, j = (y, row0 + f0, l0) if whole else (scratch, 0, 0)
+            run_tile(tile, a_panels[ib], b_panel, k_len, out, i, j)
+            if not whole:
+                for r in range(min(TILE_ROWS, n_filters - f0)):
+                    y[row0 + f0 + r, l0:l0 + count] = scratch[r, :count]
+
+
+def _correlate_stride1_tiles(x, w, pad_h, pad_w, dil_h, dil_w):
+    """``_correlate_stride1`` on register tiles: y[n] (F, OH*OW) = W (F, C*KH*KW) @ im2col of
+    sample n, its columns gathered chunk by chunk from the flat padded input
+    (``_correlate_tiles_into``), only real outputs computed, written in NCHW directly."""
+    N = x.shape[0]
+    F, C, KH, KW = w.shape
+    flat, starts, hp, wp = _shifted_rows(x, KH, KW, pad_h, pad_w, dil_h, dil_w)
+    oh, ow = hp - dil_h * (KH - 1), wp - dil_w * (KW - 1)
+    k_len = C * KH * KW
+    a_panels = np.empty((-(-F // TILE_ROWS), k_len * TILE_ROWS), dtype=x.dtype)
+    pack_lhs_into(np.ascontiguousarray(w).reshape(F, k_len), a_panels)
+    y = np.empty((N, F, oh, ow), dtype=x.dtype)
+    width = tile_width(x.dtype, oh * ow)
+    with slp_vectorizer():                 # the tiles need LLVM's SLP vectoriser to compile
+        _correlate_tiles_into(flat, starts, hp * wp, wp, ow, a_panels, F, width,
+                              Tile(width), y.reshape(N * F, oh * ow))
+    return y
 
 
 def _output_positions(N, hp, wp, oh, ow):
@@ -258,25 +324,6 @@ def _output_positions(N, hp, wp, oh, ow):
     positions[:count] = (np.arange(N)[:, None, None] * (hp * wp)
                          + np.arange(oh)[:, None] * wp + np.arange(ow)).ravel()
     return positions
-
-
-def _correlate_stride1_tiles(x, w, pad_h, pad_w, dil_h, dil_w):
-    """``_correlate_stride1`` on register tiles: C (N*OH*OW, F) = im2col(x)^T @ W^T with the
-    im2col rows gathered tile by tile (``_correlate_tiles_into``), then laid out NCHW."""
-    N = x.shape[0]
-    F, C, KH, KW = w.shape
-    flat, starts, hp, wp = _shifted_rows(x, KH, KW, pad_h, pad_w, dil_h, dil_w)
-    oh, ow = hp - dil_h * (KH - 1), wp - dil_w * (KW - 1)
-    positions = _output_positions(N, hp, wp, oh, ow)
-    w_panels = pack_rhs(np.ascontiguousarray(w).reshape(F, C * KH * KW).T)   # W^T (K, F)
-    width = w_panels.shape[1] // starts.shape[0]
-    c = np.empty((positions.shape[0], w_panels.shape[0] * width), dtype=x.dtype)
-    with slp_vectorizer():                 # the tiles need LLVM's SLP vectoriser to compile
-        _correlate_tiles_into(flat, starts, positions, w_panels, c,
-                              panel_tile(w_panels, starts.shape[0]))
-    count = N * oh * ow
-    y = c[:count, :F].reshape(N, oh * ow, F).transpose(0, 2, 1)
-    return np.ascontiguousarray(y).reshape(N, F, oh, ow)
 
 
 # The weight gradient on register tiles from this many products per output and filters on:
@@ -362,11 +409,11 @@ def _correlate_stride1(x, w, pad_h, pad_w, dil_h, dil_w):
 
     One GEMM, (F, C*KH*KW) @ (C*KH*KW, N*Hp*Wp), whose B rows are shifted views of the
     padded input; the result covers every sample's padded grid and is cropped to OH x OW.
-    From TILED_MIN_K products per output and TILED_MIN_F filters on, the register tiles instead
-    (``_correlate_stride1_tiles``), which compute only the real outputs."""
+    With enough filters (``_takes_tiles``), the register tiles instead
+    (``_correlate_stride1_tiles``), which compute only the real outputs, in NCHW."""
     N = x.shape[0]
     F, C, KH, KW = w.shape
-    if C * KH * KW >= TILED_MIN_K and F >= TILED_MIN_F:
+    if _takes_tiles(C * KH * KW, F):
         return _correlate_stride1_tiles(x, w, pad_h, pad_w, dil_h, dil_w)
     flat, starts, hp, wp = _shifted_rows(x, KH, KW, pad_h, pad_w, dil_h, dil_w)
     oh, ow = hp - dil_h * (KH - 1), wp - dil_w * (KW - 1)

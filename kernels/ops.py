@@ -480,6 +480,45 @@ def layer_norm_backward(g, x, rstd, weight=None, impl: str | None = None):
 
 
 # ---------------------------------------------------------------------------------------------
+# Batch normalization: the channels of an (N, C, M) array (the op flattens H, W... into M)
+# ---------------------------------------------------------------------------------------------
+
+def batch_norm(x, weight=None, bias=None, eps: float = 1e-5, impl: str | None = None):
+    """(y, mean, var) of each channel of x (N, C, M), over its N * M values (formulas in
+    batch_norm_numpy.py):
+
+        y = (x - mean) / sqrt(var + eps) * weight + bias,   var the biased variance
+
+    weight and bias: (C,) arrays of x's dtype, or None (1 and 0). mean and var: (C,).
+    """
+    op = "batch_norm"
+    chosen = choose_impl(op, (x,), impl)
+    check.check_batch_norm_operands(op, x, {"weight": weight, "bias": bias})
+    eps = check.real_number(op, "eps", eps)
+    xp = array_module(x)
+    if x.size == 0:                      # no channels, or channels of nothing: NaN statistics
+        return (xp.empty(x.shape, dtype=x.dtype), xp.full(x.shape[1], xp.nan, x.dtype),
+                xp.full(x.shape[1], xp.nan, x.dtype))
+    return _run(op, chosen, x, weight, bias, eps)
+
+
+def batch_norm_backward(g, x, rstd, weight=None, impl: str | None = None):
+    """(gx (N, C, M), gw (C,), gb (C,)) of ``batch_norm`` given g = dL/dy, x, and
+    rstd = 1 / sqrt(var + eps) (C,) from the forward's var (the mean is taken again); gw and
+    gb are computed whether or not there were a weight and a bias (without a weight, gx uses
+    weight = 1)."""
+    op = "batch_norm_backward"
+    chosen = choose_impl(op, (g, x, rstd), impl)
+    check.check_float_pair(op, "g", g, "x", x)
+    check.check_batch_norm_operands(op, x, {"rstd": rstd, "weight": weight})
+    xp = array_module(x)
+    if x.size == 0:
+        return (xp.empty(x.shape, dtype=x.dtype), xp.zeros(x.shape[1], dtype=x.dtype),
+                xp.zeros(x.shape[1], dtype=x.dtype))
+    return _run(op, chosen, g, x, rstd, weight)
+
+
+# ---------------------------------------------------------------------------------------------
 # Adam: one optimizer step on one parameter, in place
 # ---------------------------------------------------------------------------------------------
 

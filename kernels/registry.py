@@ -136,6 +136,19 @@ def _layer_norm(impl: str) -> dict[str, Callable]:
     return {"layer_norm": module.layer_norm, "layer_norm_backward": module.layer_norm_backward}
 
 
+def _batch_norm(impl: str) -> dict[str, Callable]:
+    """Batch normalization of the channels of an (N, C, M) array, and its gradients."""
+    if impl == "numpy":
+        from . import batch_norm_numpy as module
+    elif impl == "numba":
+        from . import batch_norm_numba as module
+    elif impl == "cuda":
+        from . import batch_norm_cuda as module
+    else:
+        raise _unknown("batch_norm", impl)
+    return {"batch_norm": module.batch_norm, "batch_norm_backward": module.batch_norm_backward}
+
+
 def _adam(impl: str) -> dict[str, Callable]:
     """One Adam step on one parameter, in place."""
     if impl == "numpy":
@@ -169,6 +182,7 @@ FAMILIES = (
     Family("adam", ("adam_step",), _adam),
     Family("gelu", ("gelu", "gelu_backward"), _gelu),
     Family("layer_norm", ("layer_norm", "layer_norm_backward"), _layer_norm),
+    Family("batch_norm", ("batch_norm", "batch_norm_backward"), _batch_norm),
 )
 
 FAMILY_OF = {op: family for family in FAMILIES for op in family.ops}

@@ -32,8 +32,11 @@ So gradients of gradients (and of those) are convolutions too: gradgrad comes fo
 
 Groups split the channels into ``groups`` independent convolutions: input channels
 [g*C_in/G, (g+1)*C_in/G) only meet output channels [g*C_out/G, (g+1)*C_out/G). The kernels know
-no groups, so each op calls its kernel once per group and joins the results. Bias is added
-with ordinary ops (its gradient is the sum of gy over N, H, W).
+no groups, so each op calls its kernel once per group and joins the results.
+
+conv2d's bias is part of the Conv2d op: it is added in place to the freshly computed output
+(no second pass writing a new array, no extra node in the graph), and its gradient is gy
+summed over N, H and W. conv_transpose2d adds its bias with ordinary ops.
 """
 
 from __future__ import annotations
@@ -113,25 +116,30 @@ def conv_weight_grad_arrays(x, gy, w_shape, p: ConvParams):
 
 
 class Conv2d(ArrayFunction):
-    """y = conv(x, w).
+    """y = conv(x, w) + bias (bias (C_out,) per output channel, or None).
 
     dL/dx = ConvTranspose2d(gy, w)   (spread each output gradient back over its window)
     dL/dw = Conv2dWeightGrad(x, gy)  (correlate the input with the output gradient)
+    dL/dbias = gy summed over N, H, W (every output of a channel got the same bias)
     """
 
     @staticmethod
-    def forward(ctx, x, w, params):
+    def forward(ctx, x, w, bias, params):
         ctx.params, ctx.x_shape, ctx.w_shape = params, x.shape, w.shape
         ctx.save_for_backward(x, w)
-        return conv_arrays(x, w, params)
+        y = conv_arrays(x, w, params)
+        if bias is not None:         # y is a new array of the kernels': add into it
+            y += bias.reshape(1, -1, 1, 1)
+        return y
 
     @staticmethod
     def backward(ctx, gy):
         x, w = ctx.saved_tensors
-        nx, nw = ctx.needs_input_grad[:2]
+        nx, nw, nb = ctx.needs_input_grad[:3]
         gx = ConvTranspose2d.apply(gy, w, ctx.x_shape, ctx.params) if nx else None
         gw = Conv2dWeightGrad.apply(x, gy, ctx.w_shape, ctx.params) if nw else None
-        return gx, gw, None
+        gb = gy.sum((0, 2, 3)) if nb else None
+        return gx, gw, gb, None
 
 
 class ConvTranspose2d(ArrayFunction):
@@ -151,7 +159,7 @@ class ConvTranspose2d(ArrayFunction):
     def backward(ctx, gz):
         gy, w = ctx.saved_tensors
         ngy, nw = ctx.needs_input_grad[:2]
-        d_gy = Conv2d.apply(gz, w, ctx.params) if ngy else None
+        d_gy = Conv2d.apply(gz, w, None, ctx.params) if ngy else None
         d_w = Conv2dWeightGrad.apply(gz, gy, ctx.w_shape, ctx.params) if nw else None
         return d_gy, d_w, None, None
 
@@ -174,7 +182,7 @@ class Conv2dWeightGrad(ArrayFunction):
         x, gy = ctx.saved_tensors
         nx, ngy = ctx.needs_input_grad[:2]
         d_x = ConvTranspose2d.apply(gy, gu, ctx.x_shape, ctx.params) if nx else None
-        d_gy = Conv2d.apply(x, gu, ctx.params) if ngy else None
+        d_gy = Conv2d.apply(x, gu, None, ctx.params) if ngy else None
         return d_x, d_gy, None, None
 
 
@@ -318,10 +326,9 @@ def conv_nd(name, dims, input, weight, bias, stride, padding, dilation, groups):
     if dims == 1:  # a 1-D signal is an image of height 1
         x, weight = unsqueeze(x, 2), unsqueeze(weight, 2)
         stride, padding, dilation = (1,) + stride, (0,) + padding, (1,) + dilation
-    y = Conv2d.apply(x, weight, ConvParams(stride, padding, dilation, groups))
+    y = Conv2d.apply(x, weight, bias, ConvParams(stride, padding, dilation, groups))
     if dims == 1:
         y = squeeze(y, 2)
-    y = _add_bias(y, bias)
     return squeeze(y, 0) if unbatched else y
 
 

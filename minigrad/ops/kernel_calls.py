@@ -198,6 +198,17 @@ def layer_norm_backward(g_rows, x_rows, rstd, weight):
     return _kernels().layer_norm_backward(g_rows, x_rows, rstd, weight)
 
 
+def batch_norm(x_channels, weight, bias, eps):
+    """(y, mean, var) of the channels of a 3-D (N, C, M) float32/float64 array
+    (``kernels.batch_norm``)."""
+    return _kernels().batch_norm(x_channels, weight, bias, eps)
+
+
+def batch_norm_backward(g_channels, x_channels, rstd, weight):
+    """(gx, gw, gb) of ``batch_norm`` (``kernels.batch_norm_backward``)."""
+    return _kernels().batch_norm_backward(g_channels, x_channels, rstd, weight)
+
+
 # ---------------------------------------------------------------------------------------------
 # Time loops: one weight multiplied at every step
 # ---------------------------------------------------------------------------------------------

@@ -117,6 +117,9 @@ class NormalizeBackward(ArrayFunction):
         if isinstance(stats, _RowStats):
             return _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
                                         stats)
+        if isinstance(stats, _ChannelStats):
+            return _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
+                                        stats)
         x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
         want_x, want_w, want_b = wanted
         out = []
@@ -230,20 +233,88 @@ def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats
     ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
     ctx.save_for_backward(g, x, weight)
     return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------
+# The fused path for batch_norm: per channel of (N, C, M) on the channel kernels
+# ---------------------------------------------------------------------------------------------
+
+class _ChannelStats:
+    """What the fused batch-norm forward keeps for the backward: rstd per channel (C,) and
+    the channel layout (N, C, M). Passed as ``stats`` to ``NormalizeBackward``, it selects
+    the fused backward."""
+
+    def __init__(self, rstd, channels):
+        self.rstd, self.channels = rstd, channels
+
+
+def _kernel_channels(x, weight, bias, axes):
+    """(N, C, M) when ``minigrad.kernels.batch_norm`` can do this normalization: ``axes`` are
+    every dim of x but dim 1, x has at least one element, and x, weight and bias (None or
+    one value per channel) are float32/float64 of one dtype; else None."""
+    if x.ndim < 2 or tuple(axes) != (0,) + tuple(range(2, x.ndim)) or x.size == 0 \
+            or x.dtype not in (np.float32, np.float64):
+        return None
+    for p in (weight, bias):
+        if p is not None and (p.size != x.shape[1] or p.dtype != x.dtype):
+            return None
+    return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
+
+
+def _batch_norm_forward(ctx, x, weight, bias, axes, eps, channels):
+    """``BatchNormalize.forward`` on the fused channel kernel: y, and mean and var in keepdim
+    shape."""
+    c = channels[1]
+    flat = (None if weight is None else weight.reshape(c),
+            None if bias is None else bias.reshape(c))
+    y, mean, var = kernel_calls.batch_norm(x.reshape(channels), *flat, eps)
+    xp = backend.array_module(x)
+    rstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
+    keep = (1, c) + (1,) * (x.ndim - 2)
+    return _keep_for_backward(ctx, x, weight, bias, axes, eps, _ChannelStats(rstd, channels),
+                              mean.reshape(keep), var.reshape(keep), y.reshape(x.shape))
+
+
+def _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
+    """``NormalizeBackward.forward`` on the fused channel kernel (gw and gb come with gx)."""
+    channels = stats.channels
+    gx, gw, gb = kernel_calls.batch_norm_backward(
+        g.astype(x.dtype, copy=False).reshape(channels), x.reshape(channels), stats.rstd,
+        None if weight is None else weight.reshape(channels[1]))
+    want_x, want_w, want_b = wanted
+    out = []
+    if want_x:
+        out.append(gx.reshape(x.shape))
+    if want_w:
+        out.append(gw.reshape(weight.shape))
+    if want_b:
+        out.append(gb.reshape(bias_shape))
+    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
+    ctx.save_for_backward(g, x, weight)
+    return tuple(out)
+
+
 class BatchNormalize(Normalize):
     """``Normalize`` for batch_norm in training mode: the same outputs, in fewer passes.
 
     BatchNorm normalises a whole activation map per channel (a CNN layer's (32, 64, 32, 32)
     float32 output is 8 MiB), so each pass over it and each temporary it writes costs: a fresh
-    array of that size is new memory, and the first write to every page of it faults. Here
-    the statistics and x_hat are computed in one buffer, updated in place ((x - first mean),
-    minus the correction, times rstd: the same operations as ``_statistics`` in the same
-    order, so the same numbers), and y = x_hat * weight + bias adds in place. Its backward is
+    array of that size is new memory, and the first write to every page of it faults.
+
+    float32 and float64 run on the batch-norm kernels (``kernels.batch_norm``: one thread per
+    channel, the channel in cache for every pass, x read once and y written once), and the
+    backward keeps only x and rstd per channel (not x_hat). Other dtypes compute the
+    statistics and x_hat in one buffer, updated in place ((x - first mean), minus the
+    correction, times rstd: the same operations as ``_statistics`` in the same order, so the
+    same numbers), and y = x_hat * weight + bias adds in place. Its backward is
     ``BatchNormBackward``.
     """
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
+        channels = _kernel_channels(x, weight, bias, axes)
+        if channels is not None:
+            return _batch_norm_forward(ctx, x, weight, bias, axes, eps, channels)
         xp = backend.array_module(x)
         first = x.mean(axis=axes, keepdims=True)
         x_hat = x - first                              # the centred x, then x_hat, in place
@@ -280,6 +351,9 @@ class BatchNormBackward(NormalizeBackward):
 
     @staticmethod
     def forward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
+        if isinstance(stats, _ChannelStats):
+            return _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
+                                        stats)
         x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
         want_x, want_w, want_b = wanted
         n = math.prod(g.shape[i] for i in axes)

@@ -207,6 +207,7 @@ def op_calls(rng):
     _, _, acts, tanh_c = K.lstm_cell(gates, c, impl="numpy")
     x_proj, h0, c0, w_hh = r(8, 16, 80), r(16, 20), r(16, 20), r(80, 20)
     hs, cs, seq_acts, tanh_cs = K.lstm_sequence(x_proj, h0, c0, w_hh, impl="numpy")
+    channels, g_channels = r(9, 5, 200), r(9, 5, 200)
     return {
         "matmul": lambda: K.matmul(a, b),
         "softmax": lambda: K.softmax(x),
@@ -229,6 +230,9 @@ def op_calls(rng):
         "gelu_backward": lambda: K.gelu_backward(y, x),
         "layer_norm": lambda: K.layer_norm(x, x[0], x[1]),
         "layer_norm_backward": lambda: K.layer_norm_backward(y, x, rows[:, 0], x[0]),
+        "batch_norm": lambda: K.batch_norm(channels, x[0, :5], x[1, :5]),
+        "batch_norm_backward": lambda: K.batch_norm_backward(g_channels, channels,
+                                                             rows[0, :5], x[0, :5]),
     }
 
 

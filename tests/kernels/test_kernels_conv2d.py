@@ -22,8 +22,11 @@ CASES = [
     ((2, 1, 10, 7), (3, 1, 2, 2), (3, 2), (1, 2), (2, 3)),
     ((1, 2, 5, 5), (2, 2, 5, 5), 1, 0, 1),          # kernel as large as the input: 1x1 output
     ((3, 4, 6, 5), (5, 4, 1, 1), 1, 0, 1),          # 1x1 convolution
-    # enough channels for the Numba register tiles (conv2d_numba.TILED_MIN_K / _F), with
-    # output counts that are not whole tiles of 4 pixels or of 32/64 filters:
+    # enough filters for the Numba register tiles (conv2d_numba._takes_tiles), with filter
+    # counts that are not whole tiles of 4, and pixel counts that are not whole chunks of
+    # 32/64 (one sample's 42 pixels; 99 = 64 + 35):
+    ((2, 3, 7, 6), (18, 3, 3, 3), 1, 1, 1),         # few products per output, 18 filters
+    ((2, 2, 9, 11), (17, 2, 3, 3), 1, 1, 1),
     ((2, 9, 5, 7), (33, 9, 3, 3), 1, 1, 1),         # forward on tiles
     ((2, 35, 6, 5), (9, 35, 3, 3), 1, 1, 1),        # input gradient on tiles
     ((1, 33, 7, 9), (65, 33, 3, 2), 1, (2, 0), (1, 2)),  # both; two panels of filters
@@ -180,14 +183,13 @@ def test_infinite_input_gives_the_reference_weight_gradient(impl, kernel_rng):
 
 
 def test_tile_cases_take_the_tiled_path():
-    """The last three CASES are large enough for the register tiles, in the forward pass (a
-    K x F of TILED_MIN_K x TILED_MIN_F or more) or the input gradient's (channels swapped)."""
+    """The last five CASES run on the register tiles, in the forward pass (K products per
+    output, F filters) or the input gradient's (channels swapped)."""
     conv2d_numba = pytest.importorskip("minigrad.kernels.conv2d_numba")
-    tiled = [(c[1][1] * c[1][2] * c[1][3] >= conv2d_numba.TILED_MIN_K
-              and c[1][0] >= conv2d_numba.TILED_MIN_F,
-              c[1][0] * c[1][2] * c[1][3] >= conv2d_numba.TILED_MIN_K
-              and c[1][1] >= conv2d_numba.TILED_MIN_F) for c in CASES[-3:]]
-    assert tiled == [(True, False), (False, True), (True, True)]
+    tiled = [(conv2d_numba._takes_tiles(c[1][1] * c[1][2] * c[1][3], c[1][0]),
+              conv2d_numba._takes_tiles(c[1][0] * c[1][2] * c[1][3], c[1][1]))
+             for c in CASES[-5:]]
+    assert tiled == [(True, False), (True, False), (True, False), (False, True), (True, True)]
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -340,6 +340,25 @@ def test_layer_norm_forward_and_backward(dtype, with_affine, kernel_rng):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("with_affine", [True, False])
+def test_batch_norm_forward_and_backward(dtype, with_affine, kernel_rng):
+    x = random_array(kernel_rng, (3, 5, 4), dtype) + dtype(2)   # 5 channels, a few values each
+    g = random_array(kernel_rng, x.shape, dtype)
+    w, b = ((random_array(kernel_rng, (5,), dtype) if with_affine else None) for _ in range(2))
+    outs = [to_host(a) for a in K.batch_norm(*(None if a is None else to_device(a)
+                                                 for a in (x, w, b)), impl="cuda")]
+    refs = K.batch_norm(x, w, b, impl="numpy")
+    for out, ref in zip(outs, refs):
+        assert out.dtype == dtype
+        assert_close(out, ref)
+    rstd = (1.0 / np.sqrt(refs[2].astype(np.float64) + 1e-5)).astype(dtype)
+    grads = K.batch_norm_backward(*(None if a is None else to_device(a)
+                                    for a in (g, x, rstd, w)), impl="cuda")
+    for out, ref in zip(grads, K.batch_norm_backward(g, x, rstd, w, impl="numpy")):
+        assert_close(to_host(out), ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("amsgrad", [False, True])
 def test_adam_step(dtype, amsgrad, kernel_rng):
     """In place on device arrays, one of them a transposed view (updated through a copy that

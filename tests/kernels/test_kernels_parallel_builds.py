@@ -26,6 +26,9 @@ def calls(rng):
     gy = random_array(rng, x.shape, np.float64)
     img, w = random_array(rng, (3, 4, 9, 7), np.float64), random_array(rng, (5, 4, 3, 3), np.float64)
     conv_gy = random_array(rng, (3, 5, 9, 7), np.float64)
+    w_tiled = random_array(rng, (18, 4, 3, 3), np.float64)     # register tiles (conv2d_numba)
+    channel_w, channel_b = random_array(rng, (9,), np.float64), random_array(rng, (9,), np.float64)
+    rstd = 1.0 / np.sqrt(x.var(axis=(0, 2)) + 1e-5)
     pooled, idx = K.max_pool2d(img, 3, 2, 1, impl="numpy")
     return [
         ("matmul", lambda impl: K.matmul(a, b, impl=impl)),
@@ -38,6 +41,10 @@ def calls(rng):
          lambda impl: K.conv2d_backward_input(conv_gy, w, img.shape, 1, 1, impl=impl)),
         ("conv2d_backward_weight",
          lambda impl: K.conv2d_backward_weight(img, conv_gy, w.shape, 1, 1, impl=impl)),
+        ("conv2d on tiles", lambda impl: K.conv2d(img, w_tiled, 1, 1, impl=impl)),
+        ("batch_norm", lambda impl: K.batch_norm(x, channel_w, channel_b, impl=impl)[0]),
+        ("batch_norm_backward",
+         lambda impl: K.batch_norm_backward(gy, x, rstd, channel_w, impl=impl)[0]),
         ("max_pool2d", lambda impl: K.max_pool2d(img, 3, 2, 1, impl=impl)[0]),
         ("max_pool2d_indices", lambda impl: K.max_pool2d(img, 3, 2, 1, impl=impl)[1]),
         ("max_pool2d_backward",

@@ -197,3 +197,20 @@ def test_conv2d_on_register_tiles_gradcheck_and_gradgradcheck(monkeypatch):
     with mg.kernels.use("numba"):
         module_gradcheck(module, x)
         module_gradgradcheck(module, x)
+
+
+def test_conv2d_bias_is_part_of_the_conv_op():
+    """The bias is added inside the Conv2d op (one graph node with x, w and bias as its
+    inputs), and its gradient, gy summed over N, H, W, and the second derivatives through it
+    are right."""
+    rng = np.random.default_rng(5)
+    x, w, b = leaf(rng, 2, 3, 5, 4), leaf(rng, 5, 3, 3, 2), leaf(rng, 5)
+    y = mg.nn.functional.conv2d(x, w, b, padding=1)
+    assert y.grad_fn.name == "Conv2d"
+    assert [node.variable for node, _ in y.grad_fn.next_functions[:3]] == [x, w, b]
+
+    def conv(x, w, b):
+        return mg.nn.functional.conv2d(x, w, b, stride=(1, 2), padding=1)
+
+    assert mg.autograd.gradcheck(conv, (x, w, b))
+    assert mg.autograd.gradgradcheck(conv, (x, w, b))
