@@ -114,19 +114,21 @@ class Context:
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
         out = []
         for s in self._saved:
-            if s.version_box is not None and s.version_box[0] != s.version:
+            box = s.version_box
+            if box is not None and box[0] != s.version:
                 raise RuntimeError(
                     f"{self.name}: a tensor it saved for backward (shape "
                     f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.array))}) was "
                     f"modified in place after it was saved (version {s.version} -> "
-                    f"{s.version_box[0]}), so its gradient would be wrong. Use an out-of-place "
+                    f"{box[0]}), so its gradient would be wrong. Use an out-of-place "
                     "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
                 )
-            if s.kind == "input":
+            kind = s.kind
+            if kind == "input":
                 out.append(s.value)
-            elif s.kind == "output":
-                t = Tensor._make(s.value, requires_grad=True, grad_fn=self, output_nr=s.index)
-                t._version = s.version_box
+            elif kind == "output":
+                t = Tensor._make(s.value, True, self, s.index)
+                t._version = box
                 out.append(t)
             elif hasattr(s.value, "shape"):
                 out.append(Tensor._make(s.value))
@@ -164,15 +166,27 @@ class Context:
             if k in d:
                 kept[k] = d[k]
         self.__dict__ = kept
-
-    def __getattr__(self, item):
-        # only called when an attribute is missing: after release() that is the usual cause
-        if self._freed:            # a class default, so reading it never lands back here
-            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
-        raise AttributeError(f"{self.name} context has no attribute {item!r}")
+        if type(self) is Context:
+            self.__class__ = _ReleasedContext
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+def _missing_attribute(ctx, item):
+    # only called when an attribute is missing: after release() that is the usual cause
+    if ctx._freed:            # a class default, so reading it never lands back here
+        raise RuntimeError(_FREED_MESSAGE.format(op=ctx.name))
+    raise AttributeError(f"{ctx.name} context has no attribute {item!r}")
+
+
+class _ReleasedContext(Context):
+    """What a ``Context`` becomes once released: reading anything forward stored on it raises
+    the error that says why it is gone. (``Context`` itself has no ``__getattr__``: a class
+    with one makes every attribute read several times slower, and an op's node is read a
+    dozen times between its forward and its backward.)"""
+
+    __getattr__ = _missing_attribute
 
 
 class AccumulateGrad:
@@ -404,6 +418,8 @@ class FunctionCtx(Context):
 
     _dirty = ()
     _output_positions = None    # (positions, count) when forward returned non-Tensors too
+
+    __getattr__ = _missing_attribute     # a missing attribute is named with the class
 
     def save_for_backward(self, *tensors):
         """Keep these Tensors (inputs, outputs, others) or None for backward."""

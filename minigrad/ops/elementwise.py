@@ -54,6 +54,9 @@ def _as_operands(op: str, a, b):
 
 
 def _with_scalar(op, t: Tensor, scalar):
+    kind, scalar_type = t.array.dtype.kind, type(scalar)
+    if (scalar_type is float and kind in "fc") or (scalar_type is int and kind in "iufc"):
+        return t      # the usual case: a Python number that cannot change the tensor's dtype
     if isinstance(scalar, np.ndarray) and scalar.ndim > 0:
         raise TypeError(f"{op}: mixing a Tensor with a NumPy array of shape {scalar.shape}; "
                         "wrap it with mg.tensor(...) first")
