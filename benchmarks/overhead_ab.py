@@ -1,36 +1,39 @@
-"""Per-op overhead of two versions of minigrad, A/B, in alternating processes.
+"""Per-op overhead of two versions of minigrad, A/B, interleaved in one process.
 
-    python benchmarks/overhead_ab.py SRC_A SRC_B [--rounds 7]
+    python benchmarks/overhead_ab.py SRC_A SRC_B [--rounds 15]
 
-Each ``SRC`` is a folder holding a ``minigrad`` package (a checkout, or
-``git archive <commit> minigrad | tar -x -C SRC``). Every round runs one fresh process per
-version, A then B then the next round B then A, so a change in the machine's load hits both.
-A process times the chains of ``overhead.py`` (200 ops on 4x4 tensors, then one backward)
-and two small training steps (an MLP and an LSTM cell, forward + backward + Adam), and reports
-per-op (per-step) wall and CPU microseconds, the fastest of 7 samples (on a shared machine
-the minimum is the sample least disturbed by other processes). The table is the median over
-rounds of those and the ratio B / A. Nothing is written to ``benchmarks/results``.
+Each ``SRC`` is a folder holding a ``minigrad`` package, with its ``kernels`` inside as
+``minigrad/kernels`` or taken from this checkout (e.g. ``git archive <commit> minigrad | tar -x
+-C SRC``). Both are copied under new names (``minigrad_ab0``, ``minigrad_ab1``) and imported
+side by side, so every case runs A, B, B, A, ... in one process: a change in the machine's load
+hits both versions alike (on a shared machine, separate processes differ more from each other
+than the versions do). Each case is the chains of ``overhead.py`` (200 ops on 4x4 tensors,
+then one backward), 200 multiplications under ``no_grad``, and two small training steps (an
+MLP and an LSTM cell, forward + backward + Adam). A sample is the wall and CPU microseconds
+per op (per step for the training steps); each round keeps the fastest of 3 samples per
+version, and the table gives the median over rounds and the ratio B / A of the medians.
+Nothing is written to ``benchmarks/results``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
+import re
+import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 CHAIN = 200
 
 
-def _worker():
-    """Runs in the child: time each case, print one JSON line."""
+def _cases(mg):
+    """name -> (step, ops per step) for the minigrad module ``mg``."""
     import numpy as np
-
-    import minigrad as mg
 
     rng = np.random.default_rng(0)
     a = mg.tensor(rng.uniform(0.5, 1.5, (4, 4)).astype(np.float32))
@@ -87,53 +90,68 @@ def _worker():
     cases["mul, no_grad"] = (no_grad_step, CHAIN)
     cases["mlp step"] = (mlp_step, 1)
     cases["lstm step (10)"] = (lstm_step, 1)
-    out = {}
-    for name, (fn, per) in cases.items():
-        for _ in range(3):
-            fn()
-        walls, cpus = [], []
-        for _ in range(7):
-            n = 5 if per > 1 else 50
-            w0, c0 = time.perf_counter(), time.process_time()
-            for _ in range(n):
-                fn()
-            walls.append((time.perf_counter() - w0) / n / per * 1e6)
-            cpus.append((time.process_time() - c0) / n / per * 1e6)
-        out[name] = (min(walls), min(cpus))      # the least disturbed sample of each
-    print(json.dumps(out))
+    return cases
 
 
-def _run(src):
-    env = dict(os.environ, PYTHONPATH=os.path.abspath(src),
-               MINIGRAD_CACHE_DIR=tempfile.mkdtemp(prefix="minigrad-ab-cache-"))
-    proc = subprocess.run([sys.executable, __file__, "--worker"], env=env, cwd=src,
-                          capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def _import_as(src, name, into):
+    """Copy ``src/minigrad`` to ``into/name`` (with this checkout's kernels if it has none)
+    and import it under that name."""
+    target = Path(into) / name
+    shutil.copytree(Path(src) / "minigrad", target,
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    if not (target / "kernels").exists():
+        shutil.copytree(Path(__file__).resolve().parent.parent / "kernels", target / "kernels",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+    for py in target.rglob("*.py"):             # the few absolute imports of the package
+        text = py.read_text()
+        renamed = re.sub(r"^(\s*)(import|from) minigrad\b", rf"\1\2 {name}", text,
+                         flags=re.MULTILINE)
+        if renamed != text:
+            py.write_text(renamed)
+    return importlib.import_module(name)
+
+
+def _sample(fn, per):
+    n = 5 if per > 1 else 50
+    w0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        fn()
+    return (time.perf_counter() - w0) / n / per * 1e6, (time.process_time() - c0) / n / per * 1e6
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("src", nargs="*")
-    p.add_argument("--rounds", type=int, default=5)
-    p.add_argument("--worker", action="store_true")
+    p.add_argument("src", nargs=2)
+    p.add_argument("--rounds", type=int, default=15)
     args = p.parse_args()
-    if args.worker:
-        return _worker()
-    a, b = args.src
-    results = {a: [], b: []}
+    os.environ.setdefault("MINIGRAD_CACHE_DIR", tempfile.mkdtemp(prefix="minigrad-ab-cache-"))
+    into = tempfile.mkdtemp(prefix="minigrad-ab-")
+    sys.path.insert(0, into)
+    versions = [_import_as(src, f"minigrad_ab{i}", into) for i, src in enumerate(args.src)]
+    cases = [_cases(mg) for mg in versions]
+    names = list(cases[0])
+    samples = {(v, name): [] for v in (0, 1) for name in names}
+    for name in names:
+        for v in (0, 1):
+            for _ in range(3):              # warm-up: compilation, caches, autotuning
+                cases[v][name][0]()
     for r in range(args.rounds):
-        for src in ((a, b) if r % 2 == 0 else (b, a)):
-            results[src].append(_run(src))
-    names = list(results[a][0])
-    print(f"A = {a}, B = {b}, median of {args.rounds} rounds (µs per op, per step for the "
-          "training steps)\n")
+        for name in names:
+            for v in ((0, 1) if r % 2 == 0 else (1, 0)):
+                fn, per = cases[v][name]
+                best = min((_sample(fn, per) for _ in range(3)), key=lambda s: s[1])
+                samples[(v, name)].append(best)
+    a, b = args.src
+    print(f"A = {a}, B = {b}: median over {args.rounds} interleaved rounds of the fastest of "
+          "3 samples (µs per op; per step for the training steps)\n")
     print("| case | A wall µs | B wall µs | B/A wall | A CPU µs | B CPU µs | B/A CPU |\n"
           "|---|---|---|---|---|---|---|")
     for name in names:
-        med = {s: [statistics.median(run[name][k] for run in results[s]) for k in (0, 1)]
-               for s in (a, b)}
-        print(f"| {name} | {med[a][0]:.1f} | {med[b][0]:.1f} | {med[b][0] / med[a][0]:.2f} | "
-              f"{med[a][1]:.1f} | {med[b][1]:.1f} | {med[b][1] / med[a][1]:.2f} |")
+        med = [[statistics.median(s[k] for s in samples[(v, name)]) for k in (0, 1)]
+               for v in (0, 1)]
+        print(f"| {name} | {med[0][0]:.1f} | {med[1][0]:.1f} | {med[1][0] / med[0][0]:.2f} | "
+              f"{med[0][1]:.1f} | {med[1][1]:.1f} | {med[1][1] / med[0][1]:.2f} |")
+    shutil.rmtree(into, ignore_errors=True)
 
 
 if __name__ == "__main__":
