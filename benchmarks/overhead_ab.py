@@ -2,9 +2,9 @@
 
     python benchmarks/overhead_ab.py SRC_A SRC_B [--rounds 15]
 
-Each ``SRC`` is a folder holding a ``minigrad`` package, with its ``kernels`` inside as
-``minigrad/kernels`` or taken from this checkout (e.g. ``git archive <commit> minigrad | tar -x
--C SRC``). Both are copied under new names (``minigrad_ab0``, ``minigrad_ab1``) and imported
+Each ``SRC`` is a folder holding a ``minigrad`` package (e.g. ``git archive <commit> minigrad |
+tar -x -C SRC``), with a ``kernels`` folder inside the package to time other kernels than this
+checkout's (which are used otherwise). Both are copied under new names (``minigrad_ab0``, ``minigrad_ab1``) and imported
 side by side, so every case runs A, B, B, A, ... in one process: a change in the machine's load
 hits both versions alike (on a shared machine, separate processes differ more from each other
 than the versions do). Each case is the chains of ``overhead.py`` (200 ops on 4x4 tensors,
