@@ -79,6 +79,11 @@ def device_of(op: str, *arrays) -> str:
     Anything else (lists, a mix of devices) is an error naming the op: kernels never copy
     between devices behind the caller's back.
     """
+    for a in arrays:
+        if type(a) is not np.ndarray:
+            break
+    else:
+        return "cpu"            # the usual case: plain NumPy arrays (or none at all)
     kinds = set()
     for a in arrays:
         if is_cupy_array(a):

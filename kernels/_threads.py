@@ -40,11 +40,18 @@ from ._cpu_load import monitor as _load
 # 131k, 2x2 max-pool 184 vs 236 us at 125k.)
 SMALL_WORK = 1 << 13
 
-_state = threading.local()
+class _State(threading.local):
+    """Each thread's flag; the class attribute is every thread's starting value (a read of a
+    missing attribute with a default would raise and catch an AttributeError on every call)."""
+
+    serial = False
+
+
+_state = _State()
 
 
 def serial_requested() -> bool:
-    return getattr(_state, "serial", False)
+    return _state.serial
 
 
 def build_for(work: int) -> str:

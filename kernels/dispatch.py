@@ -95,12 +95,18 @@ def default_impl(op: str, device: str = "cpu") -> str:
 # Forcing an implementation: use(...) blocks (a per-thread stack) and the environment variable
 # ---------------------------------------------------------------------------------------------
 
-_forced = threading.local()
+class _Forced(threading.local):
+    """Each thread's stack of ``use`` blocks, made when the thread first reads it (a
+    ``threading.local`` subclass runs ``__init__`` once per thread)."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_forced = _Forced()
 
 
 def _stack() -> list:
-    if not hasattr(_forced, "stack"):
-        _forced.stack = []
     return _forced.stack
 
 

@@ -36,6 +36,34 @@ def test_second_backward_through_freed_graph_raises():
         y.backward()
 
 
+def test_what_forward_stored_on_a_node_is_gone_after_backward_frees_it():
+    x = mg.randn(3, 5, requires_grad=True)
+    y = x * mg.randn(5)
+    node = y.grad_fn
+    assert node.a_shape == (3, 5)           # Mul's forward stores the shapes on its node
+    y.sum().backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time.*Mul"):
+        _ = node.a_shape
+    with pytest.raises(RuntimeError, match="backward through the graph a second time.*Mul"):
+        _ = node.saved_tensors
+    assert node.next_edges[0] == (x, -1)    # the graph's structure stays
+
+
+def test_a_custom_function_names_itself_for_a_missing_ctx_attribute():
+    class Forgets(mg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.scale
+
+    y = Forgets.apply(mg.randn(3, requires_grad=True))
+    with pytest.raises(AttributeError, match="Forgets context has no attribute 'scale'"):
+        y.sum().backward()
+
+
 def test_retain_graph_allows_a_second_backward():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     y = (x * x).sum()

@@ -238,23 +238,25 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node, None) or [None] * node.n_outputs
-            runs = not capture or needed.get(node, False)
-            if capture and not runs and not any((id(node), nr) in targets_pair
-                                                for nr in range(node.n_outputs)):
-                _release_edges(node, deps, ready)   # off every path: PyTorch skips its hooks
-                continue
-            if capture and runs:
-                capture_outputs(node, grads)
-            if node._hooks:
-                for nr, hooks in node._hooks.items():
-                    if grads[nr] is not None and hooks:
-                        grads[nr] = _apply_hooks(hooks, grads[nr])
-            if capture and not runs:
-                capture_outputs(node, grads)
-            if not runs:
-                _release_edges(node, deps, ready)
-                continue
+            if capture:
+                runs = needed.get(node, False)
+                if not runs and not any((id(node), nr) in targets_pair
+                                        for nr in range(node.n_outputs)):
+                    _release_edges(node, deps, ready)   # off every path: PyTorch skips its hooks
+                    continue
+                if runs:
+                    capture_outputs(node, grads)
+                if node._hooks:
+                    _apply_node_hooks(node, grads)
+                if not runs:
+                    capture_outputs(node, grads)
+                    _release_edges(node, deps, ready)
+                    continue
+            elif node._hooks:
+                _apply_node_hooks(node, grads)
             input_grads = _call_backward(node, grads)
+            # hand each gradient on, and count the edge as done: a node whose last edge this
+            # was is ready (its buffer is complete); one loop over the edges does both
             for edge, g in zip(node.next_edges, input_grads):
                 if edge is None:
                     continue
@@ -262,16 +264,19 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 if nr < 0:
                     if g is not None or id(target) in hooked_leaves:
                         to_leaf(target, g)
-                elif g is None:
                     continue
-                else:
+                if g is not None:
                     buf = buffers.get(target)
                     if buf is None:
                         buf = buffers[target] = [None] * target.n_outputs
-                    _accumulate(buf, nr, g, create_graph)
+                    old = buf[nr]
+                    buf[nr] = g if old is None else _add(old, g, create_graph)
+                left = deps[target] - 1
+                deps[target] = left
+                if left == 0:
+                    ready.append(target)
             if not retain_graph:
                 node.release()
-            _release_edges(node, deps, ready)
 
     if not capture:
         return None
@@ -283,6 +288,13 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False,
                 "for it instead."
             )
     return tuple(results)
+
+
+def _apply_node_hooks(node, grads):
+    """Run the ``register_hook`` hooks of a node's outputs on their summed gradients."""
+    for nr, hooks in node._hooks.items():
+        if grads[nr] is not None and hooks:
+            grads[nr] = _apply_hooks(hooks, grads[nr])
 
 
 def _release_edges(node, deps, ready):
@@ -299,34 +311,29 @@ def _call_backward(node, grads):
     """Run one node's backward and check what it returned (shapes, dtypes, count)."""
     if node._freed:
         raise RuntimeError(_FREED_MESSAGE.format(op=node.name))
-    filled = []
-    for g, (shape, dtype) in zip(grads, node.output_meta):
-        if g is None:  # an output that was not used: its gradient is zero
-            if not node.materialize_grads:     # a Function that asked for None instead
-                filled.append(None)
-                continue
-            from ..backend import array_module
-            xp = array_module(*[x.array for x in grads if x is not None])
-            g = Tensor._make(xp.zeros(shape, dtype=dtype))
-        filled.append(g)
+    for g in grads:
+        if g is None:       # an output that was not used: its gradient is zero
+            grads = _zeros_for_unused(node, grads)
+            break
     if STATE.anomaly:
         STATE.backward_node = node
         try:
-            result = node.fn.backward(node, *filled)
+            result = node.fn.backward(node, *grads)
         finally:
             STATE.backward_node = None
     else:
-        result = node.fn.backward(node, *filled)
+        result = node.fn.backward(node, *grads)
     if not isinstance(result, tuple):
         result = (result,)
-    n_in = len(node.next_edges)
-    if len(result) != n_in:
+    edges = node.next_edges
+    if len(result) != len(edges):
         raise RuntimeError(
             f"{node.name}.backward returned {len(result)} gradient(s), but forward took "
-            f"{n_in} argument(s): return one gradient (or None) per forward argument."
+            f"{len(edges)} argument(s): return one gradient (or None) per forward argument."
         )
+    anomaly = STATE.anomaly
     checked = []
-    for i, (g, edge) in enumerate(zip(result, node.next_edges)):
+    for i, (g, edge) in enumerate(zip(result, edges)):
         if edge is None or g is None:
             checked.append(None)
             continue
@@ -335,7 +342,11 @@ def _call_backward(node, grads):
                     if hasattr(g, "shape") else "")
             raise TypeError(f"{node.name}.backward must return Tensors or None, got "
                             f"{type(g).__name__} for input {i}{hint}")
-        want_shape, want_dtype = _input_meta(edge)
+        target, nr = edge           # the input's shape and dtype: a leaf's, or a node output's
+        if nr < 0:
+            want_shape, want_dtype = target.array.shape, target.array.dtype
+        else:
+            want_shape, want_dtype = target.output_meta[nr]
         data = g.array                   # compare raw shapes and dtypes: this runs for every edge
         if data.shape != want_shape:
             raise RuntimeError(
@@ -345,16 +356,25 @@ def _call_backward(node, grads):
             )
         if data.dtype != want_dtype:
             g = g.to(want_dtype)
-        if STATE.anomaly:
+        if anomaly:
             _check_finite(node.name, "backward gradient for input", [None] * i + [g.array],
                           trace=node._trace)
         checked.append(g)
     return checked
 
 
-def _input_meta(edge):
-    """(shape tuple, NumPy dtype) of the input an edge leads to: a leaf or a node's output."""
-    target, nr = edge
-    if nr < 0:
-        return target.array.shape, target.array.dtype
-    return target.output_meta[nr]
+def _zeros_for_unused(node, grads):
+    """``grads`` with zeros (or None, for a Function that asked for it with
+    ``set_materialize_grads(False)``) for the outputs that received no gradient."""
+    filled = []
+    for g, (shape, dtype) in zip(grads, node.output_meta):
+        if g is None:
+            if not node.materialize_grads:
+                filled.append(None)
+                continue
+            from ..backend import array_module
+            xp = array_module(*[x.array for x in grads if x is not None])
+            g = Tensor._make(xp.zeros(shape, dtype=dtype))
+        filled.append(g)
+    return filled
+

@@ -45,6 +45,8 @@ from ..backend import array_module
 from ..tensor import Tensor  # tensor.py needs only grad_mode from this package, so no cycle
 from .grad_mode import STATE, no_grad
 
+_new_object = object.__new__
+
 _FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or to use saved values after they "
     "have been freed). The first backward freed what {op}'s backward needed, to save memory. "
@@ -68,6 +70,10 @@ class _Saved:
         self.kind, self.value, self.index = kind, value, index
         self.version_box = version_box
         self.version = version_box[0] if version_box is not None else 0
+
+
+# what a released node keeps: the graph's structure (the engine walks it) and the hooks
+_GRAPH_FIELDS = ("fn", "needs_input_grad", "next_edges", "n_outputs", "output_meta", "_hooks")
 
 
 class Context:
@@ -110,19 +116,21 @@ class Context:
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
         out = []
         for s in self._saved:
-            if s.version_box is not None and s.version_box[0] != s.version:
+            box = s.version_box
+            if box is not None and box[0] != s.version:
                 raise RuntimeError(
                     f"{self.name}: a tensor it saved for backward (shape "
                     f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.array))}) was "
                     f"modified in place after it was saved (version {s.version} -> "
-                    f"{s.version_box[0]}), so its gradient would be wrong. Use an out-of-place "
+                    f"{box[0]}), so its gradient would be wrong. Use an out-of-place "
                     "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
                 )
-            if s.kind == "input":
+            kind = s.kind
+            if kind == "input":
                 out.append(s.value)
-            elif s.kind == "output":
-                t = Tensor._make(s.value, requires_grad=True, grad_fn=self, output_nr=s.index)
-                t._version = s.version_box
+            elif kind == "output":
+                t = Tensor._make(s.value, True, self, s.index)
+                t._version = box
                 out.append(t)
             elif hasattr(s.value, "shape"):
                 out.append(Tensor._make(s.value))
@@ -152,23 +160,35 @@ class Context:
     # -- engine bookkeeping -------------------------------------------------------------------
     def release(self):
         """Drop everything forward stored: the graph above this node is no longer usable.
-        (A node keeps what forward stored in its instance ``__dict__``; clearing that dict,
-        keeping the graph's own fields, drops all of it at once.)"""
+        (A node keeps what forward stored in its instance ``__dict__``; replacing that dict
+        by one holding only the graph's own fields drops all of it at once.)"""
         d = self.__dict__
-        keep = {k: d[k] for k in ("fn", "needs_input_grad", "next_edges", "n_outputs",
-                                  "output_meta", "_hooks") if k in d}
-        d.clear()
-        d.update(keep)
-        d["_freed"] = True
-
-    def __getattr__(self, item):
-        # only called when an attribute is missing: after release() that is the usual cause
-        if self._freed:            # a class default, so reading it never lands back here
-            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
-        raise AttributeError(f"{self.name} context has no attribute {item!r}")
+        kept = {"_freed": True}
+        for k in _GRAPH_FIELDS:
+            if k in d:
+                kept[k] = d[k]
+        self.__dict__ = kept
+        if type(self) is Context:
+            self.__class__ = _ReleasedContext
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+def _missing_attribute(ctx, item):
+    # only called when an attribute is missing: after release() that is the usual cause
+    if ctx._freed:            # a class default, so reading it never lands back here
+        raise RuntimeError(_FREED_MESSAGE.format(op=ctx.name))
+    raise AttributeError(f"{ctx.name} context has no attribute {item!r}")
+
+
+class _ReleasedContext(Context):
+    """What a ``Context`` becomes once released: reading anything forward stored on it raises
+    the error that says why it is gone. (``Context`` itself has no ``__getattr__``: a class
+    with one makes every attribute read several times slower, and an op's node is read a
+    dozen times between its forward and its backward.)"""
+
+    __getattr__ = _missing_attribute
 
 
 class AccumulateGrad:
@@ -206,6 +226,10 @@ class ArrayFunction:
 
     @classmethod
     def apply(cls, *args, **kwargs):
+        # Every op of every model passes through here, forward and backward (a backward is
+        # written with ops), so this is written for speed: one pass over the arguments, no
+        # per-call lists beyond the ones the node keeps, the one-output case separate.
+
         # 1. unwrap: Tensors become their arrays, everything else passes through
         arrays = []
         needs = []
@@ -215,53 +239,88 @@ class ArrayFunction:
             if isinstance(a, Tensor):
                 d = a.array
                 arrays.append(d)
-                needs.append(a.requires_grad)
-                any_needs = any_needs or a.requires_grad
+                r = a.requires_grad
+                needs.append(r)
+                if r:
+                    any_needs = True
                 t = type(d)
-                if array_type is None:
-                    array_type = t
-                elif t is not array_type:
-                    array_type = _check_same_device(cls, args, array_type, t)
+                if t is not array_type:
+                    if array_type is None:
+                        array_type = t
+                    else:
+                        array_type = _check_same_device(cls, args, array_type, t)
             else:
                 arrays.append(a)
                 needs.append(False)
 
-        # 2. forward on raw arrays
-        ctx = Context(cls, tuple(needs))
+        # 2. forward on raw arrays (the node made without calling Context.__init__: the same
+        #    two fields, set directly, cost less than the call)
+        ctx = _new_object(Context)
+        ctx.fn = cls
+        ctx.needs_input_grad = tuple(needs)
         raw = cls.forward(ctx, *arrays, **kwargs)
-        single = type(raw) is not tuple
-        outs = (raw,) if single else raw
-        if isinstance(raw, Tensor) or (not single and any(isinstance(o, Tensor) for o in outs)):
-            _raise_tensor_from_forward(cls)
-        if isinstance(raw, np.generic) or (not single and any(
-                isinstance(o, np.generic) for o in outs)):
-            outs = _scalars_to_arrays(ctx, outs)
-        if STATE.anomaly:
-            _check_finite(cls.__name__, "forward output", outs, backward_of=STATE.backward_node)
+        if type(raw) is tuple:
+            single = False
+            outs = raw
+            if any(isinstance(o, Tensor) for o in outs):
+                _raise_tensor_from_forward(cls)
+            if any(isinstance(o, np.generic) for o in outs):
+                outs = _scalars_to_arrays(ctx, outs)
+        else:
+            single = True
+            outs = (raw,)
+            if type(raw) is not np.ndarray:      # the usual answer, checked at once
+                if isinstance(raw, Tensor):
+                    _raise_tensor_from_forward(cls)
+                if isinstance(raw, np.generic):
+                    outs = _scalars_to_arrays(ctx, outs)
+        state = STATE
+        if state.anomaly:
+            _check_finite(cls.__name__, "forward output", outs, backward_of=state.backward_node)
 
         # 3. no graph needed (nothing requires grad, or grad mode is off): plain Tensors
-        if not (any_needs and STATE.enabled):
+        if not (any_needs and state.enabled):
+            if single:
+                out = outs[0]
+                plain = Tensor._make(out)
+                if getattr(out, "base", None) is not None:
+                    _share_versions_of_views((plain,), outs, args, arrays)
+                return plain
             plain = [Tensor._make(o) for o in outs]
             _share_versions_of_views(plain, outs, args, arrays)
-            return plain[0] if single else tuple(plain)
+            return tuple(plain)
 
         # 4. record the node: where gradients go, what backward needs
-        ctx.n_outputs = len(outs)
-        ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
-        ctx.next_edges = tuple([_edge(a) if n else None for a, n in zip(args, needs)])
-        if STATE.anomaly:
+        if single:
+            out = outs[0]
+            ctx.output_meta = ((out.shape, out.dtype),)     # n_outputs: the class default, 1
+        else:
+            ctx.n_outputs = len(outs)
+            ctx.output_meta = tuple([(o.shape, o.dtype) for o in outs])
+        edges = []
+        for a, n in zip(args, needs):
+            if not n:
+                edges.append(None)
+            elif a.grad_fn is not None:         # made by an op: (its node, which output)
+                edges.append((a.grad_fn, a._output_nr))
+            else:                               # a leaf: (the leaf, -1)
+                edges.append((a, -1))
+        ctx.next_edges = tuple(edges)
+        if state.anomaly:
             ctx._trace = "".join(traceback.format_stack()[:-2])
         non_diff = ctx._non_diff
-        result = []
-        for i, o in enumerate(outs):
-            diff = not non_diff or not any(o is nd for nd in non_diff)
-            result.append(Tensor._make(o, diff, ctx if diff else None, i))
+        if single and not non_diff:
+            result = (Tensor._make(out, True, ctx, 0),)
+        else:
+            result = []
+            for i, o in enumerate(outs):
+                diff = not non_diff or not any(o is nd for nd in non_diff)
+                result.append(Tensor._make(o, diff, ctx if diff else None, i))
         _share_versions_of_views(result, outs, args, arrays)
         if ctx._to_save:
-            boxes = [t._version for t in result]
-            ctx._saved = tuple([_resolve_saved(x, arrays, args, outs, boxes)
+            ctx._saved = tuple([_resolve_saved(x, arrays, args, outs, result)
                                 for x in ctx._to_save])
-            ctx._to_save = ()
+            del ctx._to_save            # back to the class default, ()
         return result[0] if single else tuple(result)
 
 
@@ -308,13 +367,15 @@ def _edge(tensor):
     return (tensor, -1)
 
 
-def _resolve_saved(x, arrays, args, outs, version_boxes):
+def _resolve_saved(x, arrays, args, outs, results):
+    """What ``x`` (an array forward saved) is: one of the inputs' arrays, one of the outputs
+    (``results`` are their Tensors, whose version counters it records), or a constant."""
     for i, a in enumerate(arrays):
         if x is a and isinstance(args[i], Tensor):
             return _Saved("input", args[i]._alias(), version_box=args[i]._version)
     for j, o in enumerate(outs):
         if x is o:
-            return _Saved("output", o, index=j, version_box=version_boxes[j])
+            return _Saved("output", o, index=j, version_box=results[j]._version)
     return _Saved("const", x)
 
 
@@ -362,6 +423,8 @@ class FunctionCtx(Context):
 
     _dirty = ()
     _output_positions = None    # (positions, count) when forward returned non-Tensors too
+
+    __getattr__ = _missing_attribute     # a missing attribute is named with the class
 
     def save_for_backward(self, *tensors):
         """Keep these Tensors (inputs, outputs, others) or None for backward."""

@@ -17,6 +17,8 @@ import numpy as np
 def as_int(op: str, name: str, value) -> int:
     """``value`` as a Python int; floats (even 2.0), bools and strings are refused, as PyTorch
     refuses them (a float size is almost always a bug: 7 / 2 where 7 // 2 was meant)."""
+    if type(value) is int:          # the usual case, answered at once (a bool is not an int here)
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{op}: {name} must be an int, got a bool ({value})")
     try:
@@ -64,6 +66,8 @@ def normalize_dims(op: str, dim, ndim: int) -> tuple:
     tuple or list is several (each at most once). A 0-d tensor has no axes: ()."""
     if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(ndim))
+    if type(dim) is int and -ndim <= dim < ndim:    # one dim in range: nothing else to check
+        return (dim % ndim,)
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     axes = [normalize_dim(op, d, ndim) for d in dims]
     if len(set(axes)) != len(axes):

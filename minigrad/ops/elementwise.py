@@ -54,6 +54,9 @@ def _as_operands(op: str, a, b):
 
 
 def _with_scalar(op, t: Tensor, scalar):
+    kind, scalar_type = t.array.dtype.kind, type(scalar)
+    if (scalar_type is float and kind in "fc") or (scalar_type is int and kind in "iufc"):
+        return t      # the usual case: a Python number that cannot change the tensor's dtype
     if isinstance(scalar, np.ndarray) and scalar.ndim > 0:
         raise TypeError(f"{op}: mixing a Tensor with a NumPy array of shape {scalar.shape}; "
                         "wrap it with mg.tensor(...) first")
@@ -66,6 +69,8 @@ def _with_scalar(op, t: Tensor, scalar):
 
 def _shape(x):
     """Shape of an array, () for a Python scalar (faster than np.shape on arrays)."""
+    if type(x) is np.ndarray:       # the usual case (hasattr would build the shape twice)
+        return x.shape
     return x.shape if hasattr(x, "shape") else ()
 
 
@@ -533,7 +538,7 @@ def add(a, b, alpha=1):
 
 
 def _is_bool(x) -> bool:
-    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x.dtype == np.bool_)
+    return isinstance(x, (bool, np.bool_)) or (isinstance(x, Tensor) and x.array.dtype.kind == "b")
 
 
 def sub(a, b, alpha=1):
@@ -570,7 +575,7 @@ def div(a, b, rounding_mode=None):
 
 
 def neg(x):
-    if _tensor_input("neg", x).dtype == np.bool_:
+    if _tensor_input("neg", x).array.dtype.kind == "b":
         raise RuntimeError("neg: negation, the `-` operator, on a bool tensor is not "
                            "supported; to invert a mask use the `~` operator or logical_not()")
     return Neg.apply(x)
@@ -657,7 +662,7 @@ def sigmoid(x):
 
 
 def relu(x):
-    if _tensor_input("relu", x).dtype == np.bool_:
+    if _tensor_input("relu", x).array.dtype.kind == "b":
         raise RuntimeError("relu: Boolean inputs not supported for relu")
     return Relu.apply(x)
 

@@ -74,17 +74,19 @@ def expand(x: Tensor, *sizes) -> Tensor:
     if builtins.any(s < -1 for s in sizes):
         raise RuntimeError(f"expand: sizes must be >= 0, or -1 to keep a dimension's size; "
                            f"got {sizes}")
-    lead = len(sizes) - x.ndim
+    x_shape = x.array.shape
+    lead = len(sizes) - len(x_shape)
     if lead < 0:
         raise RuntimeError(f"expand: the number of sizes ({len(sizes)}) must be at least the "
-                           f"number of dimensions of the tensor {tuple(x.shape)}")
-    shape = tuple(x.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-    for i, s in enumerate(x.shape):
+                           f"number of dimensions of the tensor {x_shape}")
+    shape = sizes if -1 not in sizes else tuple(
+        x_shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+    for i, s in enumerate(x_shape):
         if s != 1 and s != shape[lead + i]:
             raise RuntimeError(f"expand: the size {s} of dimension {i} of tensor "
-                               f"{tuple(x.shape)} must be 1 to expand it to {shape[lead + i]} "
+                               f"{x_shape} must be 1 to expand it to {shape[lead + i]} "
                                f"(target shape {shape})")
-    if shape == tuple(x.shape):
+    if shape == x_shape:
         return x
     return BroadcastTo.apply(x, shape)
 
@@ -134,7 +136,7 @@ def _target_shape(op: str, x: Tensor, shape) -> tuple:
 def reshape(x: Tensor, *shape) -> Tensor:
     """The same elements in a new shape: a view of x's memory when strides allow, else a copy."""
     shape = _target_shape("reshape", x, _sizes(shape, "reshape"))
-    if shape == tuple(x.shape):
+    if shape == x.array.shape:
         return x
     return Reshape.apply(x, shape)
 
@@ -228,7 +230,10 @@ class Permute(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        return permute(g, tuple(np.argsort(ctx.dims))), None
+        inverse = [0] * len(ctx.dims)       # the inverse permutation (np.argsort, in Python:
+        for i, d in enumerate(ctx.dims):    # a few dims, where NumPy's call costs more)
+            inverse[d] = i
+        return permute(g, tuple(inverse)), None
 
 
 def permute(x: Tensor, *dims) -> Tensor:
@@ -246,12 +251,13 @@ def permute(x: Tensor, *dims) -> Tensor:
 
 
 def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor:
-    d0, d1 = normalize_dim("transpose", dim0, x.ndim), normalize_dim("transpose", dim1, x.ndim)
-    if x.ndim == 0:
+    ndim = x.array.ndim
+    d0, d1 = normalize_dim("transpose", dim0, ndim), normalize_dim("transpose", dim1, ndim)
+    if ndim == 0 or d0 == d1:
         return x
-    dims = list(range(x.ndim))
+    dims = list(range(ndim))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return permute(x, dims)
+    return Permute.apply(x, tuple(dims))     # a valid permutation: permute's checks would pass
 
 
 def t(x: Tensor) -> Tensor:

@@ -55,9 +55,9 @@ class Sum(ArrayFunction):
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     if dtype is not None:
         x = x.to(dtype)
-    elif x.dtype.kind in "bu" or (x.dtype.kind == "i" and x.dtype != np.int64):
+    elif x.array.dtype.kind in "biu" and x.array.dtype != np.int64:
         x = x.to(np.int64)  # PyTorch sums bools and small ints as int64
-    return Sum.apply(x, _axes(dim, x.ndim, "sum"), keepdim)
+    return Sum.apply(x, normalize_dims("sum", dim, x.array.ndim), keepdim)
 
 
 def mean(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:
