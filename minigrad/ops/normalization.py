@@ -215,6 +215,18 @@ def _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows):
                               mean.reshape(keep), var.reshape(keep), y.reshape(x.shape))
 
 
+def _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats, gx, gw,
+                            gb):
+    """The gradients a fused backward kernel returned, those ``wanted`` in the inputs' shapes,
+    with what the second derivative needs kept on ``ctx``."""
+    out = [grad.reshape(shape) for grad, shape, want
+           in zip((gx, gw, gb), (x.shape, None if weight is None else weight.shape, bias_shape),
+                  wanted) if want]
+    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
+    ctx.save_for_backward(g, x, weight)
+    return tuple(out)
+
+
 def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
     """``NormalizeBackward.forward`` on the fused row kernel (gw and gb come with gx)."""
 
@@ -222,17 +234,8 @@ def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats
     gx, gw, gb = kernel_calls.layer_norm_backward(
         g.astype(x.dtype, copy=False).reshape(rows), x.reshape(rows), stats.rstd,
         None if weight is None else weight.reshape(rows[1]))
-    want_x, want_w, want_b = wanted
-    out = []
-    if want_x:
-        out.append(gx.reshape(x.shape))
-    if want_w:
-        out.append(gw.reshape(weight.shape))
-    if want_b:
-        out.append(gb.reshape(bias_shape))
-    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
-    ctx.save_for_backward(g, x, weight)
-    return tuple(out)
+    return _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats,
+                                   gx, gw, gb)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -281,17 +284,8 @@ def _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats
     gx, gw, gb = kernel_calls.batch_norm_backward(
         g.astype(x.dtype, copy=False).reshape(channels), x.reshape(channels), stats.rstd,
         None if weight is None else weight.reshape(channels[1]))
-    want_x, want_w, want_b = wanted
-    out = []
-    if want_x:
-        out.append(gx.reshape(x.shape))
-    if want_w:
-        out.append(gw.reshape(weight.shape))
-    if want_b:
-        out.append(gb.reshape(bias_shape))
-    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
-    ctx.save_for_backward(g, x, weight)
-    return tuple(out)
+    return _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats,
+                                   gx, gw, gb)
 
 
 class BatchNormalize(Normalize):
