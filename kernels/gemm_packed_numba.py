@@ -1,5 +1,5 @@
 """The packed GEMM: A and B copied into panels, a tile of C (4 rows by 4 vector registers on
-AVX-512: 4 x 64 float32; 3 registers with AVX2: 4 x 24) held in registers for the whole sum
+AVX-512: 4 x 64 float32; 2 registers with AVX2: 4 x 16) held in registers for the whole sum
 over k.
 
 ``gemm_packed`` multiplies A by a B packed in advance (``pack_rhs``), so a product repeated
