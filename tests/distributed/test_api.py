@@ -97,14 +97,23 @@ def test_launcher_command_and_thread_settings(monkeypatch):
         return subprocess.CompletedProcess(command, 0)
     monkeypatch.setattr(launcher, "find_mpiexec", lambda: "/x/mpiexec")
     monkeypatch.setattr(launcher.subprocess, "run", fake_run)
-    monkeypatch.delenv("NUMBA_NUM_THREADS", raising=False)
+    for name in launcher.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")       # the user's own setting is kept
     assert launcher.main(["--nproc-per-node", "3", "train.py", "--lr", "0.1"]) == 0
     assert seen["command"] == ["/x/mpiexec", "-n", "3", sys.executable, "train.py", "--lr",
                                "0.1"]
-    assert seen["env"]["NUMBA_NUM_THREADS"] == "1"
-    launcher.main(["-n", "2", "--threads", "2", "t.py"])
-    assert seen["command"][:3] == ["/x/mpiexec", "-n", "2"]
-    assert seen["env"]["MINIGRAD_BLAS_THREADS"] == "2"
+    # every pool a rank may load, NumPy's OpenBLAS before minigrad's kernels included
+    for name in ("NUMBA_NUM_THREADS", "MINIGRAD_BLAS_THREADS", "OPENBLAS_NUM_THREADS",
+                 "MKL_NUM_THREADS"):
+        assert seen["env"][name] == "1", name
+    assert seen["env"]["OMP_NUM_THREADS"] == "3"
+    launcher.main(["-n", "2", "--threads", "2", "--bind-to", "core", "t.py"])
+    assert seen["command"] == ["/x/mpiexec", "-n", "2", "-bind-to", "core", sys.executable,
+                               "t.py"]
+    assert {seen["env"][name] for name in launcher.THREAD_VARIABLES} == {"2"}
+    with pytest.raises(SystemExit):
+        launcher.main(["-n", "2", "--threads", "0", "t.py"])
 
 
 def test_launcher_passes_openmpi_its_root_flags(monkeypatch):
@@ -113,3 +122,5 @@ def test_launcher_passes_openmpi_its_root_flags(monkeypatch):
     monkeypatch.setattr(launcher.os, "geteuid", lambda: 0)
     command = launcher.mpiexec_command(4, ["t.py"], oversubscribe=True)
     assert command[:5] == ["/x/mpiexec", "-n", "4", "--allow-run-as-root", "--oversubscribe"]
+    command = launcher.mpiexec_command(2, ["t.py"], bind_to="core")
+    assert command[3:6] == ["--allow-run-as-root", "--bind-to", "core"]
