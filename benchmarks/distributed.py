@@ -50,6 +50,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -94,11 +95,12 @@ def build(mg, name, sizes, shape, seed=0):
                          nn.Flatten(), nn.Linear(c2 * (height // 4) * (width // 4), n_out))
 
 
-def time_rounds(dist, steps, warmup, repeats, rounds):
+def time_rounds(dist, steps, warmup, repeats, rounds, rank0_only=()):
     """For every ``steps[name]()``: the median wall seconds and the median CPU seconds over
     ``rounds`` x ``repeats`` calls, and the CPU time per wall second it got. The steps take
     turns, round after round; before each call a barrier starts the ranks together, and rank
-    0 gets the slowest rank's times (a step is as slow as its slowest rank)."""
+    0 gets the slowest rank's times (a step is as slow as its slowest rank), or its own for
+    the steps named in ``rank0_only``."""
     for step in steps.values():
         for _ in range(warmup):
             step()
@@ -113,7 +115,10 @@ def time_rounds(dist, steps, warmup, repeats, rounds):
                 step()
                 t = np.array([time.perf_counter() - start, time.process_time() - start_cpu])
                 share[name] += t[1] / t[0] / (rounds * repeats)
+                own = t.copy()
                 dist.all_reduce(_tensor(t), op=dist.ReduceOp.MAX)
+                if name in rank0_only:
+                    t = own
                 walls[name].append(float(t[0]))
                 cpus[name].append(float(t[1]))
     return {name: (statistics.median(walls[name]), statistics.median(cpus[name]), share[name])
@@ -182,6 +187,9 @@ def measure_model(mg, dist, cfg, name, spec, rank):
 
     model, opt = ddp()
     steps = {"compute": make_step(model, opt, sync=False)}
+    steps["compute pinned"] = pinned(steps["compute"], rank)
+    if dist.get_world_size() > 1:
+        steps["compute rank 0 alone"] = rank0_alone(dist, steps["compute"], rank)
     grads = sum(p.array.size for p in model.parameters())
     flat = np.zeros(grads, dtype=np.float32)
     steps["allreduce"] = lambda: dist.all_reduce(_tensor(flat))
@@ -195,16 +203,83 @@ def measure_model(mg, dist, cfg, name, spec, rank):
                 steps[key] = make_step(model, opt, set_to_none=not view)
                 variants[key] = {"bucket_mb": cap, "overlap": overlap, "grad_view": view,
                                  "buckets": len(model._buckets)}
-    found = time_rounds(dist, steps, cfg["warmup"], cfg["repeats"], cfg["rounds"])
+    found = time_rounds(dist, steps, cfg["warmup"], cfg["repeats"], cfg["rounds"],
+                        rank0_only={"compute rank 0 alone"})
     result = {"model": name, "world": dist.get_world_size(), "spec": spec,
               "grad_bytes": flat.nbytes, "compute_s": found["compute"][0],
               "compute_cpu_s": found["compute"][1], "compute_cpu_share": found["compute"][2],
               "allreduce_s": found["allreduce"][0], "allreduce_cpu_s": found["allreduce"][1],
-              "steps": []}
+              "compute_pinned_s": found["compute pinned"][0],
+              "compute_pinned_cpu_s": found["compute pinned"][1], "steps": []}
+    if "compute rank 0 alone" in found:
+        result["compute_rank0_alone_s"], result["compute_rank0_alone_cpu_s"] = \
+            found["compute rank 0 alone"][:2]
     for key, variant in variants.items():
         wall, cpu, cpu_share = found[key]
         result["steps"].append(dict(variant, step_s=wall, step_cpu_s=cpu, cpu_share=cpu_share))
     return result
+
+
+def pinned(step, rank):
+    """``step`` run with this rank bound to CPU ``rank`` (modulo the CPUs it may use), the
+    process's own CPUs restored after it: binding compared with no binding in the same run."""
+    allowed = sorted(os.sched_getaffinity(0))
+    core = allowed[rank % len(allowed)]
+
+    def step_pinned():
+        os.sched_setaffinity(0, {core})
+        try:
+            step()
+        finally:
+            os.sched_setaffinity(0, allowed)
+    return step_pinned
+
+
+def rank0_alone(dist, step, rank):
+    """``step`` on rank 0 while the other ranks sleep through it: one rank's compute with
+    the other cores idle, in the same processes and rounds as all ranks computing at once
+    (so what sets the two apart is only the other ranks' work). The sleep lasts twice the
+    slowest rank's step, measured here after two warm-up calls."""
+    for _ in range(2):
+        step()
+    start = time.perf_counter()
+    step()
+    longest = np.array([time.perf_counter() - start])
+    dist.all_reduce(_tensor(longest), op=dist.ReduceOp.MAX)
+    idle_s = 2 * float(longest[0]) + 0.005
+
+    def step_rank0_alone():
+        if rank == 0:
+            step()
+        else:
+            time.sleep(idle_s)
+    return step_rank0_alone
+
+
+def keep_choices_whatever_the_load():
+    """Let the one-process run save its kernel choices even when other processes keep the
+    machine busy (the autotuner keeps a choice measured then for its own process only), so
+    that the ranks of the next run read them instead of measuring while the other ranks
+    compute: every run then runs the same kernels, and no rank's choice differs from
+    another's."""
+    from minigrad.kernels import autotune
+    autotune.machine_is_busy = lambda: False
+
+
+def kernel_choices(dist):
+    """Where this run's kernel choices came from (counts by source, rank 0's) and the
+    shape classes whose choice differs between ranks."""
+    from minigrad import kernels
+    mine = {f"{op}: {cls}": (choice.impl, choice.source)
+            for op, classes in kernels.choices().items() for cls, choice in classes.items()}
+    everyone = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, mine)
+    sources = {}
+    for _, source in mine.values():
+        sources[source] = sources.get(source, 0) + 1
+    differ = sorted(key for key in set().union(*everyone)
+                    if len({ranks.get(key, (None,))[0] for ranks in everyone}) > 1)
+    return {"sources": sources, "differ_between_ranks": differ}
 
 
 def worker(cfg):
@@ -212,12 +287,15 @@ def worker(cfg):
     import minigrad.distributed as dist
     dist.init_process_group("mpi")
     rank, world = dist.get_rank(), dist.get_world_size()
+    if world == 1:
+        keep_choices_whatever_the_load()
     progress = ProgressThread(PROGRESS_INTERVAL_S) if cfg["progress_thread"] else None
     result = {"world": world, "models": []}
     for name, spec in cfg["models"].items():
         result["models"].append(measure_model(mg, dist, cfg, name, spec, rank))
     if progress is not None:
         progress.stop()
+    result["kernel_choices"] = kernel_choices(dist)
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
     dist.destroy_process_group()
@@ -226,7 +304,8 @@ def worker(cfg):
 # -- the driver ---------------------------------------------------------------------------
 def run_world(nprocs, cfg, mpi_env):
     command = [sys.executable, "-m", "minigrad.distributed.run", "-n", str(nprocs),
-               "--threads", "1", __file__, "--worker", json.dumps(cfg)]
+               "--threads", "1", "--bind-to", cfg["bind_to"], __file__, "--worker",
+               json.dumps(cfg)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600,
                           env=dict(os.environ, **mpi_env))
     if done.returncode != 0:
@@ -264,7 +343,22 @@ def model_report(per_world):
                 f"{best1_cpu / s['step_cpu_s']:.2f} |")
     lines += ["", f"Best one-process step: {best1 * 1e3:.1f} ms; compute alone, 1 process: "
               f"{base['compute_s'] * 1e3:.1f} ms."]
+    lines.append("Compute with each rank bound to a CPU of its own for the step, in the same "
+                 "rounds: " + "; ".join(
+                     f"{r['world']} process(es) {r['compute_pinned_s'] * 1e3:.1f} ms "
+                     f"({r['compute_pinned_cpu_s'] * 1e3:.1f} cpu) against "
+                     f"{r['compute_s'] * 1e3:.1f} ({r['compute_cpu_s'] * 1e3:.1f}) unbound"
+                     for r in per_world if "compute_pinned_s" in r) + ".")
     for r in per_world[1:]:
+        if "compute_rank0_alone_s" in r:
+            lines.append(
+                f"In the {r['world']}-process run, rank 0's compute while the other ranks "
+                f"slept: {r['compute_rank0_alone_s'] * 1e3:.1f} ms "
+                f"({r['compute_rank0_alone_cpu_s'] * 1e3:.1f} cpu); all ranks at once: "
+                f"{r['compute_s'] * 1e3:.1f} ({r['compute_cpu_s'] * 1e3:.1f} cpu): "
+                f"{r['compute_s'] / r['compute_rank0_alone_s']:.2f} times "
+                f"({r['compute_cpu_s'] / r['compute_rank0_alone_cpu_s']:.2f} in CPU time), "
+                "what running side by side costs the compute, measured in one run.")
         best = min(s["step_s"] for s in r["steps"])
         lines.append(
             f"{r['world']} processes: best step {best * 1e3:.1f} ms, efficiency "
@@ -292,6 +386,13 @@ def report(results, cfg, load, extras):
         "throughput(1))); cpu-time efficiency: the same with CPU times (what a rank's work "
         "costs, whoever else runs). Exposed comm.: step - compute.", "",
     ]
+    for r in results:
+        choices = r.get("kernel_choices", {})
+        differ = choices.get("differ_between_ranks", [])
+        lines.append(f"Kernel choices with {r['world']} process(es), by where they came from "
+                     f"(rank 0): {choices.get('sources', {})}; differing between ranks: "
+                     f"{len(differ)}{' (' + '; '.join(differ) + ')' if differ else ''}.")
+    lines.append("")
     for i in range(len(results[0]["models"])):
         lines += model_report([r["models"][i] for r in results]) + [""]
     return "\n".join(lines)
@@ -306,6 +407,10 @@ def main():
                         help="a thread in every rank that keeps MPI's progress engine going")
     parser.add_argument("--mpi-env", nargs="*", default=[], metavar="NAME=VALUE",
                         help="environment for the ranks, e.g. MPIR_CVAR_ASYNC_PROGRESS=1")
+    parser.add_argument("--bind-to", choices=["default", "core"], default="default",
+                        help="bind each rank to a core of its own (the launcher's option)")
+    parser.add_argument("--autotune", choices=["on", "off"], default="on",
+                        help="off: MINIGRAD_AUTOTUNE=0, the default rule in every run")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -313,8 +418,13 @@ def main():
         worker(json.loads(opts.worker))
         return
     mpi_env = dict(item.split("=", 1) for item in opts.mpi_env)
+    if opts.autotune == "off":
+        mpi_env["MINIGRAD_AUTOTUNE"] = "0"
+    if not os.environ.get("MINIGRAD_CACHE_DIR"):     # choices of this run only, not older ones
+        mpi_env["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-ddp-choices-")
     models = QUICK_MODELS if opts.quick else MODELS
     cfg = dict(QUICK if opts.quick else FULL, progress_thread=opts.progress_thread,
+               bind_to=opts.bind_to, autotune=opts.autotune,
                models={name: models[name] for name in opts.models})
     load_before = os.getloadavg()[0]
     results = [run_world(n, cfg, mpi_env) for n in opts.nprocs]
@@ -326,7 +436,9 @@ def main():
         {"config": cfg, "mpi_env": mpi_env, "load_average": load, "results": results},
         indent=1))
     extras = (f"Progress thread: {'on' if opts.progress_thread else 'off'}; MPI settings: "
-              f"{' '.join(opts.mpi_env) or 'none'}.")
+              f"{' '.join(opts.mpi_env) or 'none'}; ranks bound to cores: "
+              f"{'yes' if opts.bind_to == 'core' else 'no'}; kernel autotuning: "
+              f"{opts.autotune}.")
     text = report(results, cfg, load, extras)
     (folder / f"{stem}.md").write_text(text)
     print(text)

@@ -43,6 +43,9 @@ import sys
 import time
 from pathlib import Path
 
+import numba
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import _timing  # noqa: E402
@@ -56,41 +59,44 @@ QUICK_TRIAD_ELEMENTS = {"triad L2": 2_000, "triad L3": 20_000, "triad L3 full": 
                         "triad DRAM": 200_000}
 
 
-# -- the loops, built inside each worker -------------------------------------------------------
+# -- the loops -----------------------------------------------------------------------------------
+@numba.njit(fastmath=True, cache=True)
+def fma_registers(n):
+    """n x 10 000 rounds of eight independent multiply-add chains on scalars (registers)."""
+    a0, a1, a2, a3, a4, a5, a6, a7 = 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7
+    x, y = 0.999999, 1e-7
+    for _ in range(n * 10_000):
+        a0 = a0 * x + y
+        a1 = a1 * x + y
+        a2 = a2 * x + y
+        a3 = a3 * x + y
+        a4 = a4 * x + y
+        a5 = a5 * x + y
+        a6 = a6 * x + y
+        a7 = a7 * x + y
+    return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
+
+
+@numba.njit(fastmath=True, cache=True)
+def fma_array(a, n):
+    """n x 50 passes of a multiply-add over every element of ``a``."""
+    for _ in range(n * 50):
+        for i in range(a.size):
+            a[i] = a[i] * 0.999999 + 1e-7
+    return a[0]
+
+
+@numba.njit(fastmath=True, cache=True)
+def triad(a, b, c, n):
+    """n passes of a = b + 0.5 c: two arrays read, one written."""
+    for _ in range(n):
+        for i in range(a.size):
+            a[i] = b[i] + 0.5 * c[i]
+    return a[0]
+
+
 def make_loops(quick):
     """name -> a function of a repetition count that runs the loop that many times."""
-    import numba
-    import numpy as np
-
-    @numba.njit(fastmath=True, cache=False)
-    def fma_registers(n):
-        a0, a1, a2, a3, a4, a5, a6, a7 = 1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7
-        x, y = 0.999999, 1e-7
-        for _ in range(n * 10_000):
-            a0 = a0 * x + y
-            a1 = a1 * x + y
-            a2 = a2 * x + y
-            a3 = a3 * x + y
-            a4 = a4 * x + y
-            a5 = a5 * x + y
-            a6 = a6 * x + y
-            a7 = a7 * x + y
-        return a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7
-
-    @numba.njit(fastmath=True, cache=False)
-    def fma_array(a, n):
-        for _ in range(n * 50):
-            for i in range(a.size):
-                a[i] = a[i] * 0.999999 + 1e-7
-        return a[0]
-
-    @numba.njit(fastmath=True, cache=False)
-    def triad(a, b, c, n):
-        for _ in range(n):
-            for i in range(a.size):
-                a[i] = b[i] + 0.5 * c[i]
-        return a[0]
-
     loops = {"fma registers": fma_registers}
     l1 = np.ones(2048)                                           # 16 KB
     loops["fma L1"] = lambda n: fma_array(l1, n)
@@ -103,7 +109,6 @@ def make_loops(quick):
 
 def model_steps(quick):
     """The compute of benchmarks/distributed.py's two models, without DDP."""
-    import numpy as np
     from distributed import MODELS, QUICK_MODELS, build
 
     import minigrad as mg
@@ -185,8 +190,8 @@ def calibrate(workers, name, seconds):
 
 
 def measure(quick, rounds, seconds):
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")     # what the launcher gives each rank
-    os.environ.setdefault("MINIGRAD_BLAS_THREADS", "1")
+    from minigrad.distributed.run import thread_environment
+    os.environ.update(thread_environment(1, os.environ))   # one thread a pool, as for a rank
     workers = Workers(2, quick)
     try:
         reps = {name: calibrate(workers, name, seconds) for name in LOOPS}

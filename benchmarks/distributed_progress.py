@@ -2,11 +2,13 @@
 
     python benchmarks/distributed_progress.py [--mpi-env NAME=VALUE ...] [--out DIR]
 
-Two ranks (``python -m minigrad.distributed.run -n 2``, one thread each) start an all-reduce
-of ``MB`` megabytes with ``async_op=True``, then compute for about ``COMPUTE_MS`` (small
-matrix products, ``CHUNKS`` of them), then wait for the all-reduce. How long that last wait
-takes says how much of the all-reduce happened during the compute. The ways of computing, in
-turn, round after round:
+Two ranks (``python -m minigrad.distributed.run -n 2``, one thread in each thread pool:
+the compute is NumPy's own products, whose OpenBLAS would otherwise run a thread per core in
+each rank) start an all-reduce of ``MB`` megabytes with ``async_op=True``, then compute for
+about ``COMPUTE_MS`` (small matrix products, ``CHUNKS`` of them, as many products per chunk
+as the ranks measured on average after a warm-up), then wait for the all-reduce. How long
+that last wait takes says how much of the all-reduce happened during the compute. The ways of
+computing, in turn, round after round (after one untimed round of them all):
 
 * ``blocking``: compute, then a blocking all-reduce (nothing to hide behind: the reference);
 * ``no calls``: no MPI call during the compute (MPICH moves data only inside MPI calls);
@@ -44,6 +46,26 @@ ROUNDS, REPEATS = 5, 3
 MODES = ["blocking", "no calls", "test per chunk", "progress thread"]
 
 
+def calibrate(dist, chunk, seconds):
+    """How many ``chunk()`` calls take ``seconds``, the same count on every rank: measured
+    after a barrier and a warm-up (the first products pay for page faults and for the other
+    rank still starting), the median of five batches, averaged over the ranks."""
+    import minigrad as mg
+    dist.barrier()
+    for _ in range(50):
+        chunk()
+    dist.barrier()
+    batches = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(20):
+            chunk()
+        batches.append((time.perf_counter() - t0) / 20)
+    per_chunk = np.array([statistics.median(batches)])
+    dist.all_reduce(mg.from_numpy(per_chunk))
+    return max(1, round(seconds / (per_chunk[0] / dist.get_world_size())))
+
+
 def worker(cfg):
     import minigrad as mg
     import minigrad.distributed as dist
@@ -53,11 +75,7 @@ def worker(cfg):
     def chunk():
         a @ a
 
-    t0 = time.perf_counter()
-    for _ in range(50):
-        chunk()
-    per_chunk = (time.perf_counter() - t0) / 50
-    reps = max(1, round(cfg["compute_ms"] * 1e-3 / cfg["chunks"] / per_chunk))
+    reps = calibrate(dist, chunk, cfg["compute_ms"] * 1e-3 / cfg["chunks"])
 
     def compute(poll=None):
         for _ in range(cfg["chunks"]):
@@ -70,7 +88,7 @@ def worker(cfg):
     found = {}
     for mb in cfg["sizes_mb"]:
         buf = mg.zeros(int(mb * 1e6 / 4), dtype=mg.float32)
-        for _ in range(cfg["rounds"]):
+        for timed in [False] + [True] * cfg["rounds"]:     # one untimed round first
             for mode in ["compute alone", "all-reduce alone"] + cfg["modes"]:
                 if mode == "progress thread" and progress is None:
                     progress = ProgressThread(50e-6)
@@ -95,7 +113,8 @@ def worker(cfg):
                     total = time.perf_counter() - start
                     times = np.array([total, waited])
                     dist.all_reduce(mg.from_numpy(times), op=dist.ReduceOp.MAX)
-                    found.setdefault(f"{mb} {mode}", []).append(times.tolist())
+                    if timed:
+                        found.setdefault(f"{mb} {mode}", []).append(times.tolist())
                 if mode == "progress thread":
                     progress.stop()
                     progress = None

@@ -210,14 +210,34 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
         assert [m["model"] for m in r["models"]] == ["mlp", "cnn"]
         for m in r["models"]:
             assert m["world"] == r["world"]
-            assert m["compute_s"] > 0 and m["allreduce_s"] > 0
+            assert m["compute_s"] > 0 and m["allreduce_s"] > 0 and m["compute_pinned_s"] > 0
+            # the side-by-side cost measured inside the run: rank 0 alone, only with 2 ranks
+            assert ("compute_rank0_alone_s" in m) == (r["world"] > 1)
             assert {(s["bucket_mb"], s["overlap"], s["grad_view"]) for s in m["steps"]} == {
                 (cap, overlap, view) for cap in (0.01, 25) for overlap in (True, False)
                 for view in (True, False)}
         mlp_buckets = {s["bucket_mb"]: s["buckets"] for s in r["models"][0]["steps"]}
         assert mlp_buckets == {0.01: 5, 25: 1}
+        assert r["kernel_choices"]["differ_between_ranks"] == []
+    assert found["config"]["bind_to"] == "default"
+    assert found["mpi_env"]["MINIGRAD_CACHE_DIR"]      # a kernel-choice cache of its own
     report = result.with_suffix(".md").read_text()
     assert "## mlp" in report and "## cnn" in report and "the ceiling" in report
+    assert "while the other ranks slept" in report
+
+
+def test_quick_ceiling_compares_alone_and_together(tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_ceiling.py"
+    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = tmp_path.glob("*/distributed-ceiling-quick.json")
+    loops = json.loads(result.read_text())["loops"]
+    assert set(loops) == {"fma registers", "fma L1", "triad L2", "triad L3", "triad L3 full",
+                          "triad DRAM", "mlp step", "cnn step"}
+    for found in loops.values():
+        for mode in ("alone", "together", "alone pinned", "together pinned"):
+            assert found[mode]["wall_s"] > 0 and found[mode]["cpu_s"] > 0
 
 
 def test_quick_progress_probe_reports_every_mode(tmp_path):
