@@ -2,6 +2,7 @@
 
     python benchmarks/distributed.py [--models mlp cnn] [--nprocs 1 2] [--quick] [--out DIR]
                                      [--progress-thread] [--mpi-env NAME=VALUE ...]
+                                     [--bind-to default|core] [--autotune on|off]
 
 The script starts itself under mpiexec (``python -m minigrad.distributed.run -n P``, one
 Numba and one BLAS thread per process, so P processes use P cores) once per process count and
@@ -22,7 +23,11 @@ turn, so a slow phase of a shared machine hits them all alike):
   and the CPU time the process got during it per second of wall time (``cpu share``: 1.0
   when it had its core to itself, less when other processes took turns on it). Compute with
   P processes over compute with one bounds the efficiency from above (the ``ceiling``): the
-  ranks share memory bandwidth and caches, whatever the communication does;
+  ranks share memory bandwidth and caches, whatever the communication does. Two more
+  compute rows, in the same rounds: ``compute pinned`` (each rank bound to a CPU of its own
+  for the step) and, with P > 1, ``compute rank 0 alone`` (rank 0 computes while the others
+  sleep): its ratio to ``compute`` is what running side by side costs, measured within one
+  run instead of across two runs minutes apart;
 * ``step``: the full DDP step, for bucket sizes ``BUCKETS_MB``, with the all-reduces
   overlapping backward or with ``overlap=False`` (all-reduces after backward), and with
   ``gradient_as_bucket_view`` off (``zero_grad()``: PyTorch's default, set_to_none) or on
@@ -37,8 +42,17 @@ turn, so a slow phase of a shared machine hits them all alike):
 not hide. ``--progress-thread`` adds, in every rank, a Python thread that drives MPI's
 progress engine, sleeping ``PROGRESS_INTERVAL_S`` between calls (MPICH moves the data of a
 non-blocking collective only inside MPI calls); ``--mpi-env`` passes MPICH settings
-(``MPIR_CVAR_*``) to the ranks. Both are recorded in the results. The numbers depend on the
+(``MPIR_CVAR_*``) to the ranks. Both are recorded in the results. ``--bind-to core`` binds
+every rank to a core for the whole run (the launcher's option). The numbers depend on the
 cores being free: the report records the load average before and after.
+
+Kernel choices: both runs share one autotuner cache (a new temporary folder unless
+``MINIGRAD_CACHE_DIR`` is set). The one-process run saves its choices whatever the load, and
+the ranks of the next run read them, so no rank measures kernels while the others compute
+(choices measured then differ between ranks: one rank's slower choice makes every step wait
+for it) and both runs run the same kernels; the report says where each run's choices came
+from and how many differ between ranks. ``--autotune off`` runs the default rule everywhere
+(``MINIGRAD_AUTOTUNE=0``).
 Results: ``<out>/<machine>/distributed.{json,md}`` (``--quick``: ``distributed-quick.*``).
 """
 
