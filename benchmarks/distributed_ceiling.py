@@ -239,7 +239,33 @@ def report(found, load, rounds):
             f"({slow('alone pinned', 'together pinned', 'cpu_s'):.2f}) | "
             f"{1 / slow('alone', 'together', 'wall_s'):.2f} "
             f"({1 / slow('alone pinned', 'together pinned', 'wall_s'):.2f}) |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + [""] + verdict(found)) + "\n"
+
+
+def verdict(found):
+    """What the table says, in a few lines: registers, memory, the models."""
+    def cpu_slowdown(name):
+        return _slowdown(found[name], "alone", "together", "cpu_s")
+
+    def wall_slowdown(name):
+        return _slowdown(found[name], "alone", "together", "wall_s")
+
+    memory = max(("triad L3", "triad L3 full", "triad DRAM"), key=cpu_slowdown)
+    models = ", ".join(f"{name} {wall_slowdown(name):.2f} (cpu {cpu_slowdown(name):.2f}, "
+                       f"ceiling {1 / wall_slowdown(name):.2f})"
+                       for name in ("mlp step", "cnn step"))
+    return [
+        f"Registers: together / alone {cpu_slowdown('fma registers'):.2f} in CPU time. Above "
+        "about 1.05 the two CPUs slow each other with no memory traffic at all (a clock that "
+        "drops when both run, or two SMT threads of one core); at 1.00 they are two cores.",
+        f"Memory: the largest CPU-time slowdown of the L3, L3-sized and DRAM loops is "
+        f"{cpu_slowdown(memory):.2f} ({memory}): what sharing the L3 and the memory bandwidth "
+        "costs.",
+        f"Model steps, together / alone in wall time: {models}. These slowdowns bound "
+        "data-parallel efficiency on two processes from above, whatever the communication.",
+        "Wall and CPU slowdowns differ when other processes took turns on the cores: then "
+        "only the CPU-time column is the loops' own.",
+    ]
 
 
 def _cell(r, mode):
