@@ -264,7 +264,10 @@ def verdict(found):
         f"Model steps, together / alone in wall time: {models}. These slowdowns bound "
         "data-parallel efficiency on two processes from above, whatever the communication.",
         "Wall and CPU slowdowns differ when other processes took turns on the cores: then "
-        "only the CPU-time column is the loops' own.",
+        "only the CPU-time column is the loops' own. All of this needs the other core idle "
+        "in the alone rounds (a load average near 0 before the run): on a busy machine "
+        "'alone' means other programs on the other core, and a cost that any work there "
+        "causes (SMT, a lower clock) shows in both modes and cancels.",
     ]
 
 
