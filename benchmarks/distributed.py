@@ -83,7 +83,7 @@ MODELS = {    # rows per rank, input shape per row, model sizes
     "cnn": dict(batch=16, shape=(3, 32, 32), sizes=(32, 64, 10)),
 }
 QUICK_MODELS = {
-    "mlp": dict(batch=8, shape=(32,), sizes=(32, 64, 10)),
+    "mlp": dict(batch=128, shape=(32,), sizes=(32, 64, 10)),   # big enough to autotune
     "cnn": dict(batch=2, shape=(3, 8, 8), sizes=(4, 4, 10)),
 }
 QUICK = dict(warmup=1, repeats=1, rounds=2, buckets=[0.01, 25])

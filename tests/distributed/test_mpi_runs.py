@@ -200,8 +200,10 @@ def test_mismatched_parameters_are_named(tmp_path):
 
 def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
     bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed.py"
+    env = dict(os.environ, MINIGRAD_AUTOTUNE="1")    # the tests' default is 0; a run tunes
+    env.pop("MINIGRAD_CACHE_DIR", None)               # the script makes a cache of its own
     done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     [result] = tmp_path.glob("*/distributed-quick.json")
     found = json.loads(result.read_text())
@@ -219,6 +221,11 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
         mlp_buckets = {s["bucket_mb"]: s["buckets"] for s in r["models"][0]["steps"]}
         assert mlp_buckets == {0.01: 5, 25: 1}
         assert r["kernel_choices"]["differ_between_ranks"] == []
+    # the one-process run measures the MLP's kernels and saves them whatever the load; the
+    # ranks of the two-process run read them instead of measuring while the other computes
+    one, two = (r["kernel_choices"]["sources"] for r in found["results"])
+    assert set(one) == {"measured"} and one["measured"] > 0
+    assert two == {"cache": one["measured"]}
     assert found["config"]["bind_to"] == "default"
     assert found["mpi_env"]["MINIGRAD_CACHE_DIR"]      # a kernel-choice cache of its own
     report = result.with_suffix(".md").read_text()
