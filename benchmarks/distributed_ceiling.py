@@ -21,7 +21,8 @@ can be named:
 * ``mlp step`` and ``cnn step``: forward + backward + SGD step of the two models of
   ``benchmarks/distributed.py`` (no communication: a plain model, not DDP).
 
-Every loop runs in worker processes (one Numba and one BLAS thread each) in four modes, in
+Every loop runs in worker processes (one thread in each thread pool, the same kernel choices:
+the second worker reads the first one's) in four modes, in
 turn, round after round (so a slow phase of a shared machine hits them all): ``alone`` (one
 worker runs, the other waits), ``together`` (both run the same loop at the same moment), each
 unpinned (the OS places the workers) and ``pinned`` (worker i bound to CPU i with
@@ -40,6 +41,7 @@ import multiprocessing
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -134,6 +136,11 @@ def model_steps(quick):
 def worker(index, quick, conn):
     """Runs loops on request: ("run", name, reps, cpu or None, start time) -> (wall, cpu)."""
     all_cpus = os.sched_getaffinity(0)
+    if index == 0:
+        # the first worker's kernel choices are saved whatever the load, and the second
+        # worker, started after it, reads them: both run the same kernels
+        from distributed import keep_choices_whatever_the_load
+        keep_choices_whatever_the_load()
     loops = make_loops(quick)
     for loop in loops.values():          # compile, allocate, let the autotuner decide
         loop(1)
@@ -156,14 +163,13 @@ class Workers:
     def __init__(self, count, quick):
         ctx = multiprocessing.get_context("spawn")
         self.conns, self.procs = [], []
-        for index in range(count):
+        for index in range(count):       # one after the other: see worker()
             parent, child = ctx.Pipe()
             proc = ctx.Process(target=worker, args=(index, quick, child), daemon=True)
             proc.start()
             self.conns.append(parent)
             self.procs.append(proc)
-        for conn in self.conns:
-            assert conn.recv() == "ready"
+            assert parent.recv() == "ready"
 
     def run(self, name, reps, workers, pinned):
         """Start ``name`` in the first ``workers`` workers at the same moment: each one's
@@ -192,6 +198,8 @@ def calibrate(workers, name, seconds):
 def measure(quick, rounds, seconds):
     from minigrad.distributed.run import thread_environment
     os.environ.update(thread_environment(1, os.environ))   # one thread a pool, as for a rank
+    if not os.environ.get("MINIGRAD_CACHE_DIR"):            # kernel choices of this run only
+        os.environ["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-ceiling-choices-")
     workers = Workers(2, quick)
     try:
         reps = {name: calibrate(workers, name, seconds) for name in LOOPS}
