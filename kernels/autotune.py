@@ -29,6 +29,8 @@ every call of a process started with ``MINIGRAD_AUTOTUNE=0``.
     kernels.choices()          # {op: {shape class: Choice(impl, seconds, source)}}
     kernels.clear_choices()    # forget them, here and on disk: measure again
     kernels.cache_file()       # where they are kept
+    autotune.export_decisions()      # as JSON-safe data, for another process's
+    autotune.adopt_decisions(data)   # ... (data-parallel ranks run rank 0's choices)
 
 Pure array code like the rest of kernels/: the minigrad version is read from the installed
 package's metadata, not by importing minigrad.
@@ -326,6 +328,111 @@ def forget() -> None:
         _enabled = None
 
 
+# Sharing decisions between processes (data-parallel ranks run the same kernels): as JSON data,
+# never pickled, so what a process adopts is only ever an implementation's name and timings.
+
+ADOPTED = ": "      # an adopted choice's source: "<from whom>: <its source there>"
+
+
+def export_decisions() -> dict:
+    """Every decision known here, as JSON-safe data for ``adopt_decisions`` in another
+    process: {op: [[shape class as a list, impl, {candidate: seconds}, source], ...]}."""
+    with _lock:
+        _load_once()
+        known = sorted(_decisions.items(), key=lambda item: (item[0][0], repr(item[0][1])))
+    data: dict[str, list] = {}
+    for (op, cls), choice in known:
+        data.setdefault(op, []).append([_list(cls), choice.impl, dict(choice.seconds),
+                                        choice.source])
+    return data
+
+
+def adopt_decisions(data, source: str = "rank 0") -> int:
+    """Take the decisions in ``data`` (``export_decisions()`` of another process, maybe
+    through JSON) in place of this process's for the same (op, shape class); others stay.
+    Returns how many were adopted. Everything is checked before anything changes: an
+    unknown op or implementation, or a malformed entry, is a ValueError naming it.
+
+    An adopted choice's source reads "<source>: <its source there>". None is written to disk
+    here; a later save of this process's own measurements includes those that the other
+    process could keep too (measured while its machine was not busy, or read from its
+    file), never one it measured while busy."""
+    adopted = _checked_decisions(data, source)
+    with _lock:
+        _load_once()
+        _decisions.update(adopted)
+    return len(adopted)
+
+
+def decision_count() -> int:
+    """How many decisions this process knows (in memory): a cheap way to notice new ones."""
+    return len(_decisions)
+
+
+def _kept_on_disk(choice: Choice) -> bool:
+    """Whether ``choice`` may go into the cache file: not measured while busy, here or in the
+    process it was adopted from."""
+    return choice.source != BUSY and not choice.source.endswith(ADOPTED + BUSY)
+
+
+def _checked_decisions(data, source: str) -> dict:
+    where = "adopt_decisions"
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a dict {{op: [entries]}} (export_decisions()), "
+                         f"got {type(data).__name__}")
+    decisions = {}
+    for op, entries in data.items():
+        if op not in SHAPE_CLASSES:
+            raise ValueError(f"{where}: unknown op {op!r}; known: {', '.join(SHAPE_CLASSES)}")
+        if not isinstance(entries, (list, tuple)):
+            raise ValueError(f"{where}: the decisions of {op} must be a list, got "
+                             f"{type(entries).__name__}")
+        for entry in entries:
+            cls, choice = _checked_entry(where, op, entry, source)
+            decisions[op, cls] = choice
+    return decisions
+
+
+def _checked_entry(where: str, op: str, entry, source: str):
+    """One [shape class, impl, seconds, source] entry of ``op``, as a key and a Choice."""
+    if not isinstance(entry, (list, tuple)) or len(entry) != 4:
+        raise ValueError(f"{where}: an entry of {op} must be [shape class, impl, seconds, "
+                         f"source], got {entry!r}")
+    cls, impl, seconds, their_source = entry
+    if impl not in CANDIDATES:
+        raise ValueError(f"{where}: {op} entry {entry!r} names implementation {impl!r}; "
+                         f"expected one of {', '.join(CANDIDATES)}")
+    names = SHAPE_CLASSES[op]
+    n_sizes, n_params = len(names.size_names), len(names.param_names)
+    cls = _tuple(cls) if isinstance(cls, list) else cls
+    ok = (isinstance(cls, tuple) and len(cls) == 1 + n_sizes + n_params
+          and isinstance(cls[0], str) and _is_dtype_char(cls[0])
+          and all(type(b) is int and b >= 0 for b in cls[1:1 + n_sizes]))
+    if not ok:
+        raise ValueError(f"{where}: {op} entry {entry!r} has no valid shape class: expected "
+                         f"[dtype character, {n_sizes} bit lengths, {n_params} parameters]")
+    if not isinstance(seconds, dict) or not all(
+            isinstance(s, (int, float)) and not isinstance(s, bool) for s in seconds.values()):
+        raise ValueError(f"{where}: {op} entry {entry!r}: seconds must be a dict "
+                         "{implementation: seconds}")
+    if not isinstance(their_source, str):
+        raise ValueError(f"{where}: {op} entry {entry!r}: the source must be a string")
+    return cls, Choice(impl, {str(k): float(v) for k, v in seconds.items()},
+                       f"{source}{ADOPTED}{their_source}")
+
+
+def _is_dtype_char(char: str) -> bool:
+    try:
+        return np.dtype(char).char == char
+    except TypeError:
+        return False
+
+
+def _list(value):
+    """The tuples of a shape class as JSON's lists (``_tuple`` turns them back)."""
+    return [_list(v) for v in value] if isinstance(value, tuple) else value
+
+
 # ---------------------------------------------------------------------------------------------
 # The cache file: JSON, one per machine, written atomically
 # ---------------------------------------------------------------------------------------------
@@ -444,7 +551,7 @@ def _save() -> None:
     warning, not an error: the decisions still hold for this process."""
     path = cache_file()
     merged = _read(path, warn=False)
-    merged.update((key, choice) for key, choice in _decisions.items() if choice.source != BUSY)
+    merged.update((key, choice) for key, choice in _decisions.items() if _kept_on_disk(choice))
     entries = []
     for (op, cls), choice in sorted(merged.items(), key=lambda item: repr(item[0])):
         char, bits, params = _split(op, cls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -461,3 +462,102 @@ def test_where_the_cache_folder_is(monkeypatch, tmp_path):
     assert autotune.cache_dir() == tmp_path / "home" / ".cache" / "minigrad"
     assert autotune.cache_file().parent == autotune.cache_dir()
     assert autotune.cache_file().name.startswith("kernel-choices-")
+
+
+# ---------------------------------------------------------------------------------------------
+# Sharing decisions with another process (what DistributedDataParallel's ranks do)
+# ---------------------------------------------------------------------------------------------
+
+def shipped(data):
+    """``data`` as another process receives it: through JSON."""
+    return json.loads(json.dumps(data))
+
+
+def test_exported_decisions_are_adopted_and_run_without_measuring(clock, monkeypatch,
+                                                                  kernel_rng, tmp_path):
+    pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
+    a, b = operands(kernel_rng)
+    K.matmul(a, b)
+    data = shipped(autotune.export_decisions())
+    cls = autotune.shape_class("matmul", (a, b))
+    assert data == {"matmul": [[list(cls), "numpy", {"numpy": FAST, "numba": SLOW},
+                                "measured"]]}
+    monkeypatch.setenv(autotune.CACHE_DIR_VAR, str(tmp_path / "other"))
+    autotune.forget()                                     # another process, its own cache
+    calls = pretend(monkeypatch, clock, "matmul", {"numpy": SLOW, "numba": FAST})
+    assert autotune.adopt_decisions(data) == 1
+    expected = np.asarray(K.matmul(a, b, impl="numpy"))
+    calls["numpy"] = 0
+    np.testing.assert_array_equal(K.matmul(a, b), expected)
+    assert calls == {"numpy": 1, "numba": 0}              # rank 0's choice, nothing timed
+    [choice] = K.choices()["matmul"].values()
+    assert choice == autotune.Choice("numpy", {"numpy": FAST, "numba": SLOW},
+                                     "rank 0: measured")
+    assert not autotune.cache_file().exists()             # adopting writes nothing
+
+
+def test_adopting_replaces_only_the_same_classes(clock, monkeypatch, kernel_rng):
+    pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
+    small, large = operands(kernel_rng), operands(kernel_rng, 200, 70, 80)
+    K.matmul(*small)
+    K.matmul(*large)
+    theirs = shipped(autotune.export_decisions())
+    theirs["matmul"] = [[cls, "numba", {"numpy": SLOW, "numba": FAST}, "measured"]
+                        for cls, *_ in theirs["matmul"][:1]]
+    autotune.adopt_decisions(theirs, source="rank 3")
+    found = {autotune.shape_class("matmul", args): autotune.decided(
+        "matmul", autotune.shape_class("matmul", args)) for args in (small, large)}
+    replaced = autotune._tuple(theirs["matmul"][0][0])
+    assert found[replaced] == "numba"
+    assert [impl for cls, impl in found.items() if cls != replaced] == ["numpy"]
+    sources = {c.source for c in K.choices()["matmul"].values()}
+    assert sources == {"measured", "rank 3: measured"}
+
+
+def test_every_kind_of_shape_class_survives_json():
+    classes = {"conv2d": ("f", 3, 4, 5, 5, 6, (3, 3), (1, 2), (1, 1)),
+               "gelu": ("d", 14, "tanh"), "adam_step": ("f", 17, True),
+               "max_pool2d": ("f", 9, 5, 5, (2, 2), (2, 2), (1, 1))}
+    data = {op: [[autotune._list(cls), "numba", {"numba": 1e-3, "numpy": 2e-3}, "cache"]]
+            for op, cls in classes.items()}
+    adopted = autotune._checked_decisions(shipped(data), "rank 0")
+    assert set(adopted) == set(classes.items())
+    assert all(choice.source == "rank 0: cache" for choice in adopted.values())
+
+
+def test_only_choices_kept_by_their_process_are_saved_with_later_ones(clock, monkeypatch,
+                                                                      kernel_rng):
+    pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
+    theirs = {"matmul": [[["f", 9, 9, 9], "numpy", {"numpy": FAST, "numba": SLOW},
+                          autotune.BUSY],
+                         [["f", 10, 10, 10], "numpy", {"numpy": FAST, "numba": SLOW},
+                          "measured"]]}
+    autotune.adopt_decisions(theirs)
+    assert not autotune.cache_file().exists()
+    K.matmul(*operands(kernel_rng))                       # a measurement of its own: saved
+    saved = json.loads(autotune.cache_file().read_text())["choices"]
+    assert sorted(e["sizes"] for e in saved) == [[7, 7, 7], [10, 10, 10]]
+
+
+@pytest.mark.parametrize("data, words", [
+    ([], "expected a dict"),
+    ({"matmull": []}, "unknown op 'matmull'"),
+    ({"matmul": [[["f", 7, 7, 7], "cuda", {}, "measured"]]}, "implementation 'cuda'"),
+    ({"matmul": [[["f", 7, 7], "numba", {}, "measured"]]}, "no valid shape class"),
+    ({"matmul": [[["float32", 7, 7, 7], "numba", {}, "measured"]]}, "no valid shape class"),
+    ({"matmul": [[["f", 7, -1, 7], "numba", {}, "measured"]]}, "no valid shape class"),
+    ({"matmul": [[["f", 7, 7, 7], "numba", {"numba": "fast"}, "measured"]]}, "seconds"),
+    ({"matmul": [[["f", 7, 7, 7], "numba", {}]]}, "must be [shape class"),
+])
+def test_bad_decisions_are_refused_whole(clock, monkeypatch, kernel_rng, data, words):
+    pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
+    K.matmul(*operands(kernel_rng))
+    before = autotune.export_decisions()
+    good = [["f", 9, 9, 9], "numba", {"numba": FAST}, "measured"]
+    if isinstance(data, dict):
+        data = {"softmax": [[["f", 9, 9], "numba", {"numba": FAST}, "measured"]], **data}
+        if "matmul" in data:
+            data["matmul"] = [good] + data["matmul"]
+    with pytest.raises(ValueError, match="adopt_decisions: .*" + re.escape(words)):
+        autotune.adopt_decisions(data)
+    assert autotune.export_decisions() == before          # nothing adopted, not even the good
