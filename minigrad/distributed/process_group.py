@@ -378,6 +378,28 @@ def barrier(group=None, async_op: bool = False):
     return _run(g, "barrier", g.comm.Ibarrier(), async_op, None)
 
 
+def _broadcast_int(call: str, value: int, src: int = 0) -> int:
+    """Rank ``src``'s ``value`` (an int64) on every rank; the others' ``value`` is ignored."""
+    g = _group(call)
+    buf = np.array([value if g.rank == src else 0], dtype=np.int64)
+    Work(g, call, g.comm.Ibcast(buf, root=src)).wait()
+    return int(buf[0])
+
+
+def _broadcast_bytes(call: str, payload: bytes | None, src: int = 0) -> bytes:
+    """Rank ``src``'s ``payload`` on every rank (the others pass None): its length, then the
+    bytes. Raw bytes, never unpickled: the caller decides what they mean (JSON for DDP's
+    kernel choices)."""
+    g = _group(call)
+    size = _broadcast_int(call, len(payload) if g.rank == src else 0, src)
+    if g.rank == src:
+        buf = np.frombuffer(payload, dtype=np.uint8).copy()
+    else:
+        buf = np.empty(size, dtype=np.uint8)
+    Work(g, call, g.comm.Ibcast(buf, root=src)).wait()
+    return buf.tobytes()
+
+
 def _check_group(call: str, group):
     g = _group(call)
     if group is not None and group is not g:

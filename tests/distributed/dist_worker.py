@@ -230,6 +230,73 @@ def scenario_train(rank, world, out):
         pickle.dump(results, f)
 
 
+def agreed_choices():
+    """This rank's autotuner decisions: {(op, shape class): implementation}."""
+    from minigrad.kernels import autotune
+    return {(op, autotune._tuple(cls)): impl
+            for op, entries in autotune.export_decisions().items() for cls, impl, *_ in entries}
+
+
+def seed_disagreement(rank, cls):
+    """Rank 0 decides "numpy" for the matmul shape class ``cls``, every other rank "numba"."""
+    from minigrad.kernels import autotune
+    impl = "numpy" if rank == 0 else "numba"
+    autotune.adopt_decisions({"matmul": [[list(cls), impl, {impl: 1e-3}, "measured"]]},
+                             source="the test")
+
+
+FIRST, LATER = ("d", 7, 7, 7), ("d", 12, 12, 12)    # matmul classes the ranks disagree on
+
+
+def scenario_kernel_choices(rank, world, out):
+    """Autotuning on, a kernel-choice cache per rank; the ranks disagree on FIRST before the
+    first step and on LATER after it. Written: the choices after one step without and with
+    DDP's kernel-choice broadcast, after a second step, and the weights after three steps
+    beside one process's on the whole batch."""
+    from minigrad.kernels import autotune
+    os.environ[autotune.ENV_VAR] = "1"
+    os.environ[autotune.CACHE_DIR_VAR] = os.path.join(out, f"cache-rank{rank}")
+    autotune.forget()
+    rng = np.random.default_rng(7)
+    batches = [(rng.standard_normal((world * 64, 64)), rng.standard_normal((world * 64, 32)))
+               for _ in range(3)]
+    mine = slice(rank * 64, (rank + 1) * 64)
+
+    def build():
+        mg.manual_seed(3)
+        return nn.Sequential(nn.Linear(64, 96), nn.ReLU(), nn.Linear(96, 32)).double()
+
+    def step(model, opt, x, y):
+        opt.zero_grad()
+        mse(model, x, y).backward()
+        opt.step()
+
+    found = {}
+    seed_disagreement(rank, FIRST)
+    off = nn.parallel.DistributedDataParallel(build(), sync_kernel_choices=False)
+    step(off, mg.optim.SGD(off.parameters(), lr=0.05), *(b[mine] for b in batches[0]))
+    found["without_broadcast"] = agreed_choices()
+    model = nn.parallel.DistributedDataParallel(build())
+    opt = mg.optim.SGD(model.parameters(), lr=0.05)
+    step(model, opt, *(b[mine] for b in batches[0]))
+    found["after_first_step"] = agreed_choices()
+    found["sources"] = sorted({c.source for classes in autotune.choices().values()
+                               for c in classes.values()})
+    seed_disagreement(rank, LATER)
+    step(model, opt, *(b[mine] for b in batches[1]))
+    found["after_second_step"] = agreed_choices()
+    step(model, opt, *(b[mine] for b in batches[2]))
+    found["ddp"] = params_of(model.module)
+    if rank == 0:
+        single = build()
+        single_opt = mg.optim.SGD(single.parameters(), lr=0.05)
+        for x, y in batches:
+            step(single, single_opt, x, y)
+        found["single"] = params_of(single)
+    with open(os.path.join(out, f"rank{rank}.pkl"), "wb") as f:
+        pickle.dump(found, f)
+
+
 def scenario_stuck(rank, world, out):
     """Rank 1 never reaches the all-reduce; the others must time out and name it."""
     t = mg.ones(3)

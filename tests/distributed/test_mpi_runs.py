@@ -179,6 +179,29 @@ def test_a_parameter_without_gradient_is_named_at_the_next_forward(train_run):
                 "'unused.weight'], so") in next_forward
 
 
+def test_ranks_run_rank0s_kernel_choices_after_the_first_step(tmp_path):
+    """The ranks disagree on a kernel choice before the first step (and on another after
+    it); DDP's broadcast makes every rank's decisions rank 0's, which training on one process
+    does not notice."""
+    done = launch(2, "kernel_choices", tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ranks = []
+    for r in range(2):
+        with open(tmp_path / f"rank{r}.pkl", "rb") as f:
+            ranks.append(pickle.load(f))
+    first, later = ("matmul", ("d", 7, 7, 7)), ("matmul", ("d", 12, 12, 12))
+    # without the broadcast the seeded disagreement stays
+    assert [r["without_broadcast"][first] for r in ranks] == ["numpy", "numba"]
+    for key, seeded in (("after_first_step", first), ("after_second_step", later)):
+        assert ranks[0][key][seeded] == "numpy"
+        assert ranks[1][key] == ranks[0][key]          # every class the ranks know, too
+    assert len(ranks[0]["after_first_step"]) > 1       # the model's own classes were measured
+    assert all(s.startswith("rank 0: ") for s in ranks[1]["sources"])
+    for r in ranks:
+        for name, value in ranks[0]["single"].items():
+            np.testing.assert_allclose(r["ddp"][name], value, rtol=1e-12, atol=1e-14)
+
+
 def test_a_stuck_rank_times_out_and_is_named(tmp_path):
     done = launch(2, "stuck", tmp_path, timeout_s=2)
     assert done.returncode != 0

@@ -22,16 +22,28 @@ gradient straight into the bucket (autograd accumulates into an existing ``.grad
 and the all-reduce and the division run on the buffer itself. A ``.grad`` that is not such a
 view (the first step, or after ``zero_grad(set_to_none=True)``) is copied into its slot once
 and replaced by the view, as PyTorch does.
+
+Kernel choices agree across ranks. minigrad's autotuner (kernels/autotune.py) times NumPy
+against Numba the first time it meets a shape class and keeps the faster; every rank would
+time its own, beside the other ranks' work, and the ranks could choose differently, so that
+each step waits for the rank running the slower kernel. So after the gradients of a
+synchronised backward are averaged, rank 0 broadcasts how many decisions it knows (one
+int64); when that number has changed since the last broadcast (always at the first backward),
+it broadcasts its decisions as JSON and every other rank adopts them
+(``autotune.adopt_decisions``): from then on all ranks run rank 0's kernels.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 
 import numpy as np
 
 from ... import distributed as dist
 from ...autograd.grad_mode import is_grad_enabled
+from ...distributed import process_group
+from ...kernels import autotune
 from ...tensor import Tensor
 from ..module import Module
 
@@ -92,6 +104,10 @@ class DistributedDataParallel(Module):
             in-place ``+=`` cost about what the copies did (docs/distributed.md).
         overlap: minigrad's own switch, for measuring: False waits until backward has finished
             before starting any all-reduce.
+        sync_kernel_choices: minigrad's own switch (on by default): after each synchronised
+            backward in which rank 0 knows new autotuner decisions (always the first), every
+            rank adopts rank 0's, so that all ranks run the same kernels. Off: each rank
+            keeps its own (for measuring what agreeing buys).
     device_ids, output_device, dim, process_group and static_graph are accepted for PyTorch's
     signature; find_unused_parameters=True is not supported.
     """
@@ -100,7 +116,7 @@ class DistributedDataParallel(Module):
                  broadcast_buffers: bool = True, process_group=None, bucket_cap_mb=None,
                  find_unused_parameters: bool = False, check_reduction: bool = False,
                  gradient_as_bucket_view: bool = False, static_graph: bool = False,
-                 *, overlap: bool = True):
+                 *, overlap: bool = True, sync_kernel_choices: bool = True):
         super().__init__()
         call = "DistributedDataParallel"
         if not dist.is_initialized():
@@ -117,6 +133,8 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.bucket_cap_mb = bucket_cap_mb
         self.overlap = overlap
+        self.sync_kernel_choices = bool(sync_kernel_choices)
+        self._kernel_choices_count = -1              # rank 0's decisions at the last broadcast
         self.gradient_as_bucket_view = bool(gradient_as_bucket_view)
         self.require_backward_grad_sync = True
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
@@ -266,6 +284,24 @@ class DistributedDataParallel(Module):
             for i, p in enumerate(bucket.params):
                 np.divide(bucket.slot(i).reshape(p.grad.array.shape), world, out=p.grad.array)
         self._expect_grads = False
+        if self.sync_kernel_choices and world > 1:
+            self._adopt_rank0_kernel_choices()
+
+    def _adopt_rank0_kernel_choices(self):
+        """Every rank takes rank 0's autotuner decisions when rank 0 has new ones: its count
+        of decisions is broadcast (8 bytes, at every synchronised backward); when it has
+        changed since the last broadcast, the decisions follow as JSON bytes (data, never
+        pickled) and every other rank adopts them."""
+        call = "DistributedDataParallel (kernel choices)"
+        rank = dist.get_rank()
+        count = process_group._broadcast_int(call, autotune.decision_count() if rank == 0 else 0)
+        if count == self._kernel_choices_count:
+            return
+        payload = json.dumps(autotune.export_decisions()).encode() if rank == 0 else None
+        decisions = json.loads(process_group._broadcast_bytes(call, payload))
+        if rank != 0:
+            autotune.adopt_decisions(decisions, source="rank 0")
+        self._kernel_choices_count = count
 
 
 def _same_memory(a, b):
