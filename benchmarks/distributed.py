@@ -3,6 +3,7 @@
     python benchmarks/distributed.py [--models mlp cnn] [--nprocs 1 2] [--quick] [--out DIR]
                                      [--progress-thread] [--mpi-env NAME=VALUE ...]
                                      [--bind-to default|core] [--autotune on|off]
+                                     [--choices cache|measure] [--sync-kernel-choices on|off]
 
 The script starts itself under mpiexec (``python -m minigrad.distributed.run -n P``, one
 Numba and one BLAS thread per process, so P processes use P cores) once per process count and
@@ -52,7 +53,11 @@ the ranks of the next run read them, so no rank measures kernels while the other
 (choices measured then differ between ranks: one rank's slower choice makes every step wait
 for it) and both runs run the same kernels; the report says where each run's choices came
 from and how many differ between ranks. ``--autotune off`` runs the default rule everywhere
-(``MINIGRAD_AUTOTUNE=0``).
+(``MINIGRAD_AUTOTUNE=0``). ``--choices measure`` gives every run an empty cache of its own
+instead, so the ranks measure their kernels themselves, side by side, as in a first run on a
+new machine; DDP then makes them run rank 0's choices (``--sync-kernel-choices off``: each
+keeps its own, to measure what agreeing buys). The cost of DDP's per-step check for new
+choices (an 8-byte broadcast) is measured on its own (``kernel-choice check``).
 Results: ``<out>/<machine>/distributed.{json,md}`` (``--quick``: ``distributed-quick.*``).
 """
 
@@ -196,7 +201,8 @@ def measure_model(mg, dist, cfg, name, spec, rank):
 
     def ddp(**kwargs):
         model = mg.nn.parallel.DistributedDataParallel(
-            build(mg, name, spec["sizes"], spec["shape"]), **kwargs)
+            build(mg, name, spec["sizes"], spec["shape"]),
+            sync_kernel_choices=cfg["sync_kernel_choices"] == "on", **kwargs)
         return model, mg.optim.SGD(model.parameters(), lr=1e-3)
 
     model, opt = ddp()
@@ -296,6 +302,18 @@ def kernel_choices(dist):
     return {"sources": sources, "differ_between_ranks": differ}
 
 
+def kernel_choice_check(dist, model, calls=200):
+    """Median seconds of DDP's per-step check for new kernel choices when there are none
+    (rank 0's decision count broadcast, compared): ``calls`` calls after a barrier."""
+    times = []
+    dist.barrier()
+    for _ in range(calls):
+        start = time.perf_counter()
+        model._adopt_rank0_kernel_choices()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
 def worker(cfg):
     import minigrad as mg
     import minigrad.distributed as dist
@@ -310,6 +328,10 @@ def worker(cfg):
     if progress is not None:
         progress.stop()
     result["kernel_choices"] = kernel_choices(dist)
+    if world > 1:
+        model = mg.nn.parallel.DistributedDataParallel(mg.nn.Linear(2, 2))
+        model._adopt_rank0_kernel_choices()                  # the first one sends them all
+        result["kernel_choice_check_s"] = kernel_choice_check(dist, model)
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
     dist.destroy_process_group()
@@ -406,6 +428,10 @@ def report(results, cfg, load, extras):
         lines.append(f"Kernel choices with {r['world']} process(es), by where they came from "
                      f"(rank 0): {choices.get('sources', {})}; differing between ranks: "
                      f"{len(differ)}{' (' + '; '.join(differ) + ')' if differ else ''}.")
+        if "kernel_choice_check_s" in r:
+            lines.append(f"DDP's per-step check for new kernel choices (rank 0's count "
+                         f"broadcast), {r['world']} processes: "
+                         f"{r['kernel_choice_check_s'] * 1e6:.1f} us a step.")
     lines.append("")
     for i in range(len(results[0]["models"])):
         lines += model_report([r["models"][i] for r in results]) + [""]
@@ -425,6 +451,11 @@ def main():
                         help="bind each rank to a core of its own (the launcher's option)")
     parser.add_argument("--autotune", choices=["on", "off"], default="on",
                         help="off: MINIGRAD_AUTOTUNE=0, the default rule in every run")
+    parser.add_argument("--choices", choices=["cache", "measure"], default="cache",
+                        help="measure: every run an empty kernel-choice cache of its own, so "
+                             "the ranks measure their kernels themselves")
+    parser.add_argument("--sync-kernel-choices", choices=["on", "off"], default="on",
+                        help="off: DDP leaves every rank its own kernel choices")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -438,10 +469,15 @@ def main():
         mpi_env["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-ddp-choices-")
     models = QUICK_MODELS if opts.quick else MODELS
     cfg = dict(QUICK if opts.quick else FULL, progress_thread=opts.progress_thread,
-               bind_to=opts.bind_to, autotune=opts.autotune,
+               bind_to=opts.bind_to, autotune=opts.autotune, choices=opts.choices,
+               sync_kernel_choices=opts.sync_kernel_choices,
                models={name: models[name] for name in opts.models})
     load_before = os.getloadavg()[0]
-    results = [run_world(n, cfg, mpi_env) for n in opts.nprocs]
+    results = []
+    for n in opts.nprocs:
+        if opts.choices == "measure":                 # no run reads another run's choices
+            mpi_env["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-ddp-choices-")
+        results.append(run_world(n, cfg, mpi_env))
     load = (load_before, os.getloadavg()[0])
     folder = Path(opts.out) / _timing.machine_name()
     folder.mkdir(parents=True, exist_ok=True)
@@ -452,7 +488,9 @@ def main():
     extras = (f"Progress thread: {'on' if opts.progress_thread else 'off'}; MPI settings: "
               f"{' '.join(opts.mpi_env) or 'none'}; ranks bound to cores: "
               f"{'yes' if opts.bind_to == 'core' else 'no'}; kernel autotuning: "
-              f"{opts.autotune}.")
+              f"{opts.autotune}; kernel choices: "
+              f"{'from the 1-process run' if opts.choices == 'cache' else 'measured by every run'}"
+              f", rank 0's adopted by every rank: {opts.sync_kernel_choices}.")
     text = report(results, cfg, load, extras)
     (folder / f"{stem}.md").write_text(text)
     print(text)
