@@ -43,7 +43,7 @@ import numpy as np
 from ... import distributed as dist
 from ...autograd.grad_mode import is_grad_enabled
 from ...distributed import process_group
-from ...kernels import autotune
+from ...kernels import autotune, dispatch
 from ...tensor import Tensor
 from ..module import Module
 
@@ -297,11 +297,17 @@ class DistributedDataParallel(Module):
         count = process_group._broadcast_int(call, autotune.decision_count() if rank == 0 else 0)
         if count == self._kernel_choices_count:
             return
-        payload = json.dumps(autotune.export_decisions()).encode() if rank == 0 else None
+        payload = json.dumps(_rank0_decisions()).encode() if rank == 0 else None
         decisions = json.loads(process_group._broadcast_bytes(call, payload))
-        if rank != 0:
+        if rank != 0 and decisions:
             autotune.adopt_decisions(decisions, source="rank 0")
         self._kernel_choices_count = count
+
+
+def _rank0_decisions():
+    """This process's autotuner decisions for the other ranks; none without Numba (nothing
+    is measured then: every call takes the default rule)."""
+    return autotune.export_decisions() if dispatch.numba_installed() else {}
 
 
 def _same_memory(a, b):
