@@ -1,6 +1,7 @@
 """What it costs when the ranks of a data-parallel run choose different kernels.
 
-    python benchmarks/distributed_choices.py [--models mlp cnn] [--quick] [--out DIR]
+    python benchmarks/distributed_choices.py [--models mlp cnn] [--rounds N] [--quick]
+                                             [--out DIR]
 
 Two ranks (the launcher, one thread each) train benchmarks/distributed.py's models with
 DistributedDataParallel, its kernel-choice broadcast off (``sync_kernel_choices=False``), so
@@ -150,6 +151,7 @@ def main():
     parser.add_argument("--models", nargs="+", choices=sorted(bench.MODELS),
                         default=["mlp", "cnn"])
     parser.add_argument("--quick", action="store_true", help="tiny models, a step or two")
+    parser.add_argument("--rounds", type=int, help=f"rounds of turns (default {ROUNDS})")
     parser.add_argument("--out", default=str(HERE / "results"))
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     opts = parser.parse_args()
@@ -159,6 +161,8 @@ def main():
     models = bench.QUICK_MODELS if opts.quick else bench.MODELS
     cfg = dict(QUICK if opts.quick else FULL,
                models={name: models[name] for name in opts.models})
+    if opts.rounds:
+        cfg["rounds"] = opts.rounds
     env = dict(os.environ, MINIGRAD_AUTOTUNE="1",   # an empty cache: every rank measures
                MINIGRAD_CACHE_DIR=tempfile.mkdtemp(prefix="minigrad-ddp-choices-"))
     command = [sys.executable, "-m", "minigrad.distributed.run", "-n", "2", "--threads", "1",

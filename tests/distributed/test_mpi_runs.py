@@ -282,3 +282,17 @@ def test_quick_progress_probe_reports_every_mode(tmp_path):
     assert sorted(medians) == sorted(f"0.01 {m}" for m in modes)
     for total, waited in medians.values():
         assert 0 <= waited <= total
+
+
+def test_quick_choices_benchmark_times_every_set_of_choices(tmp_path):
+    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_choices.py"
+    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    [result] = tmp_path.glob("*/distributed-choices-quick.json")
+    found = json.loads(result.read_text())["results"]
+    assert [r["model"] for r in found] == ["mlp", "cnn"]
+    assert found[0]["classes"] > 0                    # the quick MLP is big enough to tune
+    for r in found:
+        assert list(r["steps"]) == ["agree", "rank 1 its own", "rank 1 the other kernel"]
+        assert all(s["step_s"] > 0 and s["step_cpu_s"] > 0 for s in r["steps"].values())
