@@ -29,8 +29,8 @@ every call of a process started with ``MINIGRAD_AUTOTUNE=0``.
     kernels.choices()          # {op: {shape class: Choice(impl, seconds, source)}}
     kernels.clear_choices()    # forget them, here and on disk: measure again
     kernels.cache_file()       # where they are kept
-    autotune.export_decisions()      # as JSON-safe data, for another process's
-    autotune.adopt_decisions(data)   # ... (data-parallel ranks run rank 0's choices)
+    autotune.export_decisions()      # as JSON-safe data, to share with another process
+    autotune.adopt_decisions(data)   # run another process's choices (DDP: rank 0's)
 
 Pure array code like the rest of kernels/: the minigrad version is read from the installed
 package's metadata, not by importing minigrad.
