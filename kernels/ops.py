@@ -23,7 +23,7 @@ from __future__ import annotations
 from . import _validate as check
 from . import autotune
 from ._device import array_module, device_of
-from ._threads import threads_for
+from ._threads import call_sized
 from .adam_numpy import step_scalars as adam_step_scalars
 from .dispatch import MEASURED, choose_impl
 from .registry import kernel
@@ -41,8 +41,7 @@ def _call(op: str, impl: str, *args):
     function = kernel(op, impl)
     if impl != "numba" or op in _SERIAL_OPS:
         return function(*args)
-    with threads_for(_work(args)):
-        return function(*args)
+    return call_sized(_work(args), function, args)       # threads_for(work), inlined
 
 
 def _work(arrays) -> int:

@@ -221,6 +221,32 @@ def test_small_work_runs_the_serial_build_and_restores_the_choice():
     assert not serial_requested()
 
 
+def test_call_sized_decides_like_threads_for_and_restores(monkeypatch):
+    pytest.importorskip("numba")
+    from minigrad.kernels import _threads
+
+    monkeypatch.setattr(_threads._load, "threads", lambda: 2)
+    seen = []
+
+    def record():
+        seen.append(_threads.serial_requested())
+        return len(seen)
+
+    assert _threads.call_sized(_threads.SMALL_WORK - 1, record, ()) == 1
+    with _threads.threads_for(1):
+        _threads.call_sized(_threads.SMALL_WORK, record, ())
+        assert _threads.serial_requested()              # restored after the call
+    monkeypatch.setattr(_threads._load, "threads", lambda: 1)
+    _threads.call_sized(_threads.SMALL_WORK, record, ())     # one free core: serial
+    assert seen == [True, False, True]
+
+    def fail():
+        raise RuntimeError("kernel failed")
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        _threads.call_sized(1, fail, ())
+    assert not _threads.serial_requested()
+
+
 def test_small_call_runs_serial_build_and_large_call_the_parallel_one(monkeypatch):
     pytest.importorskip("numba")
     from minigrad.kernels import softmax_numba
