@@ -143,6 +143,8 @@ def _to_rows(x, axis):
     xp = array_module(x)
     if x.ndim == 0:
         return x.reshape(1, 1)
+    if axis == x.ndim - 1:                  # already last: skip moveaxis (~2 us of Python)
+        return xp.ascontiguousarray(x.reshape(-1, x.shape[axis]))
     moved = xp.moveaxis(x, axis, -1)
     return xp.ascontiguousarray(moved.reshape(-1, x.shape[axis]))
 
@@ -152,6 +154,8 @@ def _from_rows(rows, shape, axis):
     xp = array_module(rows)
     if len(shape) == 0:
         return rows.reshape(())
+    if axis == len(shape) - 1:
+        return rows.reshape(shape)          # rows is C-contiguous: so is this view
     moved_shape = tuple(s for i, s in enumerate(shape) if i != axis) + (shape[axis],)
     return xp.ascontiguousarray(xp.moveaxis(rows.reshape(moved_shape), -1, axis))
 
