@@ -379,7 +379,8 @@ class CrossEntropyLoss(ArrayFunction):
         xp = backend.array_module(ctx.logp)
         scale = ctx.coef * g.array                     # coef_n g_n, one per sample
         gx = xp.exp(ctx.logp)
-        gx *= 0 - xp.expand_dims(scale, ctx.cdim)      # not -scale: 0 there must give +0
+        on_class_dim = scale.reshape(scale.shape[:ctx.cdim] + (1,) + scale.shape[ctx.cdim:])
+        gx *= 0 - on_class_dim                         # not -scale: 0 there must give +0
         gx[ctx.picks] += scale                         # each sample's entry once: no repeats
         return Tensor._make(gx), None, None, None, None, None
 
