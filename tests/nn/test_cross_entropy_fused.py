@@ -134,3 +134,15 @@ def test_fused_bad_targets_keep_their_errors():
         F.cross_entropy(x, mg.tensor([0, 1]))
     with pytest.raises(ValueError, match=r"cross_entropy: weight must have shape \(4,\)"):
         F.cross_entropy(x, mg.tensor([0, 1, 2]), weight=mg.ones(3))
+
+
+def test_out_of_range_targets_are_found_beside_ignored_ones():
+    """The range check looks at min and max first; an ignored index outside 0..C-1 must not
+    hide a bad target, nor be reported itself."""
+    x = mg.tensor(np.zeros((4, 3)), requires_grad=True)
+    with pytest.raises(IndexError, match="target contains class 7"):
+        F.cross_entropy(x, mg.tensor([0, -100, 7, 1]))
+    with pytest.raises(IndexError, match="target contains class -2"):
+        F.cross_entropy(x, mg.tensor([0, -2, 9, 1]), ignore_index=9)
+    loss = F.cross_entropy(x, mg.tensor([0, 9, 2, 9]), ignore_index=9)
+    np.testing.assert_allclose(loss.item(), np.log(3))
