@@ -71,6 +71,19 @@ def threads_for(work: int):
         _state.serial = previous
 
 
+def call_sized(work: int, function, args):
+    """``function(*args)`` as inside ``with threads_for(work):``, without building a context
+    manager: a generator-based ``with`` block costs a few microseconds, as much as a small
+    kernel, and ops.py runs every Numba kernel call through this."""
+    state = _state
+    previous = state.serial
+    state.serial = work < SMALL_WORK or _load.threads() <= 1
+    try:
+        return function(*args)
+    finally:
+        state.serial = previous
+
+
 class ParallelKernel:
     """A Numba kernel compiled twice, ``parallel=True`` and serial; calls pick one.
 
@@ -86,7 +99,7 @@ class ParallelKernel:
         self.serial = njit(**options)(_renamed_copy(function, "_serial"))
 
     def __call__(self, *args):
-        if serial_requested():
+        if _state.serial:                       # serial_requested(), inlined: called per kernel
             return self.serial(*args)
         threads = _load.threads()
         if threads <= 1:

@@ -12,12 +12,14 @@ How one is chosen, first rule that applies wins:
 
 1. ``impl="..."`` passed to the op;
 2. the innermost ``with kernels.use("..."):`` block (per thread);
-3. the environment variable ``MINIGRAD_KERNELS=numpy|numba|cuda`` (read at every call);
+3. the environment variable ``MINIGRAD_KERNELS=numpy|numba|cuda`` (read at every call, from
+   ``os.environ``'s own dict: see ``_env_setting``);
 4. on NumPy arrays, the faster of "numpy" and "numba" for the call's shape class, timed on
    this machine the first time and remembered on disk (autotune.py); not for calls on fewer
    than ``autotune.MIN_WORK`` input elements, nor with ``MINIGRAD_AUTOTUNE=0``;
-5. the default rule, ``default_impl(op, device)``: "numba" on the CPU (when Numba is
-   installed, else "numpy"), "numpy" on the GPU (CuPy and its vendor libraries).
+5. the default rule, ``default_impl(op, device, work)``: "numba" on the CPU (when Numba is
+   installed, else "numpy"), except matmul on fewer than ``autotune.MIN_WORK`` input
+   elements, which takes "numpy"; "numpy" on the GPU (CuPy and its vendor libraries).
 
 A forced implementation that cannot run on the given arrays ("numba" on CuPy arrays, "cuda" on
 NumPy arrays outside the simulator) is an error naming the op, the implementation and where
@@ -28,6 +30,10 @@ Why the default rule says "numba" on the CPU: measured op by op on a 2-core AMD 
 AVX-512) VM, the Numba kernels were faster than the NumPy reference on every op at the sizes
 that matter (docs/kernels.md, "Default rule", has the numbers and the result files). On the
 GPU the CUDA kernels have only run under the simulator, so the GPU keeps the vendor libraries.
+Small products are the exception: below ``MIN_WORK`` input elements the packed Numba product
+pays its set-up (packing, the tile loops' edges) on a handful of numbers, while NumPy's call
+into BLAS costs a few microseconds: 4x4 @ 4x4 9.8 vs 2.9 us, 32x32 @ 32x32 16 vs 6 us,
+16x128 @ 128x16 19 vs 6 us, (1, 4000) @ (4000, 1) 46 vs 5 us (float32, one thread, same VM).
 """
 
 from __future__ import annotations
@@ -78,13 +84,22 @@ def available(op: str) -> list[str]:
     return impls
 
 
-def default_impl(op: str, device: str = "cpu") -> str:
+# Ops whose NumPy implementation is the faster one on the CPU for calls too small to measure
+# (the module docstring has the numbers).
+NUMPY_WHEN_SMALL = frozenset({"matmul"})
+
+
+def default_impl(op: str, device: str = "cpu", work: int | None = None) -> str:
     """The default rule: the implementation ``op`` uses on ``device`` ("cpu" or "cuda") when
     nothing is forced and nothing was measured (small calls, ``MINIGRAD_AUTOTUNE=0``).
 
-    "numba" on the CPU ("numpy" when Numba is not installed), "numpy" on the GPU."""
+    "numba" on the CPU ("numpy" when Numba is not installed), "numpy" on the GPU. ``work``,
+    the call's input elements when known: on the CPU an op of ``NUMPY_WHEN_SMALL`` (matmul)
+    takes "numpy" below ``autotune.MIN_WORK`` of them."""
     _check_op(op)
     if device == "cpu":
+        if work is not None and work < autotune.MIN_WORK and op in NUMPY_WHEN_SMALL:
+            return "numpy"
         return "numba" if numba_installed() else "numpy"
     if device == "cuda":
         return "numpy"
@@ -130,6 +145,31 @@ def use(impl: str | None):
         stack.pop()
 
 
+def _environ_lookup():
+    """A function returning ``os.environ[ENV_VAR]`` or None, as cheaply as possible.
+
+    ``os.environ.get`` runs three Python-level functions (the mapping's ``get``,
+    ``__getitem__``, the key's encoding): ~0.5 us, paid by every kernel call, ~20 times per
+    training step of a small MLP. ``os.environ`` keeps its values in a plain dict
+    (``os.environ._data``, keyed by the encoded name) that every change made through
+    ``os.environ`` (``os.environ[...] = ...``, ``pytest``'s ``monkeypatch.setenv``) updates,
+    so one dict lookup reads the same value in ~0.05 us. Where that dict is missing (another
+    Python implementation), the public ``os.environ.get``."""
+    try:
+        data, key = os.environ._data, os.environ.encodekey(ENV_VAR)
+        decode = os.environ.decodevalue
+    except AttributeError:
+        return lambda: os.environ.get(ENV_VAR)
+
+    def lookup():
+        value = data.get(key)
+        return None if value is None else decode(value)
+    return lookup
+
+
+_env_setting = _environ_lookup()
+
+
 def _forced_choice(impl):
     """(implementation, where the choice came from), or (None, None) for the automatic choice."""
     if impl is not None:
@@ -138,7 +178,10 @@ def _forced_choice(impl):
     if stack:
         top = stack[-1]
         return (top, f"kernels.use({top!r})") if top is not None else (None, None)
-    env = os.environ.get(ENV_VAR, "").strip()
+    env = _env_setting()
+    if env is None:
+        return None, None
+    env = env.strip()
     if env and env != "auto":
         return env, f"{ENV_VAR}={env}"
     return None, None
@@ -189,19 +232,21 @@ def choose_impl(op: str, arrays, impl: str | None = None) -> str | None:
     device = _device.device_of(op, *arrays)
     forced, source = _forced_choice(impl)
     if forced is None:
-        if device == "cpu" and numba_installed() and _worth_measuring(arrays) \
-                and autotune.enabled():
+        if device != "cpu":
+            return default_impl(op, device)
+        work = _work(arrays)
+        if work >= autotune.MIN_WORK and numba_installed() and autotune.enabled():
             return MEASURED
-        return default_impl(op, device)
+        return default_impl(op, device, work)
     _check_impl_name(forced, source)
     _check_runnable(op, forced, device, source)
     return forced
 
 
-def _worth_measuring(arrays) -> bool:
-    """At least ``autotune.MIN_WORK`` input elements: smaller calls take microseconds either
-    way, less than timing them could tell apart."""
+def _work(arrays) -> int:
+    """The call's input elements. Calls on fewer than ``autotune.MIN_WORK`` are not measured:
+    they take microseconds either way, less than timing them could tell apart."""
     work = 0
     for a in arrays:
         work += a.size
-    return work >= autotune.MIN_WORK
+    return work

@@ -66,6 +66,9 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if weight.ndim != 2 or input.ndim == 0:
         out = _matmul(input, weight.t())
         return out if bias is None else out + bias
+    dtype = weight.dtype
+    if input.dtype == dtype and (bias is None or bias.dtype == dtype):
+        return _linear_op(input, weight, bias)         # the usual case: nothing to promote
     tensors = [t for t in (input, weight, bias) if t is not None]
     dtype = tensors[0].dtype
     for t in tensors[1:]:

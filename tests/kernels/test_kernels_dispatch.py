@@ -74,7 +74,26 @@ def test_unknown_names_are_rejected():
 def test_numpy_arrays_get_the_cpu_default_even_under_the_simulator(monkeypatch):
     monkeypatch.setattr(_device, "cuda_simulator_enabled", lambda: True)
     for op in K.OPS:
-        assert dispatch.choose_impl(op, (X,)) == K.default_impl(op, "cpu")
+        assert dispatch.choose_impl(op, (X,)) == K.default_impl(op, "cpu", X.size)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_products_take_numpy_on_the_cpu(dtype, kernel_rng):
+    """Below MIN_WORK input elements the default rule gives matmul to NumPy (its BLAS call
+    costs a few microseconds, the packed Numba product several times that); other ops, larger
+    products and the GPU keep their default."""
+    from minigrad.kernels import autotune
+    a = kernel_rng.standard_normal((5, 7)).astype(dtype)
+    b = kernel_rng.standard_normal((7, 3)).astype(dtype)
+    assert K.default_impl("matmul", "cpu", a.size + b.size) == "numpy"
+    assert dispatch.choose_impl("matmul", (a, b)) == "numpy"
+    k = autotune.MIN_WORK // 2 - 1                         # (1, k) @ (k, 1): just below
+    assert dispatch.choose_impl("matmul", (np.ones((1, k), dtype), np.ones((k, 1), dtype))) \
+        == "numpy"
+    assert K.default_impl("matmul", "cpu", autotune.MIN_WORK) == K.default_impl("matmul", "cpu")
+    assert K.default_impl("matmul", "cuda", 4) == "numpy"
+    assert K.default_impl("softmax", "cpu", 4) == K.default_impl("softmax", "cpu")
+    np.testing.assert_allclose(K.matmul(a, b), a @ b, rtol=1e-5)
 
 
 def test_cupy_arrays_get_the_gpu_default(pretend_cupy):
@@ -103,7 +122,7 @@ def test_use_is_per_thread():
         worker = threading.Thread(target=lambda: seen.append(dispatch.choose_impl("matmul", (X,))))
         worker.start()
         worker.join()
-    assert seen == [K.default_impl("matmul", "cpu")]
+    assert seen == [K.default_impl("matmul", "cpu", X.size)]
 
 
 def test_environment_variable_forces_and_is_read_at_each_call(monkeypatch):
@@ -177,8 +196,8 @@ def test_import_is_lazy():
         "    return sorted(m for m in sys.modules if m.startswith('minigrad.kernels.')\n"
         "                  and m.rsplit('_', 1)[-1] in ('numba', 'cuda'))\n"
         "print('minigrad.kernels' in sys.modules, 'numba' in sys.modules, loaded())\n"
-        "mg.kernels.use('numba')\n"
-        "mg.randn(3, 4) @ mg.randn(4, 5)\n"
+        "with mg.kernels.use('numba'):\n"
+        "    mg.randn(3, 4) @ mg.randn(4, 5)\n"
         "print('numba' in sys.modules, loaded())\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
@@ -202,6 +221,32 @@ def test_small_work_runs_the_serial_build_and_restores_the_choice():
     assert not serial_requested()
 
 
+def test_call_sized_decides_like_threads_for_and_restores(monkeypatch):
+    pytest.importorskip("numba")
+    from minigrad.kernels import _threads
+
+    monkeypatch.setattr(_threads._load, "threads", lambda: 2)
+    seen = []
+
+    def record():
+        seen.append(_threads.serial_requested())
+        return len(seen)
+
+    assert _threads.call_sized(_threads.SMALL_WORK - 1, record, ()) == 1
+    with _threads.threads_for(1):
+        _threads.call_sized(_threads.SMALL_WORK, record, ())
+        assert _threads.serial_requested()              # restored after the call
+    monkeypatch.setattr(_threads._load, "threads", lambda: 1)
+    _threads.call_sized(_threads.SMALL_WORK, record, ())     # one free core: serial
+    assert seen == [True, False, True]
+
+    def fail():
+        raise RuntimeError("kernel failed")
+    with pytest.raises(RuntimeError, match="kernel failed"):
+        _threads.call_sized(1, fail, ())
+    assert not _threads.serial_requested()
+
+
 def test_small_call_runs_serial_build_and_large_call_the_parallel_one(monkeypatch):
     pytest.importorskip("numba")
     from minigrad.kernels import softmax_numba
@@ -215,3 +260,18 @@ def test_small_call_runs_serial_build_and_large_call_the_parallel_one(monkeypatc
     K.softmax(np.ones((3, 7)), impl="numba")
     K.softmax(np.ones((300, 700)), impl="numba")
     assert calls == ["serial", "parallel"]
+
+
+def test_environment_variable_set_through_os_environ_is_seen_at_once(monkeypatch):
+    """The variable is read from ``os.environ``'s own dict: setting, changing and deleting it
+    through ``os.environ`` takes effect at the next call."""
+    import os
+    os.environ[dispatch.ENV_VAR] = "numpy"
+    try:
+        assert dispatch.choose_impl("softmax", (X,)) == "numpy"
+        os.environ[dispatch.ENV_VAR] = " numba "
+        assert dispatch.choose_impl("softmax", (X,)) == "numba"
+    finally:
+        del os.environ[dispatch.ENV_VAR]
+    assert dispatch.choose_impl("softmax", (X,)) == K.default_impl("softmax", "cpu")
+    assert dispatch._env_setting() is None
