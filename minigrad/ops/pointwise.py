@@ -619,7 +619,10 @@ class Xlogy(ArrayFunction):
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         xp = backend.array_module(a, b)
         with ieee_specials():
-            product = a * xp.log(b)
+            # a Python number's log stays a Python number, so that it cannot widen a's dtype
+            # (NumPy's float64 scalar would: xlogy(float32 tensor, 3.3) is float32)
+            log_b = float(np.log(b)) if isinstance(b, float) else xp.log(b)
+            product = a * log_b
         return xp.where((a == 0) & ~xp.isnan(b), 0, product).astype(product.dtype, copy=False)
 
     @staticmethod
