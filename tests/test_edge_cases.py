@@ -1028,6 +1028,27 @@ def test_rounding_integers_and_tensors_without_grad_stay_out_of_the_graph():
     assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
 
 
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_sign_and_abs_gradient_at_nan_are_zero(dtype):
+    """PyTorch's sign(NaN) is 0 (NumPy's is NaN), and so is abs's gradient there, g * sign(x)."""
+    values = [math.nan, -2.5, 0.0, 1.5, -math.nan, 3.0, -0.0]
+    assert mg.sign(mg.tensor(values, dtype=dtype)).tolist() == [0, -1, 0, 1, 0, 1, 0]
+    assert mg.sign(mg.tensor(math.nan, dtype=dtype)).item() == 0.0
+    value, grad = _value_and_grad(mg.abs, values, dtype)
+    assert np.isnan(value[0]) and grad.tolist() == [0, -1, 0, 1, 0, 1, 0]
+
+
+def test_sign_and_abs_at_nan_vs_torch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(3).standard_normal(9)
+    values[[1, 4]] = np.nan
+    for mine, theirs in ((mg.abs, torch.abs), (mg.sign, torch.sign)):
+        value, grad = _value_and_grad(mine, values)
+        torch_value, torch_grad = _torch_value_and_grad(torch, theirs, values)
+        np.testing.assert_array_equal(value, torch_value)
+        np.testing.assert_array_equal(grad, torch_grad)
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]
