@@ -1049,6 +1049,33 @@ def test_sign_and_abs_at_nan_vs_torch():
         np.testing.assert_array_equal(grad, torch_grad)
 
 
+NUMBER_PAIRS = [(-8.478373527526855, -1.765825867652893), (7, 2), (True, 3), (5, 2.5),
+                (-7.25, 2)]
+
+
+@pytest.mark.parametrize("a, b", NUMBER_PAIRS)
+@pytest.mark.parametrize("name, mode", [("add", None), ("sub", None), ("mul", None),
+                                        ("div", None), ("div", "floor"), ("div", "trunc"),
+                                        ("floor_divide", None)])
+def test_arithmetic_of_two_python_numbers_is_a_0d_tensor_as_in_torch(name, mode, a, b):
+    torch = pytest.importorskip("torch")
+    kwargs = {} if mode is None else {"rounding_mode": mode}
+    if name == "sub" and isinstance(a, bool):
+        with pytest.raises(RuntimeError, match="sub: subtraction.*bool"):
+            mg.sub(a, b)
+        return
+    mine, theirs = getattr(mg, name)(a, b, **kwargs), getattr(torch, name)(a, b, **kwargs)
+    assert isinstance(mine, mg.Tensor) and mine.shape == ()
+    assert mine.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+    assert mine.item() == theirs.item()
+
+
+def test_only_the_arithmetic_ops_take_two_python_numbers():
+    for name in ("maximum", "remainder", "atan2", "pow"):       # torch raises for these too
+        with pytest.raises(TypeError, match=f"{name}: expected at least one Tensor"):
+            getattr(mg, name)(2.0, 3.0)
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]

@@ -49,8 +49,17 @@ def _as_operands(op: str, a, b):
         return _with_scalar(op, a, b), _scalar(b)
     if b_t:
         return _scalar(a), _with_scalar(op, b, a)
+    if op in _NUMBER_PAIR_OPS and type(a) in _NUMBER_DTYPE and type(b) in _NUMBER_DTYPE:
+        # torch.add(2.0, 3.0) is tensor(5.): the first number becomes a 0-d tensor
+        return _as_operands(op, Tensor._make(np.asarray(a, dtype=_NUMBER_DTYPE[type(a)])), b)
     raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
                     f"{type(b).__name__}")
+
+
+# The ops that PyTorch also runs on two Python numbers (torch.maximum(2, 3) and the others
+# raise), and the dtype a number becomes: the default float, int64 or bool.
+_NUMBER_PAIR_OPS = frozenset({"add", "sub", "mul", "div", "floor_divide", "trunc_divide"})
+_NUMBER_DTYPE = {float: backend.DEFAULT_FLOAT, int: backend.DEFAULT_INT, bool: np.dtype(bool)}
 
 
 def _with_scalar(op, t: Tensor, scalar):
