@@ -1076,6 +1076,23 @@ def test_only_the_arithmetic_ops_take_two_python_numbers():
             getattr(mg, name)(2.0, 3.0)
 
 
+@pytest.mark.parametrize("name", ["maximum", "minimum", "max", "min"])
+def test_binary_max_min_gradients_with_nan_and_ties_match_torch(name):
+    """Ties split the gradient; where either side is NaN both get all of it (neither lost
+    a comparison), as in PyTorch. b broadcasts against a."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    a_values = rng.standard_normal((5, 3)).round(1)
+    b_values = rng.standard_normal(3).round(1)
+    a_values[0, 0], a_values[1, 1], b_values[2] = np.nan, b_values[1], np.nan
+    a, b = mg.tensor(a_values, requires_grad=True), mg.tensor(b_values, requires_grad=True)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a_values, b_values))
+    getattr(mg, name)(a, b).sum().backward()
+    getattr(torch, name)(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]

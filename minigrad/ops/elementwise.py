@@ -492,9 +492,12 @@ def _select(xp, cond, a, b):
     return out
 
 
-def _winner_weight(a, b, a_wins, dtype):
-    """1 where a won, 0 where b won, 1/2 at ties: PyTorch splits the gradient of a tie evenly."""
-    return (a_wins).to(dtype) + 0.5 * (a == b).to(dtype)
+def _winner_weights(a, b, a_lost, b_lost, dtype):
+    """(a's share of the gradient, b's): 1 where it won, 0 where it lost, 1/2 at ties, as
+    PyTorch splits a tie evenly. Where a or b is NaN (so is the result) neither lost, since
+    every comparison with NaN is False, and both get the whole gradient, as in PyTorch."""
+    tie = 0.5 * (a == b).to(dtype)
+    return (~a_lost).to(dtype) - tie, (~b_lost).to(dtype) - tie
 
 
 class Maximum(ArrayFunction):
@@ -509,8 +512,7 @@ class Maximum(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = _winner_weight(a, b, a > b, g.dtype)
-        return _split(ctx, g, w)
+        return _split(ctx, g, *_winner_weights(a, b, a < b, b < a, g.dtype))
 
 
 class Minimum(ArrayFunction):
@@ -525,14 +527,13 @@ class Minimum(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = _winner_weight(a, b, a < b, g.dtype)
-        return _split(ctx, g, w)
+        return _split(ctx, g, *_winner_weights(a, b, a > b, b > a, g.dtype))
 
 
-def _split(ctx, g, w):
+def _split(ctx, g, weight_a, weight_b):
     na, nb = ctx.needs_input_grad
-    return (sum_to(g * w, ctx.a_shape) if na else None,
-            sum_to(g * (1 - w), ctx.b_shape) if nb else None)
+    return (sum_to(g * weight_a, ctx.a_shape) if na else None,
+            sum_to(g * weight_b, ctx.b_shape) if nb else None)
 
 
 # ---------------------------------------------------------------------------------------------
