@@ -1093,6 +1093,22 @@ def test_binary_max_min_gradients_with_nan_and_ties_match_torch(name):
     np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
 
 
+@pytest.mark.parametrize("name", ["clamp_min", "clamp_max"])
+def test_clamp_min_max_with_a_nan_tensor_bound_match_torch(name):
+    """NaN on either side gives NaN (and no gradient to x), as clamp does."""
+    torch = pytest.importorskip("torch")
+    x_values = np.array([1.0, np.nan, 2.0, np.inf, np.nan, -1.0, 0.5, 3.0, -0.25])
+    bound_values = np.array([np.nan, 1.0, 2.0, np.nan, np.nan, 0.0, 0.5, -np.inf, 0.75])
+    x, bound = (mg.tensor(v, requires_grad=True) for v in (x_values, bound_values))
+    tx, tbound = (torch.tensor(v, requires_grad=True) for v in (x_values, bound_values))
+    y, ty = getattr(mg, name)(x, bound), getattr(torch, name)(tx, tbound)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(bound.grad.numpy(), tbound.grad.numpy())
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]

@@ -311,18 +311,14 @@ def floor_divide(input, other):  # noqa: A002
 
 
 def clamp_min(input, min):  # noqa: A002
-    """max(input, min) elementwise; ``min`` a number or a Tensor that broadcasts."""
-    if isinstance(min, Tensor):
-        # x where x >= min, else min: the gradient goes to x at ties, as in PyTorch (NaN in x
-        # stays NaN, because NaN < min is False)
-        return where(input < min, min, input)
+    """max(input, min) elementwise; ``min`` a number or a Tensor that broadcasts. It is
+    ``clamp`` with one bound: NaN on either side gives NaN, and x gets the gradient at ties."""
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):  # noqa: A002
-    """min(input, max) elementwise; ``max`` a number or a Tensor that broadcasts."""
-    if isinstance(max, Tensor):
-        return where(input > max, max, input)
+    """min(input, max) elementwise; ``max`` a number or a Tensor that broadcasts (as
+    ``clamp_min``)."""
     return clamp(input, max=max)
 
 
