@@ -1109,6 +1109,18 @@ def test_clamp_min_max_with_a_nan_tensor_bound_match_torch(name):
     np.testing.assert_array_equal(bound.grad.numpy(), tbound.grad.numpy())
 
 
+@pytest.mark.parametrize("a, b", [(-0.06, 5.15), (2, 3), (2, 3.5), (True, False), (True, 2)])
+def test_where_between_two_python_numbers_matches_torch(a, b):
+    torch = pytest.importorskip("torch")
+    cond = np.random.default_rng(2).random((3, 5)) > 0.5
+    mine, theirs = mg.where(mg.tensor(cond), a, b), torch.where(torch.tensor(cond), a, b)
+    assert mine.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match="where: input and other must be Tensors or Python "
+                                        "numbers, got str and int"):
+        mg.where(mg.tensor(cond), "a", 2)
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]

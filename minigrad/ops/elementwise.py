@@ -779,7 +779,12 @@ def where(condition, input, other):  # noqa: A002
         raise RuntimeError(f"where: expected condition to be a boolean tensor, got dtype "
                            f"{cond.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("where: input or other must be a Tensor")
+        if type(input) not in _NUMBER_DTYPE or type(other) not in _NUMBER_DTYPE:
+            raise TypeError(f"where: input and other must be Tensors or Python numbers, got "
+                            f"{type(input).__name__} and {type(other).__name__}")
+        # two numbers, as PyTorch takes them: input as a 0-d tensor, other promoted with it
+        input = Tensor._make(backend.array_module(cond.array).asarray(
+            input, dtype=_NUMBER_DTYPE[type(input)]))
     if not isinstance(input, Tensor):
         input = Tensor._make(backend.array_module(other.array).asarray(
             input, dtype=backend.scalar_dtype(other.dtype, input)))
