@@ -147,14 +147,15 @@ def summarise_modules(results) -> dict:
 
 
 def _commit() -> str:
-    """The checked-out commit, marked when tracked files differ from it (the report then
-    describes code that no commit holds)."""
+    """The checked-out commit, marked when tracked files other than the reports differ from
+    it (the report then describes code that no commit holds)."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
                               check=True).stdout.strip()
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        changed = git("status", "--porcelain", "--untracked-files=no")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      ":(exclude)benchmarks/results")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return f"{commit} with uncommitted changes" if changed else commit
