@@ -147,11 +147,26 @@ def summarise_modules(results) -> dict:
 
 
 def _commit() -> str:
+    """The checked-out commit, marked when tracked files other than the reports differ from
+    it (the report then describes code that no commit holds)."""
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                              check=True).stdout.strip()
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                              capture_output=True, text=True, check=True).stdout.strip()
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      ":(exclude)benchmarks/results")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return f"{commit} with uncommitted changes" if changed else commit
+
+
+def _numba_version() -> str:
+    try:
+        import numba
+    except ImportError:
+        return "not installed"
+    return numba.__version__
 
 
 def _samples_line(what, s, cap) -> str:
@@ -212,7 +227,8 @@ def write_markdown(data, path: Path):
              "are matched and compared: `tests/conformance/opinfo_harness.py` and "
              "`moduleinfo_harness.py`; the work list: `tests/conformance/known_failures.py` "
              "(`table` below: whether the failing entry is listed there).", "",
-             f"torch {data['torch_version']}, NumPy {data['numpy_version']}, Python "
+             f"torch {data['torch_version']}, NumPy {data['numpy_version']}, Numba "
+             f"{data['numba_version']}, Python "
              f"{data['python']}, minigrad commit {data['minigrad_commit']}, "
              f"{data['seconds']} s.", ""]
     lines += [f"* {line}" for line in summary_lines(data)]
@@ -249,6 +265,7 @@ def main():
     data = {
         "torch_version": torch.__version__,
         "numpy_version": np.__version__,
+        "numba_version": _numba_version(),
         "python": platform.python_version(),
         "minigrad_commit": _commit(),
         "max_samples_per_op_and_dtype": args.max_samples,

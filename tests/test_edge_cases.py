@@ -1028,6 +1028,99 @@ def test_rounding_integers_and_tensors_without_grad_stay_out_of_the_graph():
     assert mg.div(mg.tensor([7, -7]), 2, rounding_mode="floor").tolist() == [3, -4]
 
 
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_sign_and_abs_gradient_at_nan_are_zero(dtype):
+    """PyTorch's sign(NaN) is 0 (NumPy's is NaN), and so is abs's gradient there, g * sign(x)."""
+    values = [math.nan, -2.5, 0.0, 1.5, -math.nan, 3.0, -0.0]
+    assert mg.sign(mg.tensor(values, dtype=dtype)).tolist() == [0, -1, 0, 1, 0, 1, 0]
+    assert mg.sign(mg.tensor(math.nan, dtype=dtype)).item() == 0.0
+    value, grad = _value_and_grad(mg.abs, values, dtype)
+    assert np.isnan(value[0]) and grad.tolist() == [0, -1, 0, 1, 0, 1, 0]
+
+
+def test_sign_and_abs_at_nan_vs_torch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(3).standard_normal(9)
+    values[[1, 4]] = np.nan
+    for mine, theirs in ((mg.abs, torch.abs), (mg.sign, torch.sign)):
+        value, grad = _value_and_grad(mine, values)
+        torch_value, torch_grad = _torch_value_and_grad(torch, theirs, values)
+        np.testing.assert_array_equal(value, torch_value)
+        np.testing.assert_array_equal(grad, torch_grad)
+
+
+NUMBER_PAIRS = [(-8.478373527526855, -1.765825867652893), (7, 2), (True, 3), (5, 2.5),
+                (-7.25, 2)]
+
+
+@pytest.mark.parametrize("a, b", NUMBER_PAIRS)
+@pytest.mark.parametrize("name, mode", [("add", None), ("sub", None), ("mul", None),
+                                        ("div", None), ("div", "floor"), ("div", "trunc"),
+                                        ("floor_divide", None)])
+def test_arithmetic_of_two_python_numbers_is_a_0d_tensor_as_in_torch(name, mode, a, b):
+    torch = pytest.importorskip("torch")
+    kwargs = {} if mode is None else {"rounding_mode": mode}
+    if name == "sub" and isinstance(a, bool):
+        with pytest.raises(RuntimeError, match="sub: subtraction.*bool"):
+            mg.sub(a, b)
+        return
+    mine, theirs = getattr(mg, name)(a, b, **kwargs), getattr(torch, name)(a, b, **kwargs)
+    assert isinstance(mine, mg.Tensor) and mine.shape == ()
+    assert mine.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+    assert mine.item() == theirs.item()
+
+
+def test_only_the_arithmetic_ops_take_two_python_numbers():
+    for name in ("maximum", "remainder", "atan2", "pow"):       # torch raises for these too
+        with pytest.raises(TypeError, match=f"{name}: expected at least one Tensor"):
+            getattr(mg, name)(2.0, 3.0)
+
+
+@pytest.mark.parametrize("name", ["maximum", "minimum", "max", "min"])
+def test_binary_max_min_gradients_with_nan_and_ties_match_torch(name):
+    """Ties split the gradient; where either side is NaN both get all of it (neither lost
+    a comparison), as in PyTorch. b broadcasts against a."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    a_values = rng.standard_normal((5, 3)).round(1)
+    b_values = rng.standard_normal(3).round(1)
+    a_values[0, 0], a_values[1, 1], b_values[2] = np.nan, b_values[1], np.nan
+    a, b = mg.tensor(a_values, requires_grad=True), mg.tensor(b_values, requires_grad=True)
+    ta, tb = (torch.tensor(v, requires_grad=True) for v in (a_values, b_values))
+    getattr(mg, name)(a, b).sum().backward()
+    getattr(torch, name)(ta, tb).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), ta.grad.numpy())
+    np.testing.assert_array_equal(b.grad.numpy(), tb.grad.numpy())
+
+
+@pytest.mark.parametrize("name", ["clamp_min", "clamp_max"])
+def test_clamp_min_max_with_a_nan_tensor_bound_match_torch(name):
+    """NaN on either side gives NaN (and no gradient to x), as clamp does."""
+    torch = pytest.importorskip("torch")
+    x_values = np.array([1.0, np.nan, 2.0, np.inf, np.nan, -1.0, 0.5, 3.0, -0.25])
+    bound_values = np.array([np.nan, 1.0, 2.0, np.nan, np.nan, 0.0, 0.5, -np.inf, 0.75])
+    x, bound = (mg.tensor(v, requires_grad=True) for v in (x_values, bound_values))
+    tx, tbound = (torch.tensor(v, requires_grad=True) for v in (x_values, bound_values))
+    y, ty = getattr(mg, name)(x, bound), getattr(torch, name)(tx, tbound)
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    np.testing.assert_array_equal(bound.grad.numpy(), tbound.grad.numpy())
+
+
+@pytest.mark.parametrize("a, b", [(-0.06, 5.15), (2, 3), (2, 3.5), (True, False), (True, 2)])
+def test_where_between_two_python_numbers_matches_torch(a, b):
+    torch = pytest.importorskip("torch")
+    cond = np.random.default_rng(2).random((3, 5)) > 0.5
+    mine, theirs = mg.where(mg.tensor(cond), a, b), torch.where(torch.tensor(cond), a, b)
+    assert mine.dtype == np.dtype(str(theirs.dtype).replace("torch.", ""))
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+    with pytest.raises(TypeError, match="where: input and other must be Tensors or Python "
+                                        "numbers, got str and int"):
+        mg.where(mg.tensor(cond), "a", 2)
+
+
 def test_sort_and_argsort_take_stable_and_0d_inputs():
     x = mg.tensor([3.0, 1.0, 3.0, 2.0, 1.0])
     assert mg.argsort(x, descending=True, stable=True).tolist() == [0, 2, 3, 1, 4]

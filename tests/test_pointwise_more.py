@@ -126,6 +126,18 @@ def test_python_scalar_operands():
     assert mg.copysign(x, -1.0).numpy().tolist() == [-0.5, -2.0, -0.0]
 
 
+@pytest.mark.parametrize("shape", [(), (3, 5)])
+def test_xlogy_with_a_python_number_keeps_the_tensors_dtype(shape):
+    """xlogy(float32 tensor, 3.3) is float32, as in PyTorch: the number's log must not
+    widen it (a 0-d tensor included)."""
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(5).uniform(-2, 2, shape).astype(np.float32)
+    values.reshape(-1)[:1] = 0.0
+    for other in (3.3, 0.0, -1.5, float("nan")):
+        mine, theirs = mg.xlogy(mg.tensor(values), other), torch.xlogy(torch.tensor(values), other)
+        _assert_matches(mine, theirs)
+
+
 def test_errors_name_the_op():
     with pytest.raises(TypeError, match="frac: expected a floating-point Tensor, got int64"):
         mg.frac(mg.tensor([1, 2]))

@@ -183,7 +183,16 @@ def _rounding(name):
 floor = _rounding("floor")
 ceil = _rounding("ceil")
 trunc = _rounding("trunc")
-sign = _rounding("sign")
+
+
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 elementwise (gradient 0), and 0 for NaN, as in PyTorch (NumPy's sign
+    gives NaN there). ``abs``'s gradient is g * sign(x): 0 at NaN too."""
+    def sign_arrays(a):
+        xp = backend.array_module(a)
+        s = xp.sign(a)
+        return xp.where(xp.isnan(s), 0, s) if s.dtype.kind == "f" else s
+    return _step(sign_arrays, x)
 
 
 def round(x: Tensor, decimals: int = 0) -> Tensor:  # noqa: A001

@@ -49,8 +49,17 @@ def _as_operands(op: str, a, b):
         return _with_scalar(op, a, b), _scalar(b)
     if b_t:
         return _scalar(a), _with_scalar(op, b, a)
+    if op in _NUMBER_PAIR_OPS and type(a) in _NUMBER_DTYPE and type(b) in _NUMBER_DTYPE:
+        # torch.add(2.0, 3.0) is tensor(5.): the first number becomes a 0-d tensor
+        return _as_operands(op, Tensor._make(np.asarray(a, dtype=_NUMBER_DTYPE[type(a)])), b)
     raise TypeError(f"{op}: expected at least one Tensor, got {type(a).__name__} and "
                     f"{type(b).__name__}")
+
+
+# The ops that PyTorch also runs on two Python numbers (torch.maximum(2, 3) and the others
+# raise), and the dtype a number becomes: the default float, int64 or bool.
+_NUMBER_PAIR_OPS = frozenset({"add", "sub", "mul", "div", "floor_divide", "trunc_divide"})
+_NUMBER_DTYPE = {float: backend.DEFAULT_FLOAT, int: backend.DEFAULT_INT, bool: np.dtype(bool)}
 
 
 def _with_scalar(op, t: Tensor, scalar):
@@ -483,9 +492,12 @@ def _select(xp, cond, a, b):
     return out
 
 
-def _winner_weight(a, b, a_wins, dtype):
-    """1 where a won, 0 where b won, 1/2 at ties: PyTorch splits the gradient of a tie evenly."""
-    return (a_wins).to(dtype) + 0.5 * (a == b).to(dtype)
+def _winner_weights(a, b, a_lost, b_lost, dtype):
+    """(a's share of the gradient, b's): 1 where it won, 0 where it lost, 1/2 at ties, as
+    PyTorch splits a tie evenly. Where a or b is NaN (so is the result) neither lost, since
+    every comparison with NaN is False, and both get the whole gradient, as in PyTorch."""
+    tie = 0.5 * (a == b).to(dtype)
+    return (~a_lost).to(dtype) - tie, (~b_lost).to(dtype) - tie
 
 
 class Maximum(ArrayFunction):
@@ -500,8 +512,7 @@ class Maximum(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = _winner_weight(a, b, a > b, g.dtype)
-        return _split(ctx, g, w)
+        return _split(ctx, g, *_winner_weights(a, b, a < b, b < a, g.dtype))
 
 
 class Minimum(ArrayFunction):
@@ -516,14 +527,13 @@ class Minimum(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        w = _winner_weight(a, b, a < b, g.dtype)
-        return _split(ctx, g, w)
+        return _split(ctx, g, *_winner_weights(a, b, a > b, b > a, g.dtype))
 
 
-def _split(ctx, g, w):
+def _split(ctx, g, weight_a, weight_b):
     na, nb = ctx.needs_input_grad
-    return (sum_to(g * w, ctx.a_shape) if na else None,
-            sum_to(g * (1 - w), ctx.b_shape) if nb else None)
+    return (sum_to(g * weight_a, ctx.a_shape) if na else None,
+            sum_to(g * weight_b, ctx.b_shape) if nb else None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -769,7 +779,12 @@ def where(condition, input, other):  # noqa: A002
         raise RuntimeError(f"where: expected condition to be a boolean tensor, got dtype "
                            f"{cond.dtype}")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
-        raise TypeError("where: input or other must be a Tensor")
+        if type(input) not in _NUMBER_DTYPE or type(other) not in _NUMBER_DTYPE:
+            raise TypeError(f"where: input and other must be Tensors or Python numbers, got "
+                            f"{type(input).__name__} and {type(other).__name__}")
+        # two numbers, as PyTorch takes them: input as a 0-d tensor, other promoted with it
+        input = Tensor._make(backend.array_module(cond.array).asarray(
+            input, dtype=_NUMBER_DTYPE[type(input)]))
     if not isinstance(input, Tensor):
         input = Tensor._make(backend.array_module(other.array).asarray(
             input, dtype=backend.scalar_dtype(other.dtype, input)))

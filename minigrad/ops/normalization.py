@@ -48,9 +48,9 @@ class Normalize(ArrayFunction):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
-        rows = _kernel_rows(x, weight, bias, axes)
-        if rows is not None:
-            return _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows)
+        fused = _fused_forward(ctx, x, weight, bias, axes, eps, _RowStats)
+        if fused is not None:
+            return fused
         mean, var, x_hat, rstd = _statistics(x, axes, eps)
         y = x_hat
         if weight is not None:
@@ -75,6 +75,14 @@ def _keep_for_backward(ctx, x, weight, bias, axes, eps, stats, mean, var, y):
     ctx.save_for_backward(x, weight)
     ctx.mark_non_differentiable(mean, var)
     return y.astype(x.dtype, copy=False), mean, var
+
+
+def _keep_for_second_derivative(ctx, g, x, weight, axes, eps, wanted, stats, out):
+    """What every normalize backward leaves for its own backward; returns the gradients
+    ``out`` as the tuple forward returns."""
+    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
+    ctx.save_for_backward(g, x, weight)
+    return tuple(out)
 
 
 def _normalize_backward(backward_function, ctx, g):
@@ -114,12 +122,8 @@ class NormalizeBackward(ArrayFunction):
 
     @staticmethod
     def forward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
-        if isinstance(stats, _RowStats):
-            return _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
-                                        stats)
-        if isinstance(stats, _ChannelStats):
-            return _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
-                                        stats)
+        if isinstance(stats, _FusedStats):
+            return stats.backward(ctx, g, x, weight, axes, eps, bias_shape, wanted)
         x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
         want_x, want_w, want_b = wanted
         out = []
@@ -130,9 +134,8 @@ class NormalizeBackward(ArrayFunction):
             out.append(_sum_to_array(g * x_hat, weight.shape))
         if want_b:
             out.append(_sum_to_array(g, bias_shape))
-        ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, (x_hat, rstd)
-        ctx.save_for_backward(g, x, weight)
-        return tuple(out)
+        return _keep_for_second_derivative(ctx, g, x, weight, axes, eps, wanted,
+                                           (x_hat, rstd), out)
 
     @staticmethod
     def backward(ctx, *grads):
@@ -173,119 +176,106 @@ class NormalizeBackward(ArrayFunction):
 
 
 # ---------------------------------------------------------------------------------------------
-# The fused path: a norm over the trailing dims (layer_norm, group_norm) on the row kernels
+# The fused path: the statistics on the norm kernels, rows (layer_norm) or channels (batch_norm)
 # ---------------------------------------------------------------------------------------------
 
-class _RowStats:
-    """What the fused forward keeps for the backward: rstd per row (R,) and the row layout
-    (R, N). Passed as ``stats`` to ``NormalizeBackward``, it selects the fused backward."""
+class _FusedStats:
+    """How a fused kernel takes the statistics, and what its forward keeps for the backward.
 
-    def __init__(self, rstd, rows):
-        self.rstd, self.rows = rstd, rows
+    A subclass names a layout of x and the pair of kernels that work on it: ``_RowStats``
+    (layer_norm, group_norm: the trailing dims of x as the rows of (R, N)) and
+    ``_ChannelStats`` (batch_norm: every dim but 1, x as (N, C, M), a channel at a time).
+    In both layouts dim 1 has one weight and one bias per index (N features of a row,
+    C channels). An instance keeps rstd (one per row or channel) and the layout; passed as
+    ``stats`` to ``NormalizeBackward``, it selects the fused backward.
+    """
 
+    # The kernels, by their names in ``kernel_calls`` (looked up at each call, so that a test
+    # can wrap them): forward (x laid out, weight, bias, eps) -> (y, mean, var), and backward
+    # (g, x laid out, rstd, weight) -> (gx, gw, gb), all laid out.
+    forward_kernel = backward_kernel = None
 
-def _kernel_rows(x, weight, bias, axes):
-    """(R, N) when ``minigrad.kernels.layer_norm`` can do this normalization: ``axes`` are
-    x's trailing dims, weight and bias are None or have exactly those dims' shape, and every
-    array is float32/float64 of one dtype with at least one element; else None (the array
-    code of ``_statistics``, which batch_norm's axes and other dtypes take)."""
-    ndim = x.ndim
-    if not axes or tuple(axes) != tuple(range(ndim - len(axes), ndim)) or x.size == 0 \
-            or x.dtype not in (np.float32, np.float64):
-        return None
-    feature_shape = x.shape[ndim - len(axes):]
-    for p in (weight, bias):
-        if p is not None and (p.shape != feature_shape or p.dtype != x.dtype):
+    def __init__(self, rstd, layout):
+        self.rstd, self.layout = rstd, layout
+
+    @staticmethod
+    def layout_of(x, weight, bias, axes):
+        """x's layout for the kernels when they can do this normalization, else None."""
+        raise NotImplementedError
+
+    @classmethod
+    def fits(cls, x, weight, bias, axes):
+        """The layout when the kernels can take x, weight and bias: float32/float64 of one
+        dtype, x with at least one element, and ``layout_of`` agreeing; else None (the array
+        code of ``_statistics``, which other axes and dtypes take)."""
+        if x.size == 0 or x.dtype not in (np.float32, np.float64):
             return None
-    n = math.prod(feature_shape)
-    return x.size // n, n
+        if any(p is not None and p.dtype != x.dtype for p in (weight, bias)):
+            return None
+        return cls.layout_of(x, weight, bias, axes)
+
+    def backward(self, ctx, g, x, weight, axes, eps, bias_shape, wanted):
+        """``NormalizeBackward.forward`` on the fused backward kernel (gw and gb come with
+        gx): the gradients ``wanted``, in the inputs' shapes."""
+        layout = self.layout
+        gx, gw, gb = getattr(kernel_calls, self.backward_kernel)(
+            g.astype(x.dtype, copy=False).reshape(layout), x.reshape(layout), self.rstd,
+            None if weight is None else weight.reshape(layout[1]))
+        shapes = (x.shape, None if weight is None else weight.shape, bias_shape)
+        out = [grad.reshape(shape) for grad, shape, want in zip((gx, gw, gb), shapes, wanted)
+               if want]
+        return _keep_for_second_derivative(ctx, g, x, weight, axes, eps, wanted, self, out)
 
 
-def _layer_norm_forward(ctx, x, weight, bias, axes, eps, rows):
-    """``Normalize.forward`` on the fused row kernel: y, and mean and var in keepdim shape."""
+class _RowStats(_FusedStats):
+    """Statistics per row of x as (R, N), N the product of the trailing dims in ``axes``."""
 
-    n_rows, n = rows
-    flat = (None if weight is None else weight.reshape(n),
-            None if bias is None else bias.reshape(n))
-    y, mean, var = kernel_calls.layer_norm(x.reshape(rows), *flat, eps)
+    forward_kernel, backward_kernel = "layer_norm", "layer_norm_backward"
+
+    @staticmethod
+    def layout_of(x, weight, bias, axes):
+        """(R, N) when ``axes`` are x's trailing dims and weight and bias are None or have
+        exactly those dims' shape."""
+        ndim = x.ndim
+        if not axes or tuple(axes) != tuple(range(ndim - len(axes), ndim)):
+            return None
+        feature_shape = x.shape[ndim - len(axes):]
+        if any(p is not None and p.shape != feature_shape for p in (weight, bias)):
+            return None
+        n = math.prod(feature_shape)
+        return x.size // n, n
+
+
+class _ChannelStats(_FusedStats):
+    """Statistics per channel of x as (N, C, M): over every dim of x but dim 1."""
+
+    forward_kernel, backward_kernel = "batch_norm", "batch_norm_backward"
+
+    @staticmethod
+    def layout_of(x, weight, bias, axes):
+        """(N, C, M) when ``axes`` are every dim of x but dim 1 and weight and bias are None or
+        hold one value per channel."""
+        if x.ndim < 2 or tuple(axes) != (0,) + tuple(range(2, x.ndim)):
+            return None
+        if any(p is not None and p.size != x.shape[1] for p in (weight, bias)):
+            return None
+        return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
+
+
+def _fused_forward(ctx, x, weight, bias, axes, eps, stats_kind):
+    """A normalize forward on ``stats_kind``'s fused kernel: (y, mean, var), mean and var in
+    keepdim shape; None when that kernel cannot take these arrays."""
+    layout = stats_kind.fits(x, weight, bias, axes)
+    if layout is None:
+        return None
+    flat = (None if p is None else p.reshape(layout[1]) for p in (weight, bias))
+    y, mean, var = getattr(kernel_calls, stats_kind.forward_kernel)(x.reshape(layout), *flat,
+                                                                    eps)
     xp = backend.array_module(x)
     rstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
-    keep = x.shape[:x.ndim - len(axes)] + (1,) * len(axes)
-    return _keep_for_backward(ctx, x, weight, bias, axes, eps, _RowStats(rstd, rows),
+    keep = tuple(1 if i in axes else size for i, size in enumerate(x.shape))
+    return _keep_for_backward(ctx, x, weight, bias, axes, eps, stats_kind(rstd, layout),
                               mean.reshape(keep), var.reshape(keep), y.reshape(x.shape))
-
-
-def _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats, gx, gw,
-                            gb):
-    """The gradients a fused backward kernel returned, those ``wanted`` in the inputs' shapes,
-    with what the second derivative needs kept on ``ctx``."""
-    out = [grad.reshape(shape) for grad, shape, want
-           in zip((gx, gw, gb), (x.shape, None if weight is None else weight.shape, bias_shape),
-                  wanted) if want]
-    ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, stats
-    ctx.save_for_backward(g, x, weight)
-    return tuple(out)
-
-
-def _layer_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
-    """``NormalizeBackward.forward`` on the fused row kernel (gw and gb come with gx)."""
-
-    rows = stats.rows
-    gx, gw, gb = kernel_calls.layer_norm_backward(
-        g.astype(x.dtype, copy=False).reshape(rows), x.reshape(rows), stats.rstd,
-        None if weight is None else weight.reshape(rows[1]))
-    return _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats,
-                                   gx, gw, gb)
-
-
-# ---------------------------------------------------------------------------------------------
-# The fused path for batch_norm: per channel of (N, C, M) on the channel kernels
-# ---------------------------------------------------------------------------------------------
-
-class _ChannelStats:
-    """What the fused batch-norm forward keeps for the backward: rstd per channel (C,) and
-    the channel layout (N, C, M). Passed as ``stats`` to ``NormalizeBackward``, it selects
-    the fused backward."""
-
-    def __init__(self, rstd, channels):
-        self.rstd, self.channels = rstd, channels
-
-
-def _kernel_channels(x, weight, bias, axes):
-    """(N, C, M) when ``minigrad.kernels.batch_norm`` can do this normalization: ``axes`` are
-    every dim of x but dim 1, x has at least one element, and x, weight and bias (None or
-    one value per channel) are float32/float64 of one dtype; else None."""
-    if x.ndim < 2 or tuple(axes) != (0,) + tuple(range(2, x.ndim)) or x.size == 0 \
-            or x.dtype not in (np.float32, np.float64):
-        return None
-    for p in (weight, bias):
-        if p is not None and (p.size != x.shape[1] or p.dtype != x.dtype):
-            return None
-    return x.shape[0], x.shape[1], x.size // (x.shape[0] * x.shape[1])
-
-
-def _batch_norm_forward(ctx, x, weight, bias, axes, eps, channels):
-    """``BatchNormalize.forward`` on the fused channel kernel: y, and mean and var in keepdim
-    shape."""
-    c = channels[1]
-    flat = (None if weight is None else weight.reshape(c),
-            None if bias is None else bias.reshape(c))
-    y, mean, var = kernel_calls.batch_norm(x.reshape(channels), *flat, eps)
-    xp = backend.array_module(x)
-    rstd = (1.0 / xp.sqrt(var.astype(np.float64) + eps)).astype(x.dtype)
-    keep = (1, c) + (1,) * (x.ndim - 2)
-    return _keep_for_backward(ctx, x, weight, bias, axes, eps, _ChannelStats(rstd, channels),
-                              mean.reshape(keep), var.reshape(keep), y.reshape(x.shape))
-
-
-def _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
-    """``NormalizeBackward.forward`` on the fused channel kernel (gw and gb come with gx)."""
-    channels = stats.channels
-    gx, gw, gb = kernel_calls.batch_norm_backward(
-        g.astype(x.dtype, copy=False).reshape(channels), x.reshape(channels), stats.rstd,
-        None if weight is None else weight.reshape(channels[1]))
-    return _fused_backward_outputs(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats,
-                                   gx, gw, gb)
 
 
 class BatchNormalize(Normalize):
@@ -306,9 +296,9 @@ class BatchNormalize(Normalize):
 
     @staticmethod
     def forward(ctx, x, weight, bias, axes, eps):
-        channels = _kernel_channels(x, weight, bias, axes)
-        if channels is not None:
-            return _batch_norm_forward(ctx, x, weight, bias, axes, eps, channels)
+        fused = _fused_forward(ctx, x, weight, bias, axes, eps, _ChannelStats)
+        if fused is not None:
+            return fused
         xp = backend.array_module(x)
         first = x.mean(axis=axes, keepdims=True)
         x_hat = x - first                              # the centred x, then x_hat, in place
@@ -345,9 +335,8 @@ class BatchNormBackward(NormalizeBackward):
 
     @staticmethod
     def forward(ctx, g, x, weight, axes, eps, bias_shape, wanted, stats):
-        if isinstance(stats, _ChannelStats):
-            return _batch_norm_backward(ctx, g, x, weight, axes, eps, bias_shape, wanted,
-                                        stats)
+        if isinstance(stats, _FusedStats):
+            return stats.backward(ctx, g, x, weight, axes, eps, bias_shape, wanted)
         x_hat, rstd = stats if stats is not None else _statistics(x, axes, eps)[2:]
         want_x, want_w, want_b = wanted
         n = math.prod(g.shape[i] for i in axes)
@@ -366,9 +355,8 @@ class BatchNormBackward(NormalizeBackward):
             out.append(_sum_to_array(sum_gxh, weight.shape))
         if want_b:
             out.append(_sum_to_array(sum_g, bias_shape))
-        ctx.axes, ctx.eps, ctx.wanted, ctx.stats = axes, eps, wanted, (x_hat, rstd)
-        ctx.save_for_backward(g, x, weight)
-        return tuple(out)
+        return _keep_for_second_derivative(ctx, g, x, weight, axes, eps, wanted,
+                                           (x_hat, rstd), out)
 
 
 def _add_in_place(a, b):

@@ -311,18 +311,14 @@ def floor_divide(input, other):  # noqa: A002
 
 
 def clamp_min(input, min):  # noqa: A002
-    """max(input, min) elementwise; ``min`` a number or a Tensor that broadcasts."""
-    if isinstance(min, Tensor):
-        # x where x >= min, else min: the gradient goes to x at ties, as in PyTorch (NaN in x
-        # stays NaN, because NaN < min is False)
-        return where(input < min, min, input)
+    """max(input, min) elementwise; ``min`` a number or a Tensor that broadcasts. It is
+    ``clamp`` with one bound: NaN on either side gives NaN, and x gets the gradient at ties."""
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):  # noqa: A002
-    """min(input, max) elementwise; ``max`` a number or a Tensor that broadcasts."""
-    if isinstance(max, Tensor):
-        return where(input > max, max, input)
+    """min(input, max) elementwise; ``max`` a number or a Tensor that broadcasts (as
+    ``clamp_min``)."""
     return clamp(input, max=max)
 
 
@@ -619,7 +615,10 @@ class Xlogy(ArrayFunction):
         ctx.a_shape, ctx.b_shape = _shape(a), _shape(b)
         xp = backend.array_module(a, b)
         with ieee_specials():
-            product = a * xp.log(b)
+            # a Python number's log stays a Python number, so that it cannot widen a's dtype
+            # (NumPy's float64 scalar would: xlogy(float32 tensor, 3.3) is float32)
+            log_b = float(np.log(b)) if isinstance(b, float) else xp.log(b)
+            product = a * log_b
         return xp.where((a == 0) & ~xp.isnan(b), 0, product).astype(product.dtype, copy=False)
 
     @staticmethod

@@ -8,6 +8,7 @@ usual cache's).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,3 +87,112 @@ def test_conv2d_tiles_of_every_vector_width(case, bits, dtype, monkeypatch, kern
         actual, expected = run("numba"), run("numpy")
         assert actual.dtype == np.dtype(dtype)
         assert_close(actual, expected, scale=np.sqrt(terms * gy.size / gy.shape[1]))
+
+
+# vector_bits's answer kept on disk (one JSON file per probe_key in MINIGRAD_CACHE_DIR): a
+# process that finds it there compiles no probe.
+
+@pytest.fixture
+def isa_cache(tmp_path, monkeypatch):
+    """An empty cache folder, and vector_bits with no answer kept in this process."""
+    from minigrad.kernels import _cpu_isa
+    monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(tmp_path))
+    _cpu_isa.vector_bits.cache_clear()
+    yield tmp_path
+    _cpu_isa.vector_bits.cache_clear()
+
+
+def _probe_counting(monkeypatch, answer):
+    """Replace the probe by one that counts its calls and returns ``answer()``."""
+    from minigrad.kernels import _cpu_isa
+    calls = []
+    monkeypatch.setattr(_cpu_isa, "_probe", lambda: calls.append(1) or answer())
+    return calls
+
+
+def _probe_failing(monkeypatch):
+    from minigrad.kernels import _cpu_isa
+
+    def fail():
+        raise AssertionError("the probe ran although the cache holds the answer")
+    monkeypatch.setattr(_cpu_isa, "_probe", fail)
+
+
+def test_vector_bits_cache_hit_compiles_nothing(isa_cache, monkeypatch):
+    from minigrad.kernels import _cpu_isa
+    bits = _cpu_isa.vector_bits()                      # the real probe, written to the file
+    assert bits in (512, 256, 128)
+    (path,) = isa_cache.glob("vector-bits-*.json")
+    assert json.loads(path.read_text())["vector_bits"] == bits
+    _cpu_isa.vector_bits.cache_clear()                 # as a new process would start
+    _probe_failing(monkeypatch)
+    assert _cpu_isa.vector_bits() == bits
+
+
+def test_vector_bits_another_target_gets_its_own_entry(isa_cache, monkeypatch):
+    from minigrad.kernels import _cpu_isa
+    from numba.core import config
+    calls = _probe_counting(monkeypatch, lambda: 256 if config.CPU_NAME == "haswell" else 512)
+    assert _cpu_isa.vector_bits() == 512
+    _cpu_isa.vector_bits.cache_clear()
+    monkeypatch.setattr(config, "CPU_NAME", "haswell")          # the AVX2-emulation mode
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx2,+fma")
+    assert _cpu_isa.vector_bits() == 256
+    assert len(calls) == 2
+    assert len(list(isa_cache.glob("vector-bits-*.json"))) == 2
+    _cpu_isa.vector_bits.cache_clear()
+    monkeypatch.setattr(config, "CPU_NAME", None)                # back to the host: its entry
+    monkeypatch.setattr(config, "CPU_FEATURES", None)
+    _probe_failing(monkeypatch)
+    assert _cpu_isa.vector_bits() == 512
+
+
+@pytest.mark.parametrize("content", [
+    b"{not json", b"\xff\xfe", b"[]", b'{"format": 1, "vector_bits": 256}',
+    b'{"format": 99, "key": null, "vector_bits": 256}', b"\x80\x04K\x00.",   # a pickle
+    "KEY", "BITS",
+])
+def test_vector_bits_ignores_an_unusable_cache_file(isa_cache, monkeypatch, content):
+    from minigrad.kernels import _cpu_isa
+    key = _cpu_isa.probe_key()
+    if content == "KEY":                                         # written for another target
+        content = json.dumps({"format": 1, "key": dict(key, cpu_name="other"),
+                              "vector_bits": 256}).encode()
+    elif content == "BITS":                                      # a width there is no tile for
+        content = json.dumps({"format": 1, "key": key, "vector_bits": 1024}).encode()
+    path = _cpu_isa._cache_file(key)
+    path.write_bytes(content)
+    calls = _probe_counting(monkeypatch, lambda: 128)
+    assert _cpu_isa.vector_bits() == 128
+    assert calls == [1]
+    assert json.loads(path.read_text()) == {"format": 1, "key": key, "vector_bits": 128}
+
+
+def test_vector_bits_without_a_writable_cache(isa_cache, monkeypatch):
+    from minigrad.kernels import _cpu_isa
+    blocker = isa_cache / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("MINIGRAD_CACHE_DIR", str(blocker / "cache"))   # cannot be made
+    calls = _probe_counting(monkeypatch, lambda: 256)
+    assert _cpu_isa.vector_bits() == 256
+    assert calls == [1]
+
+
+def test_vector_bits_avx2_emulation_has_its_own_entry_across_processes(isa_cache):
+    """Fresh processes under NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=+avx2,+fma, with the
+    host's entry already in the folder (holding 128, which AVX2 code is not): the first probes
+    and writes an entry of its own, the second reads it."""
+    from minigrad.kernels import _cpu_isa
+    _cpu_isa._write_cached(_cpu_isa._cache_file(_cpu_isa.probe_key()), _cpu_isa.probe_key(),
+                           128)
+    script = ("import sys\nfrom minigrad.kernels import _cpu_isa\n"
+              "if sys.argv[1] == 'cached':\n"
+              "    _cpu_isa._probe = lambda: sys.exit('the probe ran')\n"
+              "print(_cpu_isa.vector_bits())\n")
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES="+avx2,+fma")
+    for mode in ("probe", "cached"):
+        result = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                                text=True, timeout=120, env=env)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert result.stdout.strip() == "256"
+    assert len(list(isa_cache.glob("vector-bits-*.json"))) == 2
