@@ -264,7 +264,7 @@ def _row_blocks(n, blocks):
 
 def _work_arrays(bounds, w_panels, k_len, dtype):
     """Each block's product array (``padded_product`` for its largest block), stacked."""
-    rows = int(np.diff(bounds).max())
+    rows = int((bounds[1:] - bounds[:-1]).max())
     return np.empty((len(bounds) - 1,) + padded_product(rows, w_panels, k_len, dtype).shape,
                     dtype=dtype)
 
