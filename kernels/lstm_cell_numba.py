@@ -11,9 +11,9 @@ Two details keep the loop fast:
 
 * the inner loop runs over ``range(H)`` of row slices, the form LLVM vectorises (see
   gemm_broadcast_numba.py's pitfall note);
-* float32 sigmoid and tanh are built on ``_numba_exp.exp_nonpositive_float32``, which LLVM can
-  vectorise, instead of the C library's scalar ``expf``. Both only ever take exp of -|z|, so
-  nothing overflows:
+* float32 sigmoid and tanh are built on ``_exp_nonpositive32`` below (the Cephes polynomial of
+  ``_numba_exp.exp_nonpositive_float32``), which LLVM vectorises, instead of the C library's
+  scalar ``expf``. Both only ever take exp of -|z|, so nothing overflows:
 
       sigmoid(z) = 1 / (1 + e)  (z >= 0)  or  e / (1 + e)  (z < 0),     e = exp(-|z|)
       tanh(z)    = sign(z) * (1 - e2) / (1 + e2),                        e2 = exp(-2|z|)
@@ -25,30 +25,70 @@ Two details keep the loop fast:
 Rows (samples) are independent, so they are spread over threads with ``prange``. With the
 OpenMP layer a parallel launch costs ~1.3 us, and one step at N = 32, H = 128 (20k input
 elements, above ``SMALL_WORK``) takes the parallel build; smaller cells run the serial one
-(kernels/_threads.py).
+(kernels/_threads.py). The whole-layer loops at the end of this file split the batch the same
+way, once for the whole sequence instead of once per step.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from . import _threads as threads
-from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
-from ._numba_exp import exp_nonpositive_float32
+from ._make_gemm_tiles import ROWS as TILE_ROWS
+from ._numba_cpu import njit, numba, parallel_njit, prange, slp_vectorizer
+from ._numba_exp import LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5
 from .gemm_packed_numba import gemm_packed_into, pack_rhs, padded_product, panel_tile
 
 _ONE = np.float32(1.0)
 
 
+@intrinsic
+def _float32_from_bits(typingctx, bits):
+    """The float32 whose bit pattern is ``bits`` as an int32 (NumPy's ``.view(np.float32)`` of a
+    scalar, which Numba lacks): one LLVM bitcast, no instruction at all, so it vectorises.
+    (Numba's integer arithmetic widens to int64; the call narrows it back.)"""
+    if not isinstance(bits, types.Integer):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+    return types.float32(types.int32), codegen
+
+
+# Below this, _exp_nonpositive32 returns 0: exp(-86.9) = 1.8e-38 is near float32's smallest
+# normal number, 2**-126 = 1.2e-38, and a result below that (a subnormal) costs a slow
+# microcode path on x86 CPUs in every multiply that makes or reads it.
+_EXP_CUTOFF = np.float32(-86.9)
+
+
+@njit(inline="always", fastmath={"contract"}, cache=True, error_model="numpy")
+def _exp_nonpositive32(t):
+    """exp(t) for a float32 t <= 0: ``_numba_exp.exp_nonpositive_float32``'s reduction and
+    polynomial, with 2**k built from its bits, (k + 127) << 23, instead of seven multiplies
+    chosen by the bits of -k: the cell's five exps per element were most of its time, and
+    this exp is ~3x faster. t is clamped to _EXP_CUTOFF first (k >= -125 there, so 2**k and
+    the result stay normal numbers) and the result is 0 below it; NaN gives NaN."""
+    clamped = _EXP_CUTOFF if t < _EXP_CUTOFF else t
+    k = np.floor(clamped * LOG2E + np.float32(0.5))       # nearest integer, -125 <= k <= 0
+    r = (clamped - k * LN2_HI) - k * LN2_LO                # |r| <= ln2 / 2
+    p = (((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5) * r * r + r + _ONE
+    k = k if k == k else np.float32(0.0)                   # NaN: p is NaN already
+    scale = _float32_from_bits((np.int32(k) + np.int32(127)) << np.int32(23))
+    return np.float32(0.0) if t < _EXP_CUTOFF else p * scale
+
+
 @njit(inline="always", fastmath={"contract"}, cache=True, error_model="numpy")
 def _sigmoid32(z):
-    e = exp_nonpositive_float32(-abs(z))
+    e = _exp_nonpositive32(-abs(z))
     return _ONE / (_ONE + e) if z >= 0 else e / (_ONE + e)
 
 
 @njit(inline="always", fastmath={"contract"}, cache=True, error_model="numpy")
 def _tanh32(z):
-    e2 = exp_nonpositive_float32(np.float32(-2.0) * abs(z))
+    e2 = _exp_nonpositive32(np.float32(-2.0) * abs(z))
     t = (_ONE - e2) / (_ONE + e2)
     return t if z >= 0 else -t
 
@@ -137,121 +177,165 @@ def lstm_cell_backward(acts, tanh_c, c, gh, gc):
 # Each step is one product and one cell, and both are already kernels (the packed GEMM with
 # W_hh packed once, the cell above). Called from Python, a step also paid ~10 us of Python
 # around them (dispatch, allocation, slicing), as much as the cell itself at N = 32, H = 128.
-# Here the loop over t is compiled: it calls the same two kernels' parallel (or serial) builds
-# directly, and writes every step's results into slices of preallocated (L, ...) arrays.
+# Here the loop over t is compiled and writes every step's results into slices of
+# preallocated (L, ...) arrays.
+#
+# Threads split the *batch*, not each step. Sample n's h_t depends only on its own h_{t-1}
+# and c_{t-1} (W_hh mixes hidden units, never samples), and its backward likewise, so a
+# block of rows can run the whole time loop on its own: one parallel launch per sequence,
+# each thread running every step of its rows with the serial product and cell. Splitting
+# every step's product and cell instead costs two launches and two barriers per step, 64 per
+# direction at L = 32; each barrier waits for the slower thread, and on a machine whose other
+# processes take a core now and then, a thread switched out stalls the other at every step.
+# The blocks are whole GEMM tiles (4 rows) so that only the last one has a partial tile.
 
-@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
-def _cell_after_product_into(gates, x_t, c_prev, h_out, c_out, acts, tanh_c):
-    """A step's cell, rows in parallel, on gates = its product (rows padded) + x_t (added in
-    place, row by row: each row slice is contiguous, so the cell's loops still vectorise)."""
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_after_product(gates, x_t, c_prev, h_out, c_out, acts, tanh_c):
+    """A step's cell on gates = its product (rows padded) + x_t (added in place, row by row:
+    each row slice is contiguous, so the cell's loops still vectorise)."""
     width = x_t.shape[1]
-    for n in prange(c_prev.shape[0]):
+    for n in range(c_prev.shape[0]):
         z, x = gates[n, :width], x_t[n]
         for k in range(width):
             z[k] += x[k]
         _cell_row(z, c_prev[n], acts[n], c_out[n], tanh_c[n], h_out[n])
 
 
-@parallel_njit(fastmath={"contract"}, cache=True, error_model="numpy")
-def _cell_backward_after_product_into(acts, tanh_c, c_prev, incoming, g_h_t, dh, dc, d_gates):
-    """A step's cell backward, rows in parallel, on dh = incoming (the product from step
-    t+1, rows padded) + g_h_t (from the layer's output); dc is updated in place."""
+@njit(fastmath={"contract"}, cache=True, error_model="numpy")
+def _cell_backward_after_product(acts, tanh_c, c_prev, incoming, g_h_t, dh, dc, d_gates):
+    """A step's cell backward on dh = incoming (the product from step t+1, rows padded) +
+    g_h_t (from the layer's output); dc is updated in place."""
     hidden = dh.shape[1]
-    for n in prange(dh.shape[0]):
+    for n in range(dh.shape[0]):
         gh, came, out = dh[n], incoming[n, :hidden], g_h_t[n]
         for j in range(hidden):
             gh[j] = came[j] + out[j]
         _cell_backward_row(acts[n], tanh_c[n], c_prev[n], gh, dc[n], d_gates[n], dc[n])
 
 
-_gemm_parallel, _gemm_serial = gemm_packed_into.parallel, gemm_packed_into.serial
-_cell_parallel = _cell_after_product_into.parallel
-_cell_serial = _cell_after_product_into.serial
-_cell_backward_parallel = _cell_backward_after_product_into.parallel
-_cell_backward_serial = _cell_backward_after_product_into.serial
+_gemm = gemm_packed_into.serial
 
 
-@njit(cache=True, error_model="numpy")
-def lstm_sequence_into(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, parallel):
-    """Forward over t = 0 .. L-1; gates: a (N rounded up to 4, padded 4H) work array; tile:
-    w_panels' ``Tile``."""
-    for t in range(x_proj.shape[0]):
-        h_prev = h0 if t == 0 else hs[t - 1]
-        c_prev = c0 if t == 0 else cs[t - 1]
-        if parallel:
-            _gemm_parallel(h_prev, w_panels, gates, tile)
-            _cell_parallel(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
-        else:
-            _gemm_serial(h_prev, w_panels, gates, tile)
-            _cell_serial(gates, x_proj[t], c_prev, hs[t], cs[t], acts[t], tanh_cs[t])
+@parallel_njit(cache=True, error_model="numpy")
+def lstm_sequence_into(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, bounds):
+    """Forward over t = 0 .. L-1, rows bounds[b] .. bounds[b+1] as block b (one thread each);
+    gates: (blocks, rows of the largest block rounded up to 4, padded 4H), each block's work
+    array; tile: w_panels' ``Tile``."""
+    for block in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[block], bounds[block + 1]
+        work = gates[block]
+        for t in range(x_proj.shape[0]):
+            h_prev = h0[lo:hi] if t == 0 else hs[t - 1, lo:hi]
+            c_prev = c0[lo:hi] if t == 0 else cs[t - 1, lo:hi]
+            _gemm(h_prev, w_panels, work, tile)
+            _cell_after_product(work, x_proj[t, lo:hi], c_prev, hs[t, lo:hi], cs[t, lo:hi],
+                                acts[t, lo:hi], tanh_cs[t, lo:hi])
 
 
-@njit(cache=True, error_model="numpy")
+@parallel_njit(cache=True, error_model="numpy")
 def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, tile, g_hs, g_hn, dc, d_gates,
-                                dh, dh_next, parallel):
-    """Backpropagation through time, t = L-1 .. 0 (L >= 1). g_hn: the final h's gradient; dc
-    starts as the final c's and ends as c0's; dh: a work array; dh_next (N rounded up to 4,
-    padded H) ends holding h0's gradient in its top-left corner."""
-    steps = acts.shape[0]
-    for t in range(steps - 1, -1, -1):
-        incoming = g_hn if t == steps - 1 else dh_next
-        c_prev = c0 if t == 0 else cs[t - 1]
-        if parallel:
-            _cell_backward_parallel(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
-                                    d_gates[t])
-            _gemm_parallel(d_gates[t], w_panels, dh_next, tile)
-        else:
-            _cell_backward_serial(acts[t], tanh_cs[t], c_prev, incoming, g_hs[t], dh, dc,
-                                  d_gates[t])
-            _gemm_serial(d_gates[t], w_panels, dh_next, tile)
+                                dh, dh_next, dh0, bounds):
+    """Backpropagation through time, t = L-1 .. 0 (L >= 1), rows in blocks as in
+    ``lstm_sequence_into``. g_hn: the final h's gradient; dc starts as the final c's and ends
+    as c0's; dh: a work array; dh_next: (blocks, padded rows, padded H), each block's product
+    d gates_t W_hh; dh0: h0's gradient, written at the end."""
+    steps, hidden = acts.shape[0], dh.shape[1]
+    for block in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[block], bounds[block + 1]
+        below = dh_next[block]
+        for t in range(steps - 1, -1, -1):
+            incoming = g_hn[lo:hi] if t == steps - 1 else below
+            c_prev = c0[lo:hi] if t == 0 else cs[t - 1, lo:hi]
+            _cell_backward_after_product(acts[t, lo:hi], tanh_cs[t, lo:hi], c_prev, incoming,
+                                         g_hs[t, lo:hi], dh[lo:hi], dc[lo:hi],
+                                         d_gates[t, lo:hi])
+            _gemm(d_gates[t, lo:hi], w_panels, below, tile)
+        dh0[lo:hi] = below[:hi - lo, :hidden]
 
 
-def _runs_parallel(n, four_h, hidden):
-    """One step's product reads N x 4H (or H) and 4H x H elements: the same rule as a single
-    product (kernels/_threads.py)."""
-    return threads.build_for(n * four_h + four_h * hidden) == "parallel"
+def _row_blocks(n, blocks):
+    """Bounds of at most ``blocks`` blocks of whole 4-row tiles covering n rows, as even as
+    whole tiles allow: block b is rows bounds[b] .. bounds[b+1]."""
+    tiles = -(-n // TILE_ROWS)
+    blocks = max(1, min(blocks, tiles))
+    return np.array([min(n, TILE_ROWS * (b * tiles // blocks)) for b in range(blocks + 1)],
+                    dtype=np.int64)
 
 
-def _run_build(run, parallel):
-    """``run(parallel)`` through ``threads.launch`` (a second Python thread may not share the
-    parallel runtime on every threading layer)."""
-    if not parallel:
-        return run(False)
-    return threads.launch(lambda: run(True), lambda: run(False))
+def _work_arrays(bounds, w_panels, k_len, dtype):
+    """Each block's product array (``padded_product`` for its largest block), stacked."""
+    rows = int((bounds[1:] - bounds[:-1]).max())
+    return np.empty((len(bounds) - 1,) + padded_product(rows, w_panels, k_len, dtype).shape,
+                    dtype=dtype)
 
 
-def lstm_sequence(x_proj, h0, c0, w_hh):
-    """(hs, cs, acts, tanh_cs); see lstm_cell_numpy.py."""
+def _runs_parallel(steps, n, four_h, hidden):
+    """The whole layer is one launch: parallel if it reads enough elements for the rule of
+    kernels/_threads.py (every step reads N x 4H and 4H x H) and there are two row tiles to
+    share out."""
+    work = steps * (n * four_h + four_h * hidden)
+    return n > TILE_ROWS and threads.build_for(work) == "parallel"
+
+
+def _run_blocks(kernel, blocks, n, run):
+    """``run(kernel's build, row bounds)``. ``blocks``: how many blocks of rows (1: the serial
+    build); None: one per thread ``threads.launch`` gives the parallel build (it may lower
+    Numba's thread count for this launch, or run the serial build instead)."""
+    if blocks == 1:
+        return run(kernel.serial, _row_blocks(n, 1))
+    if blocks is not None:
+        return run(kernel.parallel, _row_blocks(n, blocks))
+    return threads.launch(lambda: run(kernel.parallel, _row_blocks(n, numba.get_num_threads())),
+                          lambda: run(kernel.serial, _row_blocks(n, 1)))
+
+
+def _blocks_for(steps, n, four_h, hidden):
+    """None (as many blocks as threads) if ``_runs_parallel``, else 1."""
+    return None if _runs_parallel(steps, n, four_h, hidden) else 1
+
+
+def lstm_sequence(x_proj, h0, c0, w_hh, blocks=None):
+    """(hs, cs, acts, tanh_cs); see lstm_cell_numpy.py. ``blocks``: split the batch into that
+    many blocks of rows (see above; default: one per thread, or a single one when the layer
+    is small). Every split gives the same numbers."""
     x_proj, h0, c0 = (np.ascontiguousarray(a) for a in (x_proj, h0, c0))
     steps, n, four_h = x_proj.shape
     hidden = four_h // 4
     hs, cs, tanh_cs = (np.empty((steps, n, hidden), dtype=x_proj.dtype) for _ in range(3))
     acts = np.empty_like(x_proj)
     w_panels = pack_rhs(w_hh.T)                                        # B = W_hh^T (H, 4H)
-    gates = padded_product(n, w_panels, hidden, x_proj.dtype)
-    def run(parallel):
-        lstm_sequence_into(x_proj, h0, c0, w_panels, panel_tile(w_panels, hidden), hs, cs, acts,
-                           tanh_cs, gates, parallel)
+    tile = panel_tile(w_panels, hidden)
+
+    def run(build, bounds):
+        gates = _work_arrays(bounds, w_panels, hidden, x_proj.dtype)
+        build(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, bounds)
+    if blocks is None:
+        blocks = _blocks_for(steps, n, four_h, hidden)
     with slp_vectorizer():
-        _run_build(run, _runs_parallel(n, four_h, hidden))
+        _run_blocks(lstm_sequence_into, blocks, n, run)
     return hs, cs, acts, tanh_cs
 
 
-def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn):
-    """(d_gates, dL/dh0, dL/dc0); see lstm_cell_numpy.py."""
+def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn, blocks=None):
+    """(d_gates, dL/dh0, dL/dc0); see lstm_cell_numpy.py. ``blocks``: as in
+    ``lstm_sequence``."""
     acts, tanh_cs, cs, c0, g_hs, g_hn = (np.ascontiguousarray(a, dtype=acts.dtype)
                                          for a in (acts, tanh_cs, cs, c0, g_hs, g_hn))
-    n, hidden = c0.shape
+    steps, n, four_h = acts.shape
+    hidden = four_h // 4
     dc = np.array(g_cn, dtype=acts.dtype, order="C")          # our own copy, updated in place
-    if acts.shape[0] == 0:
+    if steps == 0:
         return np.empty_like(acts), g_hn.copy(), dc
     w_panels = pack_rhs(w_hh)                                          # B = W_hh (4H, H)
-    d_gates = np.empty_like(acts)
-    dh = np.empty_like(c0)
-    dh_next = padded_product(n, w_panels, 4 * hidden, acts.dtype)
-    def run(parallel):
-        lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, panel_tile(w_panels, 4 * hidden),
-                                    g_hs, g_hn, dc, d_gates, dh, dh_next, parallel)
+    tile = panel_tile(w_panels, four_h)
+    d_gates, dh, dh0 = np.empty_like(acts), np.empty_like(c0), np.empty_like(c0)
+
+    def run(build, bounds):
+        dh_next = _work_arrays(bounds, w_panels, four_h, acts.dtype)
+        build(acts, tanh_cs, cs, c0, w_panels, tile, g_hs, g_hn, dc, d_gates, dh, dh_next, dh0,
+              bounds)
+    if blocks is None:
+        blocks = _blocks_for(steps, n, four_h, hidden)
     with slp_vectorizer():
-        _run_build(run, _runs_parallel(n, 4 * hidden, hidden))
-    return d_gates, np.ascontiguousarray(dh_next[:n, :hidden]), dc
+        _run_blocks(lstm_sequence_backward_into, blocks, n, run)
+    return d_gates, dh0, dc

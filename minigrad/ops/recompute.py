@@ -44,9 +44,14 @@ from .kernel_calls import matmul_2d
 def recurrent_weight_grad(d_pre, h0, hs):
     """dW_hh = sum_t d_pre[t]^T h_{t-1} = (L*N, G)^T @ (L*N, H) for d_pre (L, N, G), the
     gradient of each step's pre-activation h_{t-1} W_hh^T, and hs every h_t (an (L, N, H)
-    array or a list of L arrays); h_{-1} = h0."""
-    h_prev = backend.array_module(h0).stack([h0, *hs[:-1]])
-    return matmul_2d(d_pre.reshape(-1, d_pre.shape[-1]).T, h_prev.reshape(-1, h0.shape[-1]))
+    array or a list of L arrays); h_{-1} = h0.
+
+    Computed as (h_prev^T @ d_pre)^T: the packed GEMM copies its left operand into panels,
+    and gathering a transposed view's columns costs several times a contiguous copy, so the
+    narrower h_prev (H columns against d_pre's 3H or 4H) is the one to pass transposed."""
+    xp = backend.array_module(h0)
+    h_prev = xp.stack([h0, *hs[:-1]]).reshape(-1, h0.shape[-1])
+    return xp.ascontiguousarray(matmul_2d(h_prev.T, d_pre.reshape(-1, d_pre.shape[-1])).T)
 
 
 def input_grad(d_x, reverse):

@@ -214,3 +214,69 @@ def test_sequence_shape_errors_name_the_op_and_shapes():
                                          r"\(2, 3, 16\).*g_hs must have shape \(2, 3, 4\), "
                                          r"got \(1, 3, 4\)"):
         K.lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, hs[:1], h0, c0)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Numba sequence kernels split the batch into blocks of rows, one per thread
+# ---------------------------------------------------------------------------------------------
+
+numba_only = pytest.mark.skipif("numba" not in CPU_IMPLS, reason="Numba not installed")
+
+
+@numba_only
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("steps, n, hidden", [(3, 9, 5), (2, 13, 33), (4, 6, 7), (1, 17, 3)])
+@pytest.mark.parametrize("blocks", [2, 3, 5])
+def test_sequence_row_blocks_give_the_same_numbers(steps, n, hidden, dtype, blocks, kernel_rng):
+    """Rows are independent through the whole time loop, so any split of the batch into
+    blocks (whole 4-row GEMM tiles; the last one partial for odd N) gives every output
+    exactly, forward and backward, whatever the thread count."""
+    from minigrad.kernels import lstm_cell_numba as numba_lstm
+    x_proj, h0, c0, w_hh = _sequence_operands(kernel_rng, steps, n, hidden, dtype)
+    g_hs, g_hn, g_cn = (random_array(kernel_rng, s, dtype) for s in
+                        ((steps, n, hidden), (n, hidden), (n, hidden)))
+    one = numba_lstm.lstm_sequence(x_proj, h0, c0, w_hh, blocks=1)
+    split = numba_lstm.lstm_sequence(x_proj, h0, c0, w_hh, blocks=blocks)
+    for a, b in zip(one, split):
+        np.testing.assert_array_equal(a, b)
+    hs, cs, acts, tanh_cs = one
+    back = (acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn)
+    for a, b in zip(numba_lstm.lstm_sequence_backward(*back, blocks=1),
+                    numba_lstm.lstm_sequence_backward(*back, blocks=blocks)):
+        np.testing.assert_array_equal(a, b)
+    truth = lstm_sequence_truth(x_proj, h0, c0, w_hh)[0]
+    assert_close(split[0][-1], truth[-1], scale=np.sqrt(hidden) * steps)
+
+
+@pytest.mark.parametrize("n, blocks, bounds", [
+    (32, 2, [0, 16, 32]), (33, 2, [0, 16, 33]), (5, 4, [0, 4, 5]), (3, 2, [0, 3]),
+    (12, 5, [0, 4, 8, 12]), (0, 2, [0, 0]),
+])
+def test_row_blocks_are_whole_tiles(n, blocks, bounds):
+    from minigrad.kernels import lstm_cell_numba as numba_lstm
+    assert numba_lstm._row_blocks(n, blocks).tolist() == bounds
+
+
+@numba_only
+def test_float32_gates_are_accurate_and_never_subnormal():
+    """The float32 cell's exp (2**k from its bits): sigmoid and tanh within a few ulp of
+    float64 across the range, 0 instead of a subnormal number (slow to compute with) for
+    pre-activations below -86.9, and NaN in, NaN out."""
+    z = np.concatenate([np.linspace(-100, 100, 4001), np.linspace(-88, -86, 201),
+                        [-np.inf, np.inf, 0.0, -0.0]]).astype(np.float32)
+    hidden = z.size
+    gates = np.tile(z, 4)[None, :]
+    c = np.zeros((1, hidden), np.float32)
+    _, _, acts, _ = K.lstm_cell(gates, c, impl="numba")
+    z64 = z.astype(np.float64)
+    with np.errstate(over="ignore"):
+        sigmoid = 1 / (1 + np.exp(-z64))
+    np.testing.assert_allclose(acts[0, :hidden], sigmoid, rtol=1e-6, atol=1.9e-38)
+    np.testing.assert_allclose(acts[0, 2 * hidden:3 * hidden], np.tanh(z64), rtol=1e-6,
+                               atol=3e-7)
+    subnormal = (acts != 0) & (np.abs(acts) < np.finfo(np.float32).tiny)
+    assert not subnormal.any(), z[np.nonzero(subnormal)[1] % hidden]
+    nan_gates = gates.copy()
+    nan_gates[0, [0, hidden + 1, 2 * hidden + 2, 3 * hidden + 3]] = np.nan
+    _, _, acts, _ = K.lstm_cell(nan_gates, c, impl="numba")
+    assert np.isnan(acts[0, [0, hidden + 1, 2 * hidden + 2, 3 * hidden + 3]]).all()

@@ -163,3 +163,29 @@ def test_projected_layer_matches_its_per_step_definition(reverse, steps):
         results.append([o.detach().numpy() for o in outs] + [x.grad.numpy() for x in xs])
     for fused, reference in zip(*results):
         np.testing.assert_allclose(fused, reference, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("batch", [3, 13])
+def test_lstm_with_the_batch_split_into_row_blocks_matches_torch(batch, batch_first,
+                                                                 monkeypatch):
+    """The Numba time loops run the batch as blocks of rows, one per thread: forced to three
+    blocks here (13 rows: 4 + 4 + 5; 3 rows: a single block) whatever threads this machine
+    has, a 2-layer bidirectional LSTM with a given state matches torch.nn.LSTM, outputs and
+    every gradient."""
+    torch = pytest.importorskip("torch")
+    from layer_helpers import compare_with_torch
+
+    from minigrad import kernels
+    if "numba" not in kernels.available("lstm_sequence"):
+        pytest.skip("Numba not installed")
+    from minigrad.kernels import lstm_cell_numba
+    monkeypatch.setattr(lstm_cell_numba, "_blocks_for", lambda *shape: 3)
+    rng = np.random.default_rng(11)
+    kw = dict(num_layers=2, bidirectional=True, batch_first=batch_first)
+    mm, tm = mg.nn.LSTM(7, 6, **kw), torch.nn.LSTM(7, 6, **kw)
+    steps = 5
+    shape = (batch, steps, 7) if batch_first else (steps, batch, 7)
+    state = (rng.standard_normal((4, batch, 6)), rng.standard_normal((4, batch, 6)))
+    with kernels.use("numba"):
+        compare_with_torch(mm, tm, [rng.standard_normal(shape), state], rng=rng)
