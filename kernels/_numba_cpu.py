@@ -14,7 +14,9 @@ docs/design.md ("One thread pool") has the measurements.
 SLP vectorizer. Numba compiles with LLVM's loop vectorizer on and its SLP vectorizer off (a
 default chosen in 2023 after miscompilations, numba#8852). The packed GEMM's micro-kernels
 (_gemm_tiles.py) need SLP: ``slp_vectorizer()`` switches it on for the compilations that
-happen inside the block, and only those. Their results are checked against NumPy in the tests.
+happen inside the block, and only those, and ``@compiled_with_slp`` puts every compilation of
+a kernel that calls the tiles inside such a block. Their results are checked against NumPy
+in the tests.
 """
 
 from __future__ import annotations
@@ -69,10 +71,35 @@ class _SLPOn:
                 numba.core.config.SLP_VECTORIZE = _SLPOn._before
 
 
+def compiled_with_slp(kernel):
+    """``kernel`` (a Numba dispatcher or a ``parallel_njit`` pair) compiles with the SLP
+    vectorizer on whoever calls it first, from inside a ``slp_vectorizer()`` block or not.
+
+    Why not rely on the call sites' blocks: Numba's disk cache does not record the setting, so
+    one compilation outside a block (a direct call from a test or a notebook) is cached
+    and reused by every later process. For the LSTM sequence kernels such a build ran in its
+    own process but crashed (SIGSEGV) when a later process loaded it from the cache."""
+    for dispatcher in _dispatchers(kernel):
+        compile_signature = dispatcher.compile
+
+        def compile_with_slp(signature, _compile=compile_signature):
+            with slp_vectorizer():
+                return _compile(signature)
+
+        dispatcher.compile = compile_with_slp       # Numba calls self.compile(signature)
+    return kernel
+
+
+def _dispatchers(kernel):
+    if isinstance(kernel, ParallelKernel):
+        return [kernel.parallel, kernel.serial]
+    return [kernel]
+
+
 def parallel_njit(**options):
     """``@njit(parallel=True, **options)``, plus a serial build of the same function that runs
     instead when the work is small (see kernels/_threads.py)."""
     return lambda function: ParallelKernel(function, njit, options)
 
 
-__all__ = ["njit", "parallel_njit", "prange", "numba", "slp_vectorizer"]
+__all__ = ["njit", "parallel_njit", "prange", "numba", "slp_vectorizer", "compiled_with_slp"]

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
+from ._numba_cpu import compiled_with_slp, njit, parallel_njit, prange
 from .conv2d_numpy import gy_matrix
 from .gemm_broadcast_numba import MICRO_ROWS, gemm, gemm_views_into, row_starts
 from .gemm_nt_numba import gemm_nt
@@ -246,6 +246,7 @@ def _gather_b_panel(flat, starts, runs, sources, targets, lengths, width, b_pane
                 dst[e] = src[e]
 
 
+@compiled_with_slp
 @parallel_njit(cache=True, error_model="numpy")
 def _correlate_tiles_into(flat, starts, plane, wp, ow, a_panels, n_filters, width, tile, y):
     """y[n * F + f, l] = sum over k of W[f, k] * flat[starts[k] + place(n, l)] for every
@@ -310,9 +311,8 @@ def _correlate_stride1_tiles(x, w, pad_h, pad_w, dil_h, dil_w):
     pack_lhs_into(np.ascontiguousarray(w).reshape(F, k_len), a_panels)
     y = np.empty((N, F, oh, ow), dtype=x.dtype)
     width = tile_width(x.dtype, oh * ow)
-    with slp_vectorizer():                 # the tiles need LLVM's SLP vectoriser to compile
-        _correlate_tiles_into(flat, starts, hp * wp, wp, ow, a_panels, F, width,
-                              Tile(width), y.reshape(N * F, oh * ow))
+    _correlate_tiles_into(flat, starts, hp * wp, wp, ow, a_panels, F, width,
+                          Tile(width), y.reshape(N * F, oh * ow))
     return y
 
 
@@ -354,6 +354,7 @@ def _pack_gy_into(gy, panels):
                 dst[(n * pixels + p) * width + v] = plane[p]
 
 
+@compiled_with_slp
 @parallel_njit(cache=True, error_model="numpy")
 def _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial, tile):
     """partial[chunk, k, f] = sum over the chunk's output pixels l of
@@ -398,8 +399,7 @@ def _weight_grad_tiles(x, gy, g):
     chunks = -(-count // PIXELS_PER_CHUNK)
     partial = np.empty((chunks, -(-k_len // TILE_ROWS) * TILE_ROWS, gy_panels.shape[0] * width),
                        dtype=x.dtype)
-    with slp_vectorizer():
-        _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial, Tile(width))
+    _weight_grad_tiles_into(flat, starts, positions, gy_panels, partial, Tile(width))
     grad_w_t = partial.sum(axis=0)[:k_len, :g.F]                      # (C*KH*KW, F)
     return np.ascontiguousarray(grad_w_t.T).reshape(g.w_shape)
 

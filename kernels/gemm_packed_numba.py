@@ -41,7 +41,7 @@ from ._cpu_isa import vector_bits
 from ._gemm_tiles import TILES
 from ._make_gemm_tiles import ROWS as TILE_ROWS
 from ._make_gemm_tiles import tile_widths
-from ._numba_cpu import njit, parallel_njit, prange, slp_vectorizer
+from ._numba_cpu import compiled_with_slp, njit, parallel_njit, prange
 
 
 def tile_width(dtype, n: int) -> int:
@@ -169,6 +169,7 @@ def pack_rhs_into(b, panels):
                 row[v] = b[k, j] if j < N else 0
 
 
+@compiled_with_slp
 @parallel_njit(cache=True, error_model="numpy")
 def gemm_packed_into(a, b_panels, c, tile):
     """c (M rounded up to 4, V * panels of B) = A @ B: packs A, then one task per tile, spread
@@ -210,14 +211,13 @@ def gemm_packed(a, b_panels, n, build=None):
     M, K = a.shape
     c = padded_product(M, b_panels, K, a.dtype)
     tile = panel_tile(b_panels, K)
-    with slp_vectorizer():
-        if build is None:
-            gemm_packed_into(a, b_panels, c, tile)
-        elif build == "serial":
-            gemm_packed_into.serial(a, b_panels, c, tile)
-        else:
-            threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c, tile),
-                           lambda: gemm_packed_into.serial(a, b_panels, c, tile))
+    if build is None:
+        gemm_packed_into(a, b_panels, c, tile)
+    elif build == "serial":
+        gemm_packed_into.serial(a, b_panels, c, tile)
+    else:
+        threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c, tile),
+                       lambda: gemm_packed_into.serial(a, b_panels, c, tile))
     if c.shape != (M, n):
         return np.ascontiguousarray(c[:M, :n])
     return c

@@ -38,7 +38,7 @@ from numba.extending import intrinsic
 
 from . import _threads as threads
 from ._make_gemm_tiles import ROWS as TILE_ROWS
-from ._numba_cpu import njit, numba, parallel_njit, prange, slp_vectorizer
+from ._numba_cpu import compiled_with_slp, njit, numba, parallel_njit, prange
 from ._numba_exp import LN2_HI, LN2_LO, LOG2E, P0, P1, P2, P3, P4, P5
 from .gemm_packed_numba import gemm_packed_into, pack_rhs, padded_product, panel_tile
 
@@ -216,6 +216,7 @@ def _cell_backward_after_product(acts, tanh_c, c_prev, incoming, g_h_t, dh, dc, 
 _gemm = gemm_packed_into.serial
 
 
+@compiled_with_slp
 @parallel_njit(cache=True, error_model="numpy")
 def lstm_sequence_into(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, bounds):
     """Forward over t = 0 .. L-1, rows bounds[b] .. bounds[b+1] as block b (one thread each);
@@ -232,6 +233,7 @@ def lstm_sequence_into(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, ga
                                 acts[t, lo:hi], tanh_cs[t, lo:hi])
 
 
+@compiled_with_slp
 @parallel_njit(cache=True, error_model="numpy")
 def lstm_sequence_backward_into(acts, tanh_cs, cs, c0, w_panels, tile, g_hs, g_hn, dc, d_gates,
                                 dh, dh_next, dh0, bounds):
@@ -311,8 +313,7 @@ def lstm_sequence(x_proj, h0, c0, w_hh, blocks=None):
         build(x_proj, h0, c0, w_panels, tile, hs, cs, acts, tanh_cs, gates, bounds)
     if blocks is None:
         blocks = _blocks_for(steps, n, four_h, hidden)
-    with slp_vectorizer():
-        _run_blocks(lstm_sequence_into, blocks, n, run)
+    _run_blocks(lstm_sequence_into, blocks, n, run)
     return hs, cs, acts, tanh_cs
 
 
@@ -336,6 +337,5 @@ def lstm_sequence_backward(acts, tanh_cs, cs, c0, w_hh, g_hs, g_hn, g_cn, blocks
               bounds)
     if blocks is None:
         blocks = _blocks_for(steps, n, four_h, hidden)
-    with slp_vectorizer():
-        _run_blocks(lstm_sequence_backward_into, blocks, n, run)
+    _run_blocks(lstm_sequence_backward_into, blocks, n, run)
     return d_gates, dh0, dc
