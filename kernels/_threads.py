@@ -75,13 +75,12 @@ def call_sized(work: int, function, args):
     """``function(*args)`` as inside ``with threads_for(work):``, without building a context
     manager: a generator-based ``with`` block costs a few microseconds, as much as a small
     kernel, and ops.py runs every Numba kernel call through this."""
-    state = _state
-    previous = state.serial
-    state.serial = work < SMALL_WORK or _load.threads() <= 1
+    previous = _state.serial
+    _state.serial = build_for(work) == "serial"
     try:
         return function(*args)
     finally:
-        state.serial = previous
+        _state.serial = previous
 
 
 class ParallelKernel:
