@@ -6,14 +6,23 @@
 Every model of ``benchmarks/train_models.py`` (MLPs, CNNs, LSTMs, transformer encoder layers,
 a small GPT), float32, at each thread count, in two settings:
 
-* **alone**: one fresh process per library; the other library never runs a kernel in it
-  (minigrad's process does not import PyTorch);
+* **alone**: fresh processes, one library each; the other library never runs a kernel in
+  them (minigrad's processes do not import PyTorch). Each library runs in ``--processes``
+  processes (3 by default), alternating minigrad, PyTorch, minigrad, ...; the result is the
+  median over its processes, and the report gives their range;
 * **paired**: one process, minigrad and PyTorch steps timed in alternating rounds.
 
 Why both: PyTorch brings its own copy of GNU OpenMP (``torch/lib/libgomp.so.1``) and Numba
 loads the system's, so a paired process has two thread pools, and each pool's workers spin for
 a while after every parallel loop, on the cores the other pool wants next. ``alone`` is what
 a user of either library gets; ``paired`` is the cost of the two in one process.
+
+Why several processes: on the virtual machine this was written on, the same step timed in
+fresh processes one after another varies by up to 1.5x for *both* libraries (6 processes
+each, 2 threads: PyTorch's char_lstm step 5.8-8.4 ms, minigrad's 6.2-8.7 ms; lstm64 3.7-5.1
+and 3.0-5.1 ms), more than within one process. One process per library made the ratio a
+draw from that spread; the median of alternating processes shares the machine's slow spells
+between the libraries.
 
 Same numbers everywhere: the weights are made once (by PyTorch's initialisation, or
 minigrad's without PyTorch), saved, and loaded by every process; inputs come from seeded
@@ -143,39 +152,40 @@ def save_reference_weights(models, quick, folder, use_torch):
         np.savez(os.path.join(folder, f"{model}.npz"), **train_models.weights(bench.model))
 
 
-def workers(threads_list, use_torch):
-    """(libraries, threads) of every worker process of the sweep."""
+def workers(threads_list, use_torch, processes):
+    """(libraries, threads, process number) of every worker process of the sweep."""
     libs_alone = LIBRARIES if use_torch else ("minigrad",)
     for threads in threads_list:
-        for lib in libs_alone:
-            yield (lib,), threads
+        for process in range(processes):
+            for lib in libs_alone:
+                yield (lib,), threads, process
         if use_torch:
-            yield LIBRARIES, threads
+            yield LIBRARIES, threads, 0
 
 
-def run_worker(libs, threads, models, weights_dir, quick):
+def run_worker(libs, threads, models, weights_dir, quick, process=0):
     command = [sys.executable, __file__, "--worker", "--libs", *libs, "--threads", str(threads),
                "--models", *models, "--weights", weights_dir] + (["--quick"] if quick else [])
     print(f"# {' + '.join(libs)}, {threads} thread(s)", flush=True)
     proc = subprocess.run(command, env=thread_env(threads), capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"worker {libs} at {threads} threads failed:\n{proc.stderr[-4000:]}")
-    rows = [json.loads(line[len("RESULT "):]) for line in proc.stdout.splitlines()
-            if line.startswith("RESULT ")]
+    rows = [dict(json.loads(line[len("RESULT "):]), process=process)
+            for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     for r in rows:
         print(f"  {r['model']:18s} {LABEL[r['lib']]:8s} {r['mode']:6s} {r['ms']:9.2f} ms/step",
               flush=True)
     return rows
 
 
-def sweep(models, threads_list, quick):
+def sweep(models, threads_list, quick, processes):
     use_torch = torch_available()
     rows = []
     with tempfile.TemporaryDirectory(prefix="minigrad-train-step-") as weights_dir, \
             _timing.BackgroundLoad() as load:
         save_reference_weights(models, quick, weights_dir, use_torch)
-        for libs, threads in workers(threads_list, use_torch):
-            rows += run_worker(libs, threads, models, weights_dir, quick)
+        for libs, threads, process in workers(threads_list, use_torch, processes):
+            rows += run_worker(libs, threads, models, weights_dir, quick, process)
     return rows, load, use_torch
 
 
@@ -184,7 +194,13 @@ def sweep(models, threads_list, quick):
 # ---------------------------------------------------------------------------------------------
 
 def lookup(rows):
-    return {(r["model"], r["lib"], r["threads"], r["mode"]): r for r in rows}
+    """(model, library, threads, mode) -> {"ms": median over the processes, "min", "max",
+    "processes"}."""
+    runs = {}
+    for r in rows:
+        runs.setdefault((r["model"], r["lib"], r["threads"], r["mode"]), []).append(r["ms"])
+    return {key: {"ms": float(np.median(ms)), "min": min(ms), "max": max(ms),
+                  "processes": len(ms)} for key, ms in runs.items()}
 
 
 def _ms(table, *key):
@@ -192,11 +208,19 @@ def _ms(table, *key):
     return None if r is None else r["ms"]
 
 
+def _with_range(table, *key) -> str:
+    """A median, and the range of the processes behind it when there were several."""
+    r = table.get(key)
+    if r is None or r["processes"] == 1:
+        return _timing.ratio_cell(None if r is None else r["ms"])
+    return f"{r['ms']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+
+
 def _ratio(a, b):
     return None if a is None or b is None else a / b
 
 
-def markdown(rows, models, threads_list, versions, load, quick):
+def markdown(rows, models, threads_list, versions, load, quick, processes):
     table = lookup(rows)
     out = ["# Training steps: minigrad vs PyTorch eager (CPU)", ""]
     for threads in threads_list:
@@ -211,7 +235,9 @@ def markdown(rows, models, threads_list, versions, load, quick):
             mp, tp = _ms(table, m, "minigrad", threads, "paired"), _ms(table, m, "torch",
                                                                         threads, "paired")
             cell = _timing.ratio_cell
-            out.append(f"| {m} | {cell(ma)} | {cell(ta)} | {cell(_ratio(ma, ta), 2, 'x')} | "
+            out.append(f"| {m} | {_with_range(table, m, 'minigrad', threads, 'alone')} | "
+                       f"{_with_range(table, m, 'torch', threads, 'alone')} | "
+                       f"{cell(_ratio(ma, ta), 2, 'x')} | "
                        f"{cell(mp)} | {cell(tp)} | {cell(_ratio(mp, tp), 2, 'x')} | "
                        f"{cell(_ratio(mp, ma), 2, 'x')}, {cell(_ratio(tp, ta), 2, 'x')} |")
         out.append("")
@@ -229,8 +255,9 @@ def markdown(rows, models, threads_list, versions, load, quick):
               if quick else "milliseconds per step: median over 5 rounds of each round's median "
               "of 10 steps, after 2 warm-up steps")
     out += ["", f"float32; forward + loss + backward + AdamW step (lr 1e-3, weight decay 0.01); "
-            f"{timing}. alone: one process per library; paired: both libraries in one process, "
-            f"rounds alternating. Machine {_timing.machine_name()} ({_timing.cpu_description()}); "
+            f"{timing}. alone: {processes} fresh process{'es' if processes > 1 else ''} per "
+            f"library, alternating between the libraries; the median over them, and their range "
+            f"in brackets; paired: both libraries in one process, rounds alternating. Machine {_timing.machine_name()} ({_timing.cpu_description()}); "
             f"{versions}; {load.describe()}.", ""]
     return "\n".join(out)
 
@@ -279,7 +306,7 @@ def versions(use_torch) -> str:
     return text
 
 
-def write_results(rows, models, threads_list, load, use_torch, quick, out_root):
+def write_results(rows, models, threads_list, load, use_torch, quick, out_root, processes):
     folder = os.path.join(out_root, _timing.machine_name())
     os.makedirs(folder, exist_ok=True)
     stem = os.path.join(folder, "train_step-quick" if quick else "train_step")
@@ -287,9 +314,11 @@ def write_results(rows, models, threads_list, load, use_torch, quick, out_root):
         json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
                    "emulated_isa": os.environ.get(_timing.EMULATED_ISA_VAR),
                    "versions": versions(use_torch), "quick": quick,
+                   "processes_alone": processes,
                    "other_processes_cores": load.cores, "rows": rows}, f, indent=2)
     with open(stem + ".md", "w") as f:
-        f.write(markdown(rows, models, threads_list, versions(use_torch), load, quick))
+        f.write(markdown(rows, models, threads_list, versions(use_torch), load, quick,
+                         processes))
     plot(rows, models, threads_list, stem + ".png")
     return stem
 
@@ -301,6 +330,9 @@ def main(argv=None):
                    choices=train_models.NAMES)
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--out", default=str(HERE / "results"))
+    p.add_argument("--processes", type=int, default=None,
+                   help="fresh processes per library in the 'alone' setting (default 3; "
+                        "1 with --quick)")
     p.add_argument("--profile", metavar="MODEL", choices=train_models.NAMES,
                    help="per-op profile of one model's step instead of the sweep")
     p.add_argument("--isa", choices=sorted(_timing.ISA_ENV),
@@ -318,9 +350,10 @@ def main(argv=None):
         import _op_profile
         _op_profile.main(args.profile, args.threads[-1], args.quick, args.out)
     else:
-        rows, load, use_torch = sweep(args.models, args.threads, args.quick)
+        processes = args.processes or (1 if args.quick else 3)
+        rows, load, use_torch = sweep(args.models, args.threads, args.quick, processes)
         stem = write_results(rows, args.models, args.threads, load, use_torch, args.quick,
-                             args.out)
+                             args.out, processes)
         print(f"{load.describe()}\nwrote {stem}.md, .json, .png")
 
 

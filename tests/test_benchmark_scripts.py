@@ -27,7 +27,8 @@ import minigrad as mg  # noqa: E402
 def test_quick_sweep_writes_every_run_with_the_same_losses(tmp_path):
     models = ["mlp", "gpt"]
     proc = subprocess.run([sys.executable, str(BENCHMARKS / "train_step.py"), "--quick",
-                           "--threads", "1", "--models", *models, "--out", str(tmp_path)],
+                           "--threads", "1", "--models", *models, "--processes", "2",
+                           "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     folder = tmp_path / _timing.machine_name()
@@ -37,13 +38,30 @@ def test_quick_sweep_writes_every_run_with_the_same_losses(tmp_path):
     have_torch = importlib.util.find_spec("torch") is not None
     runs = [("minigrad", "alone")] + ([("torch", "alone"), ("minigrad", "paired"),
                                        ("torch", "paired")] if have_torch else [])
-    rows = {(r["model"], r["lib"], r["mode"]): r for r in result["rows"]}
-    assert set(rows) == {(m, lib, mode) for m in models for lib, mode in runs}
+    processes = {"alone": (0, 1), "paired": (0,)}        # alone: two fresh processes each
+    rows = {(r["model"], r["lib"], r["mode"], r["process"]): r for r in result["rows"]}
+    assert len(rows) == len(result["rows"])
+    assert set(rows) == {(m, lib, mode, k) for m in models for lib, mode in runs
+                         for k in processes[mode]}
+    rows = {key[:3]: r for key, r in rows.items()}
     for m in models:
         assert f"| {m} |" in md
         losses = [rows[(m, lib, mode)]["loss"] for lib, mode in runs]
         np.testing.assert_allclose(losses, losses[0], rtol=1e-5)
         assert all(rows[(m, lib, mode)]["ms"] > 0 for lib, mode in runs)
+
+
+def test_alone_runs_are_summarised_by_their_median_and_range():
+    import train_step
+    rows = [{"model": "mlp", "lib": "minigrad", "threads": 2, "mode": "alone", "ms": ms,
+             "process": k} for k, ms in enumerate([7.0, 3.0, 4.0])]
+    rows.append({"model": "mlp", "lib": "torch", "threads": 2, "mode": "paired", "ms": 5.0,
+                 "process": 0})
+    table = train_step.lookup(rows)
+    assert table[("mlp", "minigrad", 2, "alone")] == {"ms": 4.0, "min": 3.0, "max": 7.0,
+                                                      "processes": 3}
+    assert train_step._with_range(table, "mlp", "minigrad", 2, "alone") == "4.00 (3.00–7.00)"
+    assert "(" not in train_step._with_range(table, "mlp", "torch", 2, "paired")
 
 
 @pytest.mark.parametrize("name", train_models.NAMES)

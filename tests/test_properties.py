@@ -141,6 +141,40 @@ def test_integer_array_indexing_with_repeats(shape, seed, n):
     np.testing.assert_allclose(x.grad.numpy(), expected)
 
 
+@given(st.integers(1, 7), hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=5),
+       hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=4),
+       st.sampled_from([np.float16, np.float32, np.float64, np.int64]), st.booleans(),
+       st.integers(0, 2 ** 16))
+def test_row_scatter_add_matches_add_at(rows, index_shape, row_shape, dtype, start_zero, seed):
+    """The sorted, segmented row scatter (embedding backward, ``x[idx]``) against np.add.at:
+    repeated and negative indices, index arrays of any shape, into zeros or into values."""
+    from minigrad.ops.subscript import _indexes_rows, _scatter_add
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(-rows, rows, size=index_shape)
+    values = (rng.standard_normal(index_shape + row_shape) * 4).astype(dtype)
+    out = (np.zeros if start_zero else np.ones)((rows,) + row_shape, dtype)
+    assert _indexes_rows(out, (idx,), values)
+    expected = out.copy()
+    np.add.at(expected, (idx,), values)
+    _scatter_add(out, (idx,), values)
+    assert out.dtype == expected.dtype
+    tol = {np.float16: 4e-3, np.float32: 1e-6, np.float64: 1e-13, np.int64: 0}[dtype]
+    np.testing.assert_allclose(out, expected, rtol=tol, atol=tol * 8)
+    assert np.array_equal(np.signbit(out[out == 0]), np.signbit(expected[out == 0]))
+
+
+def test_embedding_backward_sums_repeated_rows():
+    """Each row of the weight's gradient is the sum of the output gradients of the positions
+    that picked it (random indices with repeats, float64, exact order-free check)."""
+    rng = np.random.default_rng(5)
+    idx = rng.integers(0, 11, size=(7, 9))
+    g = rng.standard_normal((7, 9, 3))
+    emb = mg.nn.Embedding(11, 3).double()
+    emb(mg.tensor(idx)).backward(mg.tensor(g))
+    expected = np.stack([g[idx == r].sum(0) for r in range(11)])
+    np.testing.assert_allclose(emb.weight.grad.numpy(), expected, rtol=1e-12, atol=1e-12)
+
+
 @given(hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4), st.integers(0, 2 ** 16))
 def test_permute_reshape_roundtrip(shape, seed):
     rng = np.random.default_rng(seed)
