@@ -286,7 +286,8 @@ def markdown_report(meta, ceilings, rows):
         "",
         f"{meta['date']}; {meta['cpu']}, {meta['cpu_count']} cores"
         + (f"; GPU {meta['gpu']}" if meta.get("gpu") else "; no GPU")
-        + f"; NumPy {meta['numpy']}, Numba {meta['numba']}, {meta['numba_threads']} Numba threads;"
+        + f"; NumPy {meta['numpy']} ({meta.get('blas', 'BLAS not recorded')}), Numba "
+        f"{meta['numba']}, {meta['numba_threads']} Numba threads;"
         f" load average before/after {meta['loadavg_before']} / {meta['loadavg_after']}.",
         "",
         "float32 throughout. Times are medians of the repeats; compile = first call minus a "
@@ -409,6 +410,7 @@ def main(argv=None):
         "cpu_count": os.cpu_count(),
         "gpu": _timing.machine_name(cupy)[4:] if cupy is not None else None,
         "numpy": np.__version__,
+        "blas": _timing.blas_description(),
         "numba": numba.__version__,
         "numba_threads": numba.get_num_threads(),
         "torch": getattr(torch, "__version__", None),

@@ -299,7 +299,8 @@ def plot(rows, models, threads_list, path):
 
 def versions(use_torch) -> str:
     import numba
-    text = f"NumPy {np.__version__}, Numba {numba.__version__}"
+    text = (f"NumPy {np.__version__} ({_timing.blas_description()}), "
+            f"Numba {numba.__version__}")
     if use_torch:
         import torch
         text += f", PyTorch {torch.__version__}"

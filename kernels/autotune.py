@@ -16,7 +16,7 @@ keeps the faster:
   on copies. Afterwards the winner runs the real call;
 * the decision is stored in a JSON file (``cache_file()``) for this machine: CPU model, core
   count, NumPy, Numba and minigrad versions, ``NUMBA_NUM_THREADS``,
-  ``MINIGRAD_BLAS_THREADS`` and a hash of the kernels' source files. The next process reads
+  ``MINIGRAD_BLAS_THREADS``, ``OPENBLAS_CORETYPE`` and a hash of the kernels' source files. The next process reads
   it and times nothing, unless other processes kept the cores busy while it measured
   (``machine_is_busy``): that choice serves this process only. The file is written whole to a temporary name and renamed over the old
   one, so a reader never sees half of it; one it cannot read is ignored with a warning.
@@ -460,13 +460,16 @@ def machine() -> dict:
     CPU that Numba compiles for (NUMBA_CPU_NAME / NUMBA_CPU_FEATURES: AVX2 code on an
     AVX-512 machine runs other register tiles); a change to any kernel's source (a checkout
     with another kernel under the same version number) makes a new file, so no choice
-    measured against an old kernel outlives it."""
+    measured against an old kernel outlives it. Nor when NumPy's OpenBLAS is told to run
+    another core's kernels (OPENBLAS_CORETYPE): its Haswell and SkylakeX kernels differ 2x
+    on one AVX-512 machine."""
     from ._cpu_isa import numba_target  # imports Numba: only when a decision is needed
     return {"cpu": _cpu_model(), "cores": os.cpu_count(), "numpy": np.__version__,
             "numba": _version("numba"), "minigrad": _version("minigrad"),
             "numba_target": numba_target(),
             "numba_threads": os.environ.get("NUMBA_NUM_THREADS", ""),
             "blas_threads": os.environ.get("MINIGRAD_BLAS_THREADS", ""),
+            "openblas_kernels": os.environ.get("OPENBLAS_CORETYPE", ""),
             "kernels": kernel_sources_digest()}
 
 

@@ -149,3 +149,12 @@ def test_emulated_isa_restarts_with_every_library_told_and_its_own_folder(tmp_pa
                           "ONEDNN_MAX_CPU_ISA": "AVX2"}
     assert out["machine"] == _timing.machine_name() + "-as-avx2"
     assert out["argv"] == ["--an", "argument"]
+
+
+def test_blas_description_names_the_library_and_a_forced_kernel_set(monkeypatch):
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Prescott")
+    text = _timing.blas_description()
+    assert text.endswith("(OPENBLAS_CORETYPE=Prescott set in the environment)")
+    assert not text.startswith("BLAS unknown")       # NumPy's BLAS is found by threadpoolctl
+    monkeypatch.delenv("OPENBLAS_CORETYPE")
+    assert "OPENBLAS_CORETYPE" not in _timing.blas_description()

@@ -360,7 +360,7 @@ def test_another_process_reads_the_file(clock, monkeypatch, kernel_rng, tmp_path
 def test_each_machine_and_version_has_its_own_file(clock, monkeypatch, kernel_rng):
     assert set(autotune.machine()) == {"cpu", "cores", "numpy", "numba", "minigrad",
                                        "numba_target", "numba_threads", "blas_threads",
-                                       "kernels"}
+                                       "openblas_kernels", "kernels"}
     pretend(monkeypatch, clock, "matmul", {"numpy": FAST, "numba": SLOW})
     K.matmul(*operands(kernel_rng))
     first = autotune.cache_file()
@@ -563,3 +563,19 @@ def test_bad_decisions_are_refused_whole(clock, monkeypatch, kernel_rng, data, w
     with pytest.raises(ValueError, match="adopt_decisions: .*" + re.escape(words)):
         autotune.adopt_decisions(data)
     assert autotune.export_decisions() == before          # nothing adopted, not even the good
+
+
+def test_openblas_told_other_kernels_keeps_another_file(monkeypatch):
+    """NumPy's OpenBLAS runs 2x apart with its Haswell and SkylakeX kernels on one AVX-512
+    CPU: a choice timed under one OPENBLAS_CORETYPE says nothing of the other."""
+    monkeypatch.delenv("OPENBLAS_CORETYPE", raising=False)
+    autotune.machine.cache_clear()
+    native = autotune.cache_file()
+    monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")
+    autotune.machine.cache_clear()
+    try:
+        assert autotune.machine()["openblas_kernels"] == "Haswell"
+        assert autotune.cache_file() != native
+    finally:
+        monkeypatch.undo()
+        autotune.machine.cache_clear()
