@@ -7,7 +7,17 @@ import math
 
 import numpy as np
 import pytest
-from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
+from optim_helpers import (
+    STEPS,
+    assert_follows_reference,
+    assert_steps_like_torch,
+    grad_sequence,
+    make_params,
+    run,
+    step_torch,
+    torch_copies,
+    torch_state_dict_as_arrays,
+)
 
 import minigrad as mg
 from minigrad import optim
@@ -233,18 +243,11 @@ TORCH_CASES = ([("SGD", kw) for kw in SGD_CASES] + [("Adam", kw) for kw in ADAM_
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = torch_copies(torch, params)
     grads = grad_sequence(rng, params)
     mine = getattr(optim, name)(params, **kw)
     theirs = getattr(torch.optim, name)(tparams, **kw)
-    for step_grads in grads:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad = mg.tensor(g)
-            tp.grad = torch.tensor(g)
-        mine.step()
-        theirs.step()
-        for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads, rtol=1e-10, atol=1e-12)
     for p, tp in zip(params, tparams):
         for key, value in theirs.state[tp].items():
             if key == "step":
@@ -266,7 +269,7 @@ def test_groups_with_their_own_lr_and_weight_decay_match_torch(rng, name, kw):
     from its own starting value; parameters, state and lrs follow torch.optim step by step."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = torch_copies(torch, params)
 
     def groups(ps):
         return [{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1},
@@ -322,28 +325,16 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng):
     """Same format: torch's Adam state (tensors turned into arrays) loads into ours."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = torch_copies(torch, params)
     grads = grad_sequence(rng, params, steps=6)
     theirs = torch.optim.Adam(tparams, lr=0.02, amsgrad=True)
-    for step_grads in grads[:3]:
-        for tp, g in zip(tparams, step_grads):
-            tp.grad = torch.tensor(g)
-        theirs.step()
-    sd = theirs.state_dict()
-    sd = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
-          "param_groups": sd["param_groups"]}
+    step_torch(torch, theirs, tparams, grads[:3])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = optim.Adam(params, lr=0.5)  # the lr comes from the loaded groups
-    mine.load_state_dict(sd)
+    mine.load_state_dict(torch_state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["lr"] == 0.02 and mine.state[params[0]]["step"] == 3
-    for step_grads in grads[3:]:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-    for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10)
+    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads[3:], rtol=1e-10, atol=0)
 
 
 # ---------------------------------------------------------------------------------------------
