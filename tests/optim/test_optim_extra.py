@@ -3,18 +3,10 @@ torch.optim, step by step on the same parameters and gradients; argument and loa
 
 from __future__ import annotations
 
+import against_torch
 import numpy as np
 import pytest
-from optim_helpers import (
-    assert_state_like_torch,
-    assert_steps_like_torch,
-    grad_sequence,
-    make_params,
-    run,
-    step_torch,
-    torch_copies,
-    torch_state_dict_as_arrays,
-)
+from optim_helpers import grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
@@ -63,11 +55,12 @@ def _sign_flipping_grads(rng, params, steps=STEPS):
 def test_matches_torch_step_by_step(rng, torch64, name, kw):
     torch = torch64
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = _sign_flipping_grads(rng, params)
     mine, theirs = getattr(optim, name)(params, **kw), getattr(torch.optim, name)(tparams, **kw)
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads, rtol=1e-10, atol=1e-12)
-    assert_state_like_torch(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
+    against_torch.assert_state_alike(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
     ours_groups = mine.state_dict()["param_groups"]
     for ours, theirs_group in zip(ours_groups, theirs.state_dict()["param_groups"]):
         for key, value in ours.items():
@@ -79,17 +72,17 @@ def test_matches_torch_step_by_step(rng, torch64, name, kw):
 def test_loads_a_torch_state_dict_and_continues_identically(rng, torch64, name, kw):
     torch = torch64
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = _sign_flipping_grads(rng, params)
     theirs = getattr(torch.optim, name)(tparams, **kw)
-    step_torch(torch, theirs, tparams, grads[:4])
+    against_torch.step(torch, theirs, tparams, grads[:4])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = getattr(optim, name)(params)
-    mine.load_state_dict(torch_state_dict_as_arrays(torch, theirs))
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.state[params[0]]["step"] == 4
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads[4:], rtol=1e-10,
-                            atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[4:],
+                                     rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name,kw", CASES[::3], ids=str)

@@ -3,20 +3,10 @@ installed) the same trajectories and state_dicts as torch.optim."""
 
 from __future__ import annotations
 
+import against_torch
 import numpy as np
 import pytest
-from optim_helpers import (
-    STEPS,
-    assert_follows_reference,
-    assert_state_like_torch,
-    assert_steps_like_torch,
-    grad_sequence,
-    make_params,
-    run,
-    step_torch,
-    torch_copies,
-    torch_state_dict_as_arrays,
-)
+from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
@@ -217,7 +207,7 @@ def test_lbfgs_loads_a_torch_state_dict_and_continues_identically(rng):
     theirs.step(_closure(torch, theirs, tx, A, b))
     x = Parameter(mg.tensor(tx.detach().numpy().copy()))
     mine = optim.LBFGS([x], lr=0.5)            # the hyperparameters come from the loaded groups
-    mine.load_state_dict(torch_state_dict_as_arrays(torch, theirs))
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["history_size"] == 3
     for _ in range(2):
         mine.step(_closure(mg, mine, x, A, b))
@@ -272,27 +262,29 @@ def test_lbfgs_float32_params_stay_float32(rng):
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     mine, theirs = getattr(optim, name)(params, **kw), getattr(torch.optim, name)(tparams, **kw)
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads, rtol=1e-10, atol=1e-12)
-    assert_state_like_torch(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
+    against_torch.assert_state_alike(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta"])
 def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     theirs = getattr(torch.optim, name)(tparams, lr=0.3, weight_decay=0.05)
-    step_torch(torch, theirs, tparams, grads[:3])
+    against_torch.step(torch, theirs, tparams, grads[:3])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = getattr(optim, name)(params)
-    mine.load_state_dict(torch_state_dict_as_arrays(torch, theirs))
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["lr"] == 0.3 and mine.state[params[0]]["step"] == 3
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads[3:], rtol=1e-10, atol=0)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[3:],
+                                     rtol=1e-10, atol=0)
 
 
 def test_lbfgs_checkpoint_of_other_sizes_is_refused():

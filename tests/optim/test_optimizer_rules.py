@@ -5,19 +5,10 @@ from __future__ import annotations
 
 import math
 
+import against_torch
 import numpy as np
 import pytest
-from optim_helpers import (
-    STEPS,
-    assert_follows_reference,
-    assert_steps_like_torch,
-    grad_sequence,
-    make_params,
-    run,
-    step_torch,
-    torch_copies,
-    torch_state_dict_as_arrays,
-)
+from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
 
 import minigrad as mg
 from minigrad import optim
@@ -243,11 +234,12 @@ TORCH_CASES = ([("SGD", kw) for kw in SGD_CASES] + [("Adam", kw) for kw in ADAM_
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     mine = getattr(optim, name)(params, **kw)
     theirs = getattr(torch.optim, name)(tparams, **kw)
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads, rtol=1e-10, atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
     for p, tp in zip(params, tparams):
         for key, value in theirs.state[tp].items():
             if key == "step":
@@ -269,7 +261,7 @@ def test_groups_with_their_own_lr_and_weight_decay_match_torch(rng, name, kw):
     from its own starting value; parameters, state and lrs follow torch.optim step by step."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
 
     def groups(ps):
         return [{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1},
@@ -325,16 +317,17 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng):
     """Same format: torch's Adam state (tensors turned into arrays) loads into ours."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = torch_copies(torch, params)
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params, steps=6)
     theirs = torch.optim.Adam(tparams, lr=0.02, amsgrad=True)
-    step_torch(torch, theirs, tparams, grads[:3])
+    against_torch.step(torch, theirs, tparams, grads[:3])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = optim.Adam(params, lr=0.5)  # the lr comes from the loaded groups
-    mine.load_state_dict(torch_state_dict_as_arrays(torch, theirs))
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["lr"] == 0.02 and mine.state[params[0]]["step"] == 3
-    assert_steps_like_torch(torch, mine, theirs, params, tparams, grads[3:], rtol=1e-10, atol=0)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[3:],
+                                     rtol=1e-10, atol=0)
 
 
 # ---------------------------------------------------------------------------------------------
