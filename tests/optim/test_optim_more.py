@@ -6,7 +6,14 @@ from __future__ import annotations
 import against_torch
 import numpy as np
 import pytest
-from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
+from optim_helpers import (
+    STEPS,
+    assert_float32_kept,
+    assert_follows_reference,
+    grad_sequence,
+    make_params,
+    run,
+)
 
 import minigrad as mg
 from minigrad import optim
@@ -74,12 +81,7 @@ def test_float32_params_stay_float32(rng, cls):
     grads = grad_sequence(rng, params, steps=2)
     opt = cls(params, lr=0.1, weight_decay=0.1)
     run(opt, params, grads)
-    for p, g in zip(params, grads[-1]):
-        assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.array, g)       # the optimizer never writes p.grad
-        for buf in opt.state[p].values():
-            if isinstance(buf, np.ndarray):
-                assert buf.dtype == np.float32 and buf.shape == p.shape
+    assert_float32_kept(opt, params, grads[-1])
 
 
 def test_bad_hyperparameters():

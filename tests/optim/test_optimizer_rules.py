@@ -8,7 +8,14 @@ import math
 import against_torch
 import numpy as np
 import pytest
-from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
+from optim_helpers import (
+    STEPS,
+    assert_float32_kept,
+    assert_follows_reference,
+    grad_sequence,
+    make_params,
+    run,
+)
 
 import minigrad as mg
 from minigrad import optim
@@ -194,12 +201,7 @@ def test_float32_params_stay_float32_and_grads_untouched(rng, cls):
         {"weight_decay": 0.1}
     opt = cls(params, lr=0.01, **kw, maximize=True)
     run(opt, params, grads)
-    for p, g in zip(params, grads[-1]):
-        assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.array, g)  # the optimizer never writes p.grad
-        for buf in opt.state[p].values():
-            if isinstance(buf, np.ndarray):
-                assert buf.dtype == np.float32 and buf.shape == p.shape
+    assert_float32_kept(opt, params, grads[-1])
 
 
 def test_training_a_linear_model_reduces_the_loss(rng):
