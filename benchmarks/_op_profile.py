@@ -15,11 +15,10 @@ nodes (``...Backward0``, backward), the optimizer; self time, i.e. without the o
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from collections import defaultdict
 
+import _results
 import _timing
 import numpy as np
 import train_models
@@ -213,13 +212,7 @@ def main(model, threads, quick, out_root):
     with _timing.BackgroundLoad() as load:
         result = profile(model, threads, quick)
     result["other_processes_cores"] = load.cores
-    folder = os.path.join(out_root, _timing.machine_name())
-    os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, f"profile-{model}" + ("-quick" if quick else ""))
-    with open(stem + ".json", "w") as f:
-        json.dump(result, f, indent=2)
     text = markdown(result, threads) + f"\n{load.describe()}.\n"
-    with open(stem + ".md", "w") as f:
-        f.write(text)
+    stem = _results.write(out_root, f"profile-{model}", result, text, quick=quick, indent=2)
     print(text)
     print(f"wrote {stem}.md, .json")

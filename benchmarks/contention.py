@@ -46,6 +46,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))          # for _timing and train_models, run as a script
 
+import _results  # noqa: E402
 import _timing  # noqa: E402
 import train_models  # noqa: E402
 
@@ -201,16 +202,11 @@ def main(argv=None):
     variants = [v for v in args.variants if v != "torch" or has_torch]
     rows = [r for v in variants for r in run_variant(v, args)]
     rows.sort(key=lambda r: (args.models.index(r["model"]), variants.index(r["variant"])))
-    folder = os.path.join(args.out, _timing.machine_name())
-    os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, "contention-quick" if args.quick else "contention")
-    with open(stem + ".json", "w") as f:
-        json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
-                   "busy": args.busy, "competitors": args.competitors, "rows": rows}, f,
-                  indent=2)
     text = markdown(rows, args)
-    with open(stem + ".md", "w") as f:
-        f.write(text)
+    _results.write(args.out, "contention",
+                   {"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
+                    "busy": args.busy, "competitors": args.competitors, "rows": rows},
+                   text, quick=args.quick, indent=2)
     print(text)
 
 

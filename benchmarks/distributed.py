@@ -64,10 +64,8 @@ Results: ``<out>/<machine>/distributed.{json,md}`` (``--quick``: ``distributed-q
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -78,6 +76,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import _ranks  # noqa: E402
+import _results  # noqa: E402
 import _timing  # noqa: E402
 
 WARMUP, REPEATS, ROUNDS = 3, 5, 3
@@ -333,21 +333,14 @@ def worker(cfg):
         model._adopt_rank0_kernel_choices()                  # the first one sends them all
         result["kernel_choice_check_s"] = kernel_choice_check(dist, model)
     if rank == 0:
-        print("RESULT " + json.dumps(result), flush=True)
+        _ranks.send_result(result)
     dist.destroy_process_group()
 
 
 # -- the driver ---------------------------------------------------------------------------
 def run_world(nprocs, cfg, mpi_env):
-    command = [sys.executable, "-m", "minigrad.distributed.run", "-n", str(nprocs),
-               "--threads", "1", "--bind-to", cfg["bind_to"], __file__, "--worker",
-               json.dumps(cfg)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600,
-                          env=dict(os.environ, **mpi_env))
-    if done.returncode != 0:
-        raise RuntimeError(f"mpiexec -n {nprocs} failed:\n{done.stdout}\n{done.stderr}")
-    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
-    return json.loads(line[len("RESULT "):])
+    return _ranks.run_ranks(__file__, nprocs, cfg, env=mpi_env,
+                            launcher_options=["--bind-to", cfg["bind_to"]])
 
 
 def model_report(per_world):
@@ -457,10 +450,8 @@ def main():
     parser.add_argument("--sync-kernel-choices", choices=["on", "off"], default="on",
                         help="off: DDP leaves every rank its own kernel choices")
     parser.add_argument("--out", default=str(HERE / "results"))
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    opts = parser.parse_args()
-    if opts.worker:
-        worker(json.loads(opts.worker))
+    opts = _ranks.parse_args_or_work(parser, worker)
+    if opts is None:                                  # this process was a rank
         return
     mpi_env = dict(item.split("=", 1) for item in opts.mpi_env)
     if opts.autotune == "off":
@@ -479,12 +470,6 @@ def main():
             mpi_env["MINIGRAD_CACHE_DIR"] = tempfile.mkdtemp(prefix="minigrad-ddp-choices-")
         results.append(run_world(n, cfg, mpi_env))
     load = (load_before, os.getloadavg()[0])
-    folder = Path(opts.out) / _timing.machine_name()
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = "distributed-quick" if opts.quick else "distributed"
-    (folder / f"{stem}.json").write_text(json.dumps(
-        {"config": cfg, "mpi_env": mpi_env, "load_average": load, "results": results},
-        indent=1))
     extras = (f"Progress thread: {'on' if opts.progress_thread else 'off'}; MPI settings: "
               f"{' '.join(opts.mpi_env) or 'none'}; ranks bound to cores: "
               f"{'yes' if opts.bind_to == 'core' else 'no'}; kernel autotuning: "
@@ -492,7 +477,9 @@ def main():
               f"{'from the 1-process run' if opts.choices == 'cache' else 'measured by every run'}"
               f", rank 0's adopted by every rank: {opts.sync_kernel_choices}.")
     text = report(results, cfg, load, extras)
-    (folder / f"{stem}.md").write_text(text)
+    _results.write(opts.out, "distributed", {"config": cfg, "mpi_env": mpi_env,
+                                             "load_average": load, "results": results},
+                   text, quick=opts.quick)
     print(text)
 
 

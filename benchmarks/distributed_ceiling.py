@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import json
 import multiprocessing
 import os
 import statistics
@@ -50,6 +49,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import _results  # noqa: E402
 import _timing  # noqa: E402
 
 LOOPS = ["fma registers", "fma L1", "triad L2", "triad L3", "triad L3 full", "triad DRAM",
@@ -299,14 +299,10 @@ def main():
     load_before = os.getloadavg()[0]
     found = measure(opts.quick, rounds, seconds)
     load = (load_before, os.getloadavg()[0])
-    folder = Path(opts.out) / _timing.machine_name()
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = "distributed-ceiling-quick" if opts.quick else "distributed-ceiling"
-    (folder / f"{stem}.json").write_text(json.dumps(
-        {"rounds": rounds, "seconds": seconds, "load_average": load, "loops": found},
-        indent=1))
     text = report(found, load, rounds)
-    (folder / f"{stem}.md").write_text(text)
+    _results.write(opts.out, "distributed-ceiling", {"rounds": rounds, "seconds": seconds,
+                                                     "load_average": load, "loops": found},
+                   text, quick=opts.quick)
     print(text)
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +36,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import _ranks  # noqa: E402
+import _results  # noqa: E402
 import _timing  # noqa: E402
 import distributed as bench  # noqa: E402  (benchmarks/distributed.py: models, timing)
 
@@ -119,7 +120,7 @@ def worker(cfg):
     results = [measure_model(mg, dist, cfg, name, spec)
                for name, spec in cfg["models"].items()]
     if dist.get_rank() == 0:
-        print("RESULT " + json.dumps(results), flush=True)
+        _ranks.send_result(results)
     dist.destroy_process_group()
 
 
@@ -153,34 +154,23 @@ def main():
     parser.add_argument("--quick", action="store_true", help="tiny models, a step or two")
     parser.add_argument("--rounds", type=int, help=f"rounds of turns (default {ROUNDS})")
     parser.add_argument("--out", default=str(HERE / "results"))
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    opts = parser.parse_args()
-    if opts.worker:
-        worker(json.loads(opts.worker))
+    opts = _ranks.parse_args_or_work(parser, worker)
+    if opts is None:                                  # this process was a rank
         return
     models = bench.QUICK_MODELS if opts.quick else bench.MODELS
     cfg = dict(QUICK if opts.quick else FULL,
                models={name: models[name] for name in opts.models})
     if opts.rounds:
         cfg["rounds"] = opts.rounds
-    env = dict(os.environ, MINIGRAD_AUTOTUNE="1",   # an empty cache: every rank measures
+    env = dict(MINIGRAD_AUTOTUNE="1",   # an empty cache: every rank measures
                MINIGRAD_CACHE_DIR=tempfile.mkdtemp(prefix="minigrad-ddp-choices-"))
-    command = [sys.executable, "-m", "minigrad.distributed.run", "-n", "2", "--threads", "1",
-               __file__, "--worker", json.dumps(cfg)]
     load_before = os.getloadavg()[0]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"mpiexec -n 2 failed:\n{done.stdout}\n{done.stderr}")
-    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
-    results = json.loads(line[len("RESULT "):])
+    results = _ranks.run_ranks(__file__, 2, cfg, env=env)
     load = (load_before, os.getloadavg()[0])
-    folder = Path(opts.out) / _timing.machine_name()
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = "distributed-choices-quick" if opts.quick else "distributed-choices"
-    (folder / f"{stem}.json").write_text(json.dumps(
-        {"config": cfg, "load_average": load, "results": results}, indent=1))
     text = report(results, cfg, load)
-    (folder / f"{stem}.md").write_text(text)
+    _results.write(opts.out, "distributed-choices",
+                   {"config": cfg, "load_average": load, "results": results},
+                   text, quick=opts.quick)
     print(text)
 
 

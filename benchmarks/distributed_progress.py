@@ -25,10 +25,8 @@ Results: ``<out>/<machine>/distributed-progress.{json,md}``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -37,6 +35,8 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+import _ranks  # noqa: E402
+import _results  # noqa: E402
 import _timing  # noqa: E402
 from distributed import ProgressThread  # noqa: E402
 
@@ -121,7 +121,7 @@ def worker(cfg):
     if dist.get_rank() == 0:
         medians = {k: [statistics.median(t[0] for t in v), statistics.median(t[1] for t in v)]
                    for k, v in found.items()}
-        print("RESULT " + json.dumps(medians), flush=True)
+        _ranks.send_result(medians)
     dist.destroy_process_group()
 
 
@@ -130,10 +130,8 @@ def main():
     parser.add_argument("--mpi-env", nargs="*", default=[], metavar="NAME=VALUE")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", default=str(HERE / "results"))
-    parser.add_argument("--worker", help=argparse.SUPPRESS)
-    opts = parser.parse_args()
-    if opts.worker:
-        worker(json.loads(opts.worker))
+    opts = _ranks.parse_args_or_work(parser, worker)
+    if opts is None:                                  # this process was a rank
         return
     cfg = dict(sizes_mb=SIZES_MB, compute_ms=COMPUTE_MS, chunks=CHUNKS, rounds=ROUNDS,
                repeats=REPEATS, modes=MODES)
@@ -141,14 +139,7 @@ def main():
         cfg.update(sizes_mb=[0.01], compute_ms=1.0, chunks=4, rounds=1, repeats=1)
     mpi_env = dict(item.split("=", 1) for item in opts.mpi_env)
     load_before = os.getloadavg()[0]
-    command = [sys.executable, "-m", "minigrad.distributed.run", "-n", "2", "--threads", "1",
-               __file__, "--worker", json.dumps(cfg)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800,
-                          env=dict(os.environ, **mpi_env))
-    if done.returncode != 0:
-        raise RuntimeError(f"mpiexec -n 2 failed:\n{done.stdout}\n{done.stderr}")
-    line = next(ln for ln in done.stdout.splitlines() if ln.startswith("RESULT "))
-    medians = json.loads(line[len("RESULT "):])
+    medians = _ranks.run_ranks(__file__, 2, cfg, env=mpi_env, timeout_s=1800)
     load = (load_before, os.getloadavg()[0])
     lines = ["# MPI progress during compute (benchmarks/distributed_progress.py)", "",
              f"Machine: {_timing.cpu_description()}; load average before/after: "
@@ -164,13 +155,9 @@ def main():
             extra = "" if mode.endswith("alone") else f"{(total - alone) * 1e3:.2f}"
             lines.append(f"| {mb} | {mode} | {total * 1e3:.2f} | {waited * 1e3:.2f} | {extra} |")
     text = "\n".join(lines) + "\n"
-    folder = Path(opts.out) / _timing.machine_name()
-    folder.mkdir(parents=True, exist_ok=True)
-    stem = "distributed-progress-quick" if opts.quick else "distributed-progress"
-    (folder / f"{stem}.json").write_text(json.dumps(
-        {"config": cfg, "mpi_env": mpi_env, "load_average": load, "medians": medians},
-        indent=1))
-    (folder / f"{stem}.md").write_text(text)
+    _results.write(opts.out, "distributed-progress", {"config": cfg, "mpi_env": mpi_env,
+                                                      "load_average": load, "medians": medians},
+                   text, quick=opts.quick)
     print(text)
 
 

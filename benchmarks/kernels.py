@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import sys
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))          # for _timing, when run as a script
 
+import _results  # noqa: E402
 import _timing  # noqa: E402
 
 # Real compile times: an empty Numba cache, set before anything imports Numba.
@@ -423,16 +423,14 @@ def main(argv=None):
         rows += dev_rows
     meta["loadavg_after"] = [round(v, 2) for v in os.getloadavg()]
 
-    out_dir = Path(args.out) / meta["machine"]
-    out_dir.mkdir(parents=True, exist_ok=True)
     suffix = ("-quick" if args.quick else "") + (
         "" if set(args.ops) == set(FAMILIES) else "-" + "-".join(args.ops))
-    (out_dir / f"kernels{suffix}.json").write_text(
-        json.dumps({"meta": meta, "ceilings": ceilings, "results": rows}, indent=1) + "\n")
-    (out_dir / f"kernels{suffix}.md").write_text(markdown_report(meta, ceilings, rows))
-    files = plot(rows, out_dir, suffix)
-    print(f"wrote {out_dir / f'kernels{suffix}.md'}, .json and "
-          f"{', '.join(f.name for f in files)}")
+    stem = _results.write(args.out, f"kernels{suffix}",
+                          {"meta": meta, "ceilings": ceilings, "results": rows},
+                          markdown_report(meta, ceilings, rows), end="\n",
+                          machine=meta["machine"])
+    files = plot(rows, stem.parent, suffix)
+    print(f"wrote {stem}.md, .json and {', '.join(f.name for f in files)}")
 
 
 if __name__ == "__main__":

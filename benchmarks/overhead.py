@@ -16,7 +16,6 @@ eager-mode autograd on CPU, measured in the same run when torch is installed.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -26,6 +25,7 @@ import numpy as np
 import minigrad as mg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))   # for _timing, run as a script
+import _results  # noqa: E402
 import _timing  # noqa: E402
 
 CHAIN = 200  # ops per chain: long enough that the final sum and backward call amortise
@@ -150,13 +150,9 @@ def main():
     rows, torch_version = run(args.quick)
     md = to_markdown(rows, torch_version)
     print(md)
-    out = os.path.join(args.out, _timing.machine_name())
-    os.makedirs(out, exist_ok=True)
-    with open(os.path.join(out, "overhead.json"), "w") as f:
-        json.dump({"machine": _timing.machine_name(), "chain": CHAIN, "torch": torch_version,
-                   "rows": rows}, f, indent=2)
-    with open(os.path.join(out, "overhead.md"), "w") as f:
-        f.write(md)
+    _results.write(args.out, "overhead", {"machine": _timing.machine_name(), "chain": CHAIN,
+                                          "torch": torch_version, "rows": rows},
+                   md, indent=2)
 
 
 if __name__ == "__main__":

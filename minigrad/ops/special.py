@@ -27,47 +27,40 @@ from .elementwise import _float_input, exp
 
 
 @functools.lru_cache(maxsize=None)
-def _numba_erf():
+def _erf_ufuncs():
+    """Numba ufuncs (float32 and float64) for erf and erfc."""
     import numba
 
     @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
     def erf_ufunc(x):
         return math.erf(x)
 
-    return erf_ufunc
-
-
-def erf_array(x):
-    """erf of every element of a NumPy or CuPy array, in the array's dtype."""
-    xp = backend.array_module(x)
-    if xp is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erf(x)
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    return _numba_erf()(x)
-
-
-@functools.lru_cache(maxsize=None)
-def _numba_erfc():
-    import numba
-
     @numba.vectorize(["float32(float32)", "float64(float64)"], cache=True)
     def erfc_ufunc(x):
         return math.erfc(x)
 
-    return erfc_ufunc
+    return dict(erf=erf_ufunc, erfc=erfc_ufunc)
+
+
+def _erf_family(name, x):
+    """``name`` ("erf" or "erfc") of every element of a NumPy or CuPy array. On the CPU a
+    float32 or float64 array keeps its dtype and any other dtype is computed in float64."""
+    if backend.array_module(x) is not np:
+        import cupyx.scipy.special
+        return getattr(cupyx.scipy.special, name)(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    return _erf_ufuncs()[name](x)
+
+
+def erf_array(x):
+    """erf of every element of a NumPy or CuPy array, in the array's dtype."""
+    return _erf_family("erf", x)
 
 
 def erfc_array(x):
     """erfc = 1 - erf of every element, computed directly (accurate where erf is near 1)."""
-    xp = backend.array_module(x)
-    if xp is not np:
-        import cupyx.scipy.special
-        return cupyx.scipy.special.erfc(x)
-    if x.dtype not in (np.float32, np.float64):
-        x = x.astype(np.float64)
-    return _numba_erfc()(x)
+    return _erf_family("erfc", x)
 
 
 # ---------------------------------------------------------------------------------------------

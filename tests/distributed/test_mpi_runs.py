@@ -27,6 +27,7 @@ except FileNotFoundError:
     pytest.skip("no mpiexec (install the dist extra)", allow_module_level=True)
 
 WORKER = Path(__file__).with_name("dist_worker.py")
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 RUN_TIMEOUT = 120                        # seconds: a hung run fails instead of blocking CI
 
 
@@ -38,17 +39,35 @@ def launch(nprocs, scenario, out, timeout_s=60):
                           env=env)
 
 
+def launch_and_read(nprocs, scenario, out):
+    """Run ``scenario`` on ``nprocs`` ranks, which must succeed; what each rank pickled, by
+    rank."""
+    done = launch(nprocs, scenario, out)
+    assert done.returncode == 0, done.stdout + done.stderr
+    ranks = []
+    for r in range(nprocs):
+        with open(out / f"rank{r}.pkl", "rb") as f:
+            ranks.append(pickle.load(f))
+    return ranks
+
+
+def run_quick_benchmark(script, out, env=None):
+    """Run ``benchmarks/<script> --quick --out <out>``, which must succeed; the path of the
+    one JSON file it wrote (``<out>/<machine>/<name>-quick.json``, the script's name with
+    dashes) and what that file holds."""
+    command = [sys.executable, str(BENCHMARKS / script), "--quick", "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=RUN_TIMEOUT,
+                          env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    stem = Path(script).stem.replace("_", "-")
+    [result] = out.glob(f"*/{stem}-quick.json")
+    return result, json.loads(result.read_text())
+
+
 @pytest.fixture(scope="module", params=[2, 4], ids=["2ranks", "4ranks"])
 def train_run(request, tmp_path_factory):
     world = request.param
-    out = tmp_path_factory.mktemp(f"train{world}")
-    done = launch(world, "train", out)
-    assert done.returncode == 0, done.stdout + done.stderr
-    ranks = []
-    for r in range(world):
-        with open(out / f"rank{r}.pkl", "rb") as f:
-            ranks.append(pickle.load(f))
-    return world, ranks
+    return world, launch_and_read(world, "train", tmp_path_factory.mktemp(f"train{world}"))
 
 
 def test_collectives(train_run):
@@ -183,12 +202,7 @@ def test_ranks_run_rank0s_kernel_choices_after_the_first_step(tmp_path):
     """The ranks disagree on a kernel choice before the first step (and on another after
     it); DDP's broadcast makes every rank's decisions rank 0's, which training on one process
     does not notice."""
-    done = launch(2, "kernel_choices", tmp_path)
-    assert done.returncode == 0, done.stdout + done.stderr
-    ranks = []
-    for r in range(2):
-        with open(tmp_path / f"rank{r}.pkl", "rb") as f:
-            ranks.append(pickle.load(f))
+    ranks = launch_and_read(2, "kernel_choices", tmp_path)
     first, later = ("matmul", ("d", 7, 7, 7)), ("matmul", ("d", 12, 12, 12))
     # without the broadcast the seeded disagreement stays
     assert [r["without_broadcast"][first] for r in ranks] == ["numpy", "numba"]
@@ -222,14 +236,9 @@ def test_mismatched_parameters_are_named(tmp_path):
 
 
 def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed.py"
     env = dict(os.environ, MINIGRAD_AUTOTUNE="1")    # the tests' default is 0; a run tunes
     env.pop("MINIGRAD_CACHE_DIR", None)               # the script makes a cache of its own
-    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    [result] = tmp_path.glob("*/distributed-quick.json")
-    found = json.loads(result.read_text())
+    result, found = run_quick_benchmark("distributed.py", tmp_path, env)
     assert [r["world"] for r in found["results"]] == [1, 2]
     for r in found["results"]:
         assert [m["model"] for m in r["models"]] == ["mlp", "cnn"]
@@ -257,12 +266,8 @@ def test_quick_benchmark_measures_one_and_two_processes(tmp_path):
 
 
 def test_quick_ceiling_compares_alone_and_together(tmp_path):
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_ceiling.py"
-    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert done.returncode == 0, done.stdout + done.stderr
-    [result] = tmp_path.glob("*/distributed-ceiling-quick.json")
-    loops = json.loads(result.read_text())["loops"]
+    _, written = run_quick_benchmark("distributed_ceiling.py", tmp_path)
+    loops = written["loops"]
     assert set(loops) == {"fma registers", "fma L1", "triad L2", "triad L3", "triad L3 full",
                           "triad DRAM", "mlp step", "cnn step"}
     for found in loops.values():
@@ -271,12 +276,8 @@ def test_quick_ceiling_compares_alone_and_together(tmp_path):
 
 
 def test_quick_progress_probe_reports_every_mode(tmp_path):
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_progress.py"
-    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert done.returncode == 0, done.stdout + done.stderr
-    [result] = tmp_path.glob("*/distributed-progress-quick.json")
-    medians = json.loads(result.read_text())["medians"]
+    _, written = run_quick_benchmark("distributed_progress.py", tmp_path)
+    medians = written["medians"]
     modes = ["compute alone", "all-reduce alone", "blocking", "no calls", "test per chunk",
              "progress thread"]
     assert sorted(medians) == sorted(f"0.01 {m}" for m in modes)
@@ -285,12 +286,8 @@ def test_quick_progress_probe_reports_every_mode(tmp_path):
 
 
 def test_quick_choices_benchmark_times_every_set_of_choices(tmp_path):
-    bench = Path(__file__).resolve().parents[2] / "benchmarks" / "distributed_choices.py"
-    done = subprocess.run([sys.executable, str(bench), "--quick", "--out", str(tmp_path)],
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
-    assert done.returncode == 0, done.stdout + done.stderr
-    [result] = tmp_path.glob("*/distributed-choices-quick.json")
-    found = json.loads(result.read_text())["results"]
+    _, written = run_quick_benchmark("distributed_choices.py", tmp_path)
+    found = written["results"]
     assert [r["model"] for r in found] == ["mlp", "cnn"]
     assert found[0]["classes"] > 0                    # the quick MLP is big enough to tune
     for r in found:

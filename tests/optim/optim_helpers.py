@@ -45,3 +45,15 @@ def assert_follows_reference(rng, make_optimizer, reference, rtol, atol):
         for t in range(len(grads)):
             np.testing.assert_allclose(got[t][i], want[t], rtol=rtol, atol=atol)
     return opt, params
+
+
+def assert_float32_kept(opt, params, last_grads):
+    """After steps on float32 parameters: they and every array in their state are still
+    float32 (the state's arrays of the parameter's shape), and each ``.grad`` is still the
+    gradient given last (the optimizer never writes p.grad)."""
+    for p, g in zip(params, last_grads):
+        assert p.dtype == np.float32
+        np.testing.assert_array_equal(p.grad.array, g)
+        for buf in opt.state[p].values():
+            if isinstance(buf, np.ndarray):
+                assert buf.dtype == np.float32 and buf.shape == p.shape

@@ -3,6 +3,7 @@ torch.optim, step by step on the same parameters and gradients; argument and loa
 
 from __future__ import annotations
 
+import against_torch
 import numpy as np
 import pytest
 from optim_helpers import grad_sequence, make_params, run
@@ -40,17 +41,6 @@ def torch64():
     torch.set_default_dtype(before)
 
 
-def _state_value(value):
-    return value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-
-
-def _torch_state_dict(torch, opt):
-    sd = opt.state_dict()
-    return {"state": {i: {k: v.numpy() if isinstance(v, torch.Tensor) else v
-                          for k, v in s.items()} for i, s in sd["state"].items()},
-            "param_groups": sd["param_groups"]}
-
-
 def _sign_flipping_grads(rng, params, steps=STEPS):
     """Gradients whose signs flip in about half the coordinates from step to step (Rprop's
     three cases: same sign, flipped, zero)."""
@@ -65,22 +55,12 @@ def _sign_flipping_grads(rng, params, steps=STEPS):
 def test_matches_torch_step_by_step(rng, torch64, name, kw):
     torch = torch64
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = _sign_flipping_grads(rng, params)
     mine, theirs = getattr(optim, name)(params, **kw), getattr(torch.optim, name)(tparams, **kw)
-    for t, step_grads in enumerate(grads):
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-        for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12,
-                                       err_msg=f"step {t + 1}")
-    for p, tp in zip(params, tparams):
-        assert sorted(mine.state[p]) == sorted(theirs.state[tp])
-        for key, value in theirs.state[tp].items():
-            np.testing.assert_allclose(np.asarray(mine.state[p][key]), _state_value(value),
-                                       rtol=1e-10, atol=1e-12, err_msg=key)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
+    against_torch.assert_state_alike(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
     ours_groups = mine.state_dict()["param_groups"]
     for ours, theirs_group in zip(ours_groups, theirs.state_dict()["param_groups"]):
         for key, value in ours.items():
@@ -92,25 +72,17 @@ def test_matches_torch_step_by_step(rng, torch64, name, kw):
 def test_loads_a_torch_state_dict_and_continues_identically(rng, torch64, name, kw):
     torch = torch64
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = _sign_flipping_grads(rng, params)
     theirs = getattr(torch.optim, name)(tparams, **kw)
-    for step_grads in grads[:4]:
-        for tp, g in zip(tparams, step_grads):
-            tp.grad = torch.tensor(g)
-        theirs.step()
+    against_torch.step(torch, theirs, tparams, grads[:4])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = getattr(optim, name)(params)
-    mine.load_state_dict(_torch_state_dict(torch, theirs))
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.state[params[0]]["step"] == 4
-    for step_grads in grads[4:]:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-    for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[4:],
+                                     rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name,kw", CASES[::3], ids=str)

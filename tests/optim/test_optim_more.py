@@ -3,9 +3,17 @@ installed) the same trajectories and state_dicts as torch.optim."""
 
 from __future__ import annotations
 
+import against_torch
 import numpy as np
 import pytest
-from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
+from optim_helpers import (
+    STEPS,
+    assert_float32_kept,
+    assert_follows_reference,
+    grad_sequence,
+    make_params,
+    run,
+)
 
 import minigrad as mg
 from minigrad import optim
@@ -73,12 +81,7 @@ def test_float32_params_stay_float32(rng, cls):
     grads = grad_sequence(rng, params, steps=2)
     opt = cls(params, lr=0.1, weight_decay=0.1)
     run(opt, params, grads)
-    for p, g in zip(params, grads[-1]):
-        assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.array, g)       # the optimizer never writes p.grad
-        for buf in opt.state[p].values():
-            if isinstance(buf, np.ndarray):
-                assert buf.dtype == np.float32 and buf.shape == p.shape
+    assert_float32_kept(opt, params, grads[-1])
 
 
 def test_bad_hyperparameters():
@@ -204,17 +207,9 @@ def test_lbfgs_loads_a_torch_state_dict_and_continues_identically(rng):
     kw = dict(line_search_fn="strong_wolfe", history_size=3, max_iter=4)
     theirs = torch.optim.LBFGS([tx], **kw)
     theirs.step(_closure(torch, theirs, tx, A, b))
-
-    def to_numpy(v):
-        if isinstance(v, list):
-            return [to_numpy(a) for a in v]
-        return v.numpy() if isinstance(v, torch.Tensor) else v
-    sd = theirs.state_dict()
-    sd = {"state": {i: {k: to_numpy(v) for k, v in s.items()} for i, s in sd["state"].items()},
-          "param_groups": sd["param_groups"]}
     x = Parameter(mg.tensor(tx.detach().numpy().copy()))
     mine = optim.LBFGS([x], lr=0.5)            # the hyperparameters come from the loaded groups
-    mine.load_state_dict(sd)
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["history_size"] == 3
     for _ in range(2):
         mine.step(_closure(mg, mine, x, A, b))
@@ -269,49 +264,29 @@ def test_lbfgs_float32_params_stay_float32(rng):
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     mine, theirs = getattr(optim, name)(params, **kw), getattr(torch.optim, name)(tparams, **kw)
-    for step_grads in grads:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-        for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
-    for p, tp in zip(params, tparams):
-        assert sorted(mine.state[p]) == sorted(theirs.state[tp])
-        for key, value in theirs.state[tp].items():
-            np.testing.assert_allclose(np.asarray(mine.state[p][key]), value.numpy(),
-                                       rtol=1e-10, atol=1e-12, err_msg=key)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
+    against_torch.assert_state_alike(mine, theirs, params, tparams, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["Adagrad", "Adadelta"])
 def test_loads_a_torch_state_dict_and_continues_identically(rng, name):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     theirs = getattr(torch.optim, name)(tparams, lr=0.3, weight_decay=0.05)
-    for step_grads in grads[:3]:
-        for tp, g in zip(tparams, step_grads):
-            tp.grad = torch.tensor(g)
-        theirs.step()
-    sd = theirs.state_dict()
-    sd = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
-          "param_groups": sd["param_groups"]}
+    against_torch.step(torch, theirs, tparams, grads[:3])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = getattr(optim, name)(params)
-    mine.load_state_dict(sd)
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["lr"] == 0.3 and mine.state[params[0]]["step"] == 3
-    for step_grads in grads[3:]:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-    for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[3:],
+                                     rtol=1e-10, atol=0)
 
 
 def test_lbfgs_checkpoint_of_other_sizes_is_refused():

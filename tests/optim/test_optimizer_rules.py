@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import math
 
+import against_torch
 import numpy as np
 import pytest
-from optim_helpers import STEPS, assert_follows_reference, grad_sequence, make_params, run
+from optim_helpers import (
+    STEPS,
+    assert_float32_kept,
+    assert_follows_reference,
+    grad_sequence,
+    make_params,
+    run,
+)
 
 import minigrad as mg
 from minigrad import optim
@@ -193,12 +201,7 @@ def test_float32_params_stay_float32_and_grads_untouched(rng, cls):
         {"weight_decay": 0.1}
     opt = cls(params, lr=0.01, **kw, maximize=True)
     run(opt, params, grads)
-    for p, g in zip(params, grads[-1]):
-        assert p.dtype == np.float32
-        np.testing.assert_array_equal(p.grad.array, g)  # the optimizer never writes p.grad
-        for buf in opt.state[p].values():
-            if isinstance(buf, np.ndarray):
-                assert buf.dtype == np.float32 and buf.shape == p.shape
+    assert_float32_kept(opt, params, grads[-1])
 
 
 def test_training_a_linear_model_reduces_the_loss(rng):
@@ -233,18 +236,12 @@ TORCH_CASES = ([("SGD", kw) for kw in SGD_CASES] + [("Adam", kw) for kw in ADAM_
 def test_matches_torch_optim(rng, name, kw):
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params)
     mine = getattr(optim, name)(params, **kw)
     theirs = getattr(torch.optim, name)(tparams, **kw)
-    for step_grads in grads:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad = mg.tensor(g)
-            tp.grad = torch.tensor(g)
-        mine.step()
-        theirs.step()
-        for p, tp in zip(params, tparams):
-            np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10, atol=1e-12)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads,
+                                     rtol=1e-10, atol=1e-12)
     for p, tp in zip(params, tparams):
         for key, value in theirs.state[tp].items():
             if key == "step":
@@ -266,7 +263,7 @@ def test_groups_with_their_own_lr_and_weight_decay_match_torch(rng, name, kw):
     from its own starting value; parameters, state and lrs follow torch.optim step by step."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
 
     def groups(ps):
         return [{"params": [ps[0]], "lr": 0.02, "weight_decay": 0.1},
@@ -322,28 +319,17 @@ def test_loads_a_torch_state_dict_and_continues_identically(rng):
     """Same format: torch's Adam state (tensors turned into arrays) loads into ours."""
     torch = pytest.importorskip("torch")
     params = make_params(rng)
-    tparams = [torch.tensor(p.array.copy(), requires_grad=True) for p in params]
+    tparams = against_torch.copies(torch, params)
     grads = grad_sequence(rng, params, steps=6)
     theirs = torch.optim.Adam(tparams, lr=0.02, amsgrad=True)
-    for step_grads in grads[:3]:
-        for tp, g in zip(tparams, step_grads):
-            tp.grad = torch.tensor(g)
-        theirs.step()
-    sd = theirs.state_dict()
-    sd = {"state": {i: {k: v.numpy() for k, v in s.items()} for i, s in sd["state"].items()},
-          "param_groups": sd["param_groups"]}
+    against_torch.step(torch, theirs, tparams, grads[:3])
     for p, tp in zip(params, tparams):
         p.array[...] = tp.detach().numpy()
     mine = optim.Adam(params, lr=0.5)  # the lr comes from the loaded groups
-    mine.load_state_dict(sd)
+    mine.load_state_dict(against_torch.state_dict_as_arrays(torch, theirs))
     assert mine.param_groups[0]["lr"] == 0.02 and mine.state[params[0]]["step"] == 3
-    for step_grads in grads[3:]:
-        for p, tp, g in zip(params, tparams, step_grads):
-            p.grad, tp.grad = mg.tensor(g), torch.tensor(g)
-        mine.step()
-        theirs.step()
-    for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.array, tp.detach().numpy(), rtol=1e-10)
+    against_torch.assert_steps_alike(torch, mine, theirs, params, tparams, grads[3:],
+                                     rtol=1e-10, atol=0)
 
 
 # ---------------------------------------------------------------------------------------------
