@@ -18,6 +18,8 @@ Without ``retain_graph`` each node is released after it runs, freeing what it sa
 
 from __future__ import annotations
 
+from numpy import asarray, generic, ndarray
+
 from ..tensor import RETAIN_GRAD_KEY, Tensor
 from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
@@ -318,11 +320,11 @@ def _call_backward(node, grads):
     if STATE.anomaly:
         STATE.backward_node = node
         try:
-            result = node.fn.backward(node, *grads)
+            result = _run_backward(node, grads)
         finally:
             STATE.backward_node = None
     else:
-        result = node.fn.backward(node, *grads)
+        result = _run_backward(node, grads)
     if not isinstance(result, tuple):
         result = (result,)
     edges = node.next_edges
@@ -361,6 +363,45 @@ def _call_backward(node, grads):
                           trace=node._trace)
         checked.append(g)
     return checked
+
+
+def _run_backward(node, grads):
+    """The node's backward: on arrays (``backward_arrays``) when its op has one and the
+    backward is not recorded (no ``create_graph``), else on Tensors. The gradients come back
+    as Tensors either way, for the same checks, hooks and accumulation."""
+    fn = node.fn
+    array_backward = fn._array_backward
+    if array_backward is not None and not STATE.enabled:
+        result = array_backward(node, *[g.array if g is not None else None for g in grads])
+        if result is not NotImplemented:
+            return _wrap_array_grads(node, result)
+    return fn.backward(node, *grads)
+
+
+def _wrap_array_grads(node, result):
+    """``backward_arrays``'s arrays as Tensors outside the graph (None stays None)."""
+    if type(result) is not tuple:
+        result = (result,)
+    wrapped = []
+    for i, a in enumerate(result):
+        if a is None:
+            wrapped.append(None)
+        elif type(a) is ndarray:
+            wrapped.append(Tensor._make(a))
+        else:
+            wrapped.append(Tensor._make(_other_array(node, i, a)))
+    return tuple(wrapped)
+
+
+def _other_array(node, i, a):
+    """A gradient from ``backward_arrays`` that is not a NumPy array: a NumPy scalar (from a
+    0-d reduction) becomes a 0-d array, a CuPy array passes, anything else is an error."""
+    if isinstance(a, generic):
+        return asarray(a)
+    if hasattr(a, "__cuda_array_interface__") and not isinstance(a, Tensor):
+        return a
+    raise TypeError(f"{node.name}.backward_arrays must return arrays or None, got "
+                    f"{type(a).__name__} for input {i}")
 
 
 def _zeros_for_unused(node, grads):
