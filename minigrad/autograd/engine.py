@@ -24,6 +24,8 @@ from ..tensor import RETAIN_GRAD_KEY, Tensor
 from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
 
+_make = Tensor._make
+
 
 def _owned(xp_array):
     """A writable array of our own (gradients are often broadcast views of something else)."""
@@ -323,6 +325,8 @@ def _call_backward(node, grads):
             result = _run_backward(node, grads)
         finally:
             STATE.backward_node = None
+    elif node.fn._array_backward is None:      # no array version: straight to backward
+        result = node.fn.backward(node, *grads)
     else:
         result = _run_backward(node, grads)
     if not isinstance(result, tuple):
@@ -371,25 +375,37 @@ def _run_backward(node, grads):
     as Tensors either way, for the same checks, hooks and accumulation."""
     fn = node.fn
     array_backward = fn._array_backward
-    if array_backward is not None and not STATE.enabled:
-        result = array_backward(node, *[g.array if g is not None else None for g in grads])
-        if result is not NotImplemented:
-            return _wrap_array_grads(node, result)
-    return fn.backward(node, *grads)
+    if array_backward is None or STATE.enabled:
+        return fn.backward(node, *grads)
+    g0 = grads[0]
+    if len(grads) == 1:                     # one output: the usual case, without a list
+        a0 = g0.array
+        result = array_backward(node, a0)
+    else:
+        arrays = [g.array if g is not None else None for g in grads]
+        a0 = arrays[0]
+        result = array_backward(node, *arrays)
+    if result is NotImplemented:
+        return fn.backward(node, *grads)
+    return _wrap_array_grads(node, result, g0, a0)
 
 
-def _wrap_array_grads(node, result):
-    """``backward_arrays``'s arrays as Tensors outside the graph (None stays None)."""
+def _wrap_array_grads(node, result, g0, a0):
+    """``backward_arrays``'s arrays as Tensors outside the graph (None stays None). The first
+    incoming gradient handed back unchanged (an add's, a same-shape ``sum_to``) is passed on
+    as the Tensor it came in, as the Tensor backward does, instead of a new wrapper."""
     if type(result) is not tuple:
         result = (result,)
     wrapped = []
-    for i, a in enumerate(result):
+    for a in result:
         if a is None:
             wrapped.append(None)
+        elif a is a0:
+            wrapped.append(g0)
         elif type(a) is ndarray:
-            wrapped.append(Tensor._make(a))
+            wrapped.append(_make(a))
         else:
-            wrapped.append(Tensor._make(_other_array(node, i, a)))
+            wrapped.append(_make(_other_array(node, len(wrapped), a)))
     return tuple(wrapped)
 
 

@@ -20,6 +20,8 @@ Every op in minigrad is a subclass of ``ArrayFunction`` with two static methods 
 and returns *Tensors* and is written with minigrad ops. When the engine runs it with graph
 recording on (``create_graph=True``) the gradient is itself a graph, so it can be
 differentiated again: second derivatives come for free (Chainer's ``FunctionNode`` idea).
+An op may add ``backward_arrays``, the same gradients on arrays, which the engine runs instead
+when nothing is recorded (see ``ArrayFunction``): no op, and no Tensor, per intermediate.
 
 ``ArrayFunction.apply(*args)`` runs forward and, if any input requires grad, records a
 ``Context`` node: which inputs it came from (``next_edges``), what backward needs
