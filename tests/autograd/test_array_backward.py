@@ -424,3 +424,37 @@ def test_a_leaf_gets_its_own_copy_of_a_gradient_the_array_path_passes_on():
     (a * 5).sum().backward()
     np.testing.assert_array_equal(a.grad.numpy(), np.full(3, 6.0))
     np.testing.assert_array_equal(b.grad.numpy(), np.ones(3))
+
+
+@pytest.mark.parametrize("name", ["layer_norm", "batch_norm", "group_norm", "softmax",
+                                  "log_softmax", "gelu", "mul", "add", "relu", "where"])
+def test_float16_paths_agree(monkeypatch, name):
+    """float16 takes other code in several ops (normalization's array statistics instead of
+    its kernels): the two paths still give the same gradients."""
+    op, make, fn = CASES[name]
+    rng = np.random.default_rng(11)
+    plain, recorded, plain_calls, recorded_calls = _both_paths(
+        monkeypatch, op, make(rng, np.float16), fn, rng)
+    assert (plain_calls >= 1, recorded_calls) == (True, 0)
+    for p, r in zip(plain, recorded):
+        assert p.dtype == r.dtype == np.float16 and p.shape == r.shape
+        np.testing.assert_allclose(p.numpy().astype(np.float64),
+                                   r.detach().numpy().astype(np.float64), rtol=2e-3, atol=2e-3)
+
+
+def test_linear_float16_falls_back_to_the_tensor_backward(monkeypatch):
+    x = mg.tensor(np.linspace(-1, 1, 12).reshape(4, 3).astype(np.float16), requires_grad=True)
+    w = mg.tensor(np.full((2, 3), 0.5, np.float16), requires_grad=True)
+    tensor_calls = []
+    original = linear.Linear.backward
+
+    def counted(ctx, g):
+        tensor_calls.append(1)
+        return original(ctx, g)
+
+    monkeypatch.setattr(linear.Linear, "backward", staticmethod(counted))
+    F.linear(x, w).sum().backward()
+    assert tensor_calls == [1]
+    assert w.grad.dtype == mg.float16
+    np.testing.assert_allclose(w.grad.numpy(), np.tile(x.detach().numpy().sum(0), (2, 1)),
+                               rtol=2e-3, atol=1e-3)
