@@ -18,9 +18,13 @@ Without ``retain_graph`` each node is released after it runs, freeing what it sa
 
 from __future__ import annotations
 
+from numpy import asarray, generic, ndarray
+
 from ..tensor import RETAIN_GRAD_KEY, Tensor
 from .function import _FREED_MESSAGE, _check_finite
 from .grad_mode import STATE, set_grad_enabled
+
+_make = Tensor._make
 
 
 def _owned(xp_array):
@@ -318,11 +322,13 @@ def _call_backward(node, grads):
     if STATE.anomaly:
         STATE.backward_node = node
         try:
-            result = node.fn.backward(node, *grads)
+            result = _run_backward(node, grads)
         finally:
             STATE.backward_node = None
-    else:
+    elif node.fn._array_backward is None:      # no array version: straight to backward
         result = node.fn.backward(node, *grads)
+    else:
+        result = _run_backward(node, grads)
     if not isinstance(result, tuple):
         result = (result,)
     edges = node.next_edges
@@ -361,6 +367,57 @@ def _call_backward(node, grads):
                           trace=node._trace)
         checked.append(g)
     return checked
+
+
+def _run_backward(node, grads):
+    """The node's backward: on arrays (``backward_arrays``) when its op has one and the
+    backward is not recorded (no ``create_graph``), else on Tensors. The gradients come back
+    as Tensors either way, for the same checks, hooks and accumulation."""
+    fn = node.fn
+    array_backward = fn._array_backward
+    if array_backward is None or STATE.enabled:
+        return fn.backward(node, *grads)
+    g0 = grads[0]
+    if len(grads) == 1:                     # one output: the usual case, without a list
+        a0 = g0.array
+        result = array_backward(node, a0)
+    else:
+        arrays = [g.array if g is not None else None for g in grads]
+        a0 = arrays[0]
+        result = array_backward(node, *arrays)
+    if result is NotImplemented:
+        return fn.backward(node, *grads)
+    return _wrap_array_grads(node, result, g0, a0)
+
+
+def _wrap_array_grads(node, result, g0, a0):
+    """``backward_arrays``'s arrays as Tensors outside the graph (None stays None). The first
+    incoming gradient handed back unchanged (an add's, a same-shape ``sum_to``) is passed on
+    as the Tensor it came in, as the Tensor backward does, instead of a new wrapper."""
+    if type(result) is not tuple:
+        result = (result,)
+    wrapped = []
+    for a in result:
+        if a is None:
+            wrapped.append(None)
+        elif a is a0:
+            wrapped.append(g0)
+        elif type(a) is ndarray:
+            wrapped.append(_make(a))
+        else:
+            wrapped.append(_make(_other_array(node, len(wrapped), a)))
+    return tuple(wrapped)
+
+
+def _other_array(node, i, a):
+    """A gradient from ``backward_arrays`` that is not a NumPy array: a NumPy scalar (from a
+    0-d reduction) becomes a 0-d array, a CuPy array passes, anything else is an error."""
+    if isinstance(a, generic):
+        return asarray(a)
+    if hasattr(a, "__cuda_array_interface__") and not isinstance(a, Tensor):
+        return a
+    raise TypeError(f"{node.name}.backward_arrays must return arrays or None, got "
+                    f"{type(a).__name__} for input {i}")
 
 
 def _zeros_for_unused(node, grads):

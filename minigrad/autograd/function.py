@@ -20,6 +20,8 @@ Every op in minigrad is a subclass of ``ArrayFunction`` with two static methods 
 and returns *Tensors* and is written with minigrad ops. When the engine runs it with graph
 recording on (``create_graph=True``) the gradient is itself a graph, so it can be
 differentiated again: second derivatives come for free (Chainer's ``FunctionNode`` idea).
+An op may add ``backward_arrays``, the same gradients on arrays, which the engine runs instead
+when nothing is recorded (see ``ArrayFunction``): no op, and no Tensor, per intermediate.
 
 ``ArrayFunction.apply(*args)`` runs forward and, if any input requires grad, records a
 ``Context`` node: which inputs it came from (``next_edges``), what backward needs
@@ -118,13 +120,7 @@ class Context:
         for s in self._saved:
             box = s.version_box
             if box is not None and box[0] != s.version:
-                raise RuntimeError(
-                    f"{self.name}: a tensor it saved for backward (shape "
-                    f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.array))}) was "
-                    f"modified in place after it was saved (version {s.version} -> "
-                    f"{box[0]}), so its gradient would be wrong. Use an out-of-place "
-                    "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
-                )
+                _raise_modified_in_place(self, s)
             kind = s.kind
             if kind == "input":
                 out.append(s.value)
@@ -136,6 +132,20 @@ class Context:
                 out.append(Tensor._make(s.value))
             else:  # a Python number passed to forward: handed back as it was
                 out.append(s.value)
+        return tuple(out)
+
+    @property
+    def saved_arrays(self):
+        """What ``saved_tensors`` returns, as raw arrays (for ``backward_arrays``), with the
+        same checks: the node not released, nothing saved modified in place since."""
+        if self._freed:
+            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
+        out = []
+        for s in self._saved:
+            box = s.version_box
+            if box is not None and box[0] != s.version:
+                _raise_modified_in_place(self, s)
+            out.append(s.value.array if s.kind == "input" else s.value)
         return tuple(out)
 
     @property
@@ -173,6 +183,16 @@ class Context:
 
     def __repr__(self):
         return f"<{self.name}Backward>"
+
+
+def _raise_modified_in_place(ctx, s):
+    raise RuntimeError(
+        f"{ctx.name}: a tensor it saved for backward (shape "
+        f"{tuple(np.shape(s.value if s.kind != 'input' else s.value.array))}) was "
+        f"modified in place after it was saved (version {s.version} -> "
+        f"{s.version_box[0]}), so its gradient would be wrong. Use an out-of-place "
+        "op (x = x + 1 instead of x += 1) or .clone() before modifying it."
+    )
 
 
 def _missing_attribute(ctx, item):
@@ -214,7 +234,24 @@ class ArrayFunction:
     ``forward`` as raw arrays, anything else (ints, tuples, None) as it is. ``backward``
     returns one gradient (a Tensor or None) per positional argument of ``forward``.
     (For an op whose forward is written with Tensor ops, as in PyTorch, see ``Function``.)
+
+    An op may also define ``backward_arrays(ctx, *grad_arrays)``: the same gradients computed
+    on raw arrays (arrays in, one array or None per forward argument out; saved values from
+    ``ctx.saved_arrays``). The engine calls it instead of ``backward`` when the backward is
+    not being recorded (grad mode off inside it: every ``loss.backward()`` without
+    ``create_graph``), which saves building and unwrapping a Tensor for every intermediate
+    of the backward (each op inside a Tensor backward is a whole ``apply``). It may return
+    ``NotImplemented`` for a call it does not handle (a dtype, say): ``backward`` then runs.
+    It must not modify the incoming gradient arrays in place (another node may hold them).
+    With ``create_graph=True`` only ``backward`` runs, so second derivatives still work.
     """
+
+    # the class's backward_arrays, or None: what the engine reads, decided once per class
+    _array_backward = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._array_backward = _array_backward_of(cls)
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -322,6 +359,19 @@ class ArrayFunction:
                                 for x in ctx._to_save])
             del ctx._to_save            # back to the class default, ()
         return result[0] if single else tuple(result)
+
+
+def _array_backward_of(cls):
+    """``cls.backward_arrays`` (as a staticmethod), or None when ``cls`` has none, or when it
+    comes from a base class below which ``backward`` was overridden: the array version of a
+    base's backward is not the array version of the subclass's."""
+    mro = cls.__mro__
+    defines_backward = next(i for i, c in enumerate(mro) if "backward" in c.__dict__)
+    for c in mro[:defines_backward + 1]:
+        found = c.__dict__.get("backward_arrays")
+        if found is not None:
+            return found if isinstance(found, staticmethod) else staticmethod(found)
+    return None
 
 
 def _share_versions_of_views(results, outs, args, arrays):
@@ -449,6 +499,8 @@ class _UserBackward:
     """What the engine calls as ``node.fn.backward`` for a node made by ``Function.apply``:
     the class's own backward, with PyTorch's conventions around it. Its ``__name__`` is the
     class's, so every error about the node names the user's class."""
+
+    _array_backward = None          # a Function's backward always runs on Tensors
 
     def __init__(self, function):
         self.function = function

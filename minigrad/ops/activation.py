@@ -7,9 +7,11 @@ minigrad ops, so every gradient here can be differentiated again.
 
 Softmax and log_softmax are the hot ones (every classifier and every attention layer runs
 them): both passes go through ``minigrad.kernels`` (see ``kernel_calls.py``), which has a
-NumPy reference, a fused Numba kernel and a CUDA kernel. Their backward is a ``Function``
+NumPy reference, a fused Numba kernel and a CUDA kernel. Their backward is an op
 too (``SoftmaxBackward``, ``LogSoftmaxBackward``): its forward is the fused backward kernel,
-and its own backward, written with Tensor ops, gives the second derivatives.
+and its own backward, written with Tensor ops, gives the second derivatives. When the
+backward is not recorded, ``backward_arrays`` calls the backward kernel directly, with no
+node (GELU's the same way).
 """
 
 from __future__ import annotations
@@ -55,6 +57,11 @@ class Softmax(ArrayFunction):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return SoftmaxBackward.apply(g, y, ctx.axis), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
+        return kernel_calls.softmax_backward(y, g.astype(y.dtype, copy=False), ctx.axis), None
 
 
 class SoftmaxBackward(ArrayFunction):
@@ -113,6 +120,12 @@ class LogSoftmax(ArrayFunction):
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
         return LogSoftmaxBackward.apply(g, y, ctx.axis), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
+        return (kernel_calls.log_softmax_backward(y, g.astype(y.dtype, copy=False), ctx.axis),
+                None)
 
 
 class LogSoftmaxBackward(ArrayFunction):
@@ -212,6 +225,11 @@ class Gelu(ArrayFunction):
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
         return GeluBackward.apply(g, x, ctx.approximate), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (x,) = ctx.saved_arrays
+        return kernel_calls.gelu_backward(g.astype(x.dtype, copy=False), x, ctx.approximate), None
 
 
 class GeluBackward(ArrayFunction):

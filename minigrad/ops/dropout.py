@@ -46,6 +46,11 @@ class Dropout(ArrayFunction):
         (scale,) = ctx.saved_tensors
         return g * scale, None
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (scale,) = ctx.saved_arrays
+        return g * scale, None
+
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):  # noqa: A002
     """Zero elements with probability ``p`` (and rescale the others) when ``training``.
@@ -80,6 +85,11 @@ class ChannelDropout(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (scale,) = ctx.saved_tensors
+        return g * scale, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (scale,) = ctx.saved_arrays
         return g * scale, None
 
 
@@ -174,6 +184,11 @@ class AlphaDropout(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (scale,) = ctx.saved_tensors
+        return g * scale, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (scale,) = ctx.saved_arrays
         return g * scale, None
 
 

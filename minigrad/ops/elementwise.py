@@ -4,7 +4,10 @@ Broadcasting in forward means *summing* in backward: if ``b`` of shape (3,) was 
 row of ``a`` of shape (2, 3), each element of ``b`` influenced two outputs, so its gradient is
 the sum of those two gradients. ``sum_to(grad, shape)`` does that reduction.
 
-Every backward here is written with minigrad ops, so it can be differentiated again.
+Every backward here is written with minigrad ops, so it can be differentiated again. The
+frequent cheap ones also have ``backward_arrays``, the same formulas on arrays, which the
+engine runs when the backward is not recorded (see ``ArrayFunction``); their broadcast
+reductions are ``_sum_to_array``, the array code behind ``sum_to``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from .. import backend
 from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from . import kernel_calls
-from .movement import sum_to
+from .movement import _sum_to_array, sum_to
 
 # ---------------------------------------------------------------------------------------------
 # Preparing operands: Python scalars, dtype promotion, broadcast checks
@@ -114,6 +117,14 @@ class Add(ArrayFunction):
         return (sum_to(g, ctx.a_shape) if na else None,
                 sum_to(g, ctx.b_shape) if nb else None)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        na, nb = ctx.needs_input_grad
+        shape = g.shape                     # the usual case, no broadcasting: g itself
+        a_shape, b_shape = ctx.a_shape, ctx.b_shape
+        return (None if not na else g if a_shape == shape else _sum_to_array(g, a_shape),
+                None if not nb else g if b_shape == shape else _sum_to_array(g, b_shape))
+
 
 class Sub(ArrayFunction):
     """z = a - b.   dz/da = 1, dz/db = -1."""
@@ -128,6 +139,12 @@ class Sub(ArrayFunction):
         na, nb = ctx.needs_input_grad
         return (sum_to(g, ctx.a_shape) if na else None,
                 sum_to(-g, ctx.b_shape) if nb else None)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        na, nb = ctx.needs_input_grad
+        return (_sum_to_array(g, ctx.a_shape) if na else None,
+                _sum_to_array(-g, ctx.b_shape) if nb else None)
 
 
 class Mul(ArrayFunction):
@@ -145,6 +162,13 @@ class Mul(ArrayFunction):
         na, nb = ctx.needs_input_grad
         return (sum_to(g * b, ctx.a_shape) if na else None,
                 sum_to(g * a, ctx.b_shape) if nb else None)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        a, b = ctx.saved_arrays
+        na, nb = ctx.needs_input_grad
+        return (_sum_to_array(g * b, ctx.a_shape) if na else None,
+                _sum_to_array(g * a, ctx.b_shape) if nb else None)
 
 
 class Div(ArrayFunction):
@@ -166,6 +190,14 @@ class Div(ArrayFunction):
         return (sum_to(g / b, ctx.a_shape) if na else None,
                 sum_to(-g * a / (b * b), ctx.b_shape) if nb else None)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        a, b = ctx.saved_arrays
+        na, nb = ctx.needs_input_grad
+        with ieee_specials():                # as forward: x / 0 = inf
+            return (_sum_to_array(g / b, ctx.a_shape) if na else None,
+                    _sum_to_array(-g * a / (b * b), ctx.b_shape) if nb else None)
+
 
 class Neg(ArrayFunction):
     """y = -x.   dy/dx = -1."""
@@ -176,6 +208,10 @@ class Neg(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
+        return -g
+
+    @staticmethod
+    def backward_arrays(ctx, g):
         return -g
 
 
@@ -240,6 +276,11 @@ class Exp(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         (y,) = ctx.saved_tensors
+        return g * y
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
         return g * y
 
 
@@ -332,6 +373,11 @@ class Tanh(ArrayFunction):
         (y,) = ctx.saved_tensors
         return g * (1 - y * y)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
+        return g * (1 - y * y)
+
 
 def sigmoid_array(x):
     """The sigmoid of a float array (see ``Sigmoid``), in its dtype: four passes, in place."""
@@ -368,6 +414,11 @@ class Sigmoid(ArrayFunction):
         (y,) = ctx.saved_tensors
         return g * y * (1 - y)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
+        return g * y * (1 - y)
+
 
 class Relu(ArrayFunction):
     """y = max(x, 0).   dy/dx = 1 where x > 0, else 0 (0 at x = 0, as in PyTorch).
@@ -389,6 +440,11 @@ class Relu(ArrayFunction):
         (y,) = ctx.saved_tensors
         # the mask is no function of x to differentiate (see ReluBackward): y without its graph
         return ReluBackward.apply(g, y.detach())
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (y,) = ctx.saved_arrays
+        return kernel_calls.relu_backward(g, y)
 
 
 class ReluBackward(ArrayFunction):
@@ -471,6 +527,16 @@ class Where(ArrayFunction):
         return (None,
                 sum_to(where(cond, g, 0.0), ctx.a_shape) if na else None,
                 sum_to(where(cond, 0.0, g), ctx.b_shape) if nb else None)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        (cond,) = ctx.saved_arrays
+        _, na, nb = ctx.needs_input_grad
+        xp = backend.array_module(g)
+        zero = xp.zeros((), dtype=g.dtype)
+        return (None,
+                _sum_to_array(_select(xp, cond, g, zero), ctx.a_shape) if na else None,
+                _sum_to_array(_select(xp, cond, zero, g), ctx.b_shape) if nb else None)
 
 
 def _select(xp, cond, a, b):

@@ -10,9 +10,10 @@ It could be written with the ops it is made of, ``x @ W.t() + b``: three graph n
 transpose, a product, a sum), and W's gradient would arrive transposed, to be copied into
 a contiguous array. As one op the product W^T is read in place by BLAS, dL/dW is computed
 directly in W's layout, and a batch of rows (a sequence through a linear layer) is one 2-D
-product. The backward is written with minigrad ops, so it is differentiable again; when it
-is not recorded (no ``create_graph``: grad mode off inside it, the usual ``loss.backward()``)
-the same three products and sum run on the arrays, without an op node each.
+product. The backward is written with minigrad ops, so it is differentiable again; its
+``backward_arrays`` (what the engine runs when the backward is not recorded: no
+``create_graph``, the usual ``loss.backward()``) does the same three products and sum on the
+arrays, without an op node each.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from .kernel_calls import _KERNEL_DTYPES, matmul_2d
 from .matmul import matmul
@@ -47,8 +47,6 @@ class Linear(ArrayFunction):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        if not is_grad_enabled() and _array_backward_applies(g, x, w):
-            return _backward_on_arrays(g.array, x.array, w.array, nx, nw, nb and ctx.has_bias)
         n_rows = math.prod(x.shape[:-1])
         g_rows = reshape(g, (n_rows, w.shape[0]))
         gx = matmul(g, w) if nx else None
@@ -56,22 +54,22 @@ class Linear(ArrayFunction):
         gb = sum_op(g_rows, 0) if nb and ctx.has_bias else None
         return gx, gw, gb
 
-
-def _array_backward_applies(g: Tensor, x: Tensor, w: Tensor) -> bool:
-    """One float32 or float64 dtype for all three: the products' kernels take them as they
-    are (other dtypes keep the Tensor path, whose ops promote and narrow as they should)."""
-    dtype = w.array.dtype
-    return dtype in _KERNEL_DTYPES and x.array.dtype == dtype and g.array.dtype == dtype
-
-
-def _backward_on_arrays(g, x, w, nx, nw, nb):
-    """The backward's products and sum on arrays, wrapped as Tensors outside the graph."""
-    n_rows = math.prod(x.shape[:-1])
-    g_rows = g.reshape(n_rows, w.shape[0])
-    gx = Tensor._make(matmul_2d(g_rows, w).reshape(x.shape)) if nx else None
-    gw = Tensor._make(matmul_2d(g_rows.T, x.reshape(n_rows, w.shape[1]))) if nw else None
-    gb = Tensor._make(g_rows.sum(0)) if nb else None
-    return gx, gw, gb
+    @staticmethod
+    def backward_arrays(ctx, g):
+        """The same products and sum on arrays. Only for one float32 or float64 dtype for all
+        three: the products' kernels take them as they are (other dtypes keep the Tensor
+        path, whose ops promote and narrow as they should)."""
+        x, w = ctx.saved_arrays
+        dtype = w.dtype
+        if dtype not in _KERNEL_DTYPES or x.dtype != dtype or g.dtype != dtype:
+            return NotImplemented
+        nx, nw, nb = ctx.needs_input_grad
+        n_rows = math.prod(x.shape[:-1])
+        g_rows = g.reshape(n_rows, w.shape[0])
+        gx = matmul_2d(g_rows, w).reshape(x.shape) if nx else None
+        gw = matmul_2d(g_rows.T, x.reshape(n_rows, w.shape[1])) if nw else None
+        gb = g_rows.sum(0) if nb and ctx.has_bias else None
+        return gx, gw, gb
 
 
 def linear_op(x: Tensor, w: Tensor, b: Tensor | None) -> Tensor:

@@ -27,7 +27,6 @@ import numpy as np
 
 from .. import backend
 from ..autograd.function import ArrayFunction
-from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
 from . import kernel_calls
 from .activation import LogSoftmax, LogSoftmaxBackward, Softplus, log_softmax
@@ -359,9 +358,9 @@ class CrossEntropyLoss(ArrayFunction):
 
         dx = G - softmax(x) * sum_c G = G - exp(logp) * (coef_n g_n)
 
-    on arrays. That backward is not differentiable in x (softmax(x) enters as a constant), so
-    when the backward itself is recorded (``create_graph=True``: grad mode on inside it) it
-    runs the two ops' backwards on Tensors instead, from log_softmax(x) recomputed.
+    on arrays (``backward_arrays``). That is not differentiable in x (softmax(x) enters as a
+    constant), so when the backward itself is recorded (``create_graph=True``) the engine runs
+    ``backward`` instead: the two ops' backwards on Tensors, from log_softmax(x) recomputed.
     """
 
     @staticmethod
@@ -373,18 +372,20 @@ class CrossEntropyLoss(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        if is_grad_enabled():
-            (x,) = ctx.saved_tensors
-            logp = LogSoftmax.apply(x, ctx.cdim)
-            gx = LogSoftmaxBackward.apply(_picked_gradient(ctx, g), logp, ctx.cdim)
-            return gx, None, None, None, None, None
+        (x,) = ctx.saved_tensors
+        logp = LogSoftmax.apply(x, ctx.cdim)
+        gx = LogSoftmaxBackward.apply(_picked_gradient(ctx, g), logp, ctx.cdim)
+        return gx, None, None, None, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
         xp = backend.array_module(ctx.logp)
-        scale = ctx.coef * g.array                     # coef_n g_n, one per sample
+        scale = ctx.coef * g                           # coef_n g_n, one per sample
         gx = xp.exp(ctx.logp)
         on_class_dim = scale.reshape(scale.shape[:ctx.cdim] + (1,) + scale.shape[ctx.cdim:])
         gx *= 0 - on_class_dim                         # not -scale: 0 there must give +0
         gx[ctx.picks] += scale                         # each sample's entry once: no repeats
-        return Tensor._make(gx), None, None, None, None, None
+        return gx, None, None, None, None, None
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002

@@ -47,6 +47,10 @@ class SumTo(ArrayFunction):
     def backward(ctx, g):
         return expand(g, ctx.x_shape), None
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return backend.array_module(g).broadcast_to(g, ctx.x_shape), None
+
 
 class BroadcastTo(ArrayFunction):
     """y = x broadcast to ``shape`` (a read-only view).   dx = sum_to(g, x.shape)."""
@@ -59,6 +63,10 @@ class BroadcastTo(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         return sum_to(g, ctx.x_shape), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return _sum_to_array(g, ctx.x_shape), None
 
 
 def sum_to(x: Tensor, shape) -> Tensor:
@@ -118,6 +126,10 @@ class Reshape(ArrayFunction):
     @staticmethod
     def backward(ctx, g):
         return reshape(g, ctx.x_shape), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return g.reshape(ctx.x_shape), None
 
 
 def _target_shape(op: str, x: Tensor, shape) -> tuple:
@@ -191,6 +203,10 @@ class View(ArrayFunction):
     def backward(ctx, g):
         return reshape(g, ctx.x_shape), None, None
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return g.reshape(ctx.x_shape), None, None
+
 
 def view(x: Tensor, *shape) -> Tensor:
     """The same memory in a new shape, or PyTorch's error when strides can't express it.
@@ -230,10 +246,20 @@ class Permute(ArrayFunction):
 
     @staticmethod
     def backward(ctx, g):
-        inverse = [0] * len(ctx.dims)       # the inverse permutation (np.argsort, in Python:
-        for i, d in enumerate(ctx.dims):    # a few dims, where NumPy's call costs more)
-            inverse[d] = i
-        return permute(g, tuple(inverse)), None
+        return permute(g, _inverse_permutation(ctx.dims)), None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return g.transpose(_inverse_permutation(ctx.dims)), None
+
+
+def _inverse_permutation(dims) -> tuple:
+    """The inverse permutation (np.argsort, in Python: a few dims, where NumPy's call costs
+    more)."""
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return tuple(inverse)
 
 
 def permute(x: Tensor, *dims) -> Tensor:

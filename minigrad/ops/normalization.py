@@ -6,7 +6,9 @@ Both norms standardise x over some axes and then apply a learned scale and shift
 
 LayerNorm takes mean and var over the last dims of each sample (the features of one token);
 BatchNorm over the batch (and spatial) dims of each channel. Only the axes differ, so one
-``ArrayFunction``, ``Normalize``, does the work for both.
+``ArrayFunction``, ``Normalize``, does the work for both. Its backward is an op of its own
+(``NormalizeBackward``, differentiable again); when the backward is not recorded,
+``backward_arrays`` runs that op's array code directly, with no node.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import warnings
 import numpy as np
 
 from .. import backend
-from ..autograd.function import ArrayFunction
+from ..autograd.function import ArrayFunction, Context
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor
 from . import kernel_calls
@@ -64,6 +66,10 @@ class Normalize(ArrayFunction):
     def backward(ctx, g, _g_mean, _g_var):
         return _normalize_backward(NormalizeBackward, ctx, g)
 
+    @staticmethod
+    def backward_arrays(ctx, g, _g_mean, _g_var):
+        return _normalize_backward_arrays(NormalizeBackward, ctx, g)
+
 
 def _keep_for_backward(ctx, x, weight, bias, axes, eps, stats, mean, var, y):
     """What every normalize forward leaves for its backward (the statistics in ``stats`` are
@@ -92,6 +98,18 @@ def _normalize_backward(backward_function, ctx, g):
     wanted = ctx.needs_input_grad[:3]                        # (x, weight, bias)
     grads = iter(backward_function.apply(g, x, weight, ctx.axes, ctx.eps, ctx.bias_shape,
                                          wanted, ctx.stats))
+    gx, gw, gb = (next(grads) if want else None for want in wanted)
+    return gx, gw, gb, None, None
+
+
+def _normalize_backward_arrays(backward_function, ctx, g):
+    """``_normalize_backward`` on arrays: ``backward_function``'s forward called directly,
+    given a scratch node for what it keeps for a second derivative (never needed here)."""
+    x, weight = ctx.saved_arrays
+    wanted = ctx.needs_input_grad[:3]
+    scratch = Context(backward_function, ())
+    grads = iter(backward_function.forward(scratch, g, x, weight, ctx.axes, ctx.eps,
+                                           ctx.bias_shape, wanted, ctx.stats))
     gx, gw, gb = (next(grads) if want else None for want in wanted)
     return gx, gw, gb, None, None
 
@@ -317,6 +335,10 @@ class BatchNormalize(Normalize):
     @staticmethod
     def backward(ctx, g, _g_mean, _g_var):
         return _normalize_backward(BatchNormBackward, ctx, g)
+
+    @staticmethod
+    def backward_arrays(ctx, g, _g_mean, _g_var):
+        return _normalize_backward_arrays(BatchNormBackward, ctx, g)
 
 
 class BatchNormBackward(NormalizeBackward):
