@@ -15,7 +15,7 @@ from .. import backend
 from ..autograd.function import ArrayFunction
 from ..tensor import Tensor
 from .kernel_calls import matmul_2d
-from .movement import reshape, sum_to, transpose
+from .movement import _sum_to_array, reshape, sum_to, transpose
 
 
 def matmul_arrays(a, b):
@@ -56,6 +56,23 @@ class MatMul(ArrayFunction):
             gb = sum_to(matmul(transpose(a, -1, -2), g), b.shape) if nb else None
         return ga, gb
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        """The same products on arrays (one dtype for all three; others take the Tensor
+        path, which promotes as the ops do)."""
+        a, b = ctx.saved_arrays
+        if not a.dtype == b.dtype == g.dtype:
+            return NotImplemented
+        na, nb = ctx.needs_input_grad
+        ga = _sum_to_array(matmul_arrays(g, b.swapaxes(-1, -2)), a.shape) if na else None
+        if nb and b.ndim == 2 and a.ndim > 2:
+            k, n = b.shape
+            rows = math.prod(a.shape[:-1])
+            gb = matmul_2d(a.reshape(rows, k).T, g.reshape(rows, n))
+        else:
+            gb = _sum_to_array(matmul_arrays(a.swapaxes(-1, -2), g), b.shape) if nb else None
+        return ga, gb
+
 
 class Addmm(ArrayFunction):
     """Y = beta * C + alpha * (A @ B) for 2-D A, B and C broadcastable to Y's shape.
@@ -89,6 +106,20 @@ class Addmm(ArrayFunction):
         gc = sum_to(g if beta == 1 else g * beta, ctx.c_shape) if nc else None
         ga = matmul(g_ab, transpose(b, 0, 1)) if na else None
         gb = matmul(transpose(a, 0, 1), g_ab) if nb else None
+        return gc, ga, gb, None, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        """The same on arrays, for one dtype throughout (else the Tensor path)."""
+        a, b = ctx.saved_arrays
+        if not a.dtype == b.dtype == g.dtype:
+            return NotImplemented
+        nc, na, nb = ctx.needs_input_grad[:3]
+        beta, alpha = ctx.beta, ctx.alpha
+        g_ab = g * alpha if alpha != 1 and (na or nb) else g
+        gc = _sum_to_array(g if beta == 1 else g * beta, ctx.c_shape) if nc else None
+        ga = matmul_2d(g_ab, b.T) if na else None
+        gb = matmul_2d(a.T, g_ab) if nb else None
         return gc, ga, gb, None, None
 
 

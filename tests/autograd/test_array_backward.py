@@ -20,7 +20,16 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad.autograd.function import ArrayFunction, Function
-from minigrad.ops import activation, dropout, elementwise, linear, loss, movement, normalization
+from minigrad.ops import (
+    activation,
+    dropout,
+    elementwise,
+    linear,
+    loss,
+    matmul,
+    movement,
+    normalization,
+)
 
 DTYPES = [np.float32, np.float64]
 
@@ -61,6 +70,9 @@ def _cases():
 
     def linear_inputs(rng, dt):
         return _leaf(rng, (2, 3, 5), dt), _leaf(rng, (4, 5), dt), _leaf(rng, (4,), dt)
+
+    def addmm_inputs(rng, dt):
+        return _leaf(rng, (3, 4), dt), _leaf(rng, (3, 5), dt), _leaf(rng, (5, 4), dt)
 
     def norm_inputs(rng, dt):
         return _leaf(rng, (3, 4, 5), dt), _leaf(rng, (5,), dt), _leaf(rng, (5,), dt)
@@ -113,6 +125,14 @@ def _cases():
         "batch_norm": (normalization.BatchNormalize, batch_inputs,
                        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
         "linear": (linear.Linear, linear_inputs, F.linear),
+        "matmul": (matmul.MatMul, pair((3, 5), (5, 4)), lambda a, b: a @ b),
+        "matmul_batch_by_matrix": (matmul.MatMul, pair((2, 3, 5), (5, 4)), lambda a, b: a @ b),
+        "matmul_broadcast_batches": (matmul.MatMul, pair((2, 1, 3, 5), (3, 5, 4)),
+                                     lambda a, b: a @ b),
+        "addmm": (matmul.Addmm, addmm_inputs,
+                  lambda c, a, b: mg.addmm(c, a, b, beta=0.5, alpha=1.5)),
+        "addmm_row_bias": (matmul.Addmm, addmm_inputs,
+                           lambda c, a, b: mg.addmm(c[0], a, b)),
         "cross_entropy_mean": (loss.CrossEntropyLoss, ce_inputs, ce("mean")),
         "cross_entropy_none": (loss.CrossEntropyLoss, ce_inputs, ce("none")),
         "cross_entropy_sum": (loss.CrossEntropyLoss, ce_inputs, ce("sum")),
