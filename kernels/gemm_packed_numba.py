@@ -196,11 +196,14 @@ def gemm_packed_into(a, b_panels, c, tile):
 # gemm_packed_into -> row groups of 8 panels): a linear layer's weight gradient
 # (512 x 1536)^T-view @ (1536 x 32) 625 -> 375, (1536 x 512) @ (512 x 32) 204 -> 166,
 # (1536 x 128) @ (128 x 90) 163 -> 153, (1536 x 90) @ (90 x 128) 107 -> 100,
-# (1536 x 32) @ (32 x 512) 130 -> 139 (within the noise of a shared machine). With a large B
-# (the LSTM's dW_hh, (128 x 1536)^T @ (1536 x 512), 3 MB of panels) every group would read
-# all of B again: 777 -> 1008, so that keeps ``gemm_packed_into``. On one thread the two
-# orders run in the same time (the tiles are the same; packing A costs the same either way).
+# but (1536 x 32) @ (32 x 512) 130 -> 139 (146 -> 154 and 139 -> 151 in two later runs): with
+# K = 32, A is small, its serial packing short, and each group's own allocation shows; so
+# row groups run from K = 64 up. With a large B (the LSTM's dW_hh, (128 x 1536)^T @
+# (1536 x 512), 3 MB of panels) every group would read all of B again: 777 -> 1008, so that
+# keeps ``gemm_packed_into``. On one thread the two orders run in the same time (the tiles
+# are the same; packing A costs the same either way).
 SMALL_B_BYTES = 256 << 10
+ROW_GROUPS_MIN_K = 64
 
 
 @compiled_with_slp
@@ -229,8 +232,8 @@ def _row_group(tiles_down: int, threads_now: int) -> int:
 
 
 def _run_parallel(a, b_panels, c, tile):
-    """The parallel build of the driver that suits B's size (see SMALL_B_BYTES)."""
-    if b_panels.nbytes > SMALL_B_BYTES:
+    """The parallel build of the driver that suits the sizes (see SMALL_B_BYTES)."""
+    if b_panels.nbytes > SMALL_B_BYTES or a.shape[1] < ROW_GROUPS_MIN_K:
         gemm_packed_into.parallel(a, b_panels, c, tile)
         return
     tiles_down = -(-a.shape[0] // TILE_ROWS)

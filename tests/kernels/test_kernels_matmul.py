@@ -202,18 +202,29 @@ def test_gemm_row_groups(dtype, group, build, kernel_rng):
     assert_close(c[:m, :n], truth(a, b), scale=np.sqrt(k))
 
 
-@pytest.mark.parametrize("small_b_bytes", [0, 1 << 40])
-def test_gemm_packed_parallel_takes_either_driver(small_b_bytes, monkeypatch, kernel_rng):
-    """gemm_packed's parallel build runs gemm_packed_into for a large packed B and the row
-    groups for a small one: both give the product."""
+@pytest.mark.parametrize(("m", "k", "n", "driver"), [
+    (301, 71, 45, "gemm_row_groups_into"),       # B small, K >= ROW_GROUPS_MIN_K
+    (301, 37, 45, "gemm_packed_into"),           # K small: A's serial packing is short
+    (37, 301, 1100, "gemm_packed_into"),         # B's panels over SMALL_B_BYTES
+])
+def test_gemm_packed_parallel_picks_its_driver(m, k, n, driver, monkeypatch, kernel_rng):
+    """gemm_packed's parallel build runs the row groups for a small B and a K of 64 or more,
+    gemm_packed_into otherwise; both give the product."""
     numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
-    monkeypatch.setattr(numba_kernels, "SMALL_B_BYTES", small_b_bytes)
-    m, k, n = 301, 37, 45
+    from minigrad.kernels import _threads
+    monkeypatch.setattr(_threads._load, "threads", lambda: 2)     # however busy the machine
+    ran = []
+    for name in ("gemm_row_groups_into", "gemm_packed_into"):
+        kernel = getattr(numba_kernels, name)
+        monkeypatch.setattr(kernel, "parallel",
+                            lambda *args, _run=kernel.parallel, _name=name: (ran.append(_name),
+                                                                            _run(*args)))
     a, b = random_array(kernel_rng, (m, k), np.float32), random_array(kernel_rng, (k, n),
                                                                         np.float32)
     c = numba_kernels.gemm_packed(a, numba_kernels.pack_rhs(b), n, build="parallel")
     assert c.shape == (m, n) and c.flags.c_contiguous
     assert_close(c, truth(a, b), scale=np.sqrt(k))
+    assert ran == [driver]
 
 
 def test_row_group_leaves_every_thread_several_tasks():
