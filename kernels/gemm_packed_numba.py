@@ -41,7 +41,7 @@ from ._cpu_isa import vector_bits
 from ._gemm_tiles import TILES
 from ._make_gemm_tiles import ROWS as TILE_ROWS
 from ._make_gemm_tiles import tile_widths
-from ._numba_cpu import compiled_with_slp, njit, parallel_njit, prange
+from ._numba_cpu import compiled_with_slp, njit, numba, parallel_njit, prange
 
 
 def tile_width(dtype, n: int) -> int:
@@ -186,6 +186,61 @@ def gemm_packed_into(a, b_panels, c, tile):
         run_tile(tile, a_panels[ib], b_panels[jb], k_len, c, ib * TILE_ROWS, jb * width)
 
 
+# A product whose packed B is small (a linear layer's weight, at most a few hundred KB) is
+# run by row groups instead: each task packs its own few 4-row panels of A (a buffer that stays
+# in L1/L2) and multiplies them by every panel of B, which all tasks read from their caches.
+# ``gemm_packed_into`` packs all of A on the calling thread before its parallel loop, a serial
+# pass over A that the other threads wait for; here the packing is spread over the threads
+# with the tiles, in the same parallel loop (no second launch and barrier). Measured on the
+# 2-core EPYC VM (2 threads, machine shared: best of 40 interleaved calls, operands hot, us,
+# gemm_packed_into -> row groups of 8 panels): a linear layer's weight gradient
+# (512 x 1536)^T-view @ (1536 x 32) 625 -> 375, (1536 x 512) @ (512 x 32) 204 -> 166,
+# (1536 x 128) @ (128 x 90) 163 -> 153, (1536 x 90) @ (90 x 128) 107 -> 100,
+# but (1536 x 32) @ (32 x 512) 130 -> 139 (146 -> 154 and 139 -> 151 in two later runs): with
+# K = 32, A is small, its serial packing short, and each group's own allocation shows; so
+# row groups run from K = 64 up. With a large B (the LSTM's dW_hh, (128 x 1536)^T @
+# (1536 x 512), 3 MB of panels) every group would read all of B again: 777 -> 1008, so that
+# keeps ``gemm_packed_into``. On one thread the two orders run in the same time (the tiles
+# are the same; packing A costs the same either way).
+SMALL_B_BYTES = 256 << 10
+ROW_GROUPS_MIN_K = 64
+
+
+@compiled_with_slp
+@parallel_njit(cache=True, error_model="numpy")
+def gemm_row_groups_into(a, b_panels, c, tile, group):
+    """c = A @ B as ``gemm_packed_into``, one task per ``group`` 4-row panels of A, each
+    packing its own panels and running them by every panel of B."""
+    M, k_len = a.shape
+    tiles_down = (M + TILE_ROWS - 1) // TILE_ROWS
+    width = b_panels.shape[1] // k_len
+    for task in prange((tiles_down + group - 1) // group):
+        first = task * group
+        count = min(group, tiles_down - first)
+        a_panels = np.empty((count, k_len * TILE_ROWS), dtype=a.dtype)
+        pack_lhs_into(a[first * TILE_ROWS:(first + count) * TILE_ROWS], a_panels)
+        for jb in range(b_panels.shape[0]):
+            for ib in range(count):
+                run_tile(tile, a_panels[ib], b_panels[jb], k_len, c, (first + ib) * TILE_ROWS,
+                         jb * width)
+
+
+def _row_group(tiles_down: int, threads_now: int) -> int:
+    """Panels of A per task of ``gemm_row_groups_into``: up to 8 (32 rows), fewer when that
+    would leave under 4 tasks per thread."""
+    return max(1, min(8, tiles_down // (4 * threads_now)))
+
+
+def _run_parallel(a, b_panels, c, tile):
+    """The parallel build of the driver that suits the sizes (see SMALL_B_BYTES)."""
+    if b_panels.nbytes > SMALL_B_BYTES or a.shape[1] < ROW_GROUPS_MIN_K:
+        gemm_packed_into.parallel(a, b_panels, c, tile)
+        return
+    tiles_down = -(-a.shape[0] // TILE_ROWS)
+    gemm_row_groups_into.parallel(a, b_panels, c, tile,
+                                  _row_group(tiles_down, numba.get_num_threads()))
+
+
 def pack_rhs(b, width=None):
     """B (K, N) packed into panels of ``width`` columns (default ``tile_width``; another
     width of ``TILES`` for tests and benchmarks), for ``gemm_packed``."""
@@ -212,11 +267,11 @@ def gemm_packed(a, b_panels, n, build=None):
     c = padded_product(M, b_panels, K, a.dtype)
     tile = panel_tile(b_panels, K)
     if build is None:
-        gemm_packed_into(a, b_panels, c, tile)
-    elif build == "serial":
+        build = "serial" if threads.serial_requested() else "parallel"
+    if build == "serial":
         gemm_packed_into.serial(a, b_panels, c, tile)
     else:
-        threads.launch(lambda: gemm_packed_into.parallel(a, b_panels, c, tile),
+        threads.launch(lambda: _run_parallel(a, b_panels, c, tile),
                        lambda: gemm_packed_into.serial(a, b_panels, c, tile))
     if c.shape != (M, n):
         return np.ascontiguousarray(c[:M, :n])

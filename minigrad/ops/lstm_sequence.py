@@ -26,6 +26,13 @@ loops are one kernel call each (``kernels.lstm_sequence`` and ``lstm_sequence_ba
 Numba on the CPU), whose steps run the cell kernel ``lstm_cell`` (kernels/lstm_cell_*.py), the
 same one the one-step op ``LSTMGates`` uses.
 
+Where the backward's time goes (char_lstm's layer, L 48, N 32, H 128, float32, on one
+thread of the 2-core EPYC VM, medians of 50 training steps; ``benchmarks/linear_in_step.py``):
+the BPTT kernel 1.7 ms and dW_hh 2.0 ms, each 201 MFLOP (the kernel's per-step products,
+d gates_t W_hh, and the one product after the loop), both near the packed GEMM's speed; the
+gate gradients it hands to the input projection's linear layer are that layer's dx, dW and
+bias sum, three more passes over their 3 MB (``docs/design.md``, recurrent layers).
+
 ``LSTMSequenceBackward``, backward (second derivatives): recomputed. The layer runs again
 step by step with differentiable ops (``lstm_sequence_reference``), is differentiated with
 ``create_graph=True``, and that gradient is differentiated (``ops/recompute.py``). Tests

@@ -48,10 +48,21 @@ def recurrent_weight_grad(d_pre, h0, hs):
 
     Computed as (h_prev^T @ d_pre)^T: the packed GEMM copies its left operand into panels,
     and gathering a transposed view's columns costs several times a contiguous copy, so the
-    narrower h_prev (H columns against d_pre's 3H or 4H) is the one to pass transposed."""
+    narrower h_prev (H columns against d_pre's 3H or 4H) is the one to pass transposed.
+
+    For an array hs, h_1 .. h_{L-1} are ``hs[:-1]``, a view: the steps t >= 1 are one product
+    of that view, and h0's step is a second, small one (N rows) added to it. Stacking
+    [h0, h_1, ...] into one array first copied all of hs, one more pass over L*N*H values
+    (136 us of the 2.0 ms this took for char_lstm's L 48, N 32, H 128 on the 2-core EPYC VM,
+    one thread, against ~30 us for the small product and the sum)."""
     xp = backend.array_module(h0)
-    h_prev = xp.stack([h0, *hs[:-1]]).reshape(-1, h0.shape[-1])
-    return xp.ascontiguousarray(matmul_2d(h_prev.T, d_pre.reshape(-1, d_pre.shape[-1])).T)
+    hidden, gates = h0.shape[-1], d_pre.shape[-1]
+    if isinstance(hs, (list, tuple)) or len(hs) < 2 or hs.dtype != h0.dtype:
+        h_prev = xp.stack([h0, *hs[:-1]]).reshape(-1, hidden)
+        return xp.ascontiguousarray(matmul_2d(h_prev.T, d_pre.reshape(-1, gates)).T)
+    later = matmul_2d(hs[:-1].reshape(-1, hidden).T, d_pre[1:].reshape(-1, gates))
+    later += matmul_2d(h0.T, d_pre[0])
+    return xp.ascontiguousarray(later.T)
 
 
 def input_grad(d_x, reverse):

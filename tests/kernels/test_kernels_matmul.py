@@ -185,6 +185,55 @@ def test_gemm_packed(m, k, n, dtype, build, transposed, b_transposed, seed):
     assert_close(c, truth(a, b), scale=np.sqrt(k))
 
 
+@pytest.mark.parametrize("build", ["parallel", "serial"])
+@pytest.mark.parametrize("group", [1, 3, 8])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gemm_row_groups(dtype, group, build, kernel_rng):
+    """The row-group driver: groups that do not divide the row tiles (the last group short,
+    its last tile partial), A a transposed view, N over two panels with a partial one."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    m, k, n = 4 * 3 * group + 4 * group + 3, 41, 83
+    a = random_array(kernel_rng, (k, m), dtype).T
+    b = random_array(kernel_rng, (k, n), dtype)
+    panels = numba_kernels.pack_rhs(b)
+    tile = numba_kernels.panel_tile(panels, k)
+    c = numba_kernels.padded_product(m, panels, k, dtype)
+    getattr(numba_kernels.gemm_row_groups_into, build)(a, panels, c, tile, group)
+    assert_close(c[:m, :n], truth(a, b), scale=np.sqrt(k))
+
+
+@pytest.mark.parametrize(("m", "k", "n", "driver"), [
+    (301, 71, 45, "gemm_row_groups_into"),       # B small, K >= ROW_GROUPS_MIN_K
+    (301, 37, 45, "gemm_packed_into"),           # K small: A's serial packing is short
+    (37, 301, 1100, "gemm_packed_into"),         # B's panels over SMALL_B_BYTES
+])
+def test_gemm_packed_parallel_picks_its_driver(m, k, n, driver, monkeypatch, kernel_rng):
+    """gemm_packed's parallel build runs the row groups for a small B and a K of 64 or more,
+    gemm_packed_into otherwise; both give the product."""
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    from minigrad.kernels import _threads
+    monkeypatch.setattr(_threads._load, "threads", lambda: 2)     # however busy the machine
+    ran = []
+    for name in ("gemm_row_groups_into", "gemm_packed_into"):
+        kernel = getattr(numba_kernels, name)
+        monkeypatch.setattr(kernel, "parallel",
+                            lambda *args, _run=kernel.parallel, _name=name: (ran.append(_name),
+                                                                            _run(*args)))
+    a, b = random_array(kernel_rng, (m, k), np.float32), random_array(kernel_rng, (k, n),
+                                                                        np.float32)
+    c = numba_kernels.gemm_packed(a, numba_kernels.pack_rhs(b), n, build="parallel")
+    assert c.shape == (m, n) and c.flags.c_contiguous
+    assert_close(c, truth(a, b), scale=np.sqrt(k))
+    assert ran == [driver]
+
+
+def test_row_group_leaves_every_thread_several_tasks():
+    numba_kernels = pytest.importorskip("minigrad.kernels.gemm_packed_numba")
+    assert numba_kernels._row_group(384, 2) == 8          # (1536, K) @ B: 48 tasks of 8 panels
+    assert numba_kernels._row_group(32, 2) == 4           # 8 tasks
+    assert numba_kernels._row_group(5, 16) == 1           # fewer panels than threads
+
+
 def _tile_widths():
     from minigrad.kernels import _make_gemm_tiles
     return _make_gemm_tiles.all_widths()

@@ -189,3 +189,23 @@ def test_lstm_with_the_batch_split_into_row_blocks_matches_torch(batch, batch_fi
     state = (rng.standard_normal((4, batch, 6)), rng.standard_normal((4, batch, 6)))
     with kernels.use("numba"):
         compare_with_torch(mm, tm, [rng.standard_normal(shape), state], rng=rng)
+
+
+@pytest.mark.parametrize("steps", [1, 2, 7])
+@pytest.mark.parametrize("as_list", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_recurrent_weight_grad_is_the_sum_over_steps(steps, as_list, dtype):
+    """dW_hh = sum_t d_t^T h_{t-1} with h_{-1} = h0, for hs an array (one product over the
+    view hs[:-1] plus h0's step) or a list (stacked)."""
+    from minigrad.ops.recompute import recurrent_weight_grad
+    rng = np.random.default_rng(steps)
+    n, hidden, gates = 5, 7, 13
+    d = rng.normal(size=(steps, n, gates)).astype(dtype)
+    h0 = rng.normal(size=(n, hidden)).astype(dtype)
+    hs = rng.normal(size=(steps, n, hidden)).astype(dtype)
+    h_prev = np.concatenate([h0[None], hs[:-1]]).astype(np.float64)
+    expected = np.einsum("tng,tnh->gh", d.astype(np.float64), h_prev)
+    got = recurrent_weight_grad(d, h0, list(hs) if as_list else hs)
+    assert got.shape == (gates, hidden) and got.dtype == dtype and got.flags.c_contiguous
+    tol = 1e-4 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
