@@ -1,7 +1,7 @@
 """The products of a char_lstm step (its two linear layers and the LSTM's dW_hh) through
-kernels.matmul's Numba GEMM, with gemm_packed's parallel driver as it was (A packed by the
-calling thread, then the tiles: ``gemm_packed_into``) and as it is (``_run_parallel``: row
-groups for a small B), in alternating calls; median and best, us.
+kernels.matmul's Numba GEMM, with gemm_packed's two parallel drivers (``gemm_packed_into``:
+A packed by the calling thread, then the tiles; ``_run_parallel``'s choice: row groups for a
+small B), in alternating calls; median and best, us.
 
     MINIGRAD_CACHE_DIR=$(mktemp -d) python benchmarks/gemm_row_groups_ab.py [THREADS] [ROUNDS]
 

@@ -1,8 +1,8 @@
-"""A model's training step with the LSTM/GEMM changes of this branch switched off and on, in
-alternating rounds of one process: before = gemm_packed's parallel build always on
-``gemm_packed_into`` (A packed by the calling thread) and dW_hh over a stacked copy of
-[h0, h_1, ...]; after = the code as it is. Medians of each round's median of 10 steps, and
-the after/before ratio of every round.
+"""A model's training step with two design choices switched off and on, in alternating rounds
+of one process: "before" = gemm_packed's parallel build always on ``gemm_packed_into`` (A
+packed by the calling thread, no row groups) and dW_hh over a stacked copy of [h0, h_1, ...];
+"after" = the code as it is. Medians of each round's median of 10 steps, and the
+after/before ratio of every round.
 
     MINIGRAD_CACHE_DIR=$(mktemp -d) python benchmarks/lstm_step_ab.py [MODEL] [THREADS] [ROUNDS]
 
