@@ -125,6 +125,8 @@ def _cases():
         "batch_norm": (normalization.BatchNormalize, batch_inputs,
                        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True)),
         "linear": (linear.Linear, linear_inputs, F.linear),
+        "linear_transposed_input": (linear.Linear, linear_inputs,
+                                    lambda x, w, b: F.linear(x.transpose(0, 1), w, b)),
         "matmul": (matmul.MatMul, pair((3, 5), (5, 4)), lambda a, b: a @ b),
         "matmul_batch_by_matrix": (matmul.MatMul, pair((2, 3, 5), (5, 4)), lambda a, b: a @ b),
         "matmul_broadcast_batches": (matmul.MatMul, pair((2, 1, 3, 5), (3, 5, 4)),
