@@ -112,15 +112,22 @@ class Context:
         self._non_diff = arrays
 
     # -- what backward calls -----------------------------------------------------------------
-    @property
-    def saved_tensors(self):
+    def _checked_saved(self):
+        """The saved entries, once checked: the node not released, nothing saved modified in
+        place since it was saved."""
         if self._freed:
             raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
-        out = []
         for s in self._saved:
             box = s.version_box
             if box is not None and box[0] != s.version:
                 _raise_modified_in_place(self, s)
+        return self._saved
+
+    @property
+    def saved_tensors(self):
+        out = []
+        for s in self._checked_saved():
+            box = s.version_box
             kind = s.kind
             if kind == "input":
                 out.append(s.value)
@@ -137,16 +144,9 @@ class Context:
     @property
     def saved_arrays(self):
         """What ``saved_tensors`` returns, as raw arrays (for ``backward_arrays``), with the
-        same checks: the node not released, nothing saved modified in place since."""
-        if self._freed:
-            raise RuntimeError(_FREED_MESSAGE.format(op=self.name))
-        out = []
-        for s in self._saved:
-            box = s.version_box
-            if box is not None and box[0] != s.version:
-                _raise_modified_in_place(self, s)
-            out.append(s.value.array if s.kind == "input" else s.value)
-        return tuple(out)
+        same checks (``_checked_saved``)."""
+        return tuple(s.value.array if s.kind == "input" else s.value
+                     for s in self._checked_saved())
 
     @property
     def name(self) -> str:
