@@ -34,6 +34,15 @@ class Cat(ArrayFunction):
             start += size
         return tuple(grads)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        grads, start = [], 0
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            key = (slice(None),) * ctx.dim + (slice(start, start + size),)
+            grads.append(g[key] if need else None)
+            start += size
+        return tuple(grads)
+
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """The tensors joined along ``dim``; all other sizes must match.
@@ -122,6 +131,10 @@ class Split(ArrayFunction):
     @staticmethod
     def backward(ctx, *grads):
         return cat(list(grads), dim=ctx.dim), None, None
+
+    @staticmethod
+    def backward_arrays(ctx, *grads):
+        return backend.array_module(*grads).concatenate(grads, axis=ctx.dim), None, None
 
 
 class Unbind(ArrayFunction):

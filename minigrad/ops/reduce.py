@@ -51,6 +51,11 @@ class Sum(ArrayFunction):
     def backward(ctx, g):
         return _spread(g, ctx.x_shape, ctx.axes), None, None
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        keep = g.reshape(_keep_shape(ctx.x_shape, ctx.axes))
+        return backend.array_module(g).broadcast_to(keep, ctx.x_shape), None, None
+
 
 def sum(x: Tensor, dim=None, keepdim: bool = False, dtype=None) -> Tensor:  # noqa: A001
     if dtype is not None:
