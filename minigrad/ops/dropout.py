@@ -31,15 +31,9 @@ def _uniform_like(x):
     return _uniform(backend.array_module(x), x.shape)
 
 
-class Dropout(ArrayFunction):
-    """y = x * m / (1 - p),  m_i ~ Bernoulli(1 - p).   dy/dx = m / (1 - p) (the same mask)."""
-
-    @staticmethod
-    def forward(ctx, x, p):
-        keep = _uniform_like(x) >= p
-        scale = keep.astype(x.dtype) * (1.0 / (1.0 - p)) if p < 1 else keep.astype(x.dtype)
-        ctx.save_for_backward(scale)
-        return x * scale
+class _MaskScaled(ArrayFunction):
+    """The dropouts' shared backward: each forward saves the ``scale`` that multiplied x (the
+    mask, and the factor that keeps the mean), and dy/dx is that same scale."""
 
     @staticmethod
     def backward(ctx, g):
@@ -50,6 +44,17 @@ class Dropout(ArrayFunction):
     def backward_arrays(ctx, g):
         (scale,) = ctx.saved_arrays
         return g * scale, None
+
+
+class Dropout(_MaskScaled):
+    """y = x * m / (1 - p),  m_i ~ Bernoulli(1 - p).   dy/dx = m / (1 - p) (the same mask)."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        keep = _uniform_like(x) >= p
+        scale = keep.astype(x.dtype) * (1.0 / (1.0 - p)) if p < 1 else keep.astype(x.dtype)
+        ctx.save_for_backward(scale)
+        return x * scale
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False):  # noqa: A002
@@ -68,7 +73,7 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
 # Channel dropout (dropout1d/2d/3d) and alpha dropout
 # ---------------------------------------------------------------------------------------------
 
-class ChannelDropout(ArrayFunction):
+class ChannelDropout(_MaskScaled):
     """Zero whole channels: x of shape (N, C, *spatial) times a mask of shape (N, C, 1, ...),
     m ~ Bernoulli(1 - p) / (1 - p). Neighbouring pixels of a feature map are correlated, so
     dropping single elements hardly regularizes a convolutional layer; dropping a channel
@@ -81,16 +86,6 @@ class ChannelDropout(ArrayFunction):
         scale = keep.astype(x.dtype) * (1.0 / (1.0 - p)) if p < 1 else keep.astype(x.dtype)
         ctx.save_for_backward(scale)
         return x * scale
-
-    @staticmethod
-    def backward(ctx, g):
-        (scale,) = ctx.saved_tensors
-        return g * scale, None
-
-    @staticmethod
-    def backward_arrays(ctx, g):
-        (scale,) = ctx.saved_arrays
-        return g * scale, None
 
 
 def _check_p(p: float) -> None:
@@ -164,7 +159,7 @@ def dropout3d(input, p: float = 0.5, training: bool = True, inplace: bool = Fals
 _SELU_SATURATION = 1.7580993408473766
 
 
-class AlphaDropout(ArrayFunction):
+class AlphaDropout(_MaskScaled):
     """For SELU networks: dropped units are set to SELU's saturation value -alpha' instead of
     0, then an affine map a * y + b restores mean 0 and variance 1 (Klambauer et al., 2017):
 
@@ -180,16 +175,6 @@ class AlphaDropout(ArrayFunction):
         scale = keep * a
         ctx.save_for_backward(scale)
         return (x * scale + shift).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, g):
-        (scale,) = ctx.saved_tensors
-        return g * scale, None
-
-    @staticmethod
-    def backward_arrays(ctx, g):
-        (scale,) = ctx.saved_arrays
-        return g * scale, None
 
 
 def alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002

@@ -119,11 +119,9 @@ class Add(ArrayFunction):
 
     @staticmethod
     def backward_arrays(ctx, g):
-        na, nb = ctx.needs_input_grad
-        shape = g.shape                     # the usual case, no broadcasting: g itself
-        a_shape, b_shape = ctx.a_shape, ctx.b_shape
-        return (None if not na else g if a_shape == shape else _sum_to_array(g, a_shape),
-                None if not nb else g if b_shape == shape else _sum_to_array(g, b_shape))
+        na, nb = ctx.needs_input_grad      # no broadcasting: _sum_to_array hands g back
+        return (_sum_to_array(g, ctx.a_shape) if na else None,
+                _sum_to_array(g, ctx.b_shape) if nb else None)
 
 
 class Sub(ArrayFunction):
