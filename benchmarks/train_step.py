@@ -62,6 +62,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))          # for _timing and train_models, run as a script
 
+import _results  # noqa: E402
 import _timing  # noqa: E402
 import train_models  # noqa: E402
 
@@ -308,19 +309,14 @@ def versions(use_torch) -> str:
 
 
 def write_results(rows, models, threads_list, load, use_torch, quick, out_root, processes):
-    folder = os.path.join(out_root, _timing.machine_name())
-    os.makedirs(folder, exist_ok=True)
-    stem = os.path.join(folder, "train_step-quick" if quick else "train_step")
-    with open(stem + ".json", "w") as f:
-        json.dump({"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
-                   "emulated_isa": os.environ.get(_timing.EMULATED_ISA_VAR),
-                   "versions": versions(use_torch), "quick": quick,
-                   "processes_alone": processes,
-                   "other_processes_cores": load.cores, "rows": rows}, f, indent=2)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(rows, models, threads_list, versions(use_torch), load, quick,
-                         processes))
-    plot(rows, models, threads_list, stem + ".png")
+    text = versions(use_torch)
+    data = {"machine": _timing.machine_name(), "cpu": _timing.cpu_description(),
+            "emulated_isa": os.environ.get(_timing.EMULATED_ISA_VAR), "versions": text,
+            "quick": quick, "processes_alone": processes, "other_processes_cores": load.cores,
+            "rows": rows}
+    report = markdown(rows, models, threads_list, text, load, quick, processes)
+    stem = _results.write(out_root, "train_step", data, report, quick=quick, indent=2)
+    plot(rows, models, threads_list, f"{stem}.png")
     return stem
 
 
