@@ -320,6 +320,18 @@ def write_results(rows, models, threads_list, load, use_torch, quick, out_root, 
     return stem
 
 
+def _at_least_one(text: str) -> int:
+    """--processes: a whole number of processes, 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, 1 or more; "
+                                         f"got {text!r}")
+    return value
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="tiny models, one step: a smoke test")
@@ -327,7 +339,7 @@ def main(argv=None):
                    choices=train_models.NAMES)
     p.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     p.add_argument("--out", default=str(HERE / "results"))
-    p.add_argument("--processes", type=int, default=None,
+    p.add_argument("--processes", type=_at_least_one, default=None,
                    help="fresh processes per library in the 'alone' setting (default 3; "
                         "1 with --quick)")
     p.add_argument("--profile", metavar="MODEL", choices=train_models.NAMES,

@@ -158,3 +158,11 @@ def test_blas_description_names_the_library_and_a_forced_kernel_set(monkeypatch)
     assert not text.startswith("BLAS unknown")       # NumPy's BLAS is found by threadpoolctl
     monkeypatch.delenv("OPENBLAS_CORETYPE")
     assert "OPENBLAS_CORETYPE" not in _timing.blas_description()
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "two"])
+def test_processes_must_be_a_positive_whole_number(bad, capsys):
+    import train_step
+    with pytest.raises(SystemExit):
+        train_step.main(["--quick", "--processes", bad])
+    assert "--processes: expected a whole number of processes, 1 or more" in capsys.readouterr().err
